@@ -1,0 +1,192 @@
+//! Endpoints: where subscribers connect (base address, authentication, TLS, timeouts).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Problems, duration, url_problem};
+
+/// A secret (password, token, key). Its `Debug` never shows the value, so secrets do not
+/// leak into logs and error messages.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret value, for the code that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A remote system Integra talks to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// Unique code, referenced by subscribers.
+    pub code: String,
+    /// Base address, `http://` or `https://`, e.g. `https://shop.example.com/api`.
+    pub base_url: String,
+    /// How requests authenticate. Default: none.
+    #[serde(default)]
+    pub auth: Auth,
+    /// TLS settings for `https://` addresses.
+    #[serde(default)]
+    pub tls: TlsSettings,
+    /// Longest wait for a connection. Default 5 s.
+    #[serde(default = "default_connect_timeout", with = "duration")]
+    pub connect_timeout: Duration,
+    /// Longest wait for a response after sending. Default 30 s.
+    #[serde(default = "default_read_timeout", with = "duration")]
+    pub read_timeout: Duration,
+    /// An HTTP proxy address. None by default: proxy environment variables are ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+}
+
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+fn default_read_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+impl Endpoint {
+    /// An endpoint at `base_url` with no authentication and default timeouts.
+    pub fn new(code: impl Into<String>, base_url: impl Into<String>) -> Self {
+        Endpoint {
+            code: code.into(),
+            base_url: base_url.into(),
+            auth: Auth::None,
+            tls: TlsSettings::default(),
+            connect_timeout: default_connect_timeout(),
+            read_timeout: default_read_timeout(),
+            proxy: None,
+        }
+    }
+
+    pub(crate) fn check(&self, p: &mut Problems) {
+        let object = format!("endpoint '{}'", self.code);
+        p.code(&object, &self.code);
+        if let Some(problem) = url_problem(&self.base_url, &["http://", "https://"]) {
+            p.push(&object, "base_url", problem);
+        }
+        if self.connect_timeout.is_zero() {
+            p.push(&object, "connect_timeout", "must be longer than zero");
+        }
+        if self.read_timeout.is_zero() {
+            p.push(&object, "read_timeout", "must be longer than zero");
+        }
+        if let Some(proxy) = &self.proxy
+            && let Some(problem) = url_problem(proxy, &["http://", "socks5://"])
+        {
+            p.push(&object, "proxy", problem);
+        }
+        self.auth.check(&object, p);
+    }
+}
+
+/// How requests to an endpoint authenticate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Auth {
+    /// No authentication.
+    #[default]
+    None,
+    /// HTTP Basic.
+    Basic {
+        /// User name.
+        username: String,
+        /// Password.
+        password: Secret,
+    },
+    /// `Authorization: Bearer <token>`.
+    Bearer {
+        /// The token.
+        token: Secret,
+    },
+    /// A key in a header of the endpoint's choosing, e.g. `X-API-Key`.
+    ApiKey {
+        /// Header name.
+        header: String,
+        /// Key value.
+        value: Secret,
+    },
+    /// A TLS client certificate (PEM files).
+    ClientCertificate {
+        /// The certificate chain, PEM.
+        certificate: PathBuf,
+        /// The private key, PEM.
+        key: PathBuf,
+    },
+}
+
+impl Auth {
+    fn check(&self, object: &str, p: &mut Problems) {
+        match self {
+            Auth::None | Auth::Bearer { .. } | Auth::ClientCertificate { .. } => {}
+            Auth::Basic { username, .. } => {
+                if username.is_empty() || username.contains(':') {
+                    p.push(
+                        object,
+                        "auth.username",
+                        "must be non-empty and contain no ':'",
+                    );
+                }
+            }
+            Auth::ApiKey { header, .. } => {
+                let valid = !header.is_empty()
+                    && header
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+                if !valid {
+                    p.push(
+                        object,
+                        "auth.header",
+                        format!("'{header}' is not a valid header name"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// TLS settings for `https://` endpoints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// Verify the server's certificate. On by default; turning it off is logged as a
+    /// warning each time a transport is built.
+    #[serde(default = "yes")]
+    pub verify: bool,
+    /// Extra root certificates (PEM) to trust instead of the built-in web roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            verify: true,
+            ca_file: None,
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! Configuration: endpoints, subscribers and flows.
+//!
+//! Configuration lives in the database (the store keeps one JSON document per object and a
+//! version number), so every process that opens the file sees the same. It is loaded from
+//! JSON ([`Config::from_json`], [`Config::from_file`]) or changed object by object through
+//! the engine, and it is validated as a whole before anything is written: a [`ConfigError`]
+//! lists every problem, each naming the object and the field at fault.
+//!
+//! ```json
+//! {
+//!   "endpoints":   [{"code": "shop", "base_url": "https://shop.example.com",
+//!                    "auth": {"type": "bearer", "token": "…"}}],
+//!   "subscribers": [{"code": "shop_orders", "kind": "http", "endpoint": "shop",
+//!                    "http": {"path": "/api/orders/{message_id}"}}],
+//!   "flows":       [{"code": "ORDER_EXPORT", "direction": "outgoing",
+//!                    "subscribers": ["shop_orders"], "former": "external"}]
+//! }
+//! ```
+
+pub mod duration;
+mod endpoint;
+mod flow;
+mod snapshot;
+mod subscriber;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use endpoint::{Auth, Endpoint, Secret, TlsSettings};
+pub use flow::{Direction, Flow, Former, Ordering, Retention, SchemaRef};
+pub(crate) use snapshot::ConfigSnapshot;
+pub use subscriber::{
+    HttpMethod, HttpSettings, IdsIn, PATH_PLACEHOLDERS, Subscriber, SubscriberKind,
+};
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Remote systems.
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+    /// Receivers of outgoing messages.
+    #[serde(default)]
+    pub subscribers: Vec<Subscriber>,
+    /// Data flows.
+    #[serde(default)]
+    pub flows: Vec<Flow>,
+}
+
+impl Config {
+    /// Parses and validates a configuration from JSON text.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the field that is malformed, or every problem validation found.
+    pub fn from_json(text: &str) -> Result<Config, ConfigError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            ConfigError::single("configuration", &path, e.into_inner().to_string())
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates a configuration file.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the file cannot be read or is not a valid configuration.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::single(
+                &format!("file '{}'", path.display()),
+                "",
+                format!("cannot be read: {e}"),
+            )
+        })?;
+        Config::from_json(&text)
+    }
+
+    /// Checks every object and every reference between objects.
+    ///
+    /// # Errors
+    /// [`ConfigError`] listing every problem found.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut p = Problems::default();
+        unique_codes(&mut p, "endpoint", self.endpoints.iter().map(|e| &e.code));
+        unique_codes(
+            &mut p,
+            "subscriber",
+            self.subscribers.iter().map(|s| &s.code),
+        );
+        unique_codes(&mut p, "flow", self.flows.iter().map(|f| &f.code));
+        for e in &self.endpoints {
+            e.check(&mut p);
+        }
+        for s in &self.subscribers {
+            s.check(&mut p);
+            if let Some(code) = &s.endpoint
+                && !self.endpoints.iter().any(|e| &e.code == code)
+            {
+                p.push(
+                    &format!("subscriber '{}'", s.code),
+                    "endpoint",
+                    format!("no endpoint has code '{code}'"),
+                );
+            }
+        }
+        for f in &self.flows {
+            f.check(&mut p);
+            for code in &f.subscribers {
+                if !self.subscribers.iter().any(|s| &s.code == code) {
+                    p.push(
+                        &format!("flow '{}'", f.code),
+                        "subscribers",
+                        format!("no subscriber has code '{code}'"),
+                    );
+                }
+            }
+        }
+        p.into_result()
+    }
+
+    /// The flow with this code.
+    pub fn flow(&self, code: &str) -> Option<&Flow> {
+        self.flows.iter().find(|f| f.code == code)
+    }
+
+    /// The subscriber with this code.
+    pub fn subscriber(&self, code: &str) -> Option<&Subscriber> {
+        self.subscribers.iter().find(|s| s.code == code)
+    }
+
+    /// The endpoint with this code.
+    pub fn endpoint(&self, code: &str) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| e.code == code)
+    }
+}
+
+fn unique_codes<'a>(p: &mut Problems, kind: &str, codes: impl Iterator<Item = &'a String>) {
+    let mut seen = HashSet::new();
+    for code in codes {
+        if !seen.insert(code) {
+            p.push(&format!("{kind} '{code}'"), "code", "is used twice");
+        }
+    }
+}
+
+/// Returns why `url` is not an address with one of `schemes`, or `None` when it is.
+pub(crate) fn url_problem(url: &str, schemes: &[&str]) -> Option<String> {
+    let Some(rest) = schemes.iter().find_map(|s| url.strip_prefix(s)) else {
+        return Some(format!("'{url}' must start with {}", schemes.join(" or ")));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let bad = |c: char| c.is_whitespace() || c.is_control() || "<>\"{}|\\^`".contains(c);
+    if host.is_empty() {
+        Some(format!("'{url}' has no host"))
+    } else if url.chars().any(bad) {
+        Some(format!("'{url}' contains characters not allowed in a URL"))
+    } else {
+        None
+    }
+}
+
+/// One thing wrong with the configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConfigProblem {
+    /// The object at fault, e.g. `subscriber 'shop'`.
+    pub object: String,
+    /// The field at fault, e.g. `retry.max_attempts` (empty when the object as a whole).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}: {}", self.object, self.message)
+        } else {
+            write!(
+                f,
+                "{}, field '{}': {}",
+                self.object, self.field, self.message
+            )
+        }
+    }
+}
+
+/// A configuration that cannot be used, with every problem found.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {}", join(.problems))]
+pub struct ConfigError {
+    /// Each problem, naming the object and field.
+    pub problems: Vec<ConfigProblem>,
+}
+
+fn join(problems: &[ConfigProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ConfigError {
+    pub(crate) fn single(object: &str, field: &str, message: impl Into<String>) -> Self {
+        ConfigError {
+            problems: vec![ConfigProblem {
+                object: object.to_owned(),
+                field: field.to_owned(),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+/// Collects problems while validating.
+#[derive(Default)]
+pub(crate) struct Problems(Vec<ConfigProblem>);
+
+impl Problems {
+    pub(crate) fn push(&mut self, object: &str, field: &str, message: impl Into<String>) {
+        self.0.push(ConfigProblem {
+            object: object.to_owned(),
+            field: field.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// Checks an object code: non-empty, at most 150 characters, no spaces or control
+    /// characters.
+    pub(crate) fn code(&mut self, object: &str, code: &str) {
+        if code.is_empty() {
+            self.push(object, "code", "must not be empty");
+        } else if code.chars().count() > 150 {
+            self.push(object, "code", "must be at most 150 characters");
+        } else if code.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            self.push(
+                object,
+                "code",
+                "must not contain spaces or control characters",
+            );
+        }
+    }
+
+    fn into_result(self) -> Result<(), ConfigError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError { problems: self.0 })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{
+        "endpoints": [{"code": "shop", "base_url": "http://127.0.0.1:8080",
+                       "auth": {"type": "basic", "username": "u", "password": "p"},
+                       "read_timeout": "10s"}],
+        "subscribers": [{"code": "orders", "kind": "http", "endpoint": "shop",
+                         "retry": {"max_attempts": 3, "initial_delay": "2s"},
+                         "http": {"path": "/in/{flow}/{message_id}", "ids_in": "path"}}],
+        "flows": [{"code": "ORDER_EXPORT", "direction": "outgoing", "subscribers": ["orders"],
+                   "former": "external", "ordering": "by_key",
+                   "retention": {"delivered": "1d", "dead": "10d"}},
+                  {"code": "ORDER_IMPORT", "direction": "incoming"}]
+    }"#;
+
+    #[test]
+    fn parses_a_full_configuration() {
+        let c = Config::from_json(GOOD).unwrap_or_default();
+        assert_eq!(c.flows.len(), 2);
+        let s = c.subscriber("orders").cloned();
+        let s = s.unwrap_or_else(|| Subscriber::http("x", "y", HttpSettings::default()));
+        assert_eq!(s.retry.max_attempts, 3);
+        assert_eq!(s.http_settings().ids_in, IdsIn::Path);
+        assert_eq!(
+            c.endpoint("shop").map(|e| e.read_timeout.as_secs()),
+            Some(10)
+        );
+        // Round trip through the stored form.
+        let text = serde_json::to_string(&c).unwrap_or_default();
+        assert_eq!(Config::from_json(&text), Ok(c));
+    }
+
+    fn problems(json: &str) -> Vec<String> {
+        match Config::from_json(json) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.problems.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_name_the_field() {
+        let p = problems(r#"{"flows": [{"code": "A", "direction": "sideways"}]}"#);
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].starts_with("configuration, field 'flows[0].direction'"),
+            "{p:?}"
+        );
+        let p = problems(r#"{"endpoints": [{"code": "e", "base_url": "http://x", "colour": 1}]}"#);
+        assert!(p[0].contains("unknown field `colour`"), "{p:?}");
+    }
+
+    #[test]
+    fn every_semantic_problem_is_reported() {
+        let p = problems(
+            r#"{
+            "endpoints": [{"code": "e", "base_url": "ftp://x"}, {"code": "e", "base_url": "http://"}],
+            "subscribers": [{"code": "s", "kind": "http", "endpoint": "missing",
+                             "retry": {"max_attempts": 0},
+                             "http": {"path": "/x/{id}", "headers": {"Bad Name": "v"}}},
+                            {"code": "k", "kind": "kafka"}],
+            "flows": [{"code": "F", "direction": "incoming", "subscribers": ["s"]},
+                      {"code": "G", "direction": "outgoing", "subscribers": ["nobody"],
+                       "retention": {"delivered": "2d", "dead": "1d"}}]
+        }"#,
+        );
+        let expected = [
+            "endpoint 'e', field 'code': is used twice",
+            "endpoint 'e', field 'base_url': 'ftp://x' must start with http:// or https://",
+            "endpoint 'e', field 'base_url': 'http://' has no host",
+            "subscriber 's', field 'retry.max_attempts': must be at least 1",
+            "subscriber 's', field 'http.path': unknown placeholder {id}; use {flow} or {message_id}",
+            "subscriber 's', field 'http.headers': 'Bad Name' is not a valid header name",
+            "subscriber 's', field 'endpoint': no endpoint has code 'missing'",
+            "subscriber 'k', field 'kind': kind 'kafka' is not implemented in this version",
+            "flow 'F', field 'subscribers': an incoming flow has no subscribers",
+            "flow 'G', field 'retention.dead': must be at least as long as retention.delivered",
+            "flow 'G', field 'subscribers': no subscriber has code 'nobody'",
+        ];
+        assert_eq!(p, expected);
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let c = Config::from_json(GOOD).unwrap_or_default();
+        let debug = format!("{c:?}");
+        assert!(debug.contains("Secret(***)"));
+        assert!(!debug.contains("password: \"p\""));
+    }
+}

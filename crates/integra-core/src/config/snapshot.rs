@@ -1,0 +1,54 @@
+//! A versioned, indexed, read-only view of the configuration, shared by every thread of an
+//! engine until the stored version changes.
+
+use std::collections::HashMap;
+
+use super::{Config, Endpoint, Flow, Subscriber};
+
+/// The configuration as of one stored version, with lookups by code.
+#[derive(Debug, Default)]
+pub(crate) struct ConfigSnapshot {
+    version: i64,
+    config: Config,
+    flows: HashMap<String, usize>,
+    subscribers: HashMap<String, usize>,
+}
+
+impl ConfigSnapshot {
+    pub(crate) fn new(version: i64, config: Config) -> Self {
+        let flows = index(config.flows.iter().map(|f| &f.code));
+        let subscribers = index(config.subscribers.iter().map(|s| &s.code));
+        ConfigSnapshot {
+            version,
+            config,
+            flows,
+            subscribers,
+        }
+    }
+
+    pub(crate) fn version(&self) -> i64 {
+        self.version
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub(crate) fn flow(&self, code: &str) -> Option<&Flow> {
+        self.flows.get(code).map(|&i| &self.config.flows[i])
+    }
+
+    pub(crate) fn subscriber(&self, code: &str) -> Option<&Subscriber> {
+        self.subscribers
+            .get(code)
+            .map(|&i| &self.config.subscribers[i])
+    }
+
+    pub(crate) fn endpoint(&self, code: &str) -> Option<&Endpoint> {
+        self.config.endpoint(code)
+    }
+}
+
+fn index<'a>(codes: impl Iterator<Item = &'a String>) -> HashMap<String, usize> {
+    codes.enumerate().map(|(i, c)| (c.clone(), i)).collect()
+}

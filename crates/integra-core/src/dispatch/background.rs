@@ -1,0 +1,292 @@
+//! The background dispatcher: a scheduler thread and a pool of workers.
+//!
+//! The scheduler owns every database step: it claims batches while workers have room,
+//! hands items to the workers over a channel, records their results in batches, renews
+//! leases and takes back expired ones. Workers only execute (form, send), so several
+//! messages are in flight at once and database writes stay batched.
+//!
+//! It sleeps until there is reason to look: a wake-up from `register` in this process, a
+//! finished item, the next due time (backoff, delayed delivery), or the poll interval, which
+//! catches work registered by other processes. An idle dispatcher therefore makes no writes
+//! and wakes a few times a second at most (a read that finds nothing due).
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, select};
+
+use super::{WorkItem, WorkResult};
+use crate::engine::Core;
+use crate::error::{Error, Result};
+use crate::time::Timestamp;
+
+/// How the background dispatcher runs.
+#[derive(Clone, Debug)]
+pub struct DispatcherOptions {
+    /// Worker threads that form and send in parallel. Default 4.
+    pub threads: usize,
+    /// Most items claimed at once. Default 64.
+    pub batch: usize,
+    /// How often to look for work nobody signalled (work registered by other processes).
+    /// Default 250 ms.
+    pub poll_interval: Duration,
+    /// How long `stop` waits for work in flight; work still running after it is left to
+    /// its lease. Default 10 s.
+    pub stop_grace: Duration,
+}
+
+impl Default for DispatcherOptions {
+    fn default() -> Self {
+        DispatcherOptions {
+            threads: 4,
+            batch: 64,
+            poll_interval: Duration::from_millis(250),
+            stop_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl DispatcherOptions {
+    fn check(&self) -> Result<()> {
+        let problem = if !(1..=256).contains(&self.threads) {
+            Some(("threads", "must be between 1 and 256"))
+        } else if !(1..=10_000).contains(&self.batch) {
+            Some(("batch", "must be between 1 and 10000"))
+        } else if self.poll_interval < Duration::from_millis(10) {
+            Some(("poll_interval", "must be at least 10 ms"))
+        } else {
+            None
+        };
+        match problem {
+            Some((name, reason)) => Err(Error::InvalidArgument {
+                name,
+                reason: reason.into(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A running background dispatcher.
+#[derive(Debug)]
+pub(crate) struct Dispatcher {
+    stop: Sender<()>,
+    scheduler: Option<JoinHandle<()>>,
+    workers: Vec<JoinHandle<()>>,
+    grace: Duration,
+}
+
+impl Dispatcher {
+    pub(crate) fn start(core: Arc<Core>, options: DispatcherOptions) -> Result<Dispatcher> {
+        options.check()?;
+        let capacity = options.threads * 2;
+        let (work_tx, work_rx) = crossbeam_channel::bounded::<WorkItem>(capacity);
+        let (done_tx, done_rx) = crossbeam_channel::unbounded::<WorkResult>();
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(1);
+        let spawn_err = |source| Error::Spawn {
+            what: "a dispatcher thread",
+            source,
+        };
+        let mut workers = Vec::with_capacity(options.threads);
+        for i in 0..options.threads {
+            let core = Arc::clone(&core);
+            let work_rx = work_rx.clone();
+            let done_tx = done_tx.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("integra-worker-{i}"))
+                .spawn(move || {
+                    for item in work_rx {
+                        if done_tx.send(core.execute(item)).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .map_err(spawn_err)?;
+            workers.push(handle);
+        }
+        let grace = options.stop_grace;
+        let scheduler = Scheduler {
+            wake: core.wake.receiver(),
+            core,
+            options,
+            capacity,
+            work: work_tx,
+            done: done_rx,
+            stop: stop_rx,
+        };
+        let handle = std::thread::Builder::new()
+            .name("integra-dispatch".into())
+            .spawn(move || scheduler.run())
+            .map_err(spawn_err)?;
+        Ok(Dispatcher {
+            stop: stop_tx,
+            scheduler: Some(handle),
+            workers,
+            grace,
+        })
+    }
+
+    /// Stops claiming, waits up to the grace period for work in flight, records what
+    /// finished, and joins the threads that are done.
+    pub(crate) fn stop(mut self) {
+        let _ = self.stop.try_send(());
+        if let Some(s) = self.scheduler.take() {
+            let _ = s.join();
+        }
+        // The scheduler dropped the work channel: idle workers have exited. A worker still
+        // inside a send gets until the end of the grace period, then is left to finish on
+        // its own (its item's lease expires and it is retried).
+        let deadline = Instant::now() + self.grace;
+        for w in self.workers.drain(..) {
+            while !w.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if w.is_finished() {
+                let _ = w.join();
+            } else {
+                log::warn!("a dispatcher worker is still sending after the stop grace period");
+            }
+        }
+    }
+}
+
+struct Scheduler {
+    core: Arc<Core>,
+    options: DispatcherOptions,
+    capacity: usize,
+    work: Sender<WorkItem>,
+    done: Receiver<WorkResult>,
+    stop: Receiver<()>,
+    wake: Receiver<()>,
+}
+
+impl Scheduler {
+    fn run(self) {
+        let core = &self.core;
+        let rescue_every =
+            (core.options.lease / 4).clamp(Duration::from_secs(1), Duration::from_secs(15));
+        let renew_every = core.options.lease / 3;
+        let mut in_flight = 0usize;
+        let mut results: Vec<WorkResult> = Vec::new();
+        let mut look = true;
+        let mut next_look = Instant::now();
+        let mut next_rescue = Instant::now();
+        let mut next_renew = Instant::now() + renew_every;
+        let mut stop_by: Option<Instant> = None;
+        loop {
+            results.extend(self.done.try_iter());
+            if !results.is_empty() {
+                in_flight -= results.len();
+                if let Err(e) = core.complete_work(std::mem::take(&mut results)) {
+                    log::error!(
+                        "recording dispatch results failed (the work will be retried): {e}"
+                    );
+                }
+                look = true;
+            }
+            let now = Instant::now();
+            if let Some(deadline) = stop_by {
+                if in_flight == 0 || now >= deadline {
+                    break;
+                }
+            } else {
+                if now >= next_rescue {
+                    if let Err(e) = core.rescue_expired() {
+                        log::warn!("taking back expired leases failed: {e}");
+                    }
+                    next_rescue = now + rescue_every;
+                }
+                if in_flight > 0 && now >= next_renew {
+                    if let Err(e) = core.renew_leases() {
+                        log::warn!("renewing leases failed: {e}");
+                    }
+                    next_renew = now + renew_every;
+                }
+                if (look || now >= next_look) && in_flight < self.capacity {
+                    let signalled = look;
+                    look = false;
+                    // A wake-up means new work: claim at once. A poll reads first, so an idle
+                    // dispatcher never takes the write lock.
+                    let due_at = if signalled { None } else { self.next_due() };
+                    let due_now = signalled || due_at.is_some_and(|t| t <= core.now());
+                    next_look = self.wake_for(now, due_at);
+                    if due_now {
+                        let room = (self.capacity - in_flight).min(self.options.batch);
+                        match core.claim_work(room) {
+                            Ok(claimed) => {
+                                let got = claimed.items.len() + claimed.report.total() as usize;
+                                for item in claimed.items {
+                                    in_flight += 1;
+                                    if self.work.send(item).is_err() {
+                                        in_flight -= 1;
+                                    }
+                                }
+                                // A full batch suggests more is due: look again at once.
+                                look = got == room && in_flight < self.capacity;
+                                if got == 0 {
+                                    next_look = self.wake_for(now, self.next_due());
+                                }
+                            }
+                            Err(e) => log::warn!("claiming work failed: {e}"),
+                        }
+                    }
+                }
+            }
+            let mut deadline = match stop_by {
+                Some(d) => d,
+                None => next_look.min(next_rescue),
+            };
+            if in_flight > 0 {
+                deadline = deadline.min(next_renew);
+            }
+            let timeout = if look && in_flight < self.capacity && stop_by.is_none() {
+                Duration::ZERO
+            } else {
+                deadline.saturating_duration_since(Instant::now())
+            };
+            select! {
+                recv(self.done) -> r => if let Ok(r) = r { results.push(r) },
+                recv(self.wake) -> _ => look = true,
+                recv(self.stop) -> _ => {
+                    if stop_by.is_none() {
+                        stop_by = Some(Instant::now() + self.options.stop_grace);
+                    }
+                },
+                default(timeout) => {}
+            }
+        }
+        if in_flight > 0 {
+            log::warn!(
+                "dispatcher stopped with {in_flight} item(s) in flight; their leases will expire and they will be retried"
+            );
+        }
+    }
+
+    /// When the next queued work falls due; None when nothing is queued (or on error).
+    fn next_due(&self) -> Option<Timestamp> {
+        self.core
+            .next_due()
+            .map_err(|e| log::warn!("looking for due work failed: {e}"))
+            .ok()
+            .flatten()
+    }
+
+    /// When to look next: at the next due time if that comes before the next poll (and is
+    /// not already past: past-due work that could not be claimed, for instance behind an
+    /// ordering key, waits for the poll).
+    fn wake_for(&self, now: Instant, due_at: Option<Timestamp>) -> Instant {
+        let poll = now + self.options.poll_interval;
+        match due_at {
+            Some(t) => {
+                let wait = t.since(self.core.now());
+                if wait.is_zero() {
+                    poll
+                } else {
+                    poll.min(now + wait)
+                }
+            }
+            None => poll,
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! Dispatch: claiming due work, doing it, and recording the outcome.
+//!
+//! Work is forming (for flows with a Rust former in this process) and delivering (for
+//! subscribers this process has a transport for). One cycle is always the same three
+//! steps, whoever runs it:
+//!
+//! 1. **claim** a batch in one lazy write: each item's attempt is counted and a lease taken;
+//!    deliveries whose payload equals the one last delivered to that subscriber for the same
+//!    object end as Unchanged right here;
+//! 2. **execute** each item outside any transaction: run the former, or the transport;
+//! 3. **complete** the batch in one durable write: Sent, SendError with its next attempt
+//!    time, Dead, formed and fanned out, and so on, each with its history row.
+//!
+//! [`Engine::dispatch`] runs cycles in the caller's thread; [`background`] runs them on a
+//! scheduler thread and a pool of workers. Both renew the leases of work they hold.
+
+mod background;
+mod oneshot;
+
+use std::ops::AddAssign;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::PoisonError;
+
+use serde::Serialize;
+
+pub(crate) use background::Dispatcher;
+pub use background::DispatcherOptions;
+
+use crate::config::{ConfigSnapshot, Former as FormerKind};
+use crate::engine::Core;
+use crate::error::{Error, Result};
+use crate::queue::delivery::{after_failed_attempt, finish_delivery};
+use crate::queue::forming::{
+    FormOutcome, FormingItem, FormingResult, claim_forming, finish_forming,
+};
+use crate::queue::retry::RetryPolicy;
+use crate::queue::status::{DeliveryStatus, MessageStatus};
+use crate::store::{ClaimedDeliveryRow, ClaimedFormingRow, Commit, Db};
+use crate::time::Timestamp;
+use crate::transport::{Outgoing, SendFailure, deliverable};
+
+/// What a dispatch did, by outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DispatchReport {
+    /// Messages formed and fanned out.
+    pub formed: u64,
+    /// Forming attempts that failed (retried, or Dead).
+    pub forming_failed: u64,
+    /// Messages their former cancelled.
+    pub cancelled: u64,
+    /// Deliveries the subscriber confirmed.
+    pub sent: u64,
+    /// Deliveries ended as Unchanged (same payload as last delivered).
+    pub unchanged: u64,
+    /// Delivery attempts that failed and will be retried.
+    pub failed: u64,
+    /// Deliveries that used up their attempts.
+    pub dead: u64,
+    /// Outcomes not recorded because the work's lease had been taken back meanwhile.
+    pub lost_leases: u64,
+}
+
+impl DispatchReport {
+    /// Items processed in all.
+    pub fn total(&self) -> u64 {
+        self.formed
+            + self.forming_failed
+            + self.cancelled
+            + self.sent
+            + self.unchanged
+            + self.failed
+            + self.dead
+            + self.lost_leases
+    }
+}
+
+impl AddAssign for DispatchReport {
+    fn add_assign(&mut self, o: Self) {
+        self.formed += o.formed;
+        self.forming_failed += o.forming_failed;
+        self.cancelled += o.cancelled;
+        self.sent += o.sent;
+        self.unchanged += o.unchanged;
+        self.failed += o.failed;
+        self.dead += o.dead;
+        self.lost_leases += o.lost_leases;
+    }
+}
+
+/// One claimed piece of work.
+pub(crate) enum WorkItem {
+    Form(ClaimedFormingRow),
+    Deliver(ClaimedDeliveryRow),
+}
+
+/// The outcome of one piece of work, to be recorded.
+pub(crate) enum WorkResult {
+    Formed(ClaimedFormingRow, FormingResult),
+    Delivered(ClaimedDeliveryRow, Result<(), SendFailure>),
+}
+
+/// A claimed batch: the work to do, and what the claim already finished (Unchanged).
+pub(crate) struct Claimed {
+    pub(crate) items: Vec<WorkItem>,
+    pub(crate) report: DispatchReport,
+}
+
+impl Core {
+    /// Claims up to `max` items of due work.
+    pub(crate) fn claim_work(&self, max: usize) -> Result<Claimed> {
+        let now = self.now();
+        let lease_until = now.plus(self.options.lease);
+        let owner = self.owner.clone();
+        let registered: Vec<String> = self
+            .formers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
+        self.store.write(Commit::Lazy, move |db| {
+            let config = db.config()?;
+            let handler_flows: Vec<&str> = config
+                .config()
+                .flows
+                .iter()
+                .filter(|f| f.former == FormerKind::Handler && registered.contains(&f.code))
+                .map(|f| f.code.as_str())
+                .collect();
+            let forms = claim_forming(db, &owner, lease_until, now, &handler_flows, max)?;
+            let room = max - forms.len();
+            let rows = if room > 0 {
+                db.claim_deliveries(&owner, lease_until, now, &deliverable(&config), room)?
+            } else {
+                Vec::new()
+            };
+            let mut claimed = Claimed {
+                items: forms.into_iter().map(WorkItem::Form).collect(),
+                report: DispatchReport::default(),
+            };
+            for row in rows {
+                db.insert_message_history(
+                    row.message_id,
+                    Some(&row.subscriber),
+                    now,
+                    DeliveryStatus::InProgress.as_str(),
+                    row.attempts,
+                    None,
+                )?;
+                if is_unchanged(db, &config, &row)? {
+                    finish_delivery(
+                        db,
+                        row.id,
+                        Some(&owner),
+                        DeliveryStatus::Unchanged,
+                        None,
+                        None,
+                        now,
+                    )?;
+                    claimed.report.unchanged += 1;
+                } else {
+                    claimed.items.push(WorkItem::Deliver(row));
+                }
+            }
+            Ok::<_, Error>(claimed)
+        })
+    }
+
+    /// Does one piece of work, outside any transaction. Never panics: a panicking former
+    /// or transport is a failed attempt.
+    pub(crate) fn execute(&self, item: WorkItem) -> WorkResult {
+        match item {
+            WorkItem::Form(row) => {
+                let result = match self.former(&row.flow) {
+                    None => FormingResult::Failed(format!(
+                        "no Rust former is registered for flow '{}' in this process",
+                        row.flow
+                    )),
+                    Some(former) => {
+                        let item = FormingItem::from_row(row.clone());
+                        match catch_unwind(AssertUnwindSafe(|| former.form(&item))) {
+                            Ok(FormOutcome::Payload(value)) => FormingResult::Formed {
+                                payload: value.to_string(),
+                                value,
+                            },
+                            Ok(FormOutcome::Cancel(reason)) => FormingResult::Cancelled(reason),
+                            Ok(FormOutcome::Fail(error)) => FormingResult::Failed(error),
+                            Err(_) => FormingResult::Failed(format!(
+                                "the former of flow '{}' panicked",
+                                row.flow
+                            )),
+                        }
+                    }
+                };
+                WorkResult::Formed(row, result)
+            }
+            WorkItem::Deliver(row) => {
+                let config = self.store.cached_config();
+                let outcome = self.transports.get(&config, &row.subscriber).and_then(|t| {
+                    let message = Outgoing {
+                        message_id: &row.uuid,
+                        flow: &row.flow,
+                        subscriber: &row.subscriber,
+                        payload: &row.payload,
+                        object_key: row.object_key.as_deref(),
+                        ordering_key: row.ordering_key.as_deref(),
+                        attempt: row.attempts,
+                    };
+                    catch_unwind(AssertUnwindSafe(|| t.send(&message))).unwrap_or_else(|_| {
+                        Err(SendFailure::permanent(format!(
+                            "the transport of subscriber '{}' panicked",
+                            row.subscriber
+                        )))
+                    })
+                });
+                WorkResult::Delivered(row, outcome)
+            }
+        }
+    }
+
+    /// Records the outcomes of a batch in one durable write.
+    pub(crate) fn complete_work(&self, results: Vec<WorkResult>) -> Result<DispatchReport> {
+        if results.is_empty() {
+            return Ok(DispatchReport::default());
+        }
+        let now = self.now();
+        let owner = self.owner.clone();
+        self.store.write(Commit::Durable, move |db| {
+            let config = db.config()?;
+            let mut report = DispatchReport::default();
+            for result in results {
+                match result {
+                    WorkResult::Delivered(row, outcome) => {
+                        record_delivery(db, &config, &owner, &row, outcome, now, &mut report)?;
+                    }
+                    WorkResult::Formed(row, result) => {
+                        record_forming(db, &config, &row, result, now, &mut report)?;
+                    }
+                }
+            }
+            Ok::<_, Error>(report)
+        })
+    }
+
+    /// Extends the leases of all work this engine holds.
+    pub(crate) fn renew_leases(&self) -> Result<()> {
+        let until = self.now().plus(self.options.lease);
+        let owner = self.owner.clone();
+        self.store.write(Commit::Lazy, move |db| {
+            db.renew_leases(&owner, until)?;
+            Ok::<_, Error>(())
+        })
+    }
+
+    /// When the next piece of work this engine can do falls due, if any is queued.
+    pub(crate) fn next_due(&self) -> Result<Option<Timestamp>> {
+        let handler_flows = self.handler_flows(&self.store.cached_config());
+        self.store.read(|db| {
+            let config = db.config()?;
+            let flows: Vec<&str> = handler_flows.iter().map(String::as_str).collect();
+            let delivery = db.next_delivery_due(&deliverable(&config))?;
+            let forming = if flows.is_empty() {
+                None
+            } else {
+                db.next_forming_due(&flows)?
+            };
+            Ok::<_, Error>(match (delivery, forming) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            })
+        })
+    }
+}
+
+/// True when `row`'s payload equals the one last delivered to its subscriber for the same
+/// object, and neither the message nor the flow asks to send it anyway.
+fn is_unchanged(db: &Db<'_>, config: &ConfigSnapshot, row: &ClaimedDeliveryRow) -> Result<bool> {
+    let (Some(hash), Some(key)) = (&row.payload_hash, &row.object_key) else {
+        return Ok(false);
+    };
+    if row.allow_duplicate || !config.flow(&row.flow).is_some_and(|f| f.skip_unchanged) {
+        return Ok(false);
+    }
+    Ok(db.delivered_hash(&row.flow, &row.subscriber, key)?.as_ref() == Some(hash))
+}
+
+fn record_delivery(
+    db: &Db<'_>,
+    config: &ConfigSnapshot,
+    owner: &str,
+    row: &ClaimedDeliveryRow,
+    outcome: Result<(), SendFailure>,
+    now: Timestamp,
+    report: &mut DispatchReport,
+) -> Result<()> {
+    let recorded = match outcome {
+        Ok(()) => {
+            let recorded = finish_delivery(
+                db,
+                row.id,
+                Some(owner),
+                DeliveryStatus::Sent,
+                None,
+                None,
+                now,
+            )?;
+            if recorded && let (Some(key), Some(hash)) = (&row.object_key, &row.payload_hash) {
+                db.record_delivered_hash(&row.flow, &row.subscriber, key, hash, now)?;
+            }
+            report.sent += u64::from(recorded);
+            recorded
+        }
+        Err(failure) => {
+            let default_policy = RetryPolicy::default();
+            let policy = config
+                .subscriber(&row.subscriber)
+                .map_or(&default_policy, |s| &s.retry);
+            let (to, next) = after_failed_attempt(policy, row.attempts, now, failure.retry_after);
+            let recorded = finish_delivery(
+                db,
+                row.id,
+                Some(owner),
+                to,
+                Some(&failure.message),
+                next,
+                now,
+            )?;
+            if recorded {
+                if to == DeliveryStatus::Dead {
+                    report.dead += 1;
+                } else {
+                    report.failed += 1;
+                }
+            }
+            recorded
+        }
+    };
+    if !recorded {
+        log::info!(
+            "delivery of message {} to '{}' was taken back before its outcome arrived",
+            row.uuid,
+            row.subscriber
+        );
+        report.lost_leases += 1;
+    }
+    Ok(())
+}
+
+fn record_forming(
+    db: &Db<'_>,
+    config: &ConfigSnapshot,
+    row: &ClaimedFormingRow,
+    result: FormingResult,
+    now: Timestamp,
+    report: &mut DispatchReport,
+) -> Result<()> {
+    let Some(state) = db.message_state_by_id(row.id)? else {
+        report.lost_leases += 1;
+        return Ok(());
+    };
+    match finish_forming(db, config, &state, result, fastrand::f64(), now) {
+        Ok(MessageStatus::Cancelled) => report.cancelled += 1,
+        Ok(MessageStatus::FormingError | MessageStatus::Dead) => report.forming_failed += 1,
+        Ok(_) => report.formed += 1,
+        Err(Error::Store(e)) => return Err(Error::Store(e)),
+        Err(e) => {
+            log::warn!("forming of message {} was not recorded: {e}", row.uuid);
+            report.lost_leases += 1;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! [`Engine::dispatch`]: dispatch cycles run in the caller's thread, until nothing is due,
+//! `max` items are done or the timeout passes. This is what a 1C scheduled job calls; several
+//! callers (threads, processes) may run it at once and never take the same work.
+
+use std::time::{Duration, Instant};
+
+use super::DispatchReport;
+use crate::engine::Engine;
+use crate::error::Result;
+
+/// Items claimed per cycle: small, so the timeout is checked often and little work is held
+/// by one caller.
+const BATCH: usize = 16;
+
+impl Engine {
+    /// Forms and sends what is due, in this thread, and returns what happened.
+    ///
+    /// Stops when nothing more is due, after about `max` items, or once `timeout` has
+    /// passed (it then finishes the items already claimed, each bounded by its transport's
+    /// timeouts). Expired leases of dead processes are taken back first.
+    ///
+    /// # Errors
+    /// [`crate::Error::Store`] when the database fails; outcomes of the batch in hand are
+    /// then not recorded, and its leases expire so the work is retried.
+    pub fn dispatch(&self, max: usize, timeout: Duration) -> Result<DispatchReport> {
+        let core = &self.core;
+        core.rescue_expired()?;
+        let started = Instant::now();
+        let renew_every = core.options.lease / 3;
+        let mut report = DispatchReport::default();
+        while report.total() < max as u64 && started.elapsed() < timeout {
+            let room = usize::try_from(max as u64 - report.total()).unwrap_or(BATCH);
+            let claimed = core.claim_work(room.min(BATCH))?;
+            report += claimed.report;
+            if claimed.items.is_empty() {
+                if claimed.report.total() == 0 {
+                    break;
+                }
+                continue;
+            }
+            let mut renewed = Instant::now();
+            let mut results = Vec::with_capacity(claimed.items.len());
+            for item in claimed.items {
+                if renewed.elapsed() >= renew_every {
+                    core.renew_leases()?;
+                    renewed = Instant::now();
+                }
+                results.push(core.execute(item));
+            }
+            report += core.complete_work(results)?;
+        }
+        Ok(report)
+    }
+}

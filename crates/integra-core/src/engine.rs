@@ -1,0 +1,350 @@
+//! The [`Engine`]: the handle application code holds, its options, and the shared core the
+//! dispatcher's threads work on.
+//!
+//! `Engine` is cheap to clone; every clone is the same engine. The queue operations are
+//! defined next to their concepts (`queue::register`, `queue::forming`, `queue::incoming`,
+//! `queue::inspect`, `dispatch`, `maintenance`, `external_ids`); this file holds opening,
+//! configuration and the parts they share.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::config::{Config, ConfigSnapshot, Endpoint, Flow, Former as FormerKind, Subscriber};
+use crate::dispatch::Dispatcher;
+use crate::error::{Error, Result};
+use crate::queue::forming::Former;
+use crate::store::{Commit, Durability, Store, StoreOptions};
+use crate::time::{Clock, SystemClock, Timestamp};
+use crate::transport::Transports;
+
+/// How an engine opens its database and runs.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// `synchronous=NORMAL` (default) or `FULL`; see [`Durability`].
+    pub durability: Durability,
+    /// How long work claimed by the dispatcher stays reserved before another process may
+    /// take it back. Renewed while the work runs. Default 60 s.
+    pub lease: Duration,
+    /// How long a write waits for another process holding the database lock. Default 10 s.
+    pub busy_timeout: Duration,
+    /// The clock every time-dependent decision reads. Default: the system clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            durability: Durability::Normal,
+            lease: Duration::from_secs(60),
+            busy_timeout: Duration::from_secs(10),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// A wake-up signal from registering code to the dispatcher. Sending never blocks: one
+/// pending signal is enough to make the dispatcher look for work.
+#[derive(Debug)]
+pub(crate) struct Wake {
+    tx: Sender<()>,
+    rx: Receiver<()>,
+}
+
+impl Wake {
+    fn new() -> Self {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        Wake { tx, rx }
+    }
+
+    pub(crate) fn notify(&self) {
+        let _ = self.tx.try_send(());
+    }
+
+    pub(crate) fn receiver(&self) -> Receiver<()> {
+        self.rx.clone()
+    }
+}
+
+/// What the engine's threads share.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) store: Store,
+    pub(crate) options: EngineOptions,
+    /// Identifies this engine's leases in the database.
+    pub(crate) owner: String,
+    pub(crate) formers: RwLock<HashMap<String, Arc<dyn Former>>>,
+    pub(crate) transports: Transports,
+    pub(crate) wake: Wake,
+}
+
+impl Core {
+    pub(crate) fn now(&self) -> Timestamp {
+        self.options.clock.now()
+    }
+
+    /// A random number in `[0, 1)` for retry jitter.
+    pub(crate) fn jitter_sample(&self) -> f64 {
+        fastrand::f64()
+    }
+
+    /// The flows that have a Rust former registered in this process and are configured for
+    /// one.
+    pub(crate) fn handler_flows(&self, config: &ConfigSnapshot) -> Vec<String> {
+        let formers = self.formers.read().unwrap_or_else(PoisonError::into_inner);
+        config
+            .config()
+            .flows
+            .iter()
+            .filter(|f| f.former == FormerKind::Handler && formers.contains_key(&f.code))
+            .map(|f| f.code.clone())
+            .collect()
+    }
+
+    pub(crate) fn former(&self, flow: &str) -> Option<Arc<dyn Former>> {
+        self.formers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(flow)
+            .cloned()
+    }
+}
+
+/// An Integra engine on one database file.
+///
+/// Several engines (in one process or several) may open the same file: they share the
+/// configuration and the queues, and never claim the same work twice. When the last clone
+/// of an engine is dropped, its background dispatcher stops.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    pub(crate) core: Arc<Core>,
+    dispatcher: Arc<DispatcherSlot>,
+}
+
+/// The engine's background dispatcher, stopped when the last `Engine` clone goes.
+#[derive(Debug, Default)]
+struct DispatcherSlot(Mutex<Option<Dispatcher>>);
+
+impl Drop for DispatcherSlot {
+    fn drop(&mut self) {
+        if let Some(d) = self
+            .0
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            d.stop();
+        }
+    }
+}
+
+impl Engine {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the file cannot be opened, is not an Integra database, or was
+    /// written by a newer Integra.
+    pub fn open(path: impl AsRef<Path>, options: EngineOptions) -> Result<Engine> {
+        if options.lease < Duration::from_secs(1) {
+            return Err(Error::InvalidArgument {
+                name: "lease",
+                reason: "must be at least one second".into(),
+            });
+        }
+        let store = Store::open(
+            path.as_ref(),
+            StoreOptions {
+                durability: options.durability,
+                busy_timeout: options.busy_timeout,
+            },
+        )?;
+        let core = Core {
+            store,
+            options,
+            owner: uuid::Uuid::new_v4().to_string(),
+            formers: RwLock::new(HashMap::new()),
+            transports: Transports::default(),
+            wake: Wake::new(),
+        };
+        Ok(Engine {
+            core: Arc::new(core),
+            dispatcher: Arc::new(DispatcherSlot::default()),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        self.core.store.path()
+    }
+
+    /// The current time by the engine's clock.
+    pub fn now(&self) -> Timestamp {
+        self.core.now()
+    }
+
+    /// Replaces the whole configuration, after validating it.
+    ///
+    /// # Errors
+    /// [`Error::Config`] listing every problem; nothing is changed then.
+    pub fn load_config(&self, config: &Config) -> Result<()> {
+        config.validate()?;
+        let config = config.clone();
+        self.core.store.write(Commit::Durable, move |db| {
+            db.replace_config(&config)?;
+            Ok::<_, Error>(())
+        })?;
+        self.core.wake.notify();
+        Ok(())
+    }
+
+    /// Parses, validates and loads a configuration from JSON text.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the objects and fields at fault.
+    pub fn load_config_json(&self, json: &str) -> Result<()> {
+        self.load_config(&Config::from_json(json)?)
+    }
+
+    /// The stored configuration.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when it cannot be read.
+    pub fn config(&self) -> Result<Config> {
+        self.core
+            .store
+            .read(|db| Ok::<_, Error>(db.config()?.config().clone()))
+    }
+
+    /// Adds an endpoint or replaces the one with the same code.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the result would be invalid.
+    pub fn put_endpoint(&self, endpoint: Endpoint) -> Result<()> {
+        self.update_config(move |c| put(&mut c.endpoints, endpoint, |e| &e.code))
+    }
+
+    /// Adds a subscriber or replaces the one with the same code.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the result would be invalid (e.g. an unknown endpoint).
+    pub fn put_subscriber(&self, subscriber: Subscriber) -> Result<()> {
+        self.update_config(move |c| put(&mut c.subscribers, subscriber, |s| &s.code))
+    }
+
+    /// Adds a flow or replaces the one with the same code.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the result would be invalid (e.g. an unknown subscriber).
+    pub fn put_flow(&self, flow: Flow) -> Result<()> {
+        self.update_config(move |c| put(&mut c.flows, flow, |f| &f.code))
+    }
+
+    /// Removes the endpoint with this code; false when there was none.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when a subscriber still uses it.
+    pub fn remove_endpoint(&self, code: &str) -> Result<bool> {
+        let code = code.to_owned();
+        self.update_config(move |c| Ok(remove(&mut c.endpoints, &code, |e| &e.code)))
+    }
+
+    /// Removes the subscriber with this code; false when there was none. Its pending
+    /// deliveries wait until a subscriber with this code exists again.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when a flow still lists it.
+    pub fn remove_subscriber(&self, code: &str) -> Result<bool> {
+        let code = code.to_owned();
+        self.update_config(move |c| Ok(remove(&mut c.subscribers, &code, |s| &s.code)))
+    }
+
+    /// Removes the flow with this code; false when there was none. Its queued messages are
+    /// kept, and still delivered.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the database fails.
+    pub fn remove_flow(&self, code: &str) -> Result<bool> {
+        let code = code.to_owned();
+        self.update_config(move |c| Ok(remove(&mut c.flows, &code, |f| &f.code)))
+    }
+
+    /// Reads, changes, validates and stores the configuration in one transaction.
+    fn update_config<R: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut Config) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let out = self.core.store.write(Commit::Durable, move |db| {
+            let mut config = db.config()?.config().clone();
+            let out = change(&mut config)?;
+            config.validate()?;
+            db.replace_config(&config)?;
+            Ok::<_, Error>(out)
+        })?;
+        self.core.wake.notify();
+        Ok(out)
+    }
+
+    /// Starts the background dispatcher: `options.threads` workers that form and send
+    /// whatever is due, woken when there is work. It runs until [`Engine::stop_dispatcher`]
+    /// or until the last clone of this engine is dropped.
+    ///
+    /// # Errors
+    /// [`Error::DispatcherRunning`] when one runs already; [`Error::Spawn`] when threads
+    /// cannot be started.
+    pub fn start_dispatcher(&self, options: crate::dispatch::DispatcherOptions) -> Result<()> {
+        let mut slot = self
+            .dispatcher
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.is_some() {
+            return Err(Error::DispatcherRunning);
+        }
+        *slot = Some(Dispatcher::start(Arc::clone(&self.core), options)?);
+        Ok(())
+    }
+
+    /// Stops the background dispatcher, waiting for work in flight up to its grace period
+    /// (work still running after it is left to its lease). Returns false when none ran.
+    pub fn stop_dispatcher(&self) -> bool {
+        let running = self
+            .dispatcher
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match running {
+            Some(d) => {
+                d.stop();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// True while the background dispatcher runs.
+    pub fn dispatcher_running(&self) -> bool {
+        self.dispatcher
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+}
+
+fn put<T>(items: &mut Vec<T>, item: T, code: impl Fn(&T) -> &String) -> Result<()> {
+    match items.iter().position(|x| code(x) == code(&item)) {
+        Some(i) => items[i] = item,
+        None => items.push(item),
+    }
+    Ok(())
+}
+
+fn remove<T>(items: &mut Vec<T>, target: &str, code: impl Fn(&T) -> &String) -> bool {
+    let before = items.len();
+    items.retain(|x| code(x) != target);
+    items.len() != before
+}

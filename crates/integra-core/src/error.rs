@@ -1,0 +1,135 @@
+//! The crate's error type: every failure of a public operation, each naming what was wrong.
+
+use crate::config::{ConfigError, Direction};
+use crate::store::StoreError;
+
+/// Result of Integra's operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why an operation failed. Nothing was written when an operation returns an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No flow has this code.
+    #[error("unknown flow '{flow}'")]
+    UnknownFlow {
+        /// The code asked for.
+        flow: String,
+    },
+    /// The flow is switched off.
+    #[error("flow '{flow}' is inactive")]
+    FlowInactive {
+        /// The flow.
+        flow: String,
+    },
+    /// The flow goes the other way, e.g. registering on an incoming flow.
+    #[error("flow '{flow}' is {direction}, so it cannot be used to {operation}", direction = .direction.as_str())]
+    WrongDirection {
+        /// The flow.
+        flow: String,
+        /// Its direction.
+        direction: Direction,
+        /// What was attempted.
+        operation: &'static str,
+    },
+    /// A JSON argument does not parse.
+    #[error("{what} is not valid JSON: {reason}")]
+    InvalidJson {
+        /// Which argument.
+        what: String,
+        /// The parser's message, with line and column.
+        reason: String,
+    },
+    /// An argument is out of its allowed range or form.
+    #[error("invalid {name}: {reason}")]
+    InvalidArgument {
+        /// The argument.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No outgoing message has this id.
+    #[error("no message has id '{id}'")]
+    MessageNotFound {
+        /// The id asked for.
+        id: String,
+    },
+    /// No incoming message has this id.
+    #[error("no incoming message has id '{id}'")]
+    IncomingNotFound {
+        /// The id asked for.
+        id: String,
+    },
+    /// The record is not in a status that allows the operation.
+    #[error("{what} '{id}' is {status}, so it cannot be {operation}")]
+    WrongStatus {
+        /// `message` or `incoming message`.
+        what: &'static str,
+        /// Its id.
+        id: String,
+        /// Its current status.
+        status: String,
+        /// The refused operation, in the past tense (`completed`, `cancelled`).
+        operation: &'static str,
+    },
+    /// The flow's former is not the one the operation needs.
+    #[error("flow '{flow}' is formed by {former}, not {expected}")]
+    WrongFormer {
+        /// The flow.
+        flow: String,
+        /// Its configured former.
+        former: &'static str,
+        /// The former the operation is for.
+        expected: &'static str,
+    },
+    /// The external id already belongs to another local key.
+    #[error(
+        "external id '{external_id}' of system '{system}', type '{object_type}' is already mapped to local key '{taken_by}'"
+    )]
+    ExternalIdTaken {
+        /// The external system.
+        system: String,
+        /// The object type.
+        object_type: String,
+        /// The external id.
+        external_id: String,
+        /// The local key it belongs to.
+        taken_by: String,
+    },
+    /// The background dispatcher is already running on this engine.
+    #[error("the dispatcher is already running")]
+    DispatcherRunning,
+    /// An operating-system resource (a thread) could not be had.
+    #[error("cannot start {what}: {source}")]
+    Spawn {
+        /// What was being started.
+        what: &'static str,
+        /// The system's error.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// True when the same call may succeed later (the database was busy, say); false when
+    /// the input must change first.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Store(e) => e.is_retryable(),
+            Error::Spawn { .. } => true,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn invalid_json(what: impl Into<String>, e: &serde_json::Error) -> Self {
+        Error::InvalidJson {
+            what: what.into(),
+            reason: e.to_string(),
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Integra's engine: a durable integration bus on embedded SQLite.
+//!
+//! Application code registers messages on *flows*; Integra forms them (or passes the
+//! source through), fans each out to the flow's *subscribers*, and delivers every
+//! (message, subscriber) pair with its own status, retries with backoff, and history. It
+//! accepts incoming messages once per sender's id into an incoming queue. Everything lives
+//! in one SQLite file that several processes may share.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use integra_core::{Engine, EngineOptions, RegisterOptions};
+//!
+//! # fn main() -> integra_core::Result<()> {
+//! let engine = Engine::open("integra.db", EngineOptions::default())?;
+//! engine.load_config_json(r#"{
+//!     "endpoints":   [{"code": "shop", "base_url": "http://127.0.0.1:8080"}],
+//!     "subscribers": [{"code": "shop_orders", "kind": "http", "endpoint": "shop",
+//!                      "http": {"path": "/orders"}}],
+//!     "flows":       [{"code": "ORDER_EXPORT", "direction": "outgoing",
+//!                      "subscribers": ["shop_orders"]}]
+//! }"#)?;
+//! let id = engine.register("ORDER_EXPORT", r#"{"number": "A-1"}"#, &RegisterOptions::default())?;
+//! let report = engine.dispatch(1000, Duration::from_secs(10))?;
+//! println!("{id}: {report:?}");
+//! # Ok(()) }
+//! ```
+//!
+//! ## Crate features
+//!
+//! * `http` (default): HTTP subscribers, through ureq 3 with rustls.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod dispatch;
+mod engine;
+pub mod error;
+pub mod external_ids;
+pub mod maintenance;
+pub mod queue;
+pub(crate) mod store;
+pub mod time;
+pub mod transport;
+
+pub use config::Config;
+pub use dispatch::{DispatchReport, DispatcherOptions};
+pub use engine::{Engine, EngineOptions};
+pub use error::{Error, Result};
+pub use maintenance::cleanup::CleanupReport;
+pub use queue::forming::{FormOutcome, Former, FormingItem};
+pub use queue::incoming::{Accepted, IncomingItem};
+pub use queue::inspect::{
+    DeliveryReport, HistoryEntry, IncomingReport, ListFilter, MessageReport, MessageSummary,
+    QueueCounts, RetryFilter,
+};
+pub use queue::register::{RegisterOptions, Registration};
+pub use queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
+pub use store::{Durability, StoreError};
+pub use time::{Clock, ManualClock, SystemClock, Timestamp};

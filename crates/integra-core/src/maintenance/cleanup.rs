@@ -1,0 +1,73 @@
+//! Cleanup: removes finished messages older than their flow's retention (sent and cancelled
+//! after `retention.delivered`, dead and undelivered after the longer `retention.dead`),
+//! with their deliveries and history, and processed / dead incoming messages likewise.
+//! Messages of flows no longer configured get the default retention. It works in small
+//! transactions so registrations are never held up for long.
+
+use serde::Serialize;
+
+use crate::config::{Direction, Retention};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::store::{Commit, Cutoffs};
+
+/// Records removed per transaction.
+const CHUNK: usize = 500;
+
+/// What a cleanup removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CleanupReport {
+    /// Outgoing messages removed (with their deliveries and history).
+    pub messages: u64,
+    /// Incoming messages removed (with their history).
+    pub incoming: u64,
+}
+
+impl Engine {
+    /// Removes finished records past their retention.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the database fails; what was removed before stays removed.
+    pub fn cleanup(&self) -> Result<CleanupReport> {
+        let mut report = CleanupReport::default();
+        loop {
+            let now = self.core.now();
+            let chunk = self.core.store.write(Commit::Durable, move |db| {
+                let config = db.config()?;
+                let flows = &config.config().flows;
+                let known: Vec<&str> = flows.iter().map(|f| f.code.as_str()).collect();
+                let cutoffs = |flow, r: &Retention| Cutoffs {
+                    flow,
+                    known_flows: &known,
+                    finished_before: now.minus(r.delivered),
+                    dead_before: now.minus(r.dead),
+                };
+                let mut messages = Vec::new();
+                let mut incoming = Vec::new();
+                for f in flows {
+                    let c = cutoffs(Some(f.code.as_str()), &f.retention);
+                    match f.direction {
+                        Direction::Outgoing => {
+                            messages.extend(db.expired_messages(&c, CHUNK - messages.len())?);
+                        }
+                        Direction::Incoming => {
+                            incoming.extend(db.expired_incoming(&c, CHUNK - incoming.len())?);
+                        }
+                    }
+                }
+                let others = cutoffs(None, &Retention::default());
+                messages.extend(db.expired_messages(&others, CHUNK - messages.len())?);
+                incoming.extend(db.expired_incoming(&others, CHUNK - incoming.len())?);
+                Ok::<_, Error>(CleanupReport {
+                    messages: db.delete_messages(&messages)? as u64,
+                    incoming: db.delete_incoming(&incoming)? as u64,
+                })
+            })?;
+            report.messages += chunk.messages;
+            report.incoming += chunk.incoming;
+            if chunk.messages == 0 && chunk.incoming == 0 {
+                return Ok(report);
+            }
+        }
+    }
+}

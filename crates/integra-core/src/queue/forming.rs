@@ -1,0 +1,345 @@
+//! Forming: turning a registered source into the payload that is sent.
+//!
+//! A flow's former is either a Rust handler ([`Former`], run on the dispatcher's threads,
+//! several messages in parallel) or an external former that pulls work with
+//! [`Engine::next_to_form`] and reports back with [`Engine::complete_forming`],
+//! [`Engine::fail_forming`] or [`Engine::cancel`]. The pull form is what 1C code uses: the
+//! 1C server cannot receive callbacks, and the former reads the object's current state at
+//! forming time (late materialisation). A claim counts an attempt and holds a lease; a
+//! former that dies leaves the lease to expire, and the message is retried.
+
+use std::sync::PoisonError;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::fan_out::{Formed, fan_out, status_after_fan_out, targets};
+use super::hash::content_hash;
+use super::retry::{NextAttempt, RetryPolicy};
+use super::status::MessageStatus;
+use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::store::{ClaimedFormingRow, Commit, Db, MessageState};
+use crate::time::Timestamp;
+
+/// Longest lease a puller may ask for.
+pub const MAX_LEASE: Duration = Duration::from_secs(86_400);
+
+/// A message to form.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FormingItem {
+    /// The message id.
+    pub id: String,
+    /// The flow code.
+    pub flow: String,
+    /// The registered source, JSON text.
+    pub source: String,
+    /// The object key given at registration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_key: Option<String>,
+    /// Which attempt this is, from 1.
+    pub attempt: u32,
+}
+
+impl FormingItem {
+    pub(crate) fn from_row(row: ClaimedFormingRow) -> Self {
+        FormingItem {
+            id: row.uuid,
+            flow: row.flow,
+            source: row.source,
+            object_key: row.object_key,
+            attempt: row.attempts,
+        }
+    }
+}
+
+/// What a Rust former decided.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FormOutcome {
+    /// The payload to send.
+    Payload(Value),
+    /// There is nothing to send (the object is gone, say); the reason goes to the history.
+    Cancel(String),
+    /// Forming failed; it is retried per the flow's policy.
+    Fail(String),
+}
+
+/// A Rust former for one flow, run on the dispatcher's threads.
+pub trait Former: Send + Sync {
+    /// Forms the payload of one message.
+    fn form(&self, item: &FormingItem) -> FormOutcome;
+}
+
+impl<F> Former for F
+where
+    F: Fn(&FormingItem) -> FormOutcome + Send + Sync,
+{
+    fn form(&self, item: &FormingItem) -> FormOutcome {
+        self(item)
+    }
+}
+
+impl std::fmt::Debug for dyn Former {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Former")
+    }
+}
+
+/// The end of one forming attempt, as recorded.
+pub(crate) enum FormingResult {
+    Formed { payload: String, value: Value },
+    Failed(String),
+    Cancelled(String),
+}
+
+impl Engine {
+    /// Registers the Rust former of `flow`, replacing any earlier one. The flow must be an
+    /// outgoing flow configured with `"former": "handler"`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownFlow`], [`Error::WrongDirection`], or [`Error::WrongFormer`].
+    pub fn set_former(&self, flow: &str, former: impl Former + 'static) -> Result<()> {
+        let config = self.config()?;
+        let f = config.flow(flow).ok_or_else(|| Error::UnknownFlow {
+            flow: flow.to_owned(),
+        })?;
+        if f.direction != Direction::Outgoing {
+            return Err(Error::WrongDirection {
+                flow: flow.to_owned(),
+                direction: f.direction,
+                operation: "form outgoing messages",
+            });
+        }
+        if f.former != FormerKind::Handler {
+            return Err(Error::WrongFormer {
+                flow: flow.to_owned(),
+                former: former_name(f.former),
+                expected: "a Rust handler",
+            });
+        }
+        self.core
+            .formers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(flow.to_owned(), std::sync::Arc::new(former));
+        self.core.wake.notify();
+        Ok(())
+    }
+
+    /// Claims up to `max` messages of flows with an external former that are due for
+    /// forming, reserving them for `lease`. The caller forms each and reports with
+    /// [`Engine::complete_forming`], [`Engine::fail_forming`] or [`Engine::cancel`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a lease outside 1 s ..= 24 h.
+    pub fn next_to_form(&self, max: usize, lease: Duration) -> Result<Vec<FormingItem>> {
+        if !(Duration::from_secs(1)..=MAX_LEASE).contains(&lease) {
+            return Err(Error::InvalidArgument {
+                name: "lease",
+                reason: format!("must be between 1 s and 24 h, got {lease:?}"),
+            });
+        }
+        self.core.rescue_expired()?;
+        let now = self.core.now();
+        let owner = self.core.owner.clone();
+        let rows = self.core.store.write(Commit::Lazy, move |db| {
+            let config = db.config()?;
+            let flows: Vec<&str> = config
+                .config()
+                .flows
+                .iter()
+                .filter(|f| f.former == FormerKind::External)
+                .map(|f| f.code.as_str())
+                .collect();
+            claim_forming(db, &owner, now.plus(lease), now, &flows, max)
+        })?;
+        Ok(rows.into_iter().map(FormingItem::from_row).collect())
+    }
+
+    /// Stores the formed payload (JSON text) of a message being formed, and fans it out
+    /// to the flow's subscribers.
+    ///
+    /// # Errors
+    /// [`Error::InvalidJson`] for a payload that is not JSON; [`Error::MessageNotFound`];
+    /// [`Error::WrongStatus`] when the message is not being formed.
+    pub fn complete_forming(&self, id: &str, payload: &str) -> Result<()> {
+        let value: Value = serde_json::from_str(payload)
+            .map_err(|e| Error::invalid_json(format!("the payload of message '{id}'"), &e))?;
+        self.report_forming(
+            id,
+            FormingResult::Formed {
+                payload: payload.to_owned(),
+                value,
+            },
+        )
+    }
+
+    /// Records that forming a message failed; it is retried per the flow's policy, or
+    /// ends Dead when the attempts are used up.
+    ///
+    /// # Errors
+    /// [`Error::MessageNotFound`]; [`Error::WrongStatus`] when it is not being formed.
+    pub fn fail_forming(&self, id: &str, error: &str) -> Result<()> {
+        self.report_forming(id, FormingResult::Failed(error.to_owned()))
+    }
+
+    /// Cancels a message that is not yet formed: the former decided there is nothing to
+    /// send. The reason goes to its history.
+    ///
+    /// # Errors
+    /// [`Error::MessageNotFound`]; [`Error::WrongStatus`] once it is formed.
+    pub fn cancel(&self, id: &str, reason: &str) -> Result<()> {
+        self.report_forming(id, FormingResult::Cancelled(reason.to_owned()))
+    }
+
+    fn report_forming(&self, id: &str, result: FormingResult) -> Result<()> {
+        let now = self.core.now();
+        let sample = self.core.jitter_sample();
+        let id = id.to_owned();
+        self.core.store.write(Commit::Durable, move |db| {
+            let config = db.config()?;
+            let state = db
+                .message_state(&id)?
+                .ok_or_else(|| Error::MessageNotFound { id: id.clone() })?;
+            finish_forming(db, &config, &state, result, sample, now).map(|_| ())
+        })
+    }
+}
+
+fn former_name(f: FormerKind) -> &'static str {
+    match f {
+        FormerKind::None => "nobody (pass-through)",
+        FormerKind::External => "an external former",
+        FormerKind::Handler => "a Rust handler",
+    }
+}
+
+/// Claims messages for forming and records the claim in their history.
+pub(crate) fn claim_forming(
+    db: &Db<'_>,
+    owner: &str,
+    lease_until: Timestamp,
+    now: Timestamp,
+    flows: &[&str],
+    max: usize,
+) -> Result<Vec<ClaimedFormingRow>> {
+    if flows.is_empty() || max == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = db.claim_forming(owner, lease_until, now, flows, max)?;
+    for r in &rows {
+        db.insert_message_history(
+            r.id,
+            None,
+            now,
+            MessageStatus::Forming.as_str(),
+            r.attempts,
+            None,
+        )?;
+    }
+    Ok(rows)
+}
+
+/// Applies the end of a forming attempt to a message; returns its new status.
+pub(crate) fn finish_forming(
+    db: &Db<'_>,
+    config: &ConfigSnapshot,
+    state: &MessageState,
+    result: FormingResult,
+    sample: f64,
+    now: Timestamp,
+) -> Result<MessageStatus> {
+    let wrong_status = |operation| Error::WrongStatus {
+        what: "message",
+        id: state.uuid.clone(),
+        status: state.status.to_string(),
+        operation,
+    };
+    let flow = config.flow(&state.flow);
+    match result {
+        FormingResult::Formed { payload, value } => {
+            if state.status != MessageStatus::Forming {
+                return Err(wrong_status("completed"));
+            }
+            let flow = flow.ok_or_else(|| Error::UnknownFlow {
+                flow: state.flow.clone(),
+            })?;
+            let hash = state.object_key.as_ref().map(|_| content_hash(&value));
+            if !db.set_message_formed(state.id, Some(&payload), hash.as_deref(), now)? {
+                return Err(wrong_status("completed"));
+            }
+            db.insert_message_history(
+                state.id,
+                None,
+                now,
+                MessageStatus::Ready.as_str(),
+                state.attempts,
+                None,
+            )?;
+            let targets = targets(config, flow);
+            let status = status_after_fan_out(&targets);
+            db.transition_message(state.id, MessageStatus::Ready, status, None, None, now)?;
+            let formed = Formed {
+                message_id: state.id,
+                flow: &state.flow,
+                ordering_key: state.ordering_key.as_deref(),
+                due: state.not_before.map_or(now, |t| t.max(now)),
+                attempt: state.attempts,
+            };
+            fan_out(db, &formed, &targets, now)?;
+            Ok(status)
+        }
+        FormingResult::Failed(error) => {
+            if state.status != MessageStatus::Forming {
+                return Err(wrong_status("failed"));
+            }
+            let default_policy = RetryPolicy::default();
+            let policy = flow.map_or(&default_policy, |f| &f.retry);
+            let (status, next) = match policy.next_attempt(state.attempts, now, sample, None) {
+                NextAttempt::At(t) => (MessageStatus::FormingError, Some(t)),
+                NextAttempt::Dead => (MessageStatus::Dead, None),
+            };
+            if !db.transition_message(state.id, state.status, status, Some(&error), next, now)? {
+                return Err(wrong_status("failed"));
+            }
+            db.insert_message_history(
+                state.id,
+                None,
+                now,
+                status.as_str(),
+                state.attempts,
+                Some(&error),
+            )?;
+            Ok(status)
+        }
+        FormingResult::Cancelled(reason) => {
+            if !matches!(
+                state.status,
+                MessageStatus::New | MessageStatus::Forming | MessageStatus::FormingError
+            ) {
+                return Err(wrong_status("cancelled"));
+            }
+            if !db.transition_message(
+                state.id,
+                state.status,
+                MessageStatus::Cancelled,
+                None,
+                None,
+                now,
+            )? {
+                return Err(wrong_status("cancelled"));
+            }
+            db.insert_message_history(
+                state.id,
+                None,
+                now,
+                MessageStatus::Cancelled.as_str(),
+                state.attempts,
+                Some(&reason),
+            )?;
+            Ok(MessageStatus::Cancelled)
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The incoming queue: messages other systems sent here, stored once per (flow, sender's
+//! message id) and processed by pullers with the same lease, retry and dead rules as the
+//! outgoing side.
+//!
+//! A repeat of a stored (flow, message id) is acknowledged and not stored again, for as long
+//! as the first one is kept (the flow's retention): that is the dedup window.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::forming::MAX_LEASE;
+use super::register::{check_json, new_message_id};
+use super::retry::{NextAttempt, RetryPolicy};
+use super::status::IncomingStatus;
+use crate::config::Direction;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::store::{Commit, IncomingRow, NewIncoming};
+
+/// Longest sender's message id, in characters.
+pub const MAX_MESSAGE_ID_CHARS: usize = 200;
+
+/// The header that carries an incoming message's ordering key, for flows ordered by key.
+pub const ORDERING_KEY_HEADER: &str = "x-ordering-key";
+
+/// What `accept` did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Accepted {
+    /// The stored message's id (the first one's, for a repeat).
+    pub id: String,
+    /// True when (flow, message id) was already stored: nothing new was stored.
+    pub duplicate: bool,
+}
+
+/// An incoming message claimed for processing.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IncomingItem {
+    /// Its id in this queue (use it to ack or fail).
+    pub id: String,
+    /// The flow code.
+    pub flow: String,
+    /// The sender's message id.
+    pub message_id: String,
+    /// The body as received: JSON text, or XML text.
+    pub payload: String,
+    /// The body's content type.
+    pub content_type: String,
+    /// The headers stored with it (names in lower case).
+    pub headers: BTreeMap<String, String>,
+    /// Which attempt this is, from 1.
+    pub attempt: u32,
+}
+
+impl IncomingItem {
+    fn from_row(row: IncomingRow) -> Self {
+        IncomingItem {
+            headers: serde_json::from_str(&row.headers).unwrap_or_default(),
+            id: row.uuid,
+            flow: row.flow,
+            message_id: row.message_id,
+            payload: row.payload,
+            content_type: row.content_type,
+            attempt: row.attempts,
+        }
+    }
+}
+
+/// How a body of this content type is stored: true for JSON (checked), false for XML
+/// (stored as text).
+fn is_json_content(content_type: &str) -> Result<bool> {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json" || essence.ends_with("+json") {
+        Ok(true)
+    } else if essence == "application/xml" || essence == "text/xml" || essence.ends_with("+xml") {
+        Ok(false)
+    } else {
+        Err(Error::InvalidArgument {
+            name: "content type",
+            reason: format!("'{content_type}' is not supported; send JSON or XML"),
+        })
+    }
+}
+
+impl Engine {
+    /// Stores an incoming message once per (flow, sender's message id). The body's
+    /// `content-type` header (default `application/json`) decides how it is checked: JSON
+    /// must parse; XML is stored as text. A repeat is acknowledged (`duplicate: true`) and
+    /// not stored again.
+    ///
+    /// # Errors
+    /// [`Error::UnknownFlow`], [`Error::FlowInactive`], [`Error::WrongDirection`] for an
+    /// outgoing flow, [`Error::InvalidJson`], [`Error::InvalidArgument`] for an empty or
+    /// overlong message id, an empty body or an unsupported content type.
+    pub fn accept(
+        &self,
+        flow: &str,
+        message_id: &str,
+        payload: &str,
+        headers: &BTreeMap<String, String>,
+    ) -> Result<Accepted> {
+        if message_id.is_empty()
+            || message_id.chars().count() > MAX_MESSAGE_ID_CHARS
+            || message_id.chars().any(char::is_control)
+        {
+            return Err(Error::InvalidArgument {
+                name: "message id",
+                reason: format!(
+                    "must be 1 to {MAX_MESSAGE_ID_CHARS} characters without control characters"
+                ),
+            });
+        }
+        let headers: BTreeMap<String, String> = headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect();
+        let content_type = headers
+            .get("content-type")
+            .cloned()
+            .unwrap_or_else(|| "application/json".to_owned());
+        if is_json_content(&content_type)? {
+            check_json(
+                || format!("the body of incoming message '{message_id}'"),
+                payload,
+            )?;
+        } else if payload.trim().is_empty() {
+            return Err(Error::InvalidArgument {
+                name: "body",
+                reason: "is empty".into(),
+            });
+        }
+        let headers_json = serde_json::to_string(&headers).unwrap_or_else(|_| "{}".to_owned());
+        let now = self.core.now();
+        let (flow, message_id, payload) =
+            (flow.to_owned(), message_id.to_owned(), payload.to_owned());
+        let accepted = self.core.store.write(Commit::Durable, move |db| {
+            let config = db.config()?;
+            let f = config
+                .flow(&flow)
+                .ok_or_else(|| Error::UnknownFlow { flow: flow.clone() })?;
+            if f.direction != Direction::Incoming {
+                return Err(Error::WrongDirection {
+                    flow,
+                    direction: f.direction,
+                    operation: "accept incoming messages",
+                });
+            }
+            if !f.active {
+                return Err(Error::FlowInactive { flow });
+            }
+            let ordering_key = match f.ordering {
+                crate::config::Ordering::ByKey => {
+                    headers.get(ORDERING_KEY_HEADER).map(String::as_str)
+                }
+                crate::config::Ordering::None => None,
+            };
+            let uuid = new_message_id();
+            let inserted = db.insert_incoming(&NewIncoming {
+                uuid: &uuid,
+                flow: &flow,
+                message_id: &message_id,
+                payload: &payload,
+                content_type: &content_type,
+                headers: &headers_json,
+                ordering_key,
+                now,
+            })?;
+            match inserted {
+                Some(id) => {
+                    db.insert_incoming_history(id, now, IncomingStatus::New, 0, None)?;
+                    Ok(Accepted {
+                        id: uuid,
+                        duplicate: false,
+                    })
+                }
+                None => {
+                    let id = db.incoming_uuid(&flow, &message_id)?.unwrap_or_default();
+                    Ok(Accepted {
+                        id,
+                        duplicate: true,
+                    })
+                }
+            }
+        })?;
+        self.core.wake.notify();
+        Ok(accepted)
+    }
+
+    /// Claims up to `max` incoming messages that are due, reserving them for `lease`. The
+    /// caller processes each and reports with [`Engine::ack_incoming`] or
+    /// [`Engine::fail_incoming`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a lease outside 1 s ..= 24 h.
+    pub fn next_incoming(&self, max: usize, lease: Duration) -> Result<Vec<IncomingItem>> {
+        if !(Duration::from_secs(1)..=MAX_LEASE).contains(&lease) {
+            return Err(Error::InvalidArgument {
+                name: "lease",
+                reason: format!("must be between 1 s and 24 h, got {lease:?}"),
+            });
+        }
+        self.core.rescue_expired()?;
+        let now = self.core.now();
+        let owner = self.core.owner.clone();
+        let rows = self.core.store.write(Commit::Lazy, move |db| {
+            let config = db.config()?;
+            let flows: Vec<&str> = config
+                .config()
+                .flows
+                .iter()
+                .filter(|f| f.direction == Direction::Incoming)
+                .map(|f| f.code.as_str())
+                .collect();
+            if flows.is_empty() || max == 0 {
+                return Ok(Vec::new());
+            }
+            let rows = db.claim_incoming(&owner, now.plus(lease), now, &flows, max)?;
+            for r in &rows {
+                db.insert_incoming_history(
+                    r.id,
+                    now,
+                    IncomingStatus::InProgress,
+                    r.attempts,
+                    None,
+                )?;
+            }
+            Ok::<_, Error>(rows)
+        })?;
+        Ok(rows.into_iter().map(IncomingItem::from_row).collect())
+    }
+
+    /// Marks a claimed incoming message processed.
+    ///
+    /// # Errors
+    /// [`Error::IncomingNotFound`]; [`Error::WrongStatus`] when it is not being processed.
+    pub fn ack_incoming(&self, id: &str) -> Result<()> {
+        self.finish_incoming(id, None)
+    }
+
+    /// Records that processing failed; it is retried per the flow's policy, or ends Dead.
+    ///
+    /// # Errors
+    /// [`Error::IncomingNotFound`]; [`Error::WrongStatus`] when it is not being processed.
+    pub fn fail_incoming(&self, id: &str, error: &str) -> Result<()> {
+        self.finish_incoming(id, Some(error.to_owned()))
+    }
+
+    fn finish_incoming(&self, id: &str, error: Option<String>) -> Result<()> {
+        let now = self.core.now();
+        let id = id.to_owned();
+        self.core.store.write(Commit::Durable, move |db| {
+            let (row, flow, status, attempts) = db
+                .incoming_state(&id)?
+                .ok_or_else(|| Error::IncomingNotFound { id: id.clone() })?;
+            let wrong = || Error::WrongStatus {
+                what: "incoming message",
+                id: id.clone(),
+                status: status.to_string(),
+                operation: if error.is_some() {
+                    "failed"
+                } else {
+                    "acknowledged"
+                },
+            };
+            if status != IncomingStatus::InProgress {
+                return Err(wrong());
+            }
+            let (to, next) = match &error {
+                None => (IncomingStatus::Processed, None),
+                Some(_) => {
+                    let config = db.config()?;
+                    let default_policy = RetryPolicy::default();
+                    let policy = config.flow(&flow).map_or(&default_policy, |f| &f.retry);
+                    match policy.next_attempt(attempts, now, fastrand::f64(), None) {
+                        NextAttempt::At(t) => (IncomingStatus::Error, Some(t)),
+                        NextAttempt::Dead => (IncomingStatus::Dead, None),
+                    }
+                }
+            };
+            if !db.transition_incoming(row, status, to, error.as_deref(), next, now)? {
+                return Err(wrong());
+            }
+            db.insert_incoming_history(row, now, to, attempts, error.as_deref())?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,528 @@
+//! Inspection and operator actions: a message's status with its deliveries and history,
+//! listings by filter, counts by status, re-drive of failed work by filter (the reason is
+//! written to each record's history), and deletion.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::status::{DeliveryStatus, IncomingStatus, MessageStatus};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::store::{Commit, IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
+use crate::time::Timestamp;
+
+/// Most messages one listing returns.
+pub const MAX_LIST: usize = 10_000;
+
+/// An outgoing message with its deliveries and history.
+#[derive(Clone, Debug, Serialize)]
+pub struct MessageReport {
+    /// The message id.
+    pub id: String,
+    /// Registration order: larger is later.
+    pub seq: i64,
+    /// The flow code.
+    pub flow: String,
+    /// Its status.
+    pub status: MessageStatus,
+    /// The same status by its name in the 1C subsystem.
+    pub status_1c: &'static str,
+    /// The object key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_key: Option<String>,
+    /// The ordering key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordering_key: Option<String>,
+    /// Registered with `allow_duplicate`.
+    pub allow_duplicate: bool,
+    /// The registered source.
+    pub source: Box<RawValue>,
+    /// The formed payload, once formed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Box<RawValue>>,
+    /// Forming attempts so far.
+    pub attempts: u32,
+    /// When forming is next due (for New and FormingError).
+    pub next_attempt_at: Timestamp,
+    /// Delayed delivery time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<Timestamp>,
+    /// The last forming error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Registration time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+    /// One per subscriber, once fanned out.
+    pub deliveries: Vec<DeliveryReport>,
+    /// Every transition, oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// One delivery of a message.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeliveryReport {
+    /// The subscriber code.
+    pub subscriber: String,
+    /// Its status.
+    pub status: DeliveryStatus,
+    /// The same status by its name in the 1C subsystem.
+    pub status_1c: &'static str,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When the next attempt is due (New and SendError).
+    pub next_attempt_at: Timestamp,
+    /// The last error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// One transition in a message's history: of the message (`subscriber` absent) or of its
+/// delivery to `subscriber`.
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryEntry {
+    /// When.
+    pub at: Timestamp,
+    /// The delivery's subscriber; absent for the message's own status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscriber: Option<String>,
+    /// The status entered.
+    pub status: String,
+    /// The attempt it belongs to.
+    pub attempt: u32,
+    /// Error text or note.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// One message in a listing.
+#[derive(Clone, Debug, Serialize)]
+pub struct MessageSummary {
+    /// The message id.
+    pub id: String,
+    /// Registration order; pass the smallest seen as `before_seq` for the next page.
+    pub seq: i64,
+    /// The flow code.
+    pub flow: String,
+    /// Its status.
+    pub status: MessageStatus,
+    /// The object key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_key: Option<String>,
+    /// Forming attempts so far.
+    pub attempts: u32,
+    /// The last forming error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Registration time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
+/// Which messages a listing returns; absent fields match everything.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListFilter {
+    /// Only this flow.
+    pub flow: Option<String>,
+    /// Only messages in this status.
+    pub status: Option<String>,
+    /// Only messages with a delivery to this subscriber.
+    pub subscriber: Option<String>,
+    /// Only messages with a delivery in this status (to `subscriber`, when given).
+    pub delivery_status: Option<String>,
+    /// Registered at or after.
+    pub created_from: Option<Timestamp>,
+    /// Registered before.
+    pub created_to: Option<Timestamp>,
+    /// Registered before the message with this `seq` (paging, newest first).
+    pub before_seq: Option<i64>,
+    /// At most this many (default 100, at most 10 000).
+    pub limit: Option<usize>,
+}
+
+/// Which failed work a re-drive retries; absent fields match everything.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryFilter {
+    /// Only this flow.
+    pub flow: Option<String>,
+    /// Only deliveries to this subscriber (failed forming is then left alone).
+    pub subscriber: Option<String>,
+    /// Only this message (outgoing) or incoming message.
+    pub id: Option<String>,
+    /// Registered (or accepted) at or after.
+    pub created_from: Option<Timestamp>,
+    /// Registered (or accepted) before.
+    pub created_to: Option<Timestamp>,
+}
+
+/// How many records are in each status.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct QueueCounts {
+    /// Outgoing messages by status.
+    pub messages: BTreeMap<String, u64>,
+    /// Deliveries by status.
+    pub deliveries: BTreeMap<String, u64>,
+    /// Incoming messages by status.
+    pub incoming: BTreeMap<String, u64>,
+}
+
+/// An incoming message with its history.
+#[derive(Clone, Debug, Serialize)]
+pub struct IncomingReport {
+    /// Its id in the incoming queue.
+    pub id: String,
+    /// The flow code.
+    pub flow: String,
+    /// The sender's message id.
+    pub message_id: String,
+    /// Its status.
+    pub status: IncomingStatus,
+    /// The same status by its name in the 1C subsystem.
+    pub status_1c: &'static str,
+    /// The body as received.
+    pub payload: String,
+    /// The body's content type.
+    pub content_type: String,
+    /// Stored headers.
+    pub headers: BTreeMap<String, String>,
+    /// Processing attempts so far.
+    pub attempts: u32,
+    /// When processing is next due.
+    pub next_attempt_at: Timestamp,
+    /// The last processing error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Acceptance time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+    /// Every transition, oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// Stored sources and payloads are JSON (checked when stored); text that somehow is not is
+/// shown as a JSON string rather than lost.
+fn raw_json(text: String) -> Box<RawValue> {
+    serde_json::from_str::<Box<RawValue>>(&text)
+        .or_else(|_| serde_json::value::to_raw_value(&text))
+        .unwrap_or_default()
+}
+
+fn parse_status<S: std::str::FromStr<Err = super::status::UnknownStatus>>(
+    name: &'static str,
+    text: Option<&str>,
+) -> Result<Option<S>> {
+    text.map(|t| {
+        t.parse()
+            .map_err(|e: super::status::UnknownStatus| Error::InvalidArgument {
+                name,
+                reason: e.to_string(),
+            })
+    })
+    .transpose()
+}
+
+impl MessageSummary {
+    fn from_row(r: MessageRow) -> Self {
+        MessageSummary {
+            id: r.uuid,
+            seq: r.id,
+            flow: r.flow,
+            status: r.status,
+            object_key: r.object_key,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+impl Engine {
+    /// A message with its source, payload, deliveries and history.
+    ///
+    /// # Errors
+    /// [`Error::MessageNotFound`].
+    pub fn message_status(&self, id: &str) -> Result<MessageReport> {
+        self.core.store.read(|db| {
+            let m = db
+                .message(id)?
+                .ok_or_else(|| Error::MessageNotFound { id: id.to_owned() })?;
+            let deliveries = db
+                .deliveries_of(m.id)?
+                .into_iter()
+                .map(|d| DeliveryReport {
+                    subscriber: d.subscriber,
+                    status: d.status,
+                    status_1c: d.status.name_1c(),
+                    attempts: d.attempts,
+                    next_attempt_at: d.next_attempt_at,
+                    last_error: d.last_error,
+                    created_at: d.created_at,
+                    updated_at: d.updated_at,
+                })
+                .collect();
+            let history = db
+                .history_of(m.id)?
+                .into_iter()
+                .map(|h| HistoryEntry {
+                    at: h.at,
+                    subscriber: h.subscriber,
+                    status: h.status,
+                    attempt: h.attempt,
+                    detail: h.detail,
+                })
+                .collect();
+            Ok(MessageReport {
+                id: m.uuid,
+                seq: m.id,
+                flow: m.flow,
+                status: m.status,
+                status_1c: m.status.name_1c(),
+                object_key: m.object_key,
+                ordering_key: m.ordering_key,
+                allow_duplicate: m.allow_duplicate,
+                source: raw_json(m.source),
+                payload: m.payload.map(raw_json),
+                attempts: m.attempts,
+                next_attempt_at: m.next_attempt_at,
+                not_before: m.not_before,
+                last_error: m.last_error,
+                created_at: m.created_at,
+                updated_at: m.updated_at,
+                deliveries,
+                history,
+            })
+        })
+    }
+
+    /// Messages matching `filter`, newest first.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an unknown status name or a limit over 10 000.
+    pub fn list_messages(&self, filter: &ListFilter) -> Result<Vec<MessageSummary>> {
+        let limit = filter.limit.unwrap_or(100);
+        if limit > MAX_LIST {
+            return Err(Error::InvalidArgument {
+                name: "limit",
+                reason: format!("must be at most {MAX_LIST}"),
+            });
+        }
+        let query = ListQuery {
+            flow: filter.flow.as_deref(),
+            status: parse_status("status", filter.status.as_deref())?,
+            subscriber: filter.subscriber.as_deref(),
+            delivery_status: parse_status("delivery_status", filter.delivery_status.as_deref())?,
+            created_from: filter.created_from,
+            created_to: filter.created_to,
+            before_seq: filter.before_seq,
+            limit,
+        };
+        self.core.store.read(|db| {
+            Ok(db
+                .list_messages(&query)?
+                .into_iter()
+                .map(MessageSummary::from_row)
+                .collect())
+        })
+    }
+
+    /// How many messages, deliveries and incoming messages are in each status.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the database fails.
+    pub fn counts(&self) -> Result<QueueCounts> {
+        self.core.store.read(|db| {
+            let c = db.status_counts()?;
+            Ok(QueueCounts {
+                messages: c.messages,
+                deliveries: c.deliveries,
+                incoming: c.incoming,
+            })
+        })
+    }
+
+    /// Retries failed outgoing work matching `filter` now, with its attempts reset: dead and
+    /// failing deliveries, and (without a subscriber filter) messages whose forming failed or
+    /// died. The reason is written to each record's history. Returns how many were re-driven.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty reason.
+    pub fn retry(&self, filter: &RetryFilter, reason: &str) -> Result<usize> {
+        let note = redrive_note(reason)?;
+        let filter = filter.clone();
+        let now = self.core.now();
+        let n = self.core.store.write(Commit::Durable, move |db| {
+            let mut query = redrive_query(&filter);
+            query.statuses = vec![
+                DeliveryStatus::SendError.as_str(),
+                DeliveryStatus::Dead.as_str(),
+            ];
+            let mut n = 0;
+            for (id, message_id, subscriber, status) in db.redrive_deliveries(&query)? {
+                if db.reset_delivery(id, status, now)? {
+                    db.insert_message_history(
+                        message_id,
+                        Some(&subscriber),
+                        now,
+                        DeliveryStatus::New.as_str(),
+                        0,
+                        Some(&note),
+                    )?;
+                    if db.transition_message(
+                        message_id,
+                        MessageStatus::Undelivered,
+                        MessageStatus::Dispatched,
+                        None,
+                        None,
+                        now,
+                    )? {
+                        db.insert_message_history(
+                            message_id,
+                            None,
+                            now,
+                            MessageStatus::Dispatched.as_str(),
+                            0,
+                            Some(&note),
+                        )?;
+                    }
+                    n += 1;
+                }
+            }
+            if filter.subscriber.is_none() {
+                query.statuses = vec![
+                    MessageStatus::FormingError.as_str(),
+                    MessageStatus::Dead.as_str(),
+                ];
+                for (id, status) in db.redrive_messages(&query)? {
+                    if db.reset_message(id, status, now)? {
+                        db.insert_message_history(
+                            id,
+                            None,
+                            now,
+                            MessageStatus::New.as_str(),
+                            0,
+                            Some(&note),
+                        )?;
+                        n += 1;
+                    }
+                }
+            }
+            Ok::<_, Error>(n)
+        })?;
+        self.core.wake.notify();
+        Ok(n)
+    }
+
+    /// Retries failed and dead incoming messages matching `filter` now, with their attempts
+    /// reset; the reason is written to their history. Returns how many.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty reason.
+    pub fn retry_incoming(&self, filter: &RetryFilter, reason: &str) -> Result<usize> {
+        let note = redrive_note(reason)?;
+        let filter = filter.clone();
+        let now = self.core.now();
+        let n = self.core.store.write(Commit::Durable, move |db| {
+            let mut query = redrive_query(&filter);
+            query.statuses = vec![
+                IncomingStatus::Error.as_str(),
+                IncomingStatus::Dead.as_str(),
+            ];
+            let mut n = 0;
+            for (id, status) in db.redrive_incoming(&query)? {
+                if db.reset_incoming(id, status, now)? {
+                    db.insert_incoming_history(id, now, IncomingStatus::New, 0, Some(&note))?;
+                    n += 1;
+                }
+            }
+            Ok::<_, Error>(n)
+        })?;
+        self.core.wake.notify();
+        Ok(n)
+    }
+
+    /// Deletes a message with its deliveries and history; false when there was none.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the database fails.
+    pub fn delete_message(&self, id: &str) -> Result<bool> {
+        let id = id.to_owned();
+        self.core.store.write(Commit::Durable, move |db| {
+            Ok::<_, Error>(match db.message_state(&id)? {
+                Some(m) => db.delete_messages(&[m.id])? == 1,
+                None => false,
+            })
+        })
+    }
+
+    /// An incoming message with its history.
+    ///
+    /// # Errors
+    /// [`Error::IncomingNotFound`].
+    pub fn incoming_status(&self, id: &str) -> Result<IncomingReport> {
+        self.core.store.read(|db| {
+            let m: IncomingFullRow = db
+                .incoming(id)?
+                .ok_or_else(|| Error::IncomingNotFound { id: id.to_owned() })?;
+            let history = db
+                .incoming_history_of(m.id)?
+                .into_iter()
+                .map(|h| HistoryEntry {
+                    at: h.at,
+                    subscriber: None,
+                    status: h.status.to_string(),
+                    attempt: h.attempt,
+                    detail: h.detail,
+                })
+                .collect();
+            Ok(IncomingReport {
+                id: m.uuid,
+                flow: m.flow,
+                message_id: m.message_id,
+                status: m.status,
+                status_1c: m.status.name_1c(),
+                payload: m.payload,
+                content_type: m.content_type,
+                headers: serde_json::from_str(&m.headers).unwrap_or_default(),
+                attempts: m.attempts,
+                next_attempt_at: m.next_attempt_at,
+                last_error: m.last_error,
+                created_at: m.created_at,
+                updated_at: m.updated_at,
+                history,
+            })
+        })
+    }
+}
+
+fn redrive_note(reason: &str) -> Result<String> {
+    if reason.trim().is_empty() {
+        return Err(Error::InvalidArgument {
+            name: "reason",
+            reason: "a re-drive needs a reason for the history".into(),
+        });
+    }
+    Ok(format!("re-driven: {reason}"))
+}
+
+fn redrive_query(f: &RetryFilter) -> RedriveQuery<'_> {
+    RedriveQuery {
+        statuses: Vec::new(),
+        flow: f.flow.as_deref(),
+        subscriber: f.subscriber.as_deref(),
+        id: f.id.as_deref(),
+        created_from: f.created_from,
+        created_to: f.created_to,
+    }
+}

@@ -1,0 +1,28 @@
+//! The queues: outgoing messages with their per-subscriber deliveries, and incoming
+//! messages.
+//!
+//! ## Outgoing lifecycle
+//!
+//! Two levels, every transition written to the history with its time and error text:
+//!
+//! * **message**: New → Forming → Ready → Dispatched → Sent; or FormingError (retried per
+//!   the flow's policy) → … → Dead when forming attempts run out; or Cancelled by the
+//!   former; Undelivered when every delivery finished and one is Dead.
+//! * **delivery** (message × subscriber): New → InProgress → Sent, or Unchanged (same
+//!   content as last delivered), or SendError (retryable, with its next attempt time) … →
+//!   Dead when the subscriber's attempts are used up.
+//!
+//! Attempts are counted when work is claimed. Claimed work holds a lease; leases of a
+//! process that died are taken back when they expire (`maintenance::rescuer`).
+//!
+//! The status names of the 1C subsystem are in [`status`].
+
+pub(crate) mod delivery;
+pub(crate) mod fan_out;
+pub mod forming;
+pub(crate) mod hash;
+pub mod incoming;
+pub mod inspect;
+pub mod register;
+pub mod retry;
+pub mod status;

@@ -1,0 +1,248 @@
+//! Registration: putting messages into the outgoing queue.
+//!
+//! A registration names a flow and carries a source (JSON: the data itself, or only a
+//! reference the former resolves later). On a pass-through flow (no former) the source is
+//! the payload and the message is fanned out in the same transaction. Otherwise it waits,
+//! New, for its former.
+//!
+//! **Coalescing.** While a message for (flow, object key) still waits to be formed,
+//! registering another returns the waiting message's id and replaces its source, instead of
+//! queuing a second: its former reads the latest state anyway. Pass-through messages never
+//! wait, so they are never coalesced. `allow_duplicate` bypasses this (and the
+//! unchanged-content rule at delivery).
+
+use serde::Deserialize;
+
+use super::fan_out::{Formed, fan_out, status_after_fan_out, targets};
+use super::status::MessageStatus;
+use crate::config::{ConfigSnapshot, Direction, Flow, Former, Ordering};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::store::{Commit, Db, NewMessage};
+use crate::time::Timestamp;
+
+/// Longest object or ordering key, in characters.
+pub const MAX_KEY_CHARS: usize = 1024;
+
+/// Options of a registration.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegisterOptions {
+    /// The business object the message is about (e.g. a document's UUID). Enables
+    /// coalescing and the unchanged-content rule, and orders by key when the flow does and
+    /// no ordering key is given.
+    pub object_key: Option<String>,
+    /// Messages with the same ordering key reach each subscriber in registration order
+    /// (only on flows with `ordering: by_key`).
+    pub ordering_key: Option<String>,
+    /// Queue this message even when it would coalesce or be unchanged.
+    pub allow_duplicate: bool,
+    /// Delayed delivery: nothing is formed or sent before this time.
+    pub not_before: Option<Timestamp>,
+}
+
+impl RegisterOptions {
+    /// Options with an object key.
+    pub fn object_key(key: impl Into<String>) -> Self {
+        RegisterOptions {
+            object_key: Some(key.into()),
+            ..RegisterOptions::default()
+        }
+    }
+
+    /// Parses options from JSON (the form 1C passes); empty text means defaults.
+    ///
+    /// # Errors
+    /// [`Error::InvalidJson`] naming the malformed field.
+    pub fn from_json(text: &str) -> Result<Self> {
+        if text.trim().is_empty() {
+            return Ok(RegisterOptions::default());
+        }
+        serde_json::from_str(text).map_err(|e| Error::invalid_json("registration options", &e))
+    }
+
+    fn check(&self) -> Result<()> {
+        for (name, key) in [
+            ("object_key", &self.object_key),
+            ("ordering_key", &self.ordering_key),
+        ] {
+            if let Some(key) = key
+                && (key.is_empty() || key.chars().count() > MAX_KEY_CHARS)
+            {
+                return Err(Error::InvalidArgument {
+                    name,
+                    reason: format!("must be 1 to {MAX_KEY_CHARS} characters"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One message of a batch registration.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// The source, JSON text.
+    pub source: String,
+    /// Its options.
+    #[serde(default)]
+    pub options: RegisterOptions,
+}
+
+/// A new message id: a UUID v7, so ids sort by registration time.
+pub(crate) fn new_message_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Checks that `source` is JSON, without building it.
+pub(crate) fn check_json(what: impl FnOnce() -> String, text: &str) -> Result<()> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(|_| ())
+        .map_err(|e| Error::invalid_json(what(), &e))
+}
+
+/// The flow `code`, if it accepts registrations.
+pub(crate) fn outgoing_flow<'c>(config: &'c ConfigSnapshot, code: &str) -> Result<&'c Flow> {
+    let flow = config.flow(code).ok_or_else(|| Error::UnknownFlow {
+        flow: code.to_owned(),
+    })?;
+    if flow.direction != Direction::Outgoing {
+        return Err(Error::WrongDirection {
+            flow: code.to_owned(),
+            direction: flow.direction,
+            operation: "register outgoing messages",
+        });
+    }
+    if !flow.active {
+        return Err(Error::FlowInactive {
+            flow: code.to_owned(),
+        });
+    }
+    Ok(flow)
+}
+
+impl Engine {
+    /// Registers one message on an outgoing flow; returns its id.
+    ///
+    /// # Errors
+    /// [`Error::UnknownFlow`], [`Error::FlowInactive`], [`Error::WrongDirection`] for an
+    /// incoming flow, [`Error::InvalidJson`] for a source that is not JSON,
+    /// [`Error::InvalidArgument`] for a bad key. Nothing is queued then.
+    pub fn register(&self, flow: &str, source: &str, options: &RegisterOptions) -> Result<String> {
+        let mut ids = self.register_batch(
+            flow,
+            vec![Registration {
+                source: source.to_owned(),
+                options: options.clone(),
+            }],
+        )?;
+        ids.pop().ok_or_else(|| Error::InvalidArgument {
+            name: "source",
+            reason: "nothing was registered".into(),
+        })
+    }
+
+    /// Registers many messages on one flow in one transaction: all or none. Returns their
+    /// ids in order (a coalesced message returns the id it joined).
+    ///
+    /// # Errors
+    /// As [`Engine::register`]; the error names the position of a bad item.
+    pub fn register_batch(&self, flow: &str, items: Vec<Registration>) -> Result<Vec<String>> {
+        for (i, item) in items.iter().enumerate() {
+            check_json(
+                || format!("the source of message {i} for flow '{flow}'"),
+                &item.source,
+            )?;
+            item.options.check()?;
+        }
+        let now = self.core.now();
+        let flow = flow.to_owned();
+        let ids = self.core.store.write(Commit::Durable, move |db| {
+            let config = db.config()?;
+            let flow = outgoing_flow(&config, &flow)?;
+            items
+                .iter()
+                .map(|item| register_one(db, &config, flow, item, now))
+                .collect::<Result<Vec<String>>>()
+        })?;
+        self.core.wake.notify();
+        Ok(ids)
+    }
+}
+
+/// Queues one message inside the caller's transaction.
+fn register_one(
+    db: &Db<'_>,
+    config: &ConfigSnapshot,
+    flow: &Flow,
+    item: &Registration,
+    now: Timestamp,
+) -> Result<String> {
+    let o = &item.options;
+    let pass_through = flow.former == Former::None;
+    if !pass_through
+        && !o.allow_duplicate
+        && let Some(key) = &o.object_key
+        && let Some((id, uuid)) = db.find_waiting_message(&flow.code, key)?
+    {
+        db.update_waiting_source(id, &item.source, now)?;
+        db.insert_message_history(
+            id,
+            None,
+            now,
+            MessageStatus::New.as_str(),
+            0,
+            Some("a later registration for the same object joined this message"),
+        )?;
+        return Ok(uuid);
+    }
+    let ordering_key = match flow.ordering {
+        Ordering::ByKey => o.ordering_key.as_deref().or(o.object_key.as_deref()),
+        Ordering::None => None,
+    };
+    let due = o.not_before.map_or(now, |t| t.max(now));
+    let targets = if pass_through {
+        targets(config, flow)
+    } else {
+        Vec::new()
+    };
+    let status = if pass_through {
+        status_after_fan_out(&targets)
+    } else {
+        MessageStatus::New
+    };
+    let uuid = new_message_id();
+    let id = db.insert_message(&NewMessage {
+        uuid: &uuid,
+        flow: &flow.code,
+        status,
+        object_key: o.object_key.as_deref(),
+        ordering_key,
+        allow_duplicate: o.allow_duplicate,
+        source: &item.source,
+        next_attempt_at: due,
+        not_before: o.not_before,
+        now,
+    })?;
+    db.insert_message_history(id, None, now, MessageStatus::New.as_str(), 0, None)?;
+    if pass_through {
+        db.insert_message_history(
+            id,
+            None,
+            now,
+            MessageStatus::Ready.as_str(),
+            0,
+            Some("pass-through: the source is the payload"),
+        )?;
+        let formed = Formed {
+            message_id: id,
+            flow: &flow.code,
+            ordering_key,
+            due,
+            attempt: 0,
+        };
+        fan_out(db, &formed, &targets, now)?;
+    }
+    Ok(uuid)
+}

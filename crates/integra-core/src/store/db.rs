@@ -1,0 +1,109 @@
+//! [`Db`]: a connection inside a transaction, and the helpers every named operation uses to
+//! run its statement (prepared once per connection, errors labelled with the statement name).
+
+use std::sync::Arc;
+
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Params, Row};
+
+use super::{ConfigCache, Result, StoreError};
+use crate::config::ConfigSnapshot;
+
+/// A named SQL statement from `store/sql/`.
+#[derive(Clone, Copy)]
+pub(crate) struct Sql {
+    pub(crate) name: &'static str,
+    pub(crate) text: &'static str,
+}
+
+/// The statement in `store/sql/<name>.sql`.
+macro_rules! sql {
+    ($name:ident) => {
+        $crate::store::db::Sql {
+            name: stringify!($name),
+            text: include_str!(concat!("sql/", stringify!($name), ".sql")),
+        }
+    };
+}
+pub(crate) use sql;
+
+/// A connection inside a transaction: the writer's (read-write) or a reader's (read-only).
+/// The store's named operations are methods on it, spread over the files of this folder.
+pub(crate) struct Db<'c> {
+    conn: &'c Connection,
+    config: &'c ConfigCache,
+}
+
+impl<'c> Db<'c> {
+    pub(super) fn new(conn: &'c Connection, config: &'c ConfigCache) -> Self {
+        Db { conn, config }
+    }
+
+    fn prepare(&self, sql: Sql) -> Result<CachedStatement<'c>> {
+        self.conn
+            .prepare_cached(sql.text)
+            .map_err(|e| StoreError::sql(sql.name, e))
+    }
+
+    /// The row id of the last row this connection inserted.
+    pub(super) fn last_insert_rowid(&self) -> i64 {
+        self.conn.last_insert_rowid()
+    }
+
+    /// Runs a statement, returning the number of rows it changed.
+    pub(super) fn execute(&self, sql: Sql, params: impl Params) -> Result<usize> {
+        self.prepare(sql)?
+            .execute(params)
+            .map_err(|e| StoreError::sql(sql.name, e))
+    }
+
+    /// Runs a query expected to return at most one row.
+    pub(super) fn row<T>(
+        &self,
+        sql: Sql,
+        params: impl Params,
+        f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>> {
+        self.prepare(sql)?
+            .query_row(params, f)
+            .optional()
+            .map_err(|e| StoreError::sql(sql.name, e))
+    }
+
+    /// Runs a query, collecting every row.
+    pub(super) fn rows<T>(
+        &self,
+        sql: Sql,
+        params: impl Params,
+        mut f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.prepare(sql)?;
+        let rows = stmt
+            .query_map(params, |r| f(r))
+            .map_err(|e| StoreError::sql(sql.name, e))?;
+        rows.collect::<rusqlite::Result<Vec<T>>>()
+            .map_err(|e| StoreError::sql(sql.name, e))
+    }
+
+    /// The configuration as of this transaction, reloaded when its stored version changed.
+    pub(crate) fn config(&self) -> Result<Arc<ConfigSnapshot>> {
+        let cached = self.config.get();
+        let version = self.config_version()?;
+        if version == cached.version() {
+            return Ok(cached);
+        }
+        let fresh = Arc::new(ConfigSnapshot::new(version, self.load_config()?));
+        self.config.set(Arc::clone(&fresh));
+        Ok(fresh)
+    }
+}
+
+/// Reads a column holding a status text into the status enum.
+pub(super) fn status_column<S: std::str::FromStr<Err = crate::queue::status::UnknownStatus>>(
+    row: &Row<'_>,
+    index: usize,
+) -> rusqlite::Result<S> {
+    let text: String = row.get(index)?;
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
+}

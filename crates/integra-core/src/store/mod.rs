@@ -1,0 +1,291 @@
+//! The store: every byte Integra keeps lives here, in one SQLite file, and every SQL
+//! statement lives in this folder.
+//!
+//! ## Design
+//!
+//! * **One writer per process, with group commit** ([`writer`]). All writes of an engine go
+//!   through one connection. A caller that finds the connection free runs its own
+//!   transaction at once; callers that arrive while it is busy queue their work, and the next
+//!   of them to get the connection commits everything queued in one transaction (each job in
+//!   its own savepoint, so one failing job does not undo the others). Durable writes from many
+//!   threads therefore share fsyncs, and nothing relies on `busy_timeout` inside a process.
+//! * **Several processes on one file.** 1C runs several server processes; each opens its own
+//!   engine. Transactions begin `IMMEDIATE`, so writers of different processes serialise on
+//!   SQLite's lock (waiting up to the busy timeout), and every claim is a conditional
+//!   `UPDATE … RETURNING` inside such a transaction: nothing is claimed twice.
+//! * **Durability.** WAL journal. `synchronous=NORMAL` by default: a committed transaction
+//!   survives a crash of the process, and may be lost on power failure or an OS crash.
+//!   `FULL`: each durable commit is flushed to the disk first, so it survives power loss when
+//!   the storage honours flushes. Claims and lease renewals never need the flush (a lost
+//!   claim only means the work is done again), so they commit at `NORMAL` either way.
+//! * **Readers** use a small pool of separate connections and never wait for the writer.
+//! * **Named operations.** Each statement is a file in `sql/`, loaded with `include_str!` and
+//!   prepared once per connection; the rest of the crate calls named functions on [`Db`] and
+//!   never sees SQL. The schema comes from numbered files in `migrations/`, tracked by
+//!   `PRAGMA user_version`.
+//! * **Configuration cache.** The configuration's version number sits in `meta`; every
+//!   transaction compares it with the cached snapshot and reloads when another process (or
+//!   this one) changed it, so a change is seen by the very next write everywhere.
+
+mod config;
+mod db;
+mod external_ids;
+mod incoming;
+mod inspect;
+mod maintenance;
+mod outgoing;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::config::ConfigSnapshot;
+
+pub(crate) use db::Db;
+pub(crate) use incoming::{IncomingRow, NewIncoming};
+pub(crate) use inspect::{IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
+pub(crate) use maintenance::Cutoffs;
+pub(crate) use outgoing::{
+    ClaimedDeliveryRow, ClaimedFormingRow, MessageState, NewDelivery, NewMessage,
+};
+use writer::Writer;
+
+/// How hard a commit tries to survive a crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// `synchronous=NORMAL`: survives a crash of the process; may lose the latest commits
+    /// on power failure or an OS crash.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: each durable commit is flushed to the disk before it returns.
+    Full,
+}
+
+/// Whether a write must honour the engine's durability, or may commit lazily because
+/// losing it only means the work is done again (claims, lease renewals).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Commit {
+    Durable,
+    Lazy,
+}
+
+/// Failures of the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database file could not be opened or prepared.
+    #[error("cannot open database '{path}': {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer Integra.
+    #[error(
+        "database '{path}' has schema version {found}, newer than this build of Integra knows ({known})"
+    )]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// The file's schema version.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
+    /// Another process held the database lock longer than the busy timeout. Retryable.
+    #[error("the database is locked by another process (statement '{statement}'); try again")]
+    Busy {
+        /// The statement that waited.
+        statement: &'static str,
+    },
+    /// A statement failed.
+    #[error("database statement '{statement}' failed: {source}")]
+    Sql {
+        /// The statement's name (its file in `store/sql/`).
+        statement: &'static str,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The transaction that carried this write could not be committed; nothing was written.
+    #[error("the transaction could not be committed, nothing was written: {reason}")]
+    Commit {
+        /// Why.
+        reason: String,
+    },
+    /// A stored configuration object could not be read back.
+    #[error("stored configuration object {kind} '{code}' is unreadable: {reason}")]
+    StoredConfig {
+        /// Object kind.
+        kind: String,
+        /// Object code.
+        code: String,
+        /// Why.
+        reason: String,
+    },
+    /// A bug: code run inside a transaction panicked. The transaction part was rolled back.
+    #[error("internal error inside a database transaction: {what}")]
+    Panicked {
+        /// The panic message.
+        what: String,
+    },
+}
+
+impl StoreError {
+    pub(crate) fn sql(statement: &'static str, source: rusqlite::Error) -> Self {
+        if source.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
+            StoreError::Busy { statement }
+        } else {
+            StoreError::Sql { statement, source }
+        }
+    }
+
+    /// True when trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Busy { .. } | StoreError::Commit { .. })
+    }
+}
+
+/// Result of store operations.
+pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How the store opens its file.
+#[derive(Clone, Debug)]
+pub(crate) struct StoreOptions {
+    pub(crate) durability: Durability,
+    pub(crate) busy_timeout: Duration,
+}
+
+/// The configuration snapshot shared by all connections of one store.
+#[derive(Debug, Default)]
+pub(crate) struct ConfigCache(RwLock<Arc<ConfigSnapshot>>);
+
+impl ConfigCache {
+    fn get(&self) -> Arc<ConfigSnapshot> {
+        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn set(&self, snapshot: Arc<ConfigSnapshot>) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = snapshot;
+    }
+}
+
+/// The SQLite file: its writer, its readers and its configuration cache.
+#[derive(Debug)]
+pub(crate) struct Store {
+    path: PathBuf,
+    options: StoreOptions,
+    writer: Writer,
+    readers: Mutex<Vec<Connection>>,
+    config: ConfigCache,
+}
+
+/// Most idle read connections kept open.
+const MAX_IDLE_READERS: usize = 8;
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub(crate) fn open(path: &Path, options: StoreOptions) -> Result<Store> {
+        let conn = open_connection(path, &options, false)?;
+        schema::migrate(&conn, path)?;
+        let checkpoint = open_connection(path, &options, false)?;
+        let store = Store {
+            path: path.to_owned(),
+            writer: Writer::new(conn, options.durability, checkpoint),
+            readers: Mutex::new(Vec::new()),
+            config: ConfigCache::default(),
+            options,
+        };
+        Ok(store)
+    }
+
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in a write transaction, committed together with whatever other threads
+    /// queued meanwhile. An error from `f` rolls back only `f`'s own changes.
+    pub(crate) fn write<R, E>(
+        &self,
+        commit: Commit,
+        f: impl FnOnce(&Db<'_>) -> std::result::Result<R, E> + Send + 'static,
+    ) -> std::result::Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.writer.write(&self.config, commit, f)
+    }
+
+    /// The configuration snapshot as of the latest transaction (possibly a little stale).
+    pub(crate) fn cached_config(&self) -> Arc<ConfigSnapshot> {
+        self.config.get()
+    }
+
+    /// Runs `f` on a read connection: a consistent snapshot, never blocked by the writer.
+    pub(crate) fn read<R, E>(
+        &self,
+        f: impl FnOnce(&Db<'_>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E>
+    where
+        E: From<StoreError>,
+    {
+        let pooled = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_connection(&self.path, &self.options, true)?,
+        };
+        conn.execute_batch("BEGIN")
+            .map_err(|e| StoreError::sql("begin_read", e))?;
+        let result = f(&Db::new(&conn, &self.config));
+        let ended = conn.execute_batch("COMMIT");
+        let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if ended.is_ok() && readers.len() < MAX_IDLE_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+}
+
+/// Opens one connection with Integra's PRAGMAs.
+fn open_connection(path: &Path, options: &StoreOptions, read_only: bool) -> Result<Connection> {
+    let fail = |source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(fail)?;
+    conn.busy_timeout(options.busy_timeout).map_err(fail)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    let journal: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(fail)?;
+    if !journal.eq_ignore_ascii_case("wal") {
+        return Err(fail(rusqlite::Error::InvalidParameterName(format!(
+            "the database cannot use WAL journaling (journal_mode is {journal})"
+        ))));
+    }
+    if read_only {
+        conn.pragma_update(None, "query_only", true).map_err(fail)?;
+    } else {
+        // The writer checkpoints on its own schedule (see writer.rs), off the commit path.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(fail)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(fail)?;
+    }
+    Ok(conn)
+}

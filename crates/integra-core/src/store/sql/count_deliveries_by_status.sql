@@ -1,0 +1,1 @@
+SELECT status, COUNT(*) FROM delivery GROUP BY status

@@ -1,0 +1,1 @@
+SELECT status, COUNT(*) FROM incoming GROUP BY status

@@ -1,0 +1,1 @@
+SELECT status, COUNT(*) FROM message GROUP BY status

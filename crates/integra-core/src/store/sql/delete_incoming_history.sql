@@ -1,0 +1,1 @@
+DELETE FROM incoming_history WHERE incoming_id IN (SELECT value FROM json_each(?1))

@@ -1,0 +1,1 @@
+DELETE FROM delivery WHERE message_id IN (SELECT value FROM json_each(?1))

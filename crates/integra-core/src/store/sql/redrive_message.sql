@@ -1,0 +1,3 @@
+UPDATE message
+SET status = 'new', attempts = 0, next_attempt_at = ?3, last_error = NULL, updated_at = ?3
+WHERE id = ?1 AND status = ?2

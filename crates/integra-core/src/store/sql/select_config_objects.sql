@@ -1,0 +1,1 @@
+SELECT kind, code, body FROM config_object ORDER BY kind, position

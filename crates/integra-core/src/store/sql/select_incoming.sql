@@ -1,0 +1,3 @@
+SELECT id, uuid, flow, message_id, status, payload, content_type, headers, attempts,
+       next_attempt_at, last_error, created_at, updated_at
+FROM incoming WHERE uuid = ?1

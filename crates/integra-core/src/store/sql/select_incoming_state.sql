@@ -1,0 +1,1 @@
+SELECT id, flow, status, attempts FROM incoming WHERE uuid = ?1

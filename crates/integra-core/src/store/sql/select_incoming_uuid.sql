@@ -1,0 +1,1 @@
+SELECT uuid FROM incoming WHERE flow = ?1 AND message_id = ?2

@@ -1,0 +1,2 @@
+SELECT subscriber, status, attempts, next_attempt_at, last_error, created_at, updated_at
+FROM delivery WHERE message_id = ?1 ORDER BY id

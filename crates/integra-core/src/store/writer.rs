@@ -1,0 +1,312 @@
+//! The writer: one connection per process that every write goes through, with group commit,
+//! and the background checkpointer that keeps the WAL short off the commit path.
+//!
+//! A caller queues its job, then takes the connection. If another caller committed the job
+//! meanwhile (as part of its batch), the result is already there; otherwise this caller
+//! becomes the leader: it takes every queued job, runs each in its own savepoint inside one
+//! `BEGIN IMMEDIATE` transaction, commits once, and hands each job its result. Uncontended
+//! writes thus cost one transaction and no thread hand-off, and contended ones share a commit
+//! (and, at `FULL`, one fsync) instead of queueing behind each other's.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Sender, TrySendError};
+use rusqlite::Connection;
+
+use super::{Commit, ConfigCache, Db, Durability, StoreError};
+
+/// Most jobs committed in one transaction.
+const MAX_BATCH: usize = 512;
+/// Commits between two checkpoint requests.
+const CHECKPOINT_EVERY: u32 = 256;
+
+type Finish = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+
+/// A queued write: `run` executes it and returns whether it succeeded plus the closure that
+/// publishes its result once the commit outcome is known; `abort` publishes an error when the
+/// job could not run at all.
+struct Job {
+    commit: Commit,
+    run: Box<dyn FnOnce(&Db<'_>) -> (bool, Finish) + Send>,
+    abort: Box<dyn FnOnce(&StoreError) + Send>,
+}
+
+struct WriterConn {
+    conn: Connection,
+    durability: Durability,
+    synchronous_full: bool,
+    commits_since_checkpoint: u32,
+}
+
+/// The single write connection of a store.
+pub(super) struct Writer {
+    conn: Mutex<WriterConn>,
+    pending: Mutex<Vec<Job>>,
+    checkpointer: Checkpointer,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Writer")
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Writer {
+    pub(super) fn new(conn: Connection, durability: Durability, checkpoint: Connection) -> Self {
+        let checkpointer = Checkpointer::start(checkpoint);
+        if checkpointer.requests.is_none() {
+            // No checkpoint thread: let SQLite checkpoint on commit rather than grow the WAL.
+            if let Err(e) = conn.pragma_update(None, "wal_autocheckpoint", 1000) {
+                log::warn!("cannot re-enable automatic checkpoints: {e}");
+            }
+        }
+        Writer {
+            conn: Mutex::new(WriterConn {
+                conn,
+                durability,
+                synchronous_full: false,
+                commits_since_checkpoint: 0,
+            }),
+            pending: Mutex::new(Vec::new()),
+            checkpointer,
+        }
+    }
+
+    pub(super) fn write<R, E>(
+        &self,
+        config: &ConfigCache,
+        commit: Commit,
+        f: impl FnOnce(&Db<'_>) -> Result<R, E> + Send + 'static,
+    ) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let slot: Arc<Mutex<Option<Result<R, E>>>> = Arc::new(Mutex::new(None));
+        lock(&self.pending).push(make_job(commit, f, Arc::clone(&slot)));
+        let mut conn = lock(&self.conn);
+        loop {
+            if let Some(result) = lock(&slot).take() {
+                return result;
+            }
+            // Our job is still queued: a leader that took it would have published its result
+            // before releasing the connection we now hold.
+            let batch: Vec<Job> = {
+                let mut pending = lock(&self.pending);
+                let n = pending.len().min(MAX_BATCH);
+                pending.drain(..n).collect()
+            };
+            if conn.run_batch(config, batch) {
+                conn.commits_since_checkpoint += 1;
+                if conn.commits_since_checkpoint >= CHECKPOINT_EVERY {
+                    conn.commits_since_checkpoint = 0;
+                    self.checkpointer.request();
+                }
+            }
+        }
+    }
+}
+
+fn make_job<R, E>(
+    commit: Commit,
+    f: impl FnOnce(&Db<'_>) -> Result<R, E> + Send + 'static,
+    slot: Arc<Mutex<Option<Result<R, E>>>>,
+) -> Job
+where
+    R: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    let abort_slot = Arc::clone(&slot);
+    Job {
+        commit,
+        run: Box::new(move |db| {
+            let result = match catch_unwind(AssertUnwindSafe(|| f(db))) {
+                Ok(r) => r,
+                Err(panic) => Err(E::from(StoreError::Panicked {
+                    what: panic_text(&*panic),
+                })),
+            };
+            let ok = result.is_ok();
+            let finish: Finish = Box::new(move |commit_error| {
+                let result = match (commit_error, result) {
+                    (Some(e), Ok(_)) => Err(E::from(StoreError::Commit {
+                        reason: e.to_string(),
+                    })),
+                    (_, r) => r,
+                };
+                *lock(&slot) = Some(result);
+            });
+            (ok, finish)
+        }),
+        abort: Box::new(move |e| {
+            *lock(&abort_slot) = Some(Err(E::from(StoreError::Commit {
+                reason: e.to_string(),
+            })));
+        }),
+    }
+}
+
+fn panic_text(panic: &(dyn Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_owned()
+    }
+}
+
+impl WriterConn {
+    fn exec(&self, statement: &'static str, sql: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(sql)
+            .map_err(|e| StoreError::sql(statement, e))
+    }
+
+    /// Runs `jobs` in one transaction. Returns true when it committed.
+    fn run_batch(&mut self, config: &ConfigCache, jobs: Vec<Job>) -> bool {
+        if jobs.is_empty() {
+            return false;
+        }
+        let full =
+            self.durability == Durability::Full && jobs.iter().any(|j| j.commit == Commit::Durable);
+        if let Err(e) = self
+            .set_synchronous(full)
+            .and_then(|()| self.exec("begin", "BEGIN IMMEDIATE"))
+        {
+            for job in jobs {
+                (job.abort)(&e);
+            }
+            return false;
+        }
+        let single = jobs.len() == 1;
+        let mut finishes = Vec::with_capacity(jobs.len());
+        let mut all_ok = true;
+        let mut broken: Option<StoreError> = None;
+        let db = Db::new(&self.conn, config);
+        for job in jobs {
+            if let Some(e) = &broken {
+                (job.abort)(e);
+                continue;
+            }
+            if !single && let Err(e) = self.exec("savepoint", "SAVEPOINT job") {
+                (job.abort)(&e);
+                broken = Some(e);
+                continue;
+            }
+            let (ok, finish) = (job.run)(&db);
+            finishes.push(finish);
+            all_ok &= ok;
+            if !single {
+                let end = if ok {
+                    "RELEASE job"
+                } else {
+                    "ROLLBACK TO job; RELEASE job"
+                };
+                if let Err(e) = self.exec("savepoint_end", end) {
+                    broken = Some(e);
+                }
+            }
+        }
+        let outcome = match broken {
+            Some(e) => Err(e),
+            None if single && !all_ok => {
+                // The only job failed: nothing to keep. Its own error is its result.
+                let _ = self.exec("rollback", "ROLLBACK");
+                for finish in finishes {
+                    finish(None);
+                }
+                return false;
+            }
+            None => self.exec("commit", "COMMIT"),
+        };
+        match outcome {
+            Ok(()) => {
+                for finish in finishes {
+                    finish(None);
+                }
+                true
+            }
+            Err(e) => {
+                if !self.conn.is_autocommit() {
+                    let _ = self.exec("rollback", "ROLLBACK");
+                }
+                for finish in finishes {
+                    finish(Some(&e));
+                }
+                false
+            }
+        }
+    }
+
+    fn set_synchronous(&mut self, full: bool) -> Result<(), StoreError> {
+        if full != self.synchronous_full {
+            let mode = if full { "FULL" } else { "NORMAL" };
+            self.conn
+                .pragma_update(None, "synchronous", mode)
+                .map_err(|e| StoreError::sql("set_synchronous", e))?;
+            self.synchronous_full = full;
+        }
+        Ok(())
+    }
+}
+
+/// A thread with its own connection that runs `PRAGMA wal_checkpoint(PASSIVE)` when asked,
+/// so that copying the WAL back into the database never happens inside a commit.
+struct Checkpointer {
+    requests: Option<Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(conn: Connection) -> Self {
+        let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("integra-checkpoint".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                        log::warn!("WAL checkpoint failed: {e}");
+                    }
+                }
+            });
+        match thread {
+            Ok(handle) => Checkpointer {
+                requests: Some(tx),
+                thread: Some(handle),
+            },
+            Err(e) => {
+                log::warn!("cannot start the checkpoint thread: {e}");
+                Checkpointer {
+                    requests: None,
+                    thread: None,
+                }
+            }
+        }
+    }
+
+    fn request(&self) {
+        if let Some(tx) = &self.requests {
+            match tx.try_send(()) {
+                Ok(()) | Err(TrySendError::Full(())) => {}
+                Err(TrySendError::Disconnected(())) => log::warn!("the checkpoint thread stopped"),
+            }
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.requests = None;
+        if let Some(handle) = self.thread.take() {
+            let _ = handle.join();
+        }
+    }
+}

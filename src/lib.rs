@@ -1,0 +1,29 @@
+//! # Integra
+//!
+//! A fast, durable integration bus that runs inside your process: outgoing and incoming
+//! message queues on an embedded SQLite file, data flows fanned out to subscribers with
+//! per-subscriber status, retries and history, for 1C:Enterprise applications (through
+//! the add-in), C programs (through the C ABI) and Rust programs (this crate).
+//!
+//! This crate is the front door for Rust users: it re-exports the engine,
+//! [`integra_core`]. See [`Engine`] to start.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use integra::{Engine, EngineOptions, RegisterOptions};
+//!
+//! # fn main() -> integra::Result<()> {
+//! let engine = Engine::open("integra.db", EngineOptions::default())?;
+//! engine.load_config(&integra::Config::from_file("integra.json")?)?;
+//! let id = engine.register("ORDER_EXPORT", r#"{"number": "A-1"}"#, &RegisterOptions::default())?;
+//! engine.dispatch(1000, Duration::from_secs(10))?;
+//! println!("{id} is {}", engine.message_status(&id)?.status);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Crate features
+//!
+//! * `http` (default): HTTP subscribers.
+//! * `full`: every transport.
+
+pub use integra_core::*;

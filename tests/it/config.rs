@@ -1,0 +1,114 @@
+use integra::config::{Endpoint, Flow, HttpSettings, Subscriber};
+use integra::{Error, RegisterOptions};
+use serde_json::json;
+
+use crate::support::{TestEngine, http_config};
+
+#[test]
+fn invalid_configuration_names_object_and_field_and_changes_nothing() {
+    let t = TestEngine::new(&http_config("http://127.0.0.1:1", &["a"]));
+    let before = t.engine.config().unwrap();
+    let bad = json!({
+        "endpoints": [{"code": "shop", "base_url": "ftp://shop"}],
+        "subscribers": [{"code": "a", "kind": "http", "endpoint": "nowhere"}],
+        "flows": [{"code": "ORDERS", "direction": "outgoing", "subscribers": ["a", "b"]}]
+    });
+    let err = t.engine.load_config_json(&bad.to_string()).unwrap_err();
+    let text = err.to_string();
+    for expected in [
+        "endpoint 'shop', field 'base_url': 'ftp://shop' must start with http:// or https://",
+        "subscriber 'a', field 'endpoint': no endpoint has code 'nowhere'",
+        "flow 'ORDERS', field 'subscribers': no subscriber has code 'b'",
+    ] {
+        assert!(text.contains(expected), "missing «{expected}» in «{text}»");
+    }
+    assert!(matches!(err, Error::Config(_)));
+    assert_eq!(t.engine.config().unwrap(), before);
+
+    let err = t
+        .engine
+        .load_config_json(r#"{"flows": [{"code": 7}]}"#)
+        .unwrap_err();
+    assert!(err.to_string().contains("field 'flows[0].code'"), "{err}");
+}
+
+#[test]
+fn objects_are_changed_one_by_one_and_references_are_checked() {
+    let t = TestEngine::new(&http_config("http://127.0.0.1:1", &["a"]));
+    let e = &t.engine;
+
+    let orphan = Subscriber::http("b", "missing", HttpSettings::default());
+    let err = e.put_subscriber(orphan).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("subscriber 'b', field 'endpoint': no endpoint has code 'missing'"),
+        "{err}"
+    );
+
+    e.put_endpoint(Endpoint::new("wms", "https://wms.example.com"))
+        .unwrap();
+    e.put_subscriber(Subscriber::http("b", "wms", HttpSettings::default()))
+        .unwrap();
+    let mut flow = Flow::outgoing("ORDERS", &["a", "b"]);
+    flow.name = "Orders to shop and WMS".into();
+    e.put_flow(flow).unwrap();
+    let c = e.config().unwrap();
+    assert_eq!(c.flow("ORDERS").unwrap().subscribers, ["a", "b"]);
+    assert_eq!(
+        c.flow("ORDERS").unwrap().display_name(),
+        "Orders to shop and WMS"
+    );
+
+    let err = e.remove_endpoint("wms").unwrap_err();
+    assert!(
+        err.to_string().contains("no endpoint has code 'wms'"),
+        "{err}"
+    );
+    let err = e.remove_subscriber("b").unwrap_err();
+    assert!(
+        err.to_string().contains("no subscriber has code 'b'"),
+        "{err}"
+    );
+    assert!(e.remove_flow("ORDERS").unwrap());
+    assert!(e.remove_subscriber("b").unwrap());
+    assert!(e.remove_endpoint("wms").unwrap());
+    assert!(!e.remove_endpoint("wms").unwrap());
+}
+
+#[test]
+fn every_engine_on_the_file_sees_a_change_at_once() {
+    let t = TestEngine::new(&http_config("http://127.0.0.1:1", &["a"]));
+    let other = t.reopen();
+    assert_eq!(other.config().unwrap(), t.engine.config().unwrap());
+    t.engine
+        .register("ORDERS", "{}", &RegisterOptions::default())
+        .unwrap();
+
+    let mut flow = other.config().unwrap().flow("ORDERS").unwrap().clone();
+    flow.active = false;
+    other.put_flow(flow).unwrap();
+
+    let err = t
+        .engine
+        .register("ORDERS", "{}", &RegisterOptions::default())
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::FlowInactive { ref flow } if flow == "ORDERS"),
+        "{err}"
+    );
+}
+
+#[test]
+fn configuration_loads_from_a_file() {
+    let t = TestEngine::new(&json!({}));
+    let path = t.dir.path().join("integra.json");
+    std::fs::write(&path, http_config("http://127.0.0.1:1", &["a"]).to_string()).unwrap();
+    let c = integra::Config::from_file(&path).unwrap();
+    t.engine.load_config(&c).unwrap();
+    assert_eq!(t.engine.config().unwrap(), c);
+    let err = integra::Config::from_file(t.dir.path().join("missing.json")).unwrap_err();
+    assert!(
+        err.to_string().contains("missing.json': cannot be read"),
+        "{err}"
+    );
+}

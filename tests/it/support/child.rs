@@ -1,0 +1,69 @@
+//! Child processes for multi-process tests: the test binary runs itself with
+//! `INTEGRA_TEST_CHILD` set, and [`child_process_entry`] performs the task.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use integra::{Engine, EngineOptions, RegisterOptions};
+
+const TASK: &str = "INTEGRA_TEST_CHILD";
+
+/// Starts this test binary as a child performing `task` with `args` (environment
+/// variables).
+pub fn spawn(task: &str, args: &[(&str, String)]) -> Child {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        "support::child::child_process_entry",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ])
+    .env(TASK, task)
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit());
+    for (k, v) in args {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+fn arg(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("child needs {name}"))
+}
+
+/// Runs the task named in `INTEGRA_TEST_CHILD`; an ordinary test run passes at once.
+#[test]
+fn child_process_entry() {
+    let Ok(task) = std::env::var(TASK) else {
+        return;
+    };
+    let engine = Engine::open(arg("DB"), EngineOptions::default()).unwrap();
+    match task.as_str() {
+        // Register COUNT messages tagged TAG, then dispatch until they are all handled.
+        "register_and_dispatch" => {
+            let count: usize = arg("COUNT").parse().unwrap();
+            let tag = arg("TAG");
+            for i in 0..count {
+                let source = format!(r#"{{"tag": "{tag}", "n": {i}}}"#);
+                engine
+                    .register("ORDERS", &source, &RegisterOptions::default())
+                    .unwrap();
+                if i % 50 == 0 {
+                    engine.dispatch(20, Duration::from_secs(10)).unwrap();
+                }
+            }
+            while engine
+                .dispatch(1000, Duration::from_secs(10))
+                .unwrap()
+                .total()
+                > 0
+            {}
+        }
+        // Dispatch once (the receiver hangs; the parent kills this process meanwhile).
+        "dispatch" => {
+            engine.dispatch(1000, Duration::from_secs(60)).unwrap();
+        }
+        other => panic!("unknown child task {other}"),
+    }
+}

@@ -1,0 +1,117 @@
+//! Shared test support: engines on temporary files with a manual clock, configurations,
+//! a real HTTP receiver, and child processes.
+
+pub mod child;
+pub mod receiver;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use integra::{Engine, EngineOptions, ManualClock, MessageStatus, Timestamp};
+use serde_json::{Value, json};
+
+pub use receiver::{Received, Receiver, Reply};
+
+/// The manual clock's starting time: 2027-01-15T08:00:00Z.
+pub const T0: i64 = 1_800_000_000_000;
+
+/// An engine on a file in its own temporary directory, driven by a manual clock.
+pub struct TestEngine {
+    pub engine: Engine,
+    pub clock: Arc<ManualClock>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestEngine {
+    pub fn new(config: &Value) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
+        let engine = open(&dir.path().join("integra.db"), &clock);
+        engine.load_config_json(&config.to_string()).unwrap();
+        TestEngine { engine, clock, dir }
+    }
+
+    /// Another engine on the same file and clock (as a second process would open it).
+    pub fn reopen(&self) -> Engine {
+        open(&self.dir.path().join("integra.db"), &self.clock)
+    }
+
+    pub fn advance(&self, d: Duration) {
+        self.clock.advance(d);
+    }
+
+    pub fn status(&self, id: &str) -> MessageStatus {
+        self.engine.message_status(id).unwrap().status
+    }
+
+    /// The status of `id`'s delivery to `subscriber`.
+    pub fn delivery(&self, id: &str, subscriber: &str) -> integra::DeliveryReport {
+        self.engine
+            .message_status(id)
+            .unwrap()
+            .deliveries
+            .into_iter()
+            .find(|d| d.subscriber == subscriber)
+            .unwrap_or_else(|| panic!("message {id} has no delivery to {subscriber}"))
+    }
+
+    /// Dispatches everything due now.
+    pub fn dispatch(&self) -> integra::DispatchReport {
+        self.engine
+            .dispatch(100_000, Duration::from_secs(30))
+            .unwrap()
+    }
+}
+
+pub fn open(path: &std::path::Path, clock: &Arc<ManualClock>) -> Engine {
+    let options = EngineOptions {
+        clock: Arc::clone(clock) as Arc<dyn integra::Clock>,
+        ..EngineOptions::default()
+    };
+    Engine::open(path, options).unwrap()
+}
+
+/// A retry policy without jitter, so due times are exact.
+pub fn retry(max_attempts: u32) -> Value {
+    json!({"max_attempts": max_attempts, "initial_delay": "1s", "multiplier": 2.0,
+           "max_delay": "1m", "jitter": 0.0})
+}
+
+/// One endpoint `shop` at `url`, HTTP subscribers `subscribers` on it (path `/{code}`), and
+/// an outgoing pass-through flow `ORDERS` to all of them.
+pub fn http_config(url: &str, subscribers: &[&str]) -> Value {
+    let subs: Vec<Value> = subscribers
+        .iter()
+        .map(|code| {
+            json!({"code": code, "kind": "http", "endpoint": "shop", "retry": retry(3),
+                   "http": {"path": format!("/{code}")}})
+        })
+        .collect();
+    json!({
+        "endpoints": [{"code": "shop", "base_url": url, "connect_timeout": "2s", "read_timeout": "5s"}],
+        "subscribers": subs,
+        "flows": [{"code": "ORDERS", "direction": "outgoing", "subscribers": subscribers,
+                   "retry": retry(3)}]
+    })
+}
+
+/// `config` with one more flow.
+pub fn with_flow(mut config: Value, flow: Value) -> Value {
+    config["flows"].as_array_mut().unwrap().push(flow);
+    config
+}
+
+/// The statuses in a message's history: (subscriber or "", status), oldest first.
+pub fn history(engine: &Engine, id: &str) -> Vec<(String, String)> {
+    engine
+        .message_status(id)
+        .unwrap()
+        .history
+        .into_iter()
+        .map(|h| (h.subscriber.unwrap_or_default(), h.status))
+        .collect()
+}
+
+pub fn h(subscriber: &str, status: &str) -> (String, String) {
+    (subscriber.to_owned(), status.to_owned())
+}
