@@ -27,3 +27,8 @@
 //! * `full`: every transport.
 
 pub use integra_core::*;
+
+/// The README's code blocks, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

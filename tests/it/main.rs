@@ -1,4 +1,9 @@
 //! Integra's integration tests: one binary, one module per capability.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test that meets the unexpected should stop right there, loudly"
+)]
 
 mod support;
 
@@ -6,3 +11,23 @@ mod support;
 mod config;
 // The outgoing lifecycle: every transition of messages and deliveries.
 mod lifecycle;
+// Duplicate suppression: coalescing, unchanged content, Rust formers.
+mod dedup;
+// Ordering by key: one at a time per key, a failing key holds back only itself.
+mod ordering;
+// Delayed delivery, re-drive, listing, deletion, cleanup.
+mod operations;
+// External-ID mapping.
+mod external_ids;
+// The incoming queue: dedup, processing, retries, leases, content types.
+mod incoming;
+// The HTTP subscriber: auth, ids, methods, statuses, Retry-After, timeouts, gzip, TLS.
+mod http_subscriber;
+// Leases, crashes (SIGKILL of a child process) and two processes on one file.
+mod crash;
+// The background dispatcher.
+mod dispatcher;
+// Bad input: clear errors, nothing half-written.
+mod bad_input;
+// The store: group commit under concurrency, FULL durability.
+mod store;

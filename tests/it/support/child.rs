@@ -4,7 +4,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use integra::{Engine, EngineOptions, RegisterOptions};
+use std::sync::Arc;
+
+use integra::{Engine, EngineOptions, ManualClock, RegisterOptions, Timestamp};
 
 const TASK: &str = "INTEGRA_TEST_CHILD";
 
@@ -38,7 +40,12 @@ fn child_process_entry() {
     let Ok(task) = std::env::var(TASK) else {
         return;
     };
-    let engine = Engine::open(arg("DB"), EngineOptions::default()).unwrap();
+    let mut options = EngineOptions::default();
+    if let Ok(ms) = std::env::var("CLOCK_MS") {
+        let start = Timestamp::from_millis(ms.parse().unwrap());
+        options.clock = Arc::new(ManualClock::new(start));
+    }
+    let engine = Engine::open(arg("DB"), options).unwrap();
     match task.as_str() {
         // Register COUNT messages tagged TAG, then dispatch until they are all handled.
         "register_and_dispatch" => {

@@ -3,6 +3,7 @@
 
 pub mod child;
 pub mod receiver;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use integra::{Engine, EngineOptions, ManualClock, MessageStatus, Timestamp};
 use serde_json::{Value, json};
 
-pub use receiver::{Received, Receiver, Reply};
+pub use receiver::{Receiver, Reply};
 
 /// The manual clock's starting time: 2027-01-15T08:00:00Z.
 pub const T0: i64 = 1_800_000_000_000;

@@ -1,7 +1,6 @@
 //! A real HTTP server standing in for a subscriber (a web shop, a WMS): it records every
 //! request and answers as the test tells it to.
 
-use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -29,7 +28,7 @@ impl Received {
 #[derive(Clone, Debug)]
 pub struct Reply {
     pub status: u16,
-    pub body: String,
+    pub body: Vec<u8>,
     pub headers: Vec<(String, String)>,
     pub delay: Duration,
 }
@@ -38,7 +37,7 @@ impl Reply {
     pub fn status(status: u16) -> Self {
         Reply {
             status,
-            body: String::new(),
+            body: Vec::new(),
             headers: Vec::new(),
             delay: Duration::ZERO,
         }
@@ -49,7 +48,12 @@ impl Reply {
     }
 
     pub fn body(mut self, body: &str) -> Self {
-        self.body = body.to_owned();
+        self.body = body.as_bytes().to_vec();
+        self
+    }
+
+    pub fn bytes(mut self, body: Vec<u8>) -> Self {
+        self.body = body;
         self
     }
 
@@ -98,6 +102,7 @@ impl Receiver {
                 Arc::clone(&behaviour),
             );
             std::thread::spawn(move || {
+                // Each request is answered on its own thread, so a slow reply holds up nothing else.
                 for mut request in server.incoming_requests() {
                     let mut body = String::new();
                     let _ = request.as_reader().read_to_string(&mut body);
@@ -113,13 +118,15 @@ impl Receiver {
                     };
                     let reply = (behaviour.lock().unwrap())(&r);
                     received.lock().unwrap().push(r);
-                    std::thread::sleep(reply.delay);
-                    let mut response =
-                        tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
-                    for (k, v) in reply.headers {
-                        response.add_header(tiny_http::Header::from_bytes(k, v).unwrap());
-                    }
-                    let _ = request.respond(response);
+                    std::thread::spawn(move || {
+                        std::thread::sleep(reply.delay);
+                        let mut response = tiny_http::Response::from_data(reply.body)
+                            .with_status_code(reply.status);
+                        for (k, v) in reply.headers {
+                            response.add_header(tiny_http::Header::from_bytes(k, v).unwrap());
+                        }
+                        let _ = request.respond(response);
+                    });
                 }
             })
         };

@@ -111,6 +111,17 @@ pub(crate) struct StatusCounts {
     pub(crate) incoming: BTreeMap<String, u64>,
 }
 
+/// The parameters of the re-drive selections: statuses (JSON), flow, subscriber, id,
+/// created from, created to.
+type RedriveParams<'q> = (
+    String,
+    Option<&'q str>,
+    Option<&'q str>,
+    Option<&'q str>,
+    Option<i64>,
+    Option<i64>,
+);
+
 fn ts(millis: i64) -> Timestamp {
     Timestamp::from_millis(millis)
 }
@@ -206,16 +217,7 @@ impl Db<'_> {
         })
     }
 
-    fn redrive_params<'q>(
-        q: &'q RedriveQuery<'q>,
-    ) -> (
-        String,
-        Option<&'q str>,
-        Option<&'q str>,
-        Option<&'q str>,
-        Option<i64>,
-        Option<i64>,
-    ) {
+    fn redrive_params<'q>(q: &'q RedriveQuery<'q>) -> RedriveParams<'q> {
         (
             json_list(&q.statuses),
             q.flow,

@@ -23,14 +23,17 @@ const MAX_BATCH: usize = 512;
 /// Commits between two checkpoint requests.
 const CHECKPOINT_EVERY: u32 = 256;
 
+/// Publishes a job's result once the commit outcome is known.
 type Finish = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+/// Runs a job inside the transaction: whether it succeeded, and how to publish its result.
+type Run = Box<dyn FnOnce(&Db<'_>) -> (bool, Finish) + Send>;
 
 /// A queued write: `run` executes it and returns whether it succeeded plus the closure that
 /// publishes its result once the commit outcome is known; `abort` publishes an error when the
 /// job could not run at all.
 struct Job {
     commit: Commit,
-    run: Box<dyn FnOnce(&Db<'_>) -> (bool, Finish) + Send>,
+    run: Run,
     abort: Box<dyn FnOnce(&StoreError) + Send>,
 }
 

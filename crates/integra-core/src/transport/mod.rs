@@ -112,7 +112,13 @@ pub(crate) fn deliverable(config: &ConfigSnapshot) -> Vec<&str> {
 /// Built transports, per subscriber, for one configuration version.
 #[derive(Default)]
 pub(crate) struct Transports {
-    cache: Mutex<(i64, HashMap<String, Arc<dyn Transport>>)>,
+    cache: Mutex<Built>,
+}
+
+#[derive(Default)]
+struct Built {
+    version: i64,
+    by_subscriber: HashMap<String, Arc<dyn Transport>>,
 }
 
 impl fmt::Debug for Transports {
@@ -129,17 +135,22 @@ impl Transports {
         subscriber: &str,
     ) -> Result<Arc<dyn Transport>, SendFailure> {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if cache.0 != config.version() {
-            *cache = (config.version(), HashMap::new());
+        if cache.version != config.version() {
+            *cache = Built {
+                version: config.version(),
+                by_subscriber: HashMap::new(),
+            };
         }
-        if let Some(t) = cache.1.get(subscriber) {
+        if let Some(t) = cache.by_subscriber.get(subscriber) {
             return Ok(Arc::clone(t));
         }
         let s = config.subscriber(subscriber).ok_or_else(|| {
             SendFailure::permanent(format!("subscriber '{subscriber}' is not configured"))
         })?;
         let built = build(config, s).map_err(SendFailure::permanent)?;
-        cache.1.insert(subscriber.to_owned(), Arc::clone(&built));
+        cache
+            .by_subscriber
+            .insert(subscriber.to_owned(), Arc::clone(&built));
         Ok(built)
     }
 }

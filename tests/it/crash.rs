@@ -1,0 +1,135 @@
+//! Leases and crashes: work held by a process that dies is taken back, and work that keeps
+//! killing its process ends Dead instead of looping.
+
+use std::time::{Duration, Instant};
+
+use integra::{DeliveryStatus, MessageStatus, RegisterOptions};
+use serde_json::json;
+
+use crate::support::{Receiver, Reply, T0, TestEngine, child, http_config, retry, with_flow};
+
+#[test]
+fn a_delivery_held_by_a_killed_process_is_delivered_after_its_lease() {
+    let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let rx = {
+        let first = std::sync::Arc::clone(&first);
+        Receiver::start(move |_| {
+            if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                Reply::ok().delay(Duration::from_secs(30))
+            } else {
+                Reply::ok()
+            }
+        })
+    };
+    let t = TestEngine::new(&http_config(rx.url(), &["a"]));
+    let id = t
+        .engine
+        .register("ORDERS", r#"{"n": 1}"#, &RegisterOptions::default())
+        .unwrap();
+
+    let db = t.dir.path().join("integra.db").display().to_string();
+    let mut process = child::spawn("dispatch", &[("DB", db), ("CLOCK_MS", T0.to_string())]);
+    rx.wait_for(1, Duration::from_secs(20));
+    process.kill().unwrap();
+    process.wait().unwrap();
+    assert_eq!(t.delivery(&id, "a").status, DeliveryStatus::InProgress);
+
+    assert_eq!(t.dispatch().total(), 0, "the lease still holds");
+    t.advance(Duration::from_secs(61));
+    assert_eq!(t.dispatch().total(), 0, "taken back, then backing off");
+    let d = t.delivery(&id, "a");
+    assert_eq!((d.status, d.attempts), (DeliveryStatus::SendError, 1));
+    assert!(d.last_error.unwrap().starts_with("lease expired"));
+    t.advance(Duration::from_secs(1));
+    assert_eq!(t.dispatch().sent, 1);
+    assert_eq!(t.delivery(&id, "a").attempts, 2);
+    assert_eq!(t.status(&id), MessageStatus::Sent);
+    assert_eq!(
+        rx.received().len(),
+        2,
+        "delivered twice: at least once, the duplicate counted"
+    );
+}
+
+#[test]
+fn work_that_never_finishes_ends_dead_instead_of_looping() {
+    let config = with_flow(
+        http_config("http://127.0.0.1:1", &["a"]),
+        json!({"code": "DOCS", "direction": "outgoing", "subscribers": ["a"], "former": "external",
+               "retry": retry(2)}),
+    );
+    let t = TestEngine::new(&config);
+    let id = t
+        .engine
+        .register("DOCS", "{}", &RegisterOptions::default())
+        .unwrap();
+    let lease = Duration::from_secs(10);
+    for attempt in 1..=2 {
+        let items = t.engine.next_to_form(1, lease).unwrap();
+        assert_eq!(items[0].attempt, attempt);
+        // The former "crashes": it never reports back. Its lease expires and the message is
+        // taken back, then backs off.
+        t.advance(lease + Duration::from_secs(1));
+        assert!(t.engine.next_to_form(1, lease).unwrap().is_empty());
+        t.advance(Duration::from_secs(2));
+    }
+    assert!(t.engine.next_to_form(1, lease).unwrap().is_empty());
+    let m = t.engine.message_status(&id).unwrap();
+    assert_eq!(m.status, MessageStatus::Dead);
+    assert!(m.last_error.unwrap().starts_with("lease expired"));
+}
+
+#[test]
+fn two_processes_on_one_file_lose_nothing_and_claim_nothing_twice() {
+    let rx = Receiver::ok();
+    let t = TestEngine::new(&http_config(rx.url(), &["a"]));
+    let db = t.dir.path().join("integra.db").display().to_string();
+    let per_child = 150;
+    let children: Vec<_> = ["x", "y"]
+        .iter()
+        .map(|tag| {
+            child::spawn(
+                "register_and_dispatch",
+                &[
+                    ("DB", db.clone()),
+                    ("CLOCK_MS", T0.to_string()),
+                    ("COUNT", per_child.to_string()),
+                    ("TAG", (*tag).to_owned()),
+                ],
+            )
+        })
+        .collect();
+    // This process dispatches too, while they register and dispatch.
+    let started = Instant::now();
+    let mut done: Vec<_> = children.into_iter().map(Some).collect();
+    while done.iter().any(Option::is_some) {
+        t.engine.dispatch(50, Duration::from_secs(5)).unwrap();
+        for slot in &mut done {
+            if let Some(c) = slot
+                && let Some(status) = c.try_wait().unwrap()
+            {
+                assert!(status.success(), "a child failed");
+                *slot = None;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "children did not finish"
+        );
+    }
+    t.dispatch();
+
+    let got = rx.received();
+    let mut ids: Vec<String> = got
+        .iter()
+        .map(|r| r.header("X-Message-ID").unwrap().to_owned())
+        .collect();
+    ids.sort();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(before, ids.len(), "a message was sent twice");
+    assert_eq!(ids.len(), 2 * per_child);
+    let counts = t.engine.counts().unwrap();
+    assert_eq!(counts.messages.get("sent"), Some(&(2 * per_child as u64)));
+    assert_eq!(counts.messages.len(), 1);
+}

@@ -1,0 +1,168 @@
+//! The background dispatcher: wakes on registration, works in parallel, backs off, stops.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use integra::{DispatcherOptions, Error, FormOutcome, MessageStatus, RegisterOptions};
+use serde_json::json;
+
+use crate::support::{Receiver, Reply, TestEngine, http_config, with_flow};
+
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < timeout, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn sent(t: &TestEngine) -> u64 {
+    t.engine
+        .counts()
+        .unwrap()
+        .messages
+        .get("sent")
+        .copied()
+        .unwrap_or(0)
+}
+
+#[test]
+fn registered_messages_are_delivered_without_anyone_calling_dispatch() {
+    let rx = Receiver::ok();
+    let t = TestEngine::new(&http_config(rx.url(), &["a", "b"]));
+    t.engine
+        .start_dispatcher(DispatcherOptions::default())
+        .unwrap();
+    assert!(matches!(
+        t.engine.start_dispatcher(DispatcherOptions::default()),
+        Err(Error::DispatcherRunning)
+    ));
+    for i in 0..300 {
+        t.engine
+            .register(
+                "ORDERS",
+                &format!(r#"{{"i": {i}}}"#),
+                &RegisterOptions::default(),
+            )
+            .unwrap();
+    }
+    rx.wait_for(600, Duration::from_secs(30));
+    wait_until("all sent", Duration::from_secs(10), || sent(&t) == 300);
+    assert!(t.engine.stop_dispatcher());
+    assert!(!t.engine.dispatcher_running());
+    assert!(!t.engine.stop_dispatcher());
+}
+
+#[test]
+fn rust_formers_run_on_several_threads_at_once() {
+    let rx = Receiver::ok();
+    let config = with_flow(
+        http_config(rx.url(), &["a"]),
+        json!({"code": "DOCS", "direction": "outgoing", "subscribers": ["a"], "former": "handler"}),
+    );
+    let t = TestEngine::new(&config);
+    let running = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (r, m) = (Arc::clone(&running), Arc::clone(&most));
+    t.engine
+        .set_former("DOCS", move |item: &integra::FormingItem| {
+            let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+            m.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(50));
+            r.fetch_sub(1, Ordering::SeqCst);
+            FormOutcome::Payload(json!({"formed": item.id}))
+        })
+        .unwrap();
+    for _ in 0..16 {
+        t.engine
+            .register("DOCS", "{}", &RegisterOptions::default())
+            .unwrap();
+    }
+    let options = DispatcherOptions {
+        threads: 4,
+        ..DispatcherOptions::default()
+    };
+    t.engine.start_dispatcher(options).unwrap();
+    wait_until("all formed and sent", Duration::from_secs(20), || {
+        sent(&t) == 16
+    });
+    t.engine.stop_dispatcher();
+    assert!(
+        most.load(Ordering::SeqCst) >= 2,
+        "formers ran one at a time"
+    );
+}
+
+#[test]
+fn a_retry_waits_for_its_time_then_goes_by_itself() {
+    let rx = Receiver::start(|_| Reply::status(500));
+    let t = TestEngine::new(&http_config(rx.url(), &["a"]));
+    let options = DispatcherOptions {
+        poll_interval: Duration::from_millis(20),
+        ..DispatcherOptions::default()
+    };
+    t.engine.start_dispatcher(options).unwrap();
+    let id = t
+        .engine
+        .register("ORDERS", "{}", &RegisterOptions::default())
+        .unwrap();
+    rx.wait_for(1, Duration::from_secs(10));
+    rx.set_behaviour(|_| Reply::ok());
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        rx.received().len(),
+        1,
+        "nothing happens before the backoff ends"
+    );
+    t.advance(Duration::from_secs(1));
+    wait_until("the retry", Duration::from_secs(10), || {
+        t.status(&id) == MessageStatus::Sent
+    });
+    t.engine.stop_dispatcher();
+}
+
+#[test]
+fn stop_does_not_wait_forever_for_a_hanging_send() {
+    let rx = Receiver::start(|_| Reply::ok().delay(Duration::from_secs(20)));
+    let t = TestEngine::new(&http_config(rx.url(), &["a"]));
+    let options = DispatcherOptions {
+        stop_grace: Duration::from_millis(200),
+        ..DispatcherOptions::default()
+    };
+    t.engine.start_dispatcher(options).unwrap();
+    let id = t
+        .engine
+        .register("ORDERS", "{}", &RegisterOptions::default())
+        .unwrap();
+    rx.wait_for(1, Duration::from_secs(10));
+    let started = Instant::now();
+    t.engine.stop_dispatcher();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stop hung: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        t.delivery(&id, "a").status,
+        integra::DeliveryStatus::InProgress,
+        "left to its lease, to be retried"
+    );
+}
+
+#[test]
+fn dispatcher_options_are_checked() {
+    let t = TestEngine::new(&json!({}));
+    let err = t
+        .engine
+        .start_dispatcher(DispatcherOptions {
+            threads: 0,
+            ..DispatcherOptions::default()
+        })
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid threads: must be between 1 and 256"
+    );
+    assert!(!t.engine.dispatcher_running());
+}

@@ -1,0 +1,315 @@
+//! Delayed delivery, re-drive, deletion, listing and cleanup.
+
+use std::time::Duration;
+
+use integra::{
+    DeliveryStatus, Error, ListFilter, MessageStatus, RegisterOptions, RetryFilter, Timestamp,
+};
+use serde_json::json;
+
+use crate::support::{Receiver, Reply, T0, TestEngine, http_config, retry, with_flow};
+
+#[test]
+fn delayed_messages_wait_for_their_time() {
+    let rx = Receiver::ok();
+    let config = with_flow(
+        http_config(rx.url(), &["a"]),
+        json!({"code": "DOCS", "direction": "outgoing", "subscribers": ["a"], "former": "external"}),
+    );
+    let t = TestEngine::new(&config);
+    let at = Timestamp::from_millis(T0 + 3_600_000);
+    let later = RegisterOptions {
+        not_before: Some(at),
+        ..RegisterOptions::default()
+    };
+    let passed = t.engine.register("ORDERS", "{}", &later).unwrap();
+    let formed = t.engine.register("DOCS", "{}", &later).unwrap();
+    let now = t
+        .engine
+        .register("ORDERS", "{}", &RegisterOptions::default())
+        .unwrap();
+    assert_eq!(t.dispatch().sent, 1);
+    assert!(
+        t.engine
+            .next_to_form(5, Duration::from_secs(30))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(t.status(&now), MessageStatus::Sent);
+
+    t.advance(Duration::from_secs(3599));
+    assert_eq!(t.dispatch().sent, 0);
+    t.advance(Duration::from_secs(1));
+    assert_eq!(t.dispatch().sent, 1);
+    assert_eq!(t.status(&passed), MessageStatus::Sent);
+    let items = t.engine.next_to_form(5, Duration::from_secs(30)).unwrap();
+    assert_eq!(items[0].id, formed);
+
+    let opts =
+        RegisterOptions::from_json(r#"{"not_before": "2027-01-15T09:00:00Z", "object_key": "k"}"#)
+            .unwrap();
+    assert_eq!(opts.not_before, Some(at));
+    let err = RegisterOptions::from_json(r#"{"not_before": "tomorrow"}"#).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("'tomorrow' is not an RFC 3339 time"),
+        "{err}"
+    );
+}
+
+#[test]
+fn re_drive_retries_dead_work_and_says_why() {
+    let rx = Receiver::start(|_| Reply::status(500));
+    let mut config = with_flow(
+        http_config(rx.url(), &["a", "b"]),
+        json!({"code": "DOCS", "direction": "outgoing", "subscribers": ["a"], "former": "external",
+               "retry": retry(1)}),
+    );
+    config["subscribers"][0]["retry"] = retry(1);
+    config["subscribers"][1]["retry"] = retry(1);
+    let t = TestEngine::new(&config);
+    let id = t
+        .engine
+        .register("ORDERS", "{}", &RegisterOptions::default())
+        .unwrap();
+    let doc = t
+        .engine
+        .register("DOCS", "{}", &RegisterOptions::default())
+        .unwrap();
+    t.engine.next_to_form(5, Duration::from_secs(30)).unwrap();
+    t.engine.fail_forming(&doc, "broken former").unwrap();
+    assert_eq!(t.dispatch().dead, 2);
+    assert_eq!(t.status(&id), MessageStatus::Undelivered);
+    assert_eq!(t.status(&doc), MessageStatus::Dead);
+
+    let err = t.engine.retry(&RetryFilter::default(), " ").unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidArgument { name: "reason", .. }),
+        "{err}"
+    );
+    let only_b = RetryFilter {
+        subscriber: Some("b".into()),
+        ..RetryFilter::default()
+    };
+    assert_eq!(
+        t.engine.retry(&only_b, "shop is back").unwrap(),
+        1,
+        "forming is left alone with a subscriber filter"
+    );
+    let b = t.delivery(&id, "b");
+    assert_eq!((b.status, b.attempts), (DeliveryStatus::New, 0));
+    assert_eq!(t.delivery(&id, "a").status, DeliveryStatus::Dead);
+    let m = t.engine.message_status(&id).unwrap();
+    assert_eq!(m.status, MessageStatus::Dispatched);
+    let last = m.history.last().unwrap();
+    assert_eq!(
+        (last.status.as_str(), last.detail.as_deref()),
+        ("dispatched", Some("re-driven: shop is back"))
+    );
+
+    rx.set_behaviour(|_| Reply::ok());
+    assert_eq!(t.dispatch().sent, 1);
+    assert_eq!(t.status(&id), MessageStatus::Undelivered, "a is still dead");
+    let all = RetryFilter {
+        flow: Some("ORDERS".into()),
+        ..RetryFilter::default()
+    };
+    assert_eq!(t.engine.retry(&all, "retry everything").unwrap(), 1);
+    assert_eq!(t.dispatch().sent, 1);
+    assert_eq!(t.status(&id), MessageStatus::Sent);
+
+    let forming = RetryFilter {
+        flow: Some("DOCS".into()),
+        ..RetryFilter::default()
+    };
+    assert_eq!(t.engine.retry(&forming, "former fixed").unwrap(), 1);
+    assert_eq!(t.status(&doc), MessageStatus::New);
+    let window = RetryFilter {
+        created_to: Some(Timestamp::from_millis(T0)),
+        ..RetryFilter::default()
+    };
+    assert_eq!(t.engine.retry(&window, "nothing is that old").unwrap(), 0);
+}
+
+#[test]
+fn listing_filters_and_pages_and_deletion_removes_everything() {
+    let rx = Receiver::start(|r| {
+        if r.url == "/b" {
+            Reply::status(500)
+        } else {
+            Reply::ok()
+        }
+    });
+    let t = TestEngine::new(&http_config(rx.url(), &["a", "b"]));
+    let ids: Vec<String> = (0..5)
+        .map(|i| {
+            t.advance(Duration::from_secs(1));
+            t.engine
+                .register(
+                    "ORDERS",
+                    &format!(r#"{{"i": {i}}}"#),
+                    &RegisterOptions::default(),
+                )
+                .unwrap()
+        })
+        .collect();
+    t.dispatch();
+    let page = t
+        .engine
+        .list_messages(&ListFilter {
+            limit: Some(2),
+            ..ListFilter::default()
+        })
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        [ids[4].clone(), ids[3].clone()]
+    );
+    let next = ListFilter {
+        limit: Some(10),
+        before_seq: Some(page[1].seq),
+        ..ListFilter::default()
+    };
+    assert_eq!(t.engine.list_messages(&next).unwrap().len(), 3);
+    let failing = ListFilter {
+        subscriber: Some("b".into()),
+        delivery_status: Some("send_error".into()),
+        created_from: Some(Timestamp::from_millis(T0 + 2000)),
+        ..ListFilter::default()
+    };
+    assert_eq!(t.engine.list_messages(&failing).unwrap().len(), 4);
+    let sent_to_b = ListFilter {
+        subscriber: Some("b".into()),
+        delivery_status: Some("sent".into()),
+        ..ListFilter::default()
+    };
+    assert!(t.engine.list_messages(&sent_to_b).unwrap().is_empty());
+    let err = t
+        .engine
+        .list_messages(&ListFilter {
+            status: Some("lost".into()),
+            ..ListFilter::default()
+        })
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid status: 'lost' is not a message status"
+    );
+
+    let counts = t.engine.counts().unwrap();
+    assert_eq!(counts.messages["dispatched"], 5);
+    assert_eq!(
+        (counts.deliveries["sent"], counts.deliveries["send_error"]),
+        (5, 5)
+    );
+    assert!(t.engine.delete_message(&ids[0]).unwrap());
+    assert!(!t.engine.delete_message(&ids[0]).unwrap());
+    assert!(matches!(
+        t.engine.message_status(&ids[0]),
+        Err(Error::MessageNotFound { .. })
+    ));
+    assert_eq!(t.engine.counts().unwrap().deliveries["sent"], 4);
+}
+
+#[test]
+fn cleanup_keeps_dead_messages_longer_than_delivered_ones() {
+    let rx = Receiver::start(|r| {
+        if r.body.contains("fail") {
+            Reply::status(500)
+        } else {
+            Reply::ok()
+        }
+    });
+    let mut config = http_config(rx.url(), &["a"]);
+    config["subscribers"][0]["retry"] = retry(1);
+    config["flows"][0]["retention"] = json!({"delivered": "1d", "dead": "3d"});
+    let config = with_flow(
+        config,
+        json!({"code": "INBOX", "direction": "incoming", "retention": {"delivered": "1d", "dead": "3d"}}),
+    );
+    let t = TestEngine::new(&config);
+    let sent = t
+        .engine
+        .register("ORDERS", r#"{"ok": 1}"#, &RegisterOptions::default())
+        .unwrap();
+    let dead = t
+        .engine
+        .register("ORDERS", r#"{"fail": 1}"#, &RegisterOptions::default())
+        .unwrap();
+    let pending = t
+        .engine
+        .register(
+            "ORDERS",
+            "{}",
+            &RegisterOptions {
+                not_before: Some(Timestamp::from_millis(T0 + 10 * 86_400_000)),
+                ..RegisterOptions::default()
+            },
+        )
+        .unwrap();
+    t.dispatch();
+    let processed = t
+        .engine
+        .accept("INBOX", "m1", "{}", &Default::default())
+        .unwrap()
+        .id;
+    t.engine.next_incoming(1, Duration::from_secs(30)).unwrap();
+    t.engine.ack_incoming(&processed).unwrap();
+
+    t.advance(Duration::from_secs(86_400 - 1));
+    assert_eq!(
+        t.engine.cleanup().unwrap(),
+        integra::CleanupReport {
+            messages: 0,
+            incoming: 0
+        }
+    );
+    t.advance(Duration::from_secs(2));
+    assert_eq!(
+        t.engine.cleanup().unwrap(),
+        integra::CleanupReport {
+            messages: 1,
+            incoming: 1
+        }
+    );
+    assert!(t.engine.message_status(&sent).is_err());
+    assert_eq!(t.status(&dead), MessageStatus::Undelivered);
+    t.advance(Duration::from_secs(2 * 86_400));
+    assert_eq!(t.engine.cleanup().unwrap().messages, 1);
+    assert!(t.engine.message_status(&dead).is_err());
+    assert_eq!(
+        t.status(&pending),
+        MessageStatus::Dispatched,
+        "unfinished messages are never removed"
+    );
+    // After its record is gone, the same incoming id is new again: the dedup window is the retention.
+    assert!(
+        !t.engine
+            .accept("INBOX", "m1", "{}", &Default::default())
+            .unwrap()
+            .duplicate
+    );
+}
+
+#[test]
+fn messages_of_a_removed_flow_get_the_default_retention() {
+    let rx = Receiver::ok();
+    let mut config = http_config(rx.url(), &["a"]);
+    config["flows"][0]["retention"] = json!({"delivered": "1h", "dead": "1h"});
+    let t = TestEngine::new(&config);
+    let id = t
+        .engine
+        .register("ORDERS", "{}", &RegisterOptions::default())
+        .unwrap();
+    t.dispatch();
+    t.engine.remove_flow("ORDERS").unwrap();
+    t.advance(Duration::from_secs(2 * 3600));
+    assert_eq!(
+        t.engine.cleanup().unwrap().messages,
+        0,
+        "the default keeps sent messages 7 days"
+    );
+    t.advance(Duration::from_secs(7 * 86_400));
+    assert_eq!(t.engine.cleanup().unwrap().messages, 1);
+    assert!(t.engine.message_status(&id).is_err());
+}

@@ -1,0 +1,77 @@
+//! The store under concurrency: group commit from many threads, FULL durability, and a
+//! failing write inside a shared commit.
+
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use integra::{Durability, Engine, EngineOptions, Error, RegisterOptions};
+
+use crate::support::{Receiver, http_config};
+
+#[test]
+fn concurrent_durable_writers_share_commits_and_lose_nothing() {
+    let rx = Receiver::ok();
+    let dir = tempfile::tempdir().unwrap();
+    let options = EngineOptions {
+        durability: Durability::Full,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open(dir.path().join("full.db"), options).unwrap();
+    engine
+        .load_config_json(&http_config(rx.url(), &["a"]).to_string())
+        .unwrap();
+
+    let threads = 8;
+    let per_thread = 40;
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (engine, barrier) = (engine.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut ids = Vec::new();
+                let mut refused = 0;
+                for i in 0..per_thread {
+                    // Every fifth write fails inside whatever batch it lands in.
+                    let flow = if i % 5 == 4 { "NO_SUCH_FLOW" } else { "ORDERS" };
+                    match engine.register(
+                        flow,
+                        &format!(r#"{{"t": {t}, "i": {i}}}"#),
+                        &RegisterOptions::default(),
+                    ) {
+                        Ok(id) => ids.push(id),
+                        Err(Error::UnknownFlow { .. }) => refused += 1,
+                        Err(e) => panic!("unexpected error: {e}"),
+                    }
+                }
+                (ids, refused)
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    let mut refused = 0;
+    for h in handles {
+        let (i, r) = h.join().unwrap();
+        ids.extend(i);
+        refused += r;
+    }
+    assert_eq!(refused, threads * per_thread / 5);
+    let expected = threads * per_thread * 4 / 5;
+    assert_eq!(ids.len(), expected);
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), expected, "ids are unique");
+
+    // Reopened from the file, every registered message is there, and goes out.
+    drop(engine);
+    let engine = Engine::open(dir.path().join("full.db"), EngineOptions::default()).unwrap();
+    assert_eq!(
+        engine.counts().unwrap().messages["dispatched"],
+        expected as u64
+    );
+    let report = engine
+        .dispatch(usize::MAX, Duration::from_secs(60))
+        .unwrap();
+    assert_eq!(report.sent, expected as u64);
+    assert_eq!(rx.received().len(), expected);
+}
