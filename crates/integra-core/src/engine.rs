@@ -86,11 +86,6 @@ impl Core {
         self.options.clock.now()
     }
 
-    /// A random number in `[0, 1)` for retry jitter.
-    pub(crate) fn jitter_sample(&self) -> f64 {
-        fastrand::f64()
-    }
-
     /// The flows that have a Rust former registered in this process and are configured for
     /// one.
     pub(crate) fn handler_flows(&self, config: &ConfigSnapshot) -> Vec<String> {

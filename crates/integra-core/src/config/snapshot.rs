@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::{Config, Endpoint, Flow, Subscriber};
+use crate::queue::retry::RetryPolicy;
 
 /// The configuration as of one stored version, with lookups by code.
 #[derive(Debug, Default)]
@@ -42,6 +43,18 @@ impl ConfigSnapshot {
         self.subscribers
             .get(code)
             .map(|&i| &self.config.subscribers[i])
+    }
+
+    /// The retry policy of subscriber `code`; the default when it is not configured.
+    pub(crate) fn subscriber_retry(&self, code: &str) -> &RetryPolicy {
+        self.subscriber(code)
+            .map_or(&RetryPolicy::DEFAULT, |s| &s.retry)
+    }
+
+    /// The retry policy of flow `code` (forming or processing); the default when it is not
+    /// configured.
+    pub(crate) fn flow_retry(&self, code: &str) -> &RetryPolicy {
+        self.flow(code).map_or(&RetryPolicy::DEFAULT, |f| &f.retry)
     }
 
     pub(crate) fn endpoint(&self, code: &str) -> Option<&Endpoint> {

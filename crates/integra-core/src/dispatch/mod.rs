@@ -29,11 +29,10 @@ pub use background::DispatcherOptions;
 use crate::config::{ConfigSnapshot, Former as FormerKind};
 use crate::engine::Core;
 use crate::error::{Error, Result};
-use crate::queue::delivery::{after_failed_attempt, finish_delivery};
+use crate::queue::delivery::finish_delivery;
 use crate::queue::forming::{
     FormOutcome, FormingItem, FormingResult, claim_forming, finish_forming,
 };
-use crate::queue::retry::RetryPolicy;
 use crate::queue::status::{DeliveryStatus, MessageStatus};
 use crate::store::{ClaimedDeliveryRow, ClaimedFormingRow, Commit, Db};
 use crate::time::Timestamp;
@@ -311,11 +310,15 @@ fn record_delivery(
             recorded
         }
         Err(failure) => {
-            let default_policy = RetryPolicy::default();
-            let policy = config
-                .subscriber(&row.subscriber)
-                .map_or(&default_policy, |s| &s.retry);
-            let (to, next) = after_failed_attempt(policy, row.attempts, now, failure.retry_after);
+            let (to, next) = config
+                .subscriber_retry(&row.subscriber)
+                .status_after_failure(
+                    row.attempts,
+                    now,
+                    failure.retry_after,
+                    DeliveryStatus::SendError,
+                    DeliveryStatus::Dead,
+                );
             let recorded = finish_delivery(
                 db,
                 row.id,
@@ -358,7 +361,7 @@ fn record_forming(
         report.lost_leases += 1;
         return Ok(());
     };
-    match finish_forming(db, config, &state, result, fastrand::f64(), now) {
+    match finish_forming(db, config, &state, result, now) {
         Ok(MessageStatus::Cancelled) => report.cancelled += 1,
         Ok(MessageStatus::FormingError | MessageStatus::Dead) => report.forming_failed += 1,
         Ok(_) => report.formed += 1,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::config::{Direction, Retention};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::store::{Commit, Cutoffs};
+use crate::store::{Commit, Cutoffs, Finished};
 
 /// Records removed per transaction.
 const CHUNK: usize = 500;
@@ -48,16 +48,32 @@ impl Engine {
                     let c = cutoffs(Some(f.code.as_str()), &f.retention);
                     match f.direction {
                         Direction::Outgoing => {
-                            messages.extend(db.expired_messages(&c, CHUNK - messages.len())?);
+                            messages.extend(db.expired_records(
+                                Finished::Messages,
+                                &c,
+                                CHUNK - messages.len(),
+                            )?);
                         }
                         Direction::Incoming => {
-                            incoming.extend(db.expired_incoming(&c, CHUNK - incoming.len())?);
+                            incoming.extend(db.expired_records(
+                                Finished::Incoming,
+                                &c,
+                                CHUNK - incoming.len(),
+                            )?);
                         }
                     }
                 }
                 let others = cutoffs(None, &Retention::default());
-                messages.extend(db.expired_messages(&others, CHUNK - messages.len())?);
-                incoming.extend(db.expired_incoming(&others, CHUNK - incoming.len())?);
+                messages.extend(db.expired_records(
+                    Finished::Messages,
+                    &others,
+                    CHUNK - messages.len(),
+                )?);
+                incoming.extend(db.expired_records(
+                    Finished::Incoming,
+                    &others,
+                    CHUNK - incoming.len(),
+                )?);
                 Ok::<_, Error>(CleanupReport {
                     messages: db.delete_messages(&messages)? as u64,
                     incoming: db.delete_incoming(&incoming)? as u64,

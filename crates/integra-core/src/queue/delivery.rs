@@ -1,24 +1,10 @@
 //! Delivery transitions shared by the dispatcher and the rescuer: leaving InProgress with
 //! its history row, and ending the message when its last delivery finishes.
 
-use super::retry::{NextAttempt, RetryPolicy};
 use super::status::{DeliveryStatus, MessageStatus};
 use crate::error::Result;
 use crate::store::Db;
 use crate::time::Timestamp;
-
-/// The status and next attempt time after a failed attempt number `attempts`.
-pub(crate) fn after_failed_attempt(
-    policy: &RetryPolicy,
-    attempts: u32,
-    now: Timestamp,
-    retry_after: Option<std::time::Duration>,
-) -> (DeliveryStatus, Option<Timestamp>) {
-    match policy.next_attempt(attempts, now, fastrand::f64(), retry_after) {
-        NextAttempt::At(t) => (DeliveryStatus::SendError, Some(t)),
-        NextAttempt::Dead => (DeliveryStatus::Dead, None),
-    }
-}
 
 /// Moves a delivery out of InProgress (only while `owner` holds its lease, when given),
 /// writes its history, and ends its message when this was the last pending delivery.

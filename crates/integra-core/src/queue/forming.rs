@@ -16,7 +16,6 @@ use serde_json::Value;
 
 use super::fan_out::{Formed, fan_out, status_after_fan_out, targets};
 use super::hash::content_hash;
-use super::retry::{NextAttempt, RetryPolicy};
 use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
 use crate::engine::Engine;
@@ -135,12 +134,7 @@ impl Engine {
     /// # Errors
     /// [`Error::InvalidArgument`] for a lease outside 1 s ..= 24 h.
     pub fn next_to_form(&self, max: usize, lease: Duration) -> Result<Vec<FormingItem>> {
-        if !(Duration::from_secs(1)..=MAX_LEASE).contains(&lease) {
-            return Err(Error::InvalidArgument {
-                name: "lease",
-                reason: format!("must be between 1 s and 24 h, got {lease:?}"),
-            });
-        }
+        check_lease(lease)?;
         self.core.rescue_expired()?;
         let now = self.core.now();
         let owner = self.core.owner.clone();
@@ -196,14 +190,25 @@ impl Engine {
 
     fn report_forming(&self, id: &str, result: FormingResult) -> Result<()> {
         let now = self.core.now();
-        let sample = self.core.jitter_sample();
         let id = id.to_owned();
         self.core.store.write(Commit::Durable, move |db| {
             let config = db.config()?;
             let state = db
                 .message_state(&id)?
                 .ok_or_else(|| Error::MessageNotFound { id: id.clone() })?;
-            finish_forming(db, &config, &state, result, sample, now).map(|_| ())
+            finish_forming(db, &config, &state, result, now).map(|_| ())
+        })
+    }
+}
+
+/// Checks a lease asked for by a puller: 1 s to 24 h.
+pub(crate) fn check_lease(lease: Duration) -> Result<()> {
+    if (Duration::from_secs(1)..=MAX_LEASE).contains(&lease) {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument {
+            name: "lease",
+            reason: format!("must be between 1 s and 24 h, got {lease:?}"),
         })
     }
 }
@@ -248,7 +253,6 @@ pub(crate) fn finish_forming(
     config: &ConfigSnapshot,
     state: &MessageState,
     result: FormingResult,
-    sample: f64,
     now: Timestamp,
 ) -> Result<MessageStatus> {
     let wrong_status = |operation| Error::WrongStatus {
@@ -295,12 +299,13 @@ pub(crate) fn finish_forming(
             if state.status != MessageStatus::Forming {
                 return Err(wrong_status("failed"));
             }
-            let default_policy = RetryPolicy::default();
-            let policy = flow.map_or(&default_policy, |f| &f.retry);
-            let (status, next) = match policy.next_attempt(state.attempts, now, sample, None) {
-                NextAttempt::At(t) => (MessageStatus::FormingError, Some(t)),
-                NextAttempt::Dead => (MessageStatus::Dead, None),
-            };
+            let (status, next) = config.flow_retry(&state.flow).status_after_failure(
+                state.attempts,
+                now,
+                None,
+                MessageStatus::FormingError,
+                MessageStatus::Dead,
+            );
             if !db.transition_message(state.id, state.status, status, Some(&error), next, now)? {
                 return Err(wrong_status("failed"));
             }

@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::forming::MAX_LEASE;
+use super::forming::check_lease;
 use super::register::{check_json, new_message_id};
-use super::retry::{NextAttempt, RetryPolicy};
 use super::status::IncomingStatus;
 use crate::config::Direction;
 use crate::engine::Engine;
@@ -199,12 +198,7 @@ impl Engine {
     /// # Errors
     /// [`Error::InvalidArgument`] for a lease outside 1 s ..= 24 h.
     pub fn next_incoming(&self, max: usize, lease: Duration) -> Result<Vec<IncomingItem>> {
-        if !(Duration::from_secs(1)..=MAX_LEASE).contains(&lease) {
-            return Err(Error::InvalidArgument {
-                name: "lease",
-                reason: format!("must be between 1 s and 24 h, got {lease:?}"),
-            });
-        }
+        check_lease(lease)?;
         self.core.rescue_expired()?;
         let now = self.core.now();
         let owner = self.core.owner.clone();
@@ -273,15 +267,13 @@ impl Engine {
             }
             let (to, next) = match &error {
                 None => (IncomingStatus::Processed, None),
-                Some(_) => {
-                    let config = db.config()?;
-                    let default_policy = RetryPolicy::default();
-                    let policy = config.flow(&flow).map_or(&default_policy, |f| &f.retry);
-                    match policy.next_attempt(attempts, now, fastrand::f64(), None) {
-                        NextAttempt::At(t) => (IncomingStatus::Error, Some(t)),
-                        NextAttempt::Dead => (IncomingStatus::Dead, None),
-                    }
-                }
+                Some(_) => db.config()?.flow_retry(&flow).status_after_failure(
+                    attempts,
+                    now,
+                    None,
+                    IncomingStatus::Error,
+                    IncomingStatus::Dead,
+                ),
             };
             if !db.transition_incoming(row, status, to, error.as_deref(), next, now)? {
                 return Err(wrong());

@@ -32,15 +32,21 @@ pub struct RetryPolicy {
     pub jitter: f64,
 }
 
+impl RetryPolicy {
+    /// The policy of subscribers and flows that name none: 10 attempts, 1 s doubling up to
+    /// 1 h, ±20 % jitter.
+    pub const DEFAULT: RetryPolicy = RetryPolicy {
+        max_attempts: 10,
+        initial_delay: Duration::from_secs(1),
+        multiplier: 2.0,
+        max_delay: Duration::from_secs(3600),
+        jitter: 0.2,
+    };
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 10,
-            initial_delay: Duration::from_secs(1),
-            multiplier: 2.0,
-            max_delay: Duration::from_secs(3600),
-            jitter: 0.2,
-        }
+        RetryPolicy::DEFAULT
     }
 }
 
@@ -124,6 +130,22 @@ impl RetryPolicy {
         let delay = self.delay(attempts, sample);
         let delay = retry_after.map_or(delay, |asked| asked.max(delay));
         NextAttempt::At(now.plus(delay))
+    }
+
+    /// The status that follows failed attempt number `attempts`: `retrying` with the time of
+    /// the next attempt (with random jitter), or `dead` when no attempts are left.
+    pub(crate) fn status_after_failure<S>(
+        &self,
+        attempts: u32,
+        now: Timestamp,
+        retry_after: Option<Duration>,
+        retrying: S,
+        dead: S,
+    ) -> (S, Option<Timestamp>) {
+        match self.next_attempt(attempts, now, fastrand::f64(), retry_after) {
+            NextAttempt::At(t) => (retrying, Some(t)),
+            NextAttempt::Dead => (dead, None),
+        }
     }
 }
 

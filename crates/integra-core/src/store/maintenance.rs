@@ -1,10 +1,30 @@
 //! Maintenance queries: leases that expired (their holder died or stalled) and finished
 //! records past their retention.
 
-use super::db::sql;
+use super::db::{Sql, sql};
 use super::outgoing::json_list;
 use super::{Db, Result};
 use crate::time::Timestamp;
+
+/// What holds leases.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Leased {
+    /// Deliveries being sent (`policy_of` is the subscriber).
+    Deliveries,
+    /// Messages being formed (`policy_of` is the flow).
+    Forming,
+    /// Incoming messages being processed (`policy_of` is the flow).
+    Incoming,
+}
+
+/// Which queue's finished records.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Finished {
+    /// Outgoing messages (removed with their deliveries and history).
+    Messages,
+    /// Incoming messages.
+    Incoming,
+}
 
 /// A lease that expired: the record, the subscriber or flow whose retry policy applies, and
 /// the attempts used.
@@ -15,15 +35,8 @@ pub(crate) struct Expired {
     pub(crate) attempts: u32,
 }
 
-fn expired(r: &rusqlite::Row<'_>) -> rusqlite::Result<Expired> {
-    Ok(Expired {
-        id: r.get(0)?,
-        policy_of: r.get(1)?,
-        attempts: r.get(2)?,
-    })
-}
-
-/// Which retention cutoffs apply to one flow (or to every flow not configured).
+/// Which retention cutoffs apply to one flow, or (`flow` None) to every flow not in
+/// `known_flows`.
 pub(crate) struct Cutoffs<'a> {
     pub(crate) flow: Option<&'a str>,
     pub(crate) known_flows: &'a [&'a str],
@@ -32,82 +45,50 @@ pub(crate) struct Cutoffs<'a> {
 }
 
 impl Db<'_> {
-    /// Deliveries whose lease expired by `now`.
-    pub(crate) fn expired_delivery_leases(
+    /// Records of `what` whose lease expired by `now`.
+    pub(crate) fn expired_leases(
         &self,
+        what: Leased,
         now: Timestamp,
         max: usize,
     ) -> Result<Vec<Expired>> {
-        self.rows(
-            sql!(select_expired_delivery_leases),
-            (now.as_millis(), max),
-            expired,
-        )
+        let sql = match what {
+            Leased::Deliveries => sql!(select_expired_delivery_leases),
+            Leased::Forming => sql!(select_expired_forming_leases),
+            Leased::Incoming => sql!(select_expired_incoming_leases),
+        };
+        self.rows(sql, (now.as_millis(), max), |r| {
+            Ok(Expired {
+                id: r.get(0)?,
+                policy_of: r.get(1)?,
+                attempts: r.get(2)?,
+            })
+        })
     }
 
-    /// Messages whose forming lease expired by `now` (`policy_of` is the flow).
-    pub(crate) fn expired_forming_leases(
+    /// Row ids of up to `max` finished records of `what` past the cutoffs.
+    pub(crate) fn expired_records(
         &self,
-        now: Timestamp,
+        what: Finished,
+        c: &Cutoffs<'_>,
         max: usize,
-    ) -> Result<Vec<Expired>> {
-        self.rows(
-            sql!(select_expired_forming_leases),
-            (now.as_millis(), max),
-            expired,
-        )
-    }
-
-    /// Incoming messages whose lease expired by `now` (`policy_of` is the flow).
-    pub(crate) fn expired_incoming_leases(
-        &self,
-        now: Timestamp,
-        max: usize,
-    ) -> Result<Vec<Expired>> {
-        self.rows(
-            sql!(select_expired_incoming_leases),
-            (now.as_millis(), max),
-            expired,
-        )
-    }
-
-    /// Row ids of up to `max` finished outgoing messages past the cutoffs.
-    pub(crate) fn expired_messages(&self, c: &Cutoffs<'_>, max: usize) -> Result<Vec<i64>> {
-        let cut = (
-            c.finished_before.as_millis(),
-            c.dead_before.as_millis(),
-            max,
-        );
-        match c.flow {
-            Some(flow) => self.rows(
+    ) -> Result<Vec<i64>> {
+        let (of_flow, of_other_flows): (Sql, Sql) = match what {
+            Finished::Messages => (
                 sql!(select_expired_messages),
-                (flow, cut.0, cut.1, cut.2),
-                |r| r.get(0),
-            ),
-            None => self.rows(
                 sql!(select_expired_messages_of_other_flows),
-                (json_list(c.known_flows), cut.0, cut.1, cut.2),
-                |r| r.get(0),
             ),
-        }
-    }
-
-    /// Row ids of up to `max` finished incoming messages past the cutoffs.
-    pub(crate) fn expired_incoming(&self, c: &Cutoffs<'_>, max: usize) -> Result<Vec<i64>> {
-        let cut = (
-            c.finished_before.as_millis(),
-            c.dead_before.as_millis(),
-            max,
-        );
-        match c.flow {
-            Some(flow) => self.rows(
+            Finished::Incoming => (
                 sql!(select_expired_incoming),
-                (flow, cut.0, cut.1, cut.2),
-                |r| r.get(0),
-            ),
-            None => self.rows(
                 sql!(select_expired_incoming_of_other_flows),
-                (json_list(c.known_flows), cut.0, cut.1, cut.2),
+            ),
+        };
+        let (before, dead_before) = (c.finished_before.as_millis(), c.dead_before.as_millis());
+        match c.flow {
+            Some(flow) => self.rows(of_flow, (flow, before, dead_before, max), |r| r.get(0)),
+            None => self.rows(
+                of_other_flows,
+                (json_list(c.known_flows), before, dead_before, max),
                 |r| r.get(0),
             ),
         }

@@ -48,7 +48,7 @@ use crate::config::ConfigSnapshot;
 pub(crate) use db::Db;
 pub(crate) use incoming::{IncomingRow, NewIncoming};
 pub(crate) use inspect::{IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
-pub(crate) use maintenance::Cutoffs;
+pub(crate) use maintenance::{Cutoffs, Finished, Leased};
 pub(crate) use outgoing::{
     ClaimedDeliveryRow, ClaimedFormingRow, MessageState, NewDelivery, NewMessage,
 };
