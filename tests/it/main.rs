@@ -31,3 +31,5 @@ mod dispatcher;
 mod bad_input;
 // The store: group commit under concurrency, FULL durability.
 mod store;
+// OpenAPI 3.0 validation.
+mod openapi;

@@ -13,11 +13,12 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::config::{Config, ConfigSnapshot, Endpoint, Flow, Former as FormerKind, Subscriber};
+use crate::config::{Config, ConfigSnapshot, Endpoint, Flow, Subscriber};
 use crate::dispatch::Dispatcher;
 use crate::error::{Error, Result};
+use crate::openapi::Catalog;
 use crate::queue::forming::Former;
-use crate::store::{Commit, Durability, Store, StoreOptions};
+use crate::store::{Commit, Db, Durability, Store, StoreError, StoreOptions};
 use crate::time::{Clock, SystemClock, Timestamp};
 use crate::transport::Transports;
 
@@ -33,6 +34,8 @@ pub struct EngineOptions {
     pub busy_timeout: Duration,
     /// The clock every time-dependent decision reads. Default: the system clock.
     pub clock: Arc<dyn Clock>,
+    /// Most schema violations reported for one message. Default 100.
+    pub max_violations: usize,
 }
 
 impl Default for EngineOptions {
@@ -42,6 +45,7 @@ impl Default for EngineOptions {
             lease: Duration::from_secs(60),
             busy_timeout: Duration::from_secs(10),
             clock: Arc::new(SystemClock),
+            max_violations: 100,
         }
     }
 }
@@ -78,6 +82,7 @@ pub(crate) struct Core {
     pub(crate) owner: String,
     pub(crate) formers: RwLock<HashMap<String, Arc<dyn Former>>>,
     pub(crate) transports: Transports,
+    pub(crate) catalog: Catalog,
     pub(crate) wake: Wake,
 }
 
@@ -86,17 +91,54 @@ impl Core {
         self.options.clock.now()
     }
 
-    /// The flows that have a Rust former registered in this process and are configured for
-    /// one.
-    pub(crate) fn handler_flows(&self, config: &ConfigSnapshot) -> Vec<String> {
-        let formers = self.formers.read().unwrap_or_else(PoisonError::into_inner);
-        config
-            .config()
-            .flows
-            .iter()
-            .filter(|f| f.former == FormerKind::Handler && formers.contains_key(&f.code))
-            .map(|f| f.code.clone())
+    /// The flows with a Rust former registered in this process.
+    pub(crate) fn registered_formers(&self) -> Vec<String> {
+        self.formers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
             .collect()
+    }
+
+    /// Prepares work against the configuration outside any transaction (schema validation
+    /// runs here, never under the write lock), then applies it in a write transaction that
+    /// sees the same configuration version. When another writer changed the configuration
+    /// in between, it prepares again.
+    pub(crate) fn write_prepared<P, R>(
+        &self,
+        commit: Commit,
+        mut prepare: impl FnMut(&Arc<ConfigSnapshot>) -> Result<P>,
+        apply: impl Fn(&Db<'_>, &ConfigSnapshot, P) -> Result<R> + Send + std::marker::Sync + 'static,
+    ) -> Result<R>
+    where
+        P: Send + 'static,
+        R: Send + 'static,
+    {
+        /// The transaction saw another configuration than the one the work was prepared with.
+        struct Stale;
+        const ATTEMPTS: usize = 5;
+        let apply = Arc::new(apply);
+        for _ in 0..ATTEMPTS {
+            let config = self.store.cached_config();
+            let prepared = prepare(&config)?;
+            let (apply, expected) = (Arc::clone(&apply), config.version());
+            let outcome = self.store.write(commit, move |db| {
+                let current = db.config()?;
+                if current.version() != expected {
+                    return Ok(Err(Stale));
+                }
+                apply(db, &current, prepared).map(Ok)
+            })?;
+            if let Ok(done) = outcome {
+                return Ok(done);
+            }
+        }
+        Err(Error::Store(StoreError::Commit {
+            reason: format!(
+                "the configuration changed {ATTEMPTS} times while this call ran; try again"
+            ),
+        }))
     }
 
     pub(crate) fn former(&self, flow: &str) -> Option<Arc<dyn Former>> {
@@ -149,6 +191,12 @@ impl Engine {
                 reason: "must be at least one second".into(),
             });
         }
+        if options.max_violations == 0 {
+            return Err(Error::InvalidArgument {
+                name: "max_violations",
+                reason: "must be at least 1".into(),
+            });
+        }
         let store = Store::open(
             path.as_ref(),
             StoreOptions {
@@ -162,8 +210,11 @@ impl Engine {
             owner: uuid::Uuid::new_v4().to_string(),
             formers: RwLock::new(HashMap::new()),
             transports: Transports::default(),
+            catalog: Catalog::default(),
             wake: Wake::new(),
         };
+        // Warm the configuration cache, so the first calls need not prepare twice.
+        core.store.read(|db| db.config().map(|_| ()))?;
         Ok(Engine {
             core: Arc::new(core),
             dispatcher: Arc::new(DispatcherSlot::default()),

@@ -102,6 +102,22 @@ pub enum Error {
         /// The local key it belongs to.
         taken_by: String,
     },
+    /// A schema cannot be used: unknown, not fetched, or without the component asked for.
+    #[error("schema '{schema}': {reason}")]
+    Schema {
+        /// The schema's code.
+        schema: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// A message breaks its flow's schema; nothing was stored.
+    #[error("{what} breaks its schema: {}", crate::openapi::summary(.violations))]
+    Invalid {
+        /// Which message, e.g. `incoming message 'a7f3' for flow 'ORDERS'`.
+        what: String,
+        /// Every violation found.
+        violations: Vec<crate::openapi::Violation>,
+    },
     /// The background dispatcher is already running on this engine.
     #[error("the dispatcher is already running")]
     DispatcherRunning,

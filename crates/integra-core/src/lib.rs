@@ -27,7 +27,8 @@
 //!
 //! ## Crate features
 //!
-//! * `http` (default): HTTP subscribers, through ureq 3 with rustls.
+//! * `http` (default): HTTP subscribers, and fetching external schemas, through ureq 3 with
+//!   rustls.
 #![forbid(unsafe_code)]
 
 pub mod config;
@@ -36,6 +37,7 @@ mod engine;
 pub mod error;
 pub mod external_ids;
 pub mod maintenance;
+pub mod openapi;
 pub mod queue;
 pub(crate) mod store;
 pub mod time;
@@ -46,6 +48,7 @@ pub use dispatch::{DispatchReport, DispatcherOptions};
 pub use engine::{Engine, EngineOptions};
 pub use error::{Error, Result};
 pub use maintenance::cleanup::CleanupReport;
+pub use openapi::Violation;
 pub use queue::forming::{FormOutcome, Former, FormingItem};
 pub use queue::incoming::{Accepted, IncomingItem};
 pub use queue::inspect::{

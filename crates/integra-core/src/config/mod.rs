@@ -20,6 +20,7 @@
 pub mod duration;
 mod endpoint;
 mod flow;
+mod schema;
 mod snapshot;
 mod subscriber;
 
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 pub use endpoint::{Auth, Endpoint, Secret, TlsSettings};
 pub use flow::{Direction, Flow, Former, Ordering, Retention, SchemaRef};
+pub use schema::{ExternalSchema, SchemaEntry};
 pub(crate) use snapshot::ConfigSnapshot;
 pub use subscriber::{
     HttpMethod, HttpSettings, IdsIn, PATH_PLACEHOLDERS, Subscriber, SubscriberKind,
@@ -49,6 +51,9 @@ pub struct Config {
     /// Data flows.
     #[serde(default)]
     pub flows: Vec<Flow>,
+    /// The schema catalog: OpenAPI 3.0 documents flows are validated against.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schemas: Vec<SchemaEntry>,
 }
 
 impl Config {
@@ -57,11 +62,19 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] naming the field that is malformed, or every problem validation found.
     pub fn from_json(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, None)
+    }
+
+    /// Parses JSON text, reads schema files relative to `base`, and validates.
+    fn parse(text: &str, base: Option<&Path>) -> Result<Config, ConfigError> {
         let de = &mut serde_json::Deserializer::from_str(text);
-        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             ConfigError::single("configuration", &path, e.into_inner().to_string())
         })?;
+        for schema in &mut config.schemas {
+            schema.read_file(base)?;
+        }
         config.validate()?;
         Ok(config)
     }
@@ -79,7 +92,7 @@ impl Config {
                 format!("cannot be read: {e}"),
             )
         })?;
-        Config::from_json(&text)
+        Config::parse(&text, path.parent())
     }
 
     /// Checks every object and every reference between objects.
@@ -95,6 +108,23 @@ impl Config {
             self.subscribers.iter().map(|s| &s.code),
         );
         unique_codes(&mut p, "flow", self.flows.iter().map(|f| &f.code));
+        unique_codes(&mut p, "schema", self.schemas.iter().map(|s| &s.code));
+        let mut documents = std::collections::HashMap::new();
+        for s in &self.schemas {
+            s.check(&mut p);
+            if let Some(ext) = &s.external
+                && !self.endpoints.iter().any(|e| e.code == ext.endpoint)
+            {
+                p.push(
+                    &format!("schema '{}'", s.code),
+                    "external.endpoint",
+                    format!("no endpoint has code '{}'", ext.endpoint),
+                );
+            }
+            if let Some(Ok(doc)) = s.parse() {
+                documents.insert(s.code.as_str(), doc);
+            }
+        }
         for e in &self.endpoints {
             e.check(&mut p);
         }
@@ -121,6 +151,30 @@ impl Config {
                     );
                 }
             }
+            if let Some(r) = &f.schema {
+                let object = format!("flow '{}'", f.code);
+                if !self.schemas.iter().any(|s| s.code == r.schema) {
+                    p.push(
+                        &object,
+                        "schema.schema",
+                        format!("no schema has code '{}'", r.schema),
+                    );
+                } else if let Some(doc) = documents.get(r.schema.as_str())
+                    && !doc.components().contains(&r.component)
+                {
+                    let known: Vec<&str> = doc.components().iter().map(String::as_str).collect();
+                    p.push(
+                        &object,
+                        "schema.component",
+                        format!(
+                            "schema '{}' has no component '{}' (it has: {})",
+                            r.schema,
+                            r.component,
+                            known.join(", ")
+                        ),
+                    );
+                }
+            }
         }
         p.into_result()
     }
@@ -138,6 +192,11 @@ impl Config {
     /// The endpoint with this code.
     pub fn endpoint(&self, code: &str) -> Option<&Endpoint> {
         self.endpoints.iter().find(|e| e.code == code)
+    }
+
+    /// The schema catalog entry with this code.
+    pub fn schema(&self, code: &str) -> Option<&SchemaEntry> {
+        self.schemas.iter().find(|s| s.code == code)
     }
 }
 

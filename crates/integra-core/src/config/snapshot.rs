@@ -2,8 +2,10 @@
 //! engine until the stored version changes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::{Config, Endpoint, Flow, Subscriber};
+use crate::openapi::{Fingerprinted, fingerprint};
 use crate::queue::retry::RetryPolicy;
 
 /// The configuration as of one stored version, with lookups by code.
@@ -13,17 +15,29 @@ pub(crate) struct ConfigSnapshot {
     config: Config,
     flows: HashMap<String, usize>,
     subscribers: HashMap<String, usize>,
+    /// Inline schema documents, parsed once per snapshot.
+    inline_schemas: HashMap<String, Fingerprinted>,
 }
 
 impl ConfigSnapshot {
     pub(crate) fn new(version: i64, config: Config) -> Self {
         let flows = index(config.flows.iter().map(|f| &f.code));
         let subscribers = index(config.subscribers.iter().map(|s| &s.code));
+        let inline_schemas = config
+            .schemas
+            .iter()
+            .filter_map(|s| {
+                let text = serde_json::to_string(s.document.as_ref()?).ok()?;
+                let doc = s.parse()?.ok()?;
+                Some((s.code.clone(), (fingerprint(&text), Arc::new(doc))))
+            })
+            .collect();
         ConfigSnapshot {
             version,
             config,
             flows,
             subscribers,
+            inline_schemas,
         }
     }
 
@@ -55,6 +69,11 @@ impl ConfigSnapshot {
     /// configured.
     pub(crate) fn flow_retry(&self, code: &str) -> &RetryPolicy {
         self.flow(code).map_or(&RetryPolicy::DEFAULT, |f| &f.retry)
+    }
+
+    /// The parsed document of inline schema `code`.
+    pub(crate) fn inline_schema(&self, code: &str) -> Option<&Fingerprinted> {
+        self.inline_schemas.get(code)
     }
 
     pub(crate) fn endpoint(&self, code: &str) -> Option<&Endpoint> {

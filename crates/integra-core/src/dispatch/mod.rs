@@ -19,19 +19,19 @@ mod oneshot;
 
 use std::ops::AddAssign;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::PoisonError;
 
 use serde::Serialize;
+use serde_json::Value;
 
 pub(crate) use background::Dispatcher;
 pub use background::DispatcherOptions;
 
-use crate::config::{ConfigSnapshot, Former as FormerKind};
+use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
 use crate::engine::Core;
 use crate::error::{Error, Result};
 use crate::queue::delivery::finish_delivery;
 use crate::queue::forming::{
-    FormOutcome, FormingItem, FormingResult, claim_forming, finish_forming,
+    FormOutcome, FormingItem, FormingResult, check_formed, claim_forming, finish_forming,
 };
 use crate::queue::status::{DeliveryStatus, MessageStatus};
 use crate::store::{ClaimedDeliveryRow, ClaimedFormingRow, Commit, Db};
@@ -110,23 +110,11 @@ impl Core {
         let now = self.now();
         let lease_until = now.plus(self.options.lease);
         let owner = self.owner.clone();
-        let registered: Vec<String> = self
-            .formers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .keys()
-            .cloned()
-            .collect();
+        let registered = self.registered_formers();
         self.store.write(Commit::Lazy, move |db| {
             let config = db.config()?;
-            let handler_flows: Vec<&str> = config
-                .config()
-                .flows
-                .iter()
-                .filter(|f| f.former == FormerKind::Handler && registered.contains(&f.code))
-                .map(|f| f.code.as_str())
-                .collect();
-            let forms = claim_forming(db, &owner, lease_until, now, &handler_flows, max)?;
+            let formed_here = flows_formed_here(&config, &registered);
+            let forms = claim_forming(db, &owner, lease_until, now, &formed_here, max)?;
             let room = max - forms.len();
             let rows = if room > 0 {
                 db.claim_deliveries(&owner, lease_until, now, &deliverable(&config), room)?
@@ -170,26 +158,16 @@ impl Core {
     pub(crate) fn execute(&self, item: WorkItem) -> WorkResult {
         match item {
             WorkItem::Form(row) => {
-                let result = match self.former(&row.flow) {
-                    None => FormingResult::Failed(format!(
-                        "no Rust former is registered for flow '{}' in this process",
-                        row.flow
-                    )),
-                    Some(former) => {
-                        let item = FormingItem::from_row(row.clone());
-                        match catch_unwind(AssertUnwindSafe(|| former.form(&item))) {
-                            Ok(FormOutcome::Payload(value)) => FormingResult::Formed {
-                                payload: value.to_string(),
-                                value,
-                            },
-                            Ok(FormOutcome::Cancel(reason)) => FormingResult::Cancelled(reason),
-                            Ok(FormOutcome::Fail(error)) => FormingResult::Failed(error),
-                            Err(_) => FormingResult::Failed(format!(
-                                "the former of flow '{}' panicked",
-                                row.flow
-                            )),
+                let config = self.store.cached_config();
+                let result = match self.produce(&config, &row) {
+                    Ok((payload, value)) => {
+                        let has_key = row.object_key.is_some();
+                        match check_formed(self, &config, &row.flow, has_key, payload, &value) {
+                            Ok((result, _)) => result,
+                            Err(e) => FormingResult::Failed(e.to_string()),
                         }
                     }
+                    Err(ended) => ended,
                 };
                 WorkResult::Formed(row, result)
             }
@@ -214,6 +192,39 @@ impl Core {
                 });
                 WorkResult::Delivered(row, outcome)
             }
+        }
+    }
+
+    /// The payload of a message claimed for forming, from its Rust former or (pass-through)
+    /// its source; or how forming ended without one.
+    fn produce(
+        &self,
+        config: &ConfigSnapshot,
+        row: &ClaimedFormingRow,
+    ) -> Result<(String, Value), FormingResult> {
+        if config
+            .flow(&row.flow)
+            .is_some_and(|f| f.former == FormerKind::None)
+        {
+            return serde_json::from_str(&row.source)
+                .map(|value| (row.source.clone(), value))
+                .map_err(|e| FormingResult::Failed(format!("the source is not JSON: {e}")));
+        }
+        let Some(former) = self.former(&row.flow) else {
+            return Err(FormingResult::Failed(format!(
+                "no Rust former is registered for flow '{}' in this process",
+                row.flow
+            )));
+        };
+        let item = FormingItem::from_row(row.clone());
+        match catch_unwind(AssertUnwindSafe(|| former.form(&item))) {
+            Ok(FormOutcome::Payload(value)) => Ok((value.to_string(), value)),
+            Ok(FormOutcome::Cancel(reason)) => Err(FormingResult::Cancelled(reason)),
+            Ok(FormOutcome::Fail(error)) => Err(FormingResult::Failed(error)),
+            Err(_) => Err(FormingResult::Failed(format!(
+                "the former of flow '{}' panicked",
+                row.flow
+            ))),
         }
     }
 
@@ -253,10 +264,10 @@ impl Core {
 
     /// When the next piece of work this engine can do falls due, if any is queued.
     pub(crate) fn next_due(&self) -> Result<Option<Timestamp>> {
-        let handler_flows = self.handler_flows(&self.store.cached_config());
+        let registered = self.registered_formers();
         self.store.read(|db| {
             let config = db.config()?;
-            let flows: Vec<&str> = handler_flows.iter().map(String::as_str).collect();
+            let flows = flows_formed_here(&config, &registered);
             let delivery = db.next_delivery_due(&deliverable(&config))?;
             let forming = if flows.is_empty() {
                 None
@@ -269,6 +280,25 @@ impl Core {
             })
         })
     }
+}
+
+/// The flows whose messages this process forms: pass-through flows (validating a source that
+/// waits after a failed check or a re-drive) and flows with a Rust former registered here.
+fn flows_formed_here<'c>(config: &'c ConfigSnapshot, registered: &[String]) -> Vec<&'c str> {
+    config
+        .config()
+        .flows
+        .iter()
+        .filter(|f| {
+            f.direction == Direction::Outgoing
+                && match f.former {
+                    FormerKind::None => true,
+                    FormerKind::Handler => registered.contains(&f.code),
+                    FormerKind::External => false,
+                }
+        })
+        .map(|f| f.code.as_str())
+        .collect()
 }
 
 /// True when `row`'s payload equals the one last delivered to its subscriber for the same

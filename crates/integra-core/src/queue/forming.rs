@@ -18,8 +18,9 @@ use super::fan_out::{Formed, fan_out, status_after_fan_out, targets};
 use super::hash::content_hash;
 use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
-use crate::engine::Engine;
+use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
+use crate::openapi::{Violation, summary};
 use crate::store::{ClaimedFormingRow, Commit, Db, MessageState};
 use crate::time::Timestamp;
 
@@ -88,9 +89,41 @@ impl std::fmt::Debug for dyn Former {
 
 /// The end of one forming attempt, as recorded.
 pub(crate) enum FormingResult {
-    Formed { payload: String, value: Value },
+    /// The payload (None: the source is the payload) and, for a message with an object key,
+    /// its content hash.
+    Formed {
+        payload: Option<String>,
+        hash: Option<Vec<u8>>,
+    },
     Failed(String),
     Cancelled(String),
+}
+
+/// Checks a formed payload against its flow's schema, outside any transaction, and prepares
+/// what is recorded: the payload with its content hash (for messages with an object key on
+/// flows that form their payloads), or the violations as a forming failure.
+pub(crate) fn check_formed(
+    core: &Core,
+    config: &ConfigSnapshot,
+    flow: &str,
+    has_object_key: bool,
+    payload: String,
+    value: &Value,
+) -> Result<(FormingResult, Vec<Violation>)> {
+    let flow = config.flow(flow);
+    let violations = match flow {
+        Some(f) => core.flow_violations(config, f, value)?,
+        None => Vec::new(),
+    };
+    if !violations.is_empty() {
+        return Ok((FormingResult::Failed(summary(&violations)), violations));
+    }
+    let pass_through = flow.is_some_and(|f| f.former == FormerKind::None);
+    let result = FormingResult::Formed {
+        hash: (has_object_key && !pass_through).then(|| content_hash(value)),
+        payload: (!pass_through).then_some(payload),
+    };
+    Ok((result, violations))
 }
 
 impl Engine {
@@ -152,20 +185,45 @@ impl Engine {
         Ok(rows.into_iter().map(FormingItem::from_row).collect())
     }
 
-    /// Stores the formed payload (JSON text) of a message being formed, and fans it out
-    /// to the flow's subscribers.
+    /// Stores the formed payload (JSON text) of a message being formed, after checking it
+    /// against the flow's schema, and fans it out to the flow's subscribers. Returns the
+    /// schema violations: empty when the payload was accepted; otherwise nothing is sent and
+    /// the message is a forming failure (retried per the flow's policy) with the violations
+    /// in its history.
     ///
     /// # Errors
     /// [`Error::InvalidJson`] for a payload that is not JSON; [`Error::MessageNotFound`];
-    /// [`Error::WrongStatus`] when the message is not being formed.
-    pub fn complete_forming(&self, id: &str, payload: &str) -> Result<()> {
+    /// [`Error::WrongStatus`] when the message is not being formed; [`Error::Schema`] when
+    /// the flow's schema cannot be had (the message stays claimed until its lease expires).
+    pub fn complete_forming(&self, id: &str, payload: &str) -> Result<Vec<Violation>> {
         let value: Value = serde_json::from_str(payload)
             .map_err(|e| Error::invalid_json(format!("the payload of message '{id}'"), &e))?;
-        self.report_forming(
-            id,
-            FormingResult::Formed {
-                payload: payload.to_owned(),
-                value,
+        let now = self.core.now();
+        let uuid = id.to_owned();
+        self.core.write_prepared(
+            Commit::Durable,
+            |config| {
+                let state = self
+                    .core
+                    .store
+                    .read(|db| Ok::<_, Error>(db.message_state(id)?))?
+                    .ok_or_else(|| Error::MessageNotFound { id: id.to_owned() })?;
+                let has_key = state.object_key.is_some();
+                check_formed(
+                    &self.core,
+                    config,
+                    &state.flow,
+                    has_key,
+                    payload.to_owned(),
+                    &value,
+                )
+            },
+            move |db, config, (result, violations)| {
+                let state = db
+                    .message_state(&uuid)?
+                    .ok_or_else(|| Error::MessageNotFound { id: uuid.clone() })?;
+                finish_forming(db, config, &state, result, now)?;
+                Ok(violations)
             },
         )
     }
@@ -263,15 +321,14 @@ pub(crate) fn finish_forming(
     };
     let flow = config.flow(&state.flow);
     match result {
-        FormingResult::Formed { payload, value } => {
+        FormingResult::Formed { payload, hash } => {
             if state.status != MessageStatus::Forming {
                 return Err(wrong_status("completed"));
             }
             let flow = flow.ok_or_else(|| Error::UnknownFlow {
                 flow: state.flow.clone(),
             })?;
-            let hash = state.object_key.as_ref().map(|_| content_hash(&value));
-            if !db.set_message_formed(state.id, Some(&payload), hash.as_deref(), now)? {
+            if !db.set_message_formed(state.id, payload.as_deref(), hash.as_deref(), now)? {
                 return Err(wrong_status("completed"));
             }
             db.insert_message_history(

@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::forming::check_lease;
-use super::register::{check_json, new_message_id};
+use super::register::new_message_id;
 use super::status::IncomingStatus;
-use crate::config::Direction;
+use crate::config::{ConfigSnapshot, Direction, Flow, Ordering};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::store::{Commit, IncomingRow, NewIncoming};
@@ -87,16 +87,40 @@ fn is_json_content(content_type: &str) -> Result<bool> {
     }
 }
 
+/// The flow `code`, if it accepts incoming messages.
+fn incoming_flow<'c>(config: &'c ConfigSnapshot, code: &str) -> Result<&'c Flow> {
+    let f = config.flow(code).ok_or_else(|| Error::UnknownFlow {
+        flow: code.to_owned(),
+    })?;
+    if f.direction != Direction::Incoming {
+        return Err(Error::WrongDirection {
+            flow: code.to_owned(),
+            direction: f.direction,
+            operation: "accept incoming messages",
+        });
+    }
+    if !f.active {
+        return Err(Error::FlowInactive {
+            flow: code.to_owned(),
+        });
+    }
+    Ok(f)
+}
+
 impl Engine {
     /// Stores an incoming message once per (flow, sender's message id). The body's
     /// `content-type` header (default `application/json`) decides how it is checked: JSON
     /// must parse; XML is stored as text. A repeat is acknowledged (`duplicate: true`) and
     /// not stored again.
     ///
+    /// A JSON body on a flow with a schema is validated; one that breaks it is refused with
+    /// every violation, and nothing is stored.
+    ///
     /// # Errors
     /// [`Error::UnknownFlow`], [`Error::FlowInactive`], [`Error::WrongDirection`] for an
-    /// outgoing flow, [`Error::InvalidJson`], [`Error::InvalidArgument`] for an empty or
-    /// overlong message id, an empty body or an unsupported content type.
+    /// outgoing flow, [`Error::InvalidJson`], [`Error::Invalid`] with the violations,
+    /// [`Error::InvalidArgument`] for an empty or overlong message id, an empty body or an
+    /// unsupported content type.
     pub fn accept(
         &self,
         flow: &str,
@@ -123,70 +147,82 @@ impl Engine {
             .get("content-type")
             .cloned()
             .unwrap_or_else(|| "application/json".to_owned());
-        if is_json_content(&content_type)? {
-            check_json(
-                || format!("the body of incoming message '{message_id}'"),
-                payload,
-            )?;
+        let json = is_json_content(&content_type)?;
+        let value: Option<serde_json::Value> = if json {
+            let what = format!("the body of incoming message '{message_id}'");
+            Some(serde_json::from_str(payload).map_err(|e| Error::invalid_json(what, &e))?)
         } else if payload.trim().is_empty() {
             return Err(Error::InvalidArgument {
                 name: "body",
                 reason: "is empty".into(),
             });
-        }
+        } else {
+            None
+        };
         let headers_json = serde_json::to_string(&headers).unwrap_or_else(|_| "{}".to_owned());
         let now = self.core.now();
-        let (flow, message_id, payload) =
-            (flow.to_owned(), message_id.to_owned(), payload.to_owned());
-        let accepted = self.core.store.write(Commit::Durable, move |db| {
-            let config = db.config()?;
-            let f = config
-                .flow(&flow)
-                .ok_or_else(|| Error::UnknownFlow { flow: flow.clone() })?;
-            if f.direction != Direction::Incoming {
-                return Err(Error::WrongDirection {
-                    flow,
-                    direction: f.direction,
-                    operation: "accept incoming messages",
-                });
-            }
-            if !f.active {
-                return Err(Error::FlowInactive { flow });
-            }
-            let ordering_key = match f.ordering {
-                crate::config::Ordering::ByKey => {
-                    headers.get(ORDERING_KEY_HEADER).map(String::as_str)
+        let (code, id, body) = (flow.to_owned(), message_id.to_owned(), payload.to_owned());
+        let stored_type = content_type.clone();
+        let accepted = self.core.write_prepared(
+            Commit::Durable,
+            |config| match (config.flow(flow), &value) {
+                (Some(f), Some(v)) if f.direction == Direction::Incoming => {
+                    self.core.flow_violations(config, f, v)
                 }
-                crate::config::Ordering::None => None,
-            };
-            let uuid = new_message_id();
-            let inserted = db.insert_incoming(&NewIncoming {
-                uuid: &uuid,
-                flow: &flow,
-                message_id: &message_id,
-                payload: &payload,
-                content_type: &content_type,
-                headers: &headers_json,
-                ordering_key,
-                now,
-            })?;
-            match inserted {
-                Some(id) => {
-                    db.insert_incoming_history(id, now, IncomingStatus::New, 0, None)?;
-                    Ok(Accepted {
-                        id: uuid,
-                        duplicate: false,
-                    })
+                (Some(f), None) if f.schema.is_some() => Err(Error::InvalidArgument {
+                    name: "content type",
+                    reason: format!(
+                        "flow '{flow}' validates JSON against a schema, so '{content_type}' is not accepted"
+                    ),
+                }),
+                _ => Ok(Vec::new()),
+            },
+            move |db, config, violations| {
+                let f = incoming_flow(config, &code)?;
+                if !violations.is_empty() {
+                    // A repeat of a stored message is acknowledged even if its schema has
+                    // tightened since: the sender is retransmitting what we hold.
+                    return match db.incoming_uuid(&code, &id)? {
+                        Some(existing) => Ok(Accepted {
+                            id: existing,
+                            duplicate: true,
+                        }),
+                        None => Err(Error::Invalid {
+                            what: format!("incoming message '{id}' for flow '{code}'"),
+                            violations,
+                        }),
+                    };
                 }
-                None => {
-                    let id = db.incoming_uuid(&flow, &message_id)?.unwrap_or_default();
-                    Ok(Accepted {
-                        id,
+                let ordering_key = match f.ordering {
+                    Ordering::ByKey => headers.get(ORDERING_KEY_HEADER).map(String::as_str),
+                    Ordering::None => None,
+                };
+                let uuid = new_message_id();
+                let inserted = db.insert_incoming(&NewIncoming {
+                    uuid: &uuid,
+                    flow: &code,
+                    message_id: &id,
+                    payload: &body,
+                    content_type: &stored_type,
+                    headers: &headers_json,
+                    ordering_key,
+                    now,
+                })?;
+                match inserted {
+                    Some(row) => {
+                        db.insert_incoming_history(row, now, IncomingStatus::New, 0, None)?;
+                        Ok(Accepted {
+                            id: uuid,
+                            duplicate: false,
+                        })
+                    }
+                    None => Ok(Accepted {
+                        id: db.incoming_uuid(&code, &id)?.unwrap_or_default(),
                         duplicate: true,
-                    })
+                    }),
                 }
-            }
-        })?;
+            },
+        )?;
         self.core.wake.notify();
         Ok(accepted)
     }

@@ -11,13 +11,16 @@
 //! wait, so they are never coalesced. `allow_duplicate` bypasses this (and the
 //! unchanged-content rule at delivery).
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 
 use super::fan_out::{Formed, fan_out, status_after_fan_out, targets};
 use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Flow, Former, Ordering};
-use crate::engine::Engine;
+use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
+use crate::openapi::{Violation, summary};
 use crate::store::{Commit, Db, NewMessage};
 use crate::time::Timestamp;
 
@@ -157,17 +160,44 @@ impl Engine {
             item.options.check()?;
         }
         let now = self.core.now();
-        let flow = flow.to_owned();
-        let ids = self.core.store.write(Commit::Durable, move |db| {
-            let config = db.config()?;
-            let flow = outgoing_flow(&config, &flow)?;
-            items
-                .iter()
-                .map(|item| register_one(db, &config, flow, item, now))
-                .collect::<Result<Vec<String>>>()
-        })?;
+        let items = Arc::new(items);
+        let checked = Arc::clone(&items);
+        let code = flow.to_owned();
+        let ids = self.core.write_prepared(
+            Commit::Durable,
+            |config| validate_sources(&self.core, config, flow, &checked),
+            move |db, config, violations| {
+                let flow = outgoing_flow(config, &code)?;
+                items
+                    .iter()
+                    .zip(violations)
+                    .map(|(item, v)| register_one(db, config, flow, item, v, now))
+                    .collect::<Result<Vec<String>>>()
+            },
+        )?;
         self.core.wake.notify();
         Ok(ids)
+    }
+}
+
+/// The violations of each source against the schema of a pass-through flow (sources are
+/// payloads there); empty for flows that form their payloads, or have no schema.
+fn validate_sources(
+    core: &Core,
+    config: &ConfigSnapshot,
+    flow: &str,
+    items: &[Registration],
+) -> Result<Vec<Vec<Violation>>> {
+    match config.flow(flow) {
+        Some(f) if f.former == Former::None && f.schema.is_some() => items
+            .iter()
+            .map(|item| {
+                let value: serde_json::Value = serde_json::from_str(&item.source)
+                    .map_err(|e| Error::invalid_json("a source", &e))?;
+                core.flow_violations(config, f, &value)
+            })
+            .collect(),
+        _ => Ok(vec![Vec::new(); items.len()]),
     }
 }
 
@@ -177,6 +207,7 @@ fn register_one(
     config: &ConfigSnapshot,
     flow: &Flow,
     item: &Registration,
+    violations: Vec<Violation>,
     now: Timestamp,
 ) -> Result<String> {
     let o = &item.options;
@@ -202,12 +233,13 @@ fn register_one(
         Ordering::None => None,
     };
     let due = o.not_before.map_or(now, |t| t.max(now));
-    let targets = if pass_through {
+    let valid = violations.is_empty();
+    let targets = if pass_through && valid {
         targets(config, flow)
     } else {
         Vec::new()
     };
-    let status = if pass_through {
+    let status = if pass_through && valid {
         status_after_fan_out(&targets)
     } else {
         MessageStatus::New
@@ -226,7 +258,20 @@ fn register_one(
         now,
     })?;
     db.insert_message_history(id, None, now, MessageStatus::New.as_str(), 0, None)?;
-    if pass_through {
+    if !valid {
+        // The source is the payload and breaks the schema: a failed first forming attempt.
+        let error = summary(&violations);
+        let (to, next) = flow.retry.status_after_failure(
+            1,
+            now,
+            None,
+            MessageStatus::FormingError,
+            MessageStatus::Dead,
+        );
+        db.bump_forming_attempts(id)?;
+        db.transition_message(id, MessageStatus::New, to, Some(&error), next, now)?;
+        db.insert_message_history(id, None, now, to.as_str(), 1, Some(&error))?;
+    } else if pass_through {
         db.insert_message_history(
             id,
             None,

@@ -8,6 +8,7 @@ use crate::config::Config;
 const ENDPOINT: &str = "endpoint";
 const SUBSCRIBER: &str = "subscriber";
 const FLOW: &str = "flow";
+const SCHEMA: &str = "schema";
 
 impl Db<'_> {
     /// The stored configuration's version; it grows by one with every change.
@@ -43,7 +44,16 @@ impl Db<'_> {
                 FLOW => config
                     .flows
                     .push(serde_json::from_str(&body).map_err(unreadable)?),
-                _ => {}
+                SCHEMA => config
+                    .schemas
+                    .push(serde_json::from_str(&body).map_err(unreadable)?),
+                _ => {
+                    return Err(StoreError::StoredConfig {
+                        kind,
+                        code,
+                        reason: "this build of Integra does not know this kind of object".into(),
+                    });
+                }
             }
         }
         Ok(config)
@@ -71,6 +81,10 @@ impl Db<'_> {
         for (i, f) in config.flows.iter().enumerate() {
             let body = encode(FLOW, &f.code, serde_json::to_string(f))?;
             self.execute(sql!(insert_config_object), (FLOW, &f.code, i, body))?;
+        }
+        for (i, s) in config.schemas.iter().enumerate() {
+            let body = encode(SCHEMA, &s.code, serde_json::to_string(s))?;
+            self.execute(sql!(insert_config_object), (SCHEMA, &s.code, i, body))?;
         }
         Ok(self
             .row(sql!(bump_config_version), [], |r| r.get(0))?

@@ -33,8 +33,9 @@ mod external_ids;
 mod incoming;
 mod inspect;
 mod maintenance;
+mod migrate;
 mod outgoing;
-mod schema;
+mod schema_copies;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -52,6 +53,7 @@ pub(crate) use maintenance::{Cutoffs, Finished, Leased};
 pub(crate) use outgoing::{
     ClaimedDeliveryRow, ClaimedFormingRow, MessageState, NewDelivery, NewMessage,
 };
+pub(crate) use schema_copies::SchemaCopy;
 use writer::Writer;
 
 /// How hard a commit tries to survive a crash.
@@ -192,7 +194,7 @@ impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub(crate) fn open(path: &Path, options: StoreOptions) -> Result<Store> {
         let conn = open_connection(path, &options, false)?;
-        schema::migrate(&conn, path)?;
+        migrate::migrate(&conn, path)?;
         let checkpoint = open_connection(path, &options, false)?;
         let store = Store {
             path: path.to_owned(),

@@ -193,6 +193,13 @@ impl Db<'_> {
         )
     }
 
+    /// Counts a forming attempt made outside a claim (the validation of a pass-through
+    /// source at registration).
+    pub(crate) fn bump_forming_attempts(&self, id: i64) -> Result<()> {
+        self.execute(sql!(bump_forming_attempts), [id])?;
+        Ok(())
+    }
+
     /// The message with this public id.
     pub(crate) fn message_state(&self, uuid: &str) -> Result<Option<MessageState>> {
         self.row(sql!(select_message_state), [uuid], message_state)

@@ -33,22 +33,22 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// An HTTP subscriber's transport.
-pub struct HttpTransport {
-    agent: ureq::Agent,
-    method: HttpMethod,
-    base: String,
-    settings: HttpSettings,
-    auth: Option<(String, String)>,
+/// An HTTP client for one endpoint: an agent with its timeouts, TLS and proxy, its base
+/// address, and its authentication header. Shared by HTTP-based transports and by the
+/// fetching of external schemas.
+pub(crate) struct EndpointClient {
+    pub(crate) agent: ureq::Agent,
+    pub(crate) base: String,
+    pub(crate) auth: Option<(String, String)>,
 }
 
-impl HttpTransport {
-    /// Builds the transport of a subscriber with `settings` on `endpoint`.
+impl EndpointClient {
+    /// Builds the client of `endpoint`.
     ///
     /// # Errors
     /// A message naming the endpoint when its TLS files cannot be read or its proxy is
     /// malformed.
-    pub fn new(endpoint: &Endpoint, settings: &HttpSettings) -> Result<Self, String> {
+    pub(crate) fn new(endpoint: &Endpoint) -> Result<Self, String> {
         let context = |what: String| format!("endpoint '{}': {what}", endpoint.code);
         let mut tls = TlsConfig::builder().disable_verification(!endpoint.tls.verify);
         if !endpoint.tls.verify {
@@ -110,12 +110,56 @@ impl HttpTransport {
             .tls_config(tls.build())
             .build()
             .new_agent();
-        Ok(HttpTransport {
+        Ok(EndpointClient {
             agent,
-            method: settings.method,
             base: endpoint.base_url.trim_end_matches('/').to_owned(),
-            settings: settings.clone(),
             auth,
+        })
+    }
+
+    /// Adds the endpoint's authentication header to a request.
+    pub(crate) fn authenticate<B>(
+        &self,
+        request: ureq::RequestBuilder<B>,
+    ) -> ureq::RequestBuilder<B> {
+        match &self.auth {
+            Some((name, value)) => request.header(name, value),
+            None => request,
+        }
+    }
+}
+
+/// Reads at most [`MAX_RESPONSE_BYTES`] of a response body.
+pub(crate) fn read_body(
+    response: &mut ureq::http::Response<ureq::Body>,
+) -> std::io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    response
+        .body_mut()
+        .as_reader()
+        .take(MAX_RESPONSE_BYTES)
+        .read_to_end(&mut body)?;
+    Ok(body)
+}
+
+/// An HTTP subscriber's transport.
+pub struct HttpTransport {
+    client: EndpointClient,
+    method: HttpMethod,
+    settings: HttpSettings,
+}
+
+impl HttpTransport {
+    /// Builds the transport of a subscriber with `settings` on `endpoint`.
+    ///
+    /// # Errors
+    /// A message naming the endpoint when its TLS files cannot be read or its proxy is
+    /// malformed.
+    pub fn new(endpoint: &Endpoint, settings: &HttpSettings) -> Result<Self, String> {
+        Ok(HttpTransport {
+            client: EndpointClient::new(endpoint)?,
+            method: settings.method,
+            settings: settings.clone(),
         })
     }
 
@@ -128,7 +172,7 @@ impl HttpTransport {
             .path
             .replace("{flow}", &flow)
             .replace("{message_id}", &id);
-        let mut url = format!("{}{path}", self.base);
+        let mut url = format!("{}{path}", self.client.base);
         if self.settings.ids_in == IdsIn::Query {
             url.push(if url.contains('?') { '&' } else { '?' });
             url.push_str(&format!("flow={flow}&message_id={id}"));
@@ -140,10 +184,11 @@ impl HttpTransport {
 impl Transport for HttpTransport {
     fn send(&self, m: &Outgoing<'_>) -> Result<(), SendFailure> {
         let url = self.url(m);
+        let agent = &self.client.agent;
         let mut request = match self.method {
-            HttpMethod::Post => self.agent.post(&url),
-            HttpMethod::Put => self.agent.put(&url),
-            HttpMethod::Patch => self.agent.patch(&url),
+            HttpMethod::Post => agent.post(&url),
+            HttpMethod::Put => agent.put(&url),
+            HttpMethod::Patch => agent.patch(&url),
         };
         if self.settings.ids_in == IdsIn::Header {
             request = request
@@ -153,10 +198,9 @@ impl Transport for HttpTransport {
         for (name, value) in &self.settings.headers {
             request = request.header(name, value);
         }
-        if let Some((name, value)) = &self.auth {
-            request = request.header(name, value);
-        }
-        let mut response = request
+        let mut response = self
+            .client
+            .authenticate(request)
             .content_type("application/json")
             .send(m.payload.as_bytes())
             .map_err(|e| request_failure(&url, e))?;
@@ -171,12 +215,7 @@ impl Transport for HttpTransport {
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let mut body = Vec::new();
-        let read = response
-            .body_mut()
-            .as_reader()
-            .take(MAX_RESPONSE_BYTES)
-            .read_to_end(&mut body);
+        let read = read_body(&mut response);
         if (200..300).contains(&status) {
             // The far side accepted the message even if its answer broke off.
             if let Err(e) = read {
@@ -190,6 +229,7 @@ impl Transport for HttpTransport {
                 ", redirecting to {location}; redirects are not followed"
             ));
         }
+        let body = read.unwrap_or_default();
         let text = String::from_utf8_lossy(&body);
         let excerpt: String = text.trim().chars().take(EXCERPT_CHARS).collect();
         if !excerpt.is_empty() {
@@ -205,7 +245,7 @@ impl Transport for HttpTransport {
     }
 }
 
-fn request_failure(url: &str, e: ureq::Error) -> SendFailure {
+pub(crate) fn request_failure(url: &str, e: ureq::Error) -> SendFailure {
     let message = format!("{url}: {e}");
     match e {
         ureq::Error::Timeout(_)

@@ -1,6 +1,6 @@
 -- Integra schema, version 1.
 -- Times are integer milliseconds since the Unix epoch (UTC). Status lists in CHECK
--- constraints are filled in from the Rust status enums (see store/schema.rs).
+-- constraints are filled in from the Rust status enums (see store/migrate.rs).
 
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -11,7 +11,7 @@ INSERT INTO meta (key, value) VALUES ('config_version', 0);
 
 -- One row per configuration object, its validated JSON in `body`.
 CREATE TABLE config_object (
-    kind     TEXT NOT NULL CHECK (kind IN ('endpoint', 'subscriber', 'flow')),
+    kind     TEXT NOT NULL CHECK (kind IN ('endpoint', 'subscriber', 'flow', 'schema')),
     code     TEXT NOT NULL,
     position INTEGER NOT NULL,
     body     TEXT NOT NULL,
@@ -154,3 +154,15 @@ CREATE TABLE external_id (
 ) WITHOUT ROWID;
 
 CREATE UNIQUE INDEX external_id_reverse ON external_id (system, object_type, external_id);
+
+-- The last good copy of each external schema, shared by every process on the file.
+CREATE TABLE schema_copy (
+    code          TEXT PRIMARY KEY,
+    source        TEXT NOT NULL,    -- the address the copy came from
+    document      TEXT NOT NULL,
+    etag          TEXT,
+    last_modified TEXT,
+    fetched_at    INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL, -- revalidate after this
+    last_error    TEXT              -- why the latest refresh failed, if it did
+) WITHOUT ROWID;

@@ -1,0 +1,1 @@
+UPDATE message SET attempts = attempts + 1 WHERE id = ?1

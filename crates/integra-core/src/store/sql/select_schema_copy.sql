@@ -1,0 +1,2 @@
+SELECT source, document, etag, last_modified, fetched_at, expires_at, last_error
+FROM schema_copy WHERE code = ?1
