@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Problems, duration, url_problem};
+use super::{Problems, SubscriberKind, duration, url_problem};
 
 /// A secret (password, token, key). Its `Debug` never shows the value, so secrets do not
 /// leak into logs and error messages.
@@ -38,7 +38,9 @@ impl fmt::Debug for Secret {
 pub struct Endpoint {
     /// Unique code, referenced by subscribers.
     pub code: String,
-    /// Base address, `http://` or `https://`, e.g. `https://shop.example.com/api`.
+    /// Address: `http(s)://host/base` for HTTP-based subscribers, `amqp(s)://host:5672/vhost`
+    /// for RabbitMQ, `kafka(s)://host:9092[,host2:9092]` for Kafka, `mqtt(s)://host:1883`
+    /// for MQTT. The `s` forms connect over TLS.
     pub base_url: String,
     /// How requests authenticate. Default: none.
     #[serde(default)]
@@ -56,6 +58,18 @@ pub struct Endpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
 }
+
+/// The address schemes an endpoint may use.
+pub const ENDPOINT_SCHEMES: &[&str] = &[
+    "http://",
+    "https://",
+    "amqp://",
+    "amqps://",
+    "kafka://",
+    "kafkas://",
+    "mqtt://",
+    "mqtts://",
+];
 
 fn default_connect_timeout() -> Duration {
     Duration::from_secs(5)
@@ -82,7 +96,7 @@ impl Endpoint {
     pub(crate) fn check(&self, p: &mut Problems) {
         let object = format!("endpoint '{}'", self.code);
         p.code(&object, &self.code);
-        if let Some(problem) = url_problem(&self.base_url, &["http://", "https://"]) {
+        if let Some(problem) = url_problem(&self.base_url, ENDPOINT_SCHEMES) {
             p.push(&object, "base_url", problem);
         }
         if self.connect_timeout.is_zero() {
@@ -133,12 +147,50 @@ pub enum Auth {
         /// The private key, PEM.
         key: PathBuf,
     },
+    /// Kafka SASL/SCRAM. (For Kafka, `basic` means SASL/PLAIN.)
+    Scram {
+        /// `sha256` or `sha512`.
+        mechanism: ScramMechanism,
+        /// User name.
+        username: String,
+        /// Password.
+        password: Secret,
+    },
+}
+
+/// The hash of a SCRAM mechanism.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScramMechanism {
+    /// SCRAM-SHA-256.
+    Sha256,
+    /// SCRAM-SHA-512.
+    Sha512,
 }
 
 impl Auth {
+    /// Why this authentication cannot be used by a subscriber of `kind`, if it cannot.
+    pub(crate) fn unsuitable_for(&self, kind: SubscriberKind) -> Option<String> {
+        let over_http = kind.schemes()[0] == "http://";
+        match self {
+            Auth::Bearer { .. } | Auth::ApiKey { .. } if !over_http => Some(format!(
+                "bearer and API-key authentication are HTTP's; a '{kind}' subscriber can use basic (user and password), or a client certificate"
+            )),
+            Auth::Scram { .. } if kind != SubscriberKind::Kafka => {
+                Some(format!("SCRAM authentication is Kafka's, not '{kind}'"))
+            }
+            _ => None,
+        }
+    }
+
     fn check(&self, object: &str, p: &mut Problems) {
         match self {
             Auth::None | Auth::Bearer { .. } | Auth::ClientCertificate { .. } => {}
+            Auth::Scram { username, .. } => {
+                if username.is_empty() {
+                    p.push(object, "auth.username", "must not be empty");
+                }
+            }
             Auth::Basic { username, .. } => {
                 if username.is_empty() || username.contains(':') {
                     p.push(

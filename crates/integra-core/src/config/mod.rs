@@ -21,6 +21,7 @@ pub mod duration;
 mod endpoint;
 mod flow;
 mod schema;
+mod settings;
 mod snapshot;
 mod subscriber;
 
@@ -30,13 +31,15 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use endpoint::{Auth, Endpoint, Secret, TlsSettings};
+pub use endpoint::{Auth, ENDPOINT_SCHEMES, Endpoint, ScramMechanism, Secret, TlsSettings};
 pub use flow::{Direction, Flow, Former, Ordering, Retention, SchemaRef};
 pub use schema::{ExternalSchema, SchemaEntry};
-pub(crate) use snapshot::ConfigSnapshot;
-pub use subscriber::{
-    HttpMethod, HttpSettings, IdsIn, PATH_PLACEHOLDERS, Subscriber, SubscriberKind,
+pub use settings::{
+    AmqpSettings, HttpMethod, HttpSettings, IdsIn, InterbaseSettings, JsonRpcSettings,
+    KafkaCompression, KafkaSettings, MqttSettings, NAME_PLACEHOLDERS, PATH_PLACEHOLDERS,
 };
+pub(crate) use snapshot::ConfigSnapshot;
+pub use subscriber::{Subscriber, SubscriberKind};
 
 /// The whole configuration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -130,14 +133,42 @@ impl Config {
         }
         for s in &self.subscribers {
             s.check(&mut p);
-            if let Some(code) = &s.endpoint
-                && !self.endpoints.iter().any(|e| &e.code == code)
-            {
-                p.push(
-                    &format!("subscriber '{}'", s.code),
+            let object = format!("subscriber '{}'", s.code);
+            match self.endpoints.iter().find(|e| e.code == s.endpoint) {
+                None => p.push(
+                    &object,
                     "endpoint",
-                    format!("no endpoint has code '{code}'"),
-                );
+                    format!("no endpoint has code '{}'", s.endpoint),
+                ),
+                Some(e)
+                    if !s
+                        .kind
+                        .schemes()
+                        .iter()
+                        .any(|scheme| e.base_url.starts_with(scheme)) =>
+                {
+                    p.push(
+                        &object,
+                        "endpoint",
+                        format!(
+                            "a '{}' subscriber needs an endpoint at {} or {} addresses; endpoint '{}' is at '{}'",
+                            s.kind,
+                            s.kind.schemes()[0],
+                            s.kind.schemes()[1],
+                            e.code,
+                            e.base_url
+                        ),
+                    );
+                }
+                Some(e) => {
+                    if let Some(problem) = e.auth.unsuitable_for(s.kind) {
+                        p.push(
+                            &object,
+                            "endpoint",
+                            format!("endpoint '{}': {problem}", e.code),
+                        );
+                    }
+                }
             }
         }
         for f in &self.flows {
@@ -340,7 +371,7 @@ mod tests {
         let s = c.subscriber("orders").cloned();
         let s = s.unwrap_or_else(|| Subscriber::http("x", "y", HttpSettings::default()));
         assert_eq!(s.retry.max_attempts, 3);
-        assert_eq!(s.http_settings().ids_in, IdsIn::Path);
+        assert_eq!(s.http.map(|h| h.ids_in), Some(IdsIn::Path));
         assert_eq!(
             c.endpoint("shop").map(|e| e.read_timeout.as_secs()),
             Some(10)
@@ -377,7 +408,7 @@ mod tests {
             "subscribers": [{"code": "s", "kind": "http", "endpoint": "missing",
                              "retry": {"max_attempts": 0},
                              "http": {"path": "/x/{id}", "headers": {"Bad Name": "v"}}},
-                            {"code": "k", "kind": "kafka"}],
+                            {"code": "k", "kind": "kafka", "endpoint": "e", "http": {}}],
             "flows": [{"code": "F", "direction": "incoming", "subscribers": ["s"]},
                       {"code": "G", "direction": "outgoing", "subscribers": ["nobody"],
                        "retention": {"delivered": "2d", "dead": "1d"}}]
@@ -385,13 +416,14 @@ mod tests {
         );
         let expected = [
             "endpoint 'e', field 'code': is used twice",
-            "endpoint 'e', field 'base_url': 'ftp://x' must start with http:// or https://",
+            "endpoint 'e', field 'base_url': 'ftp://x' must start with http:// or https:// or amqp:// or amqps:// or kafka:// or kafkas:// or mqtt:// or mqtts://",
             "endpoint 'e', field 'base_url': 'http://' has no host",
             "subscriber 's', field 'retry.max_attempts': must be at least 1",
-            "subscriber 's', field 'http.path': unknown placeholder {id}; use {flow} or {message_id}",
+            "subscriber 's', field 'http.path': unknown placeholder {id}; use {flow}, {message_id}",
             "subscriber 's', field 'http.headers': 'Bad Name' is not a valid header name",
             "subscriber 's', field 'endpoint': no endpoint has code 'missing'",
-            "subscriber 'k', field 'kind': kind 'kafka' is not implemented in this version",
+            "subscriber 'k', field 'http': the 'http' section does not apply to kind 'kafka'",
+            "subscriber 'k', field 'endpoint': a 'kafka' subscriber needs an endpoint at kafka:// or kafkas:// addresses; endpoint 'e' is at 'ftp://x'",
             "flow 'F', field 'subscribers': an incoming flow has no subscribers",
             "flow 'G', field 'retention.dead': must be at least as long as retention.delivered",
             "flow 'G', field 'subscribers': no subscriber has code 'nobody'",

@@ -1,11 +1,13 @@
 //! Subscribers: who receives a flow's messages, over which transport, with which retry policy.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use super::Problems;
+use super::settings::{
+    AmqpSettings, HttpSettings, InterbaseSettings, JsonRpcSettings, KafkaSettings, MqttSettings,
+};
 use crate::queue::retry::RetryPolicy;
 
 /// A receiver of outgoing messages. Each delivery to it has its own status and retries.
@@ -16,9 +18,8 @@ pub struct Subscriber {
     pub code: String,
     /// The transport.
     pub kind: SubscriberKind,
-    /// The endpoint it connects to (required by HTTP-based kinds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
+    /// The endpoint it connects to (every kind needs one).
+    pub endpoint: String,
     /// An inactive subscriber gets no new deliveries, and its pending ones wait.
     #[serde(default = "yes")]
     pub active: bool,
@@ -28,6 +29,21 @@ pub struct Subscriber {
     /// Settings of an `http` subscriber.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpSettings>,
+    /// Settings of a `jsonrpc` subscriber.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jsonrpc: Option<JsonRpcSettings>,
+    /// Settings of an `interbase` subscriber.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interbase: Option<InterbaseSettings>,
+    /// Settings of an `amqp` subscriber.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amqp: Option<AmqpSettings>,
+    /// Settings of a `kafka` subscriber.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kafka: Option<KafkaSettings>,
+    /// Settings of an `mqtt` subscriber.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mqtt: Option<MqttSettings>,
 }
 
 fn yes() -> bool {
@@ -35,25 +51,33 @@ fn yes() -> bool {
 }
 
 impl Subscriber {
-    /// An active HTTP subscriber on `endpoint` with default settings.
+    /// An active subscriber of `kind` on `endpoint`, with default settings.
+    pub fn new(code: impl Into<String>, kind: SubscriberKind, endpoint: impl Into<String>) -> Self {
+        Subscriber {
+            code: code.into(),
+            kind,
+            endpoint: endpoint.into(),
+            active: true,
+            retry: RetryPolicy::default(),
+            http: None,
+            jsonrpc: None,
+            interbase: None,
+            amqp: None,
+            kafka: None,
+            mqtt: None,
+        }
+    }
+
+    /// An active HTTP subscriber on `endpoint`.
     pub fn http(
         code: impl Into<String>,
         endpoint: impl Into<String>,
         settings: HttpSettings,
     ) -> Self {
         Subscriber {
-            code: code.into(),
-            kind: SubscriberKind::Http,
-            endpoint: Some(endpoint.into()),
-            active: true,
-            retry: RetryPolicy::default(),
             http: Some(settings),
+            ..Subscriber::new(code, SubscriberKind::Http, endpoint)
         }
-    }
-
-    /// The HTTP settings, defaults when the section is absent.
-    pub fn http_settings(&self) -> HttpSettings {
-        self.http.clone().unwrap_or_default()
     }
 
     pub(crate) fn check(&self, p: &mut Problems) {
@@ -62,29 +86,35 @@ impl Subscriber {
         for (field, problem) in self.retry.problems() {
             p.push(&object, &format!("retry.{field}"), problem);
         }
-        if !self.kind.implemented() {
-            p.push(
-                &object,
-                "kind",
-                format!("kind '{}' is not implemented in this version", self.kind),
-            );
+        let sections = [
+            (SubscriberKind::Http, self.http.is_some()),
+            (SubscriberKind::Jsonrpc, self.jsonrpc.is_some()),
+            (SubscriberKind::Interbase, self.interbase.is_some()),
+            (SubscriberKind::Amqp, self.amqp.is_some()),
+            (SubscriberKind::Kafka, self.kafka.is_some()),
+            (SubscriberKind::Mqtt, self.mqtt.is_some()),
+        ];
+        for (kind, present) in sections {
+            if present && kind != self.kind {
+                p.push(
+                    &object,
+                    kind.as_str(),
+                    format!(
+                        "the '{kind}' section does not apply to kind '{}'",
+                        self.kind
+                    ),
+                );
+            }
         }
-        if self.kind.needs_endpoint() && self.endpoint.is_none() {
-            p.push(
-                &object,
-                "endpoint",
-                format!("a '{}' subscriber needs an endpoint", self.kind),
-            );
-        }
-        if self.http.is_some() && self.kind != SubscriberKind::Http {
-            p.push(
-                &object,
-                "http",
-                format!("the 'http' section does not apply to kind '{}'", self.kind),
-            );
-        }
-        if let Some(http) = &self.http {
-            http.check(&object, p);
+        match self.kind {
+            SubscriberKind::Http => self.http.clone().unwrap_or_default().check(&object, p),
+            SubscriberKind::Jsonrpc => self.jsonrpc.clone().unwrap_or_default().check(&object, p),
+            SubscriberKind::Interbase => {
+                self.interbase.clone().unwrap_or_default().check(&object, p)
+            }
+            SubscriberKind::Amqp => self.amqp.clone().unwrap_or_default().check(&object, p),
+            SubscriberKind::Kafka => self.kafka.clone().unwrap_or_default().check(&object, p),
+            SubscriberKind::Mqtt => self.mqtt.clone().unwrap_or_default().check(&object, p),
         }
     }
 }
@@ -97,13 +127,13 @@ pub enum SubscriberKind {
     Http,
     /// JSON-RPC 2.0 over HTTP.
     Jsonrpc,
-    /// The same subsystem in another base (1C `инт_` or Integra).
+    /// The same subsystem in another base (1C `инт_` or Integra), over HTTP.
     Interbase,
     /// RabbitMQ (AMQP 0-9-1).
     Amqp,
     /// Kafka.
     Kafka,
-    /// MQTT.
+    /// MQTT 3.1.1.
     Mqtt,
 }
 
@@ -120,17 +150,24 @@ impl SubscriberKind {
         }
     }
 
-    /// Whether this version of Integra implements the kind at all. A kind that is
-    /// implemented but whose cargo feature this build lacks is still valid configuration:
-    /// another process sharing the database may deliver it.
-    pub const fn implemented(self) -> bool {
-        matches!(self, SubscriberKind::Http)
+    /// The endpoint address schemes this kind connects with (plain, then TLS).
+    pub const fn schemes(self) -> [&'static str; 2] {
+        match self {
+            SubscriberKind::Http | SubscriberKind::Jsonrpc | SubscriberKind::Interbase => {
+                ["http://", "https://"]
+            }
+            SubscriberKind::Amqp => ["amqp://", "amqps://"],
+            SubscriberKind::Kafka => ["kafka://", "kafkas://"],
+            SubscriberKind::Mqtt => ["mqtt://", "mqtts://"],
+        }
     }
 
-    const fn needs_endpoint(self) -> bool {
+    /// True for brokers, whose transports send batches and await their confirmations
+    /// together; HTTP-based kinds send one request per delivery, in parallel.
+    pub const fn batches(self) -> bool {
         matches!(
             self,
-            SubscriberKind::Http | SubscriberKind::Jsonrpc | SubscriberKind::Interbase
+            SubscriberKind::Amqp | SubscriberKind::Kafka | SubscriberKind::Mqtt
         )
     }
 }
@@ -139,124 +176,4 @@ impl fmt::Display for SubscriberKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// Settings of an HTTP subscriber.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpSettings {
-    /// The request method: `POST` (default), `PUT` or `PATCH`.
-    pub method: HttpMethod,
-    /// Path appended to the endpoint's base address; may hold `{flow}` and `{message_id}`.
-    pub path: String,
-    /// Extra request headers.
-    pub headers: BTreeMap<String, String>,
-    /// Where the flow code and message id travel. Default: headers `X-Flow`, `X-Message-ID`.
-    pub ids_in: IdsIn,
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        HttpSettings {
-            method: HttpMethod::Post,
-            path: String::new(),
-            headers: BTreeMap::new(),
-            ids_in: IdsIn::Header,
-        }
-    }
-}
-
-/// The placeholders a path template may hold.
-pub const PATH_PLACEHOLDERS: [&str; 2] = ["{flow}", "{message_id}"];
-
-impl HttpSettings {
-    fn check(&self, object: &str, p: &mut Problems) {
-        if !self.path.is_empty() && !self.path.starts_with('/') && !self.path.starts_with('?') {
-            p.push(
-                object,
-                "http.path",
-                format!("'{}' must start with '/'", self.path),
-            );
-        }
-        let mut rest = self.path.as_str();
-        while let Some(open) = rest.find('{') {
-            let tail = &rest[open..];
-            let Some(close) = tail.find('}') else {
-                p.push(object, "http.path", "has a '{' without a matching '}'");
-                break;
-            };
-            let placeholder = &tail[..=close];
-            if !PATH_PLACEHOLDERS.contains(&placeholder) {
-                p.push(
-                    object,
-                    "http.path",
-                    format!("unknown placeholder {placeholder}; use {{flow}} or {{message_id}}"),
-                );
-            }
-            rest = &tail[close + 1..];
-        }
-        if self.ids_in == IdsIn::Path && PATH_PLACEHOLDERS.iter().any(|ph| !self.path.contains(ph))
-        {
-            p.push(
-                object,
-                "http.path",
-                "ids_in is 'path', so the path must hold both {flow} and {message_id}",
-            );
-        }
-        for (name, value) in &self.headers {
-            let valid_name = !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-            if !valid_name {
-                p.push(
-                    object,
-                    "http.headers",
-                    format!("'{name}' is not a valid header name"),
-                );
-            }
-            if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-                p.push(
-                    object,
-                    "http.headers",
-                    format!("the value of '{name}' contains a line break"),
-                );
-            }
-        }
-    }
-}
-
-/// An HTTP request method that carries a body.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum HttpMethod {
-    /// POST
-    Post,
-    /// PUT
-    Put,
-    /// PATCH
-    Patch,
-}
-
-impl HttpMethod {
-    /// The method's name on the wire.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            HttpMethod::Post => "POST",
-            HttpMethod::Put => "PUT",
-            HttpMethod::Patch => "PATCH",
-        }
-    }
-}
-
-/// Where an HTTP subscriber's requests carry the flow code and message id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdsIn {
-    /// Headers `X-Flow` and `X-Message-ID`.
-    Header,
-    /// The path template's `{flow}` and `{message_id}`.
-    Path,
-    /// Query parameters `flow` and `message_id`.
-    Query,
 }

@@ -17,6 +17,7 @@
 mod background;
 mod oneshot;
 
+use std::collections::BTreeMap;
 use std::ops::AddAssign;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -86,16 +87,48 @@ impl AddAssign for DispatchReport {
     }
 }
 
+/// Most deliveries handed to a broker transport at once.
+const MAX_BROKER_BATCH: usize = 100;
+
 /// One claimed piece of work.
 pub(crate) enum WorkItem {
     Form(ClaimedFormingRow),
-    Deliver(ClaimedDeliveryRow),
+    /// Deliveries to one subscriber: one for HTTP-based kinds, a batch for brokers.
+    Deliver(Vec<ClaimedDeliveryRow>),
 }
 
 /// The outcome of one piece of work, to be recorded.
 pub(crate) enum WorkResult {
     Formed(ClaimedFormingRow, FormingResult),
-    Delivered(ClaimedDeliveryRow, Result<(), SendFailure>),
+    Delivered(Vec<(ClaimedDeliveryRow, Result<(), SendFailure>)>),
+}
+
+/// Groups claimed deliveries into work: one item per delivery for HTTP-based subscribers
+/// (sent in parallel), batches per subscriber for brokers (confirmed together).
+fn group_deliveries(config: &ConfigSnapshot, rows: Vec<ClaimedDeliveryRow>) -> Vec<WorkItem> {
+    let mut items = Vec::new();
+    let mut batches: BTreeMap<String, Vec<ClaimedDeliveryRow>> = BTreeMap::new();
+    for row in rows {
+        if config
+            .subscriber(&row.subscriber)
+            .is_some_and(|s| s.kind.batches())
+        {
+            let batch = batches.entry(row.subscriber.clone()).or_default();
+            batch.push(row);
+            if batch.len() == MAX_BROKER_BATCH {
+                items.push(WorkItem::Deliver(std::mem::take(batch)));
+            }
+        } else {
+            items.push(WorkItem::Deliver(vec![row]));
+        }
+    }
+    items.extend(
+        batches
+            .into_values()
+            .filter(|b| !b.is_empty())
+            .map(WorkItem::Deliver),
+    );
+    items
 }
 
 /// A claimed batch: the work to do, and what the claim already finished (Unchanged).
@@ -125,6 +158,7 @@ impl Core {
                 items: forms.into_iter().map(WorkItem::Form).collect(),
                 report: DispatchReport::default(),
             };
+            let mut to_send = Vec::with_capacity(rows.len());
             for row in rows {
                 db.insert_message_history(
                     row.message_id,
@@ -146,9 +180,10 @@ impl Core {
                     )?;
                     claimed.report.unchanged += 1;
                 } else {
-                    claimed.items.push(WorkItem::Deliver(row));
+                    to_send.push(row);
                 }
             }
+            claimed.items.extend(group_deliveries(&config, to_send));
             Ok::<_, Error>(claimed)
         })
     }
@@ -171,26 +206,36 @@ impl Core {
                 };
                 WorkResult::Formed(row, result)
             }
-            WorkItem::Deliver(row) => {
+            WorkItem::Deliver(rows) => {
                 let config = self.store.cached_config();
-                let outcome = self.transports.get(&config, &row.subscriber).and_then(|t| {
-                    let message = Outgoing {
-                        message_id: &row.uuid,
-                        flow: &row.flow,
-                        subscriber: &row.subscriber,
-                        payload: &row.payload,
-                        object_key: row.object_key.as_deref(),
-                        ordering_key: row.ordering_key.as_deref(),
-                        attempt: row.attempts,
-                    };
-                    catch_unwind(AssertUnwindSafe(|| t.send(&message))).unwrap_or_else(|_| {
-                        Err(SendFailure::permanent(format!(
-                            "the transport of subscriber '{}' panicked",
-                            row.subscriber
-                        )))
-                    })
-                });
-                WorkResult::Delivered(row, outcome)
+                let Some(subscriber) = rows.first().map(|r| r.subscriber.clone()) else {
+                    return WorkResult::Delivered(Vec::new());
+                };
+                let outcomes = match self.transports.get(&config, &subscriber) {
+                    Err(e) => rows.iter().map(|_| Err(e.clone())).collect(),
+                    Ok(transport) => {
+                        let messages: Vec<Outgoing<'_>> = rows.iter().map(outgoing).collect();
+                        let sent = catch_unwind(AssertUnwindSafe(|| {
+                            if let [one] = messages.as_slice() {
+                                vec![transport.send(one)]
+                            } else {
+                                transport.send_batch(&messages)
+                            }
+                        }));
+                        match sent {
+                            Ok(outcomes) if outcomes.len() == rows.len() => outcomes,
+                            Ok(_) => failed_all(
+                                &rows,
+                                "the transport returned the wrong number of outcomes",
+                            ),
+                            Err(_) => failed_all(
+                                &rows,
+                                &format!("the transport of subscriber '{subscriber}' panicked"),
+                            ),
+                        }
+                    }
+                };
+                WorkResult::Delivered(rows.into_iter().zip(outcomes).collect())
             }
         }
     }
@@ -240,8 +285,10 @@ impl Core {
             let mut report = DispatchReport::default();
             for result in results {
                 match result {
-                    WorkResult::Delivered(row, outcome) => {
-                        record_delivery(db, &config, &owner, &row, outcome, now, &mut report)?;
+                    WorkResult::Delivered(outcomes) => {
+                        for (row, outcome) in outcomes {
+                            record_delivery(db, &config, &owner, &row, outcome, now, &mut report)?;
+                        }
                     }
                     WorkResult::Formed(row, result) => {
                         record_forming(db, &config, &row, result, now, &mut report)?;
@@ -280,6 +327,26 @@ impl Core {
             })
         })
     }
+}
+
+/// The message a claimed delivery carries.
+fn outgoing(row: &ClaimedDeliveryRow) -> Outgoing<'_> {
+    Outgoing {
+        message_id: &row.uuid,
+        flow: &row.flow,
+        subscriber: &row.subscriber,
+        payload: &row.payload,
+        object_key: row.object_key.as_deref(),
+        ordering_key: row.ordering_key.as_deref(),
+        attempt: row.attempts,
+    }
+}
+
+/// The same failure for every delivery of a batch.
+fn failed_all(rows: &[ClaimedDeliveryRow], why: &str) -> Vec<Result<(), SendFailure>> {
+    rows.iter()
+        .map(|_| Err(SendFailure::permanent(why)))
+        .collect()
 }
 
 /// The flows whose messages this process forms: pass-through flows (validating a source that

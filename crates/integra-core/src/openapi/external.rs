@@ -23,47 +23,32 @@ pub(crate) fn fetch(
     path: &str,
     held: Option<&SchemaCopy>,
 ) -> Result<Fetched, String> {
-    use crate::transport::http::{EndpointClient, read_body, request_failure};
-
-    let client = EndpointClient::new(endpoint)?;
+    let client = crate::transport::http::EndpointClient::new(endpoint)?;
     let url = format!("{}{path}", client.base);
-    let mut request = client.agent.get(&url).header(
+    let mut headers = vec![(
         "Accept",
         "application/json, application/yaml, text/yaml, */*",
-    );
+    )];
     if let Some(etag) = held.and_then(|c| c.etag.as_deref()) {
-        request = request.header("If-None-Match", etag);
+        headers.push(("If-None-Match", etag));
     }
     if let Some(lm) = held.and_then(|c| c.last_modified.as_deref()) {
-        request = request.header("If-Modified-Since", lm);
+        headers.push(("If-Modified-Since", lm));
     }
-    let mut response = client
-        .authenticate(request)
-        .call()
-        .map_err(|e| request_failure(&url, e).message)?;
-    let status = response.status().as_u16();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let (etag, last_modified) = (header("etag"), header("last-modified"));
-    match status {
+    let reply = client.get(&url, &headers).map_err(|f| f.message)?;
+    match reply.status {
         304 => Ok(Fetched::NotModified),
         200..=299 => {
-            let body = read_body(&mut response)
-                .map_err(|e| format!("{url}: reading the body failed: {e}"))?;
-            let document =
-                String::from_utf8(body).map_err(|_| format!("{url}: the document is not UTF-8"))?;
+            let (etag, last_modified) = reply.validators();
+            let document = String::from_utf8(reply.body)
+                .map_err(|_| format!("{url}: the document is not UTF-8"))?;
             Ok(Fetched::Fresh {
                 document,
                 etag,
                 last_modified,
             })
         }
-        _ => Err(format!("{url} answered {status}")),
+        _ => Err(reply.failure(&url).message),
     }
 }
 

@@ -1,15 +1,17 @@
-//! The HTTP subscriber: one request per delivery, through ureq 3 with rustls.
+//! HTTP: the client of one endpoint (ureq 3 with rustls), shared by every HTTP-based
+//! transport, and the arbitrary-HTTP subscriber.
 //!
-//! The payload goes as `application/json` with the configured method to the endpoint's base
-//! address plus the subscriber's path, the flow code and message id in headers (`X-Flow`,
-//! `X-Message-ID`), path placeholders or query parameters. Timeouts are always set (ureq
-//! has none by default); proxy environment variables are ignored unless the endpoint names
-//! a proxy; redirects are not followed (a redirected POST is not a delivered one), so a 3xx
-//! is a failure naming the new location. gzip responses are accepted.
+//! The client always sets timeouts (ureq has none by default), ignores proxy environment
+//! variables unless the endpoint names a proxy, does not follow redirects (a redirected POST
+//! is not a delivered one, so a 3xx is a failure naming the new location), and accepts gzip.
 //!
-//! Outcome: 2xx is Sent. 408, 429, 5xx, timeouts and connection errors are transient and
-//! honour `Retry-After`. Any other status is a failure carrying the status and a body
-//! excerpt. All failures are retried per the subscriber's policy.
+//! Outcome of a request: 2xx is success. 408, 429, 5xx, timeouts and connection errors are
+//! transient and honour `Retry-After`. Any other status is a failure carrying the status and a
+//! body excerpt. All failures are retried per the subscriber's policy.
+//!
+//! The arbitrary-HTTP subscriber sends the payload as `application/json` with the
+//! configured method to the base address plus its path, the flow code and message id in
+//! headers (`X-Flow`, `X-Message-ID`), path placeholders or query parameters.
 
 use std::io::Read;
 use std::time::{Duration, SystemTime};
@@ -21,25 +23,72 @@ use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConf
 use super::{Outgoing, SendFailure, Transport};
 use crate::config::{Auth, Endpoint, HttpMethod, HttpSettings, IdsIn};
 
-/// Bytes of an error response kept for the history.
+/// Characters of an error response kept for the history.
 const EXCERPT_CHARS: usize = 300;
 /// Most bytes read of any response body.
 const MAX_RESPONSE_BYTES: u64 = 1 << 20;
 
 /// Characters percent-encoded in a path segment or query value.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
 
 /// An HTTP client for one endpoint: an agent with its timeouts, TLS and proxy, its base
-/// address, and its authentication header. Shared by HTTP-based transports and by the
-/// fetching of external schemas.
+/// address, and its authentication header.
 pub(crate) struct EndpointClient {
-    pub(crate) agent: ureq::Agent,
+    agent: ureq::Agent,
     pub(crate) base: String,
-    pub(crate) auth: Option<(String, String)>,
+    auth: Option<(String, String)>,
+}
+
+/// An answer to a request.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+    pub(crate) retry_after: Option<Duration>,
+    location: Option<String>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+}
+
+impl Reply {
+    /// True for 2xx.
+    pub(crate) fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The failure a non-2xx answer from `url` stands for.
+    pub(crate) fn failure(&self, url: &str) -> SendFailure {
+        let mut message = format!("{url} answered {}", self.status);
+        if let Some(location) = self
+            .location
+            .as_ref()
+            .filter(|_| (300..400).contains(&self.status))
+        {
+            message.push_str(&format!(
+                ", redirecting to {location}; redirects are not followed"
+            ));
+        }
+        let text = String::from_utf8_lossy(&self.body);
+        let excerpt: String = text.trim().chars().take(EXCERPT_CHARS).collect();
+        if !excerpt.is_empty() {
+            message.push_str(": ");
+            message.push_str(&excerpt);
+        }
+        SendFailure {
+            message,
+            status: Some(self.status),
+            retry_after: self.retry_after,
+            transient: matches!(self.status, 408 | 429 | 500..=599),
+        }
+    }
+
+    /// The `ETag` and `Last-Modified` validators of the answer.
+    pub(crate) fn validators(&self) -> (Option<String>, Option<String>) {
+        (self.etag.clone(), self.last_modified.clone())
+    }
 }
 
 impl EndpointClient {
@@ -63,23 +112,18 @@ impl EndpointClient {
                 pem_certificates(&pem).map_err(|e| context(format!("{}: {e}", ca.display())))?;
             tls = tls.root_certs(RootCerts::new_with_certs(&certs));
         }
-        let mut auth = None;
-        match &endpoint.auth {
-            Auth::None => {}
+        let auth = match &endpoint.auth {
+            Auth::None | Auth::Scram { .. } => None,
             Auth::Basic { username, password } => {
                 let token = base64::engine::general_purpose::STANDARD
                     .encode(format!("{username}:{}", password.expose()));
-                auth = Some(("Authorization".to_owned(), format!("Basic {token}")));
+                Some(("Authorization".to_owned(), format!("Basic {token}")))
             }
-            Auth::Bearer { token } => {
-                auth = Some((
-                    "Authorization".to_owned(),
-                    format!("Bearer {}", token.expose()),
-                ));
-            }
-            Auth::ApiKey { header, value } => {
-                auth = Some((header.clone(), value.expose().to_owned()));
-            }
+            Auth::Bearer { token } => Some((
+                "Authorization".to_owned(),
+                format!("Bearer {}", token.expose()),
+            )),
+            Auth::ApiKey { header, value } => Some((header.clone(), value.expose().to_owned())),
             Auth::ClientCertificate { certificate, key } => {
                 let chain_pem = read_file(certificate).map_err(context)?;
                 let chain = pem_certificates(&chain_pem)
@@ -88,8 +132,9 @@ impl EndpointClient {
                 let key = PrivateKey::from_pem(&key_pem)
                     .map_err(|e| context(format!("{}: no private key ({e})", key.display())))?;
                 tls = tls.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+                None
             }
-        }
+        };
         let proxy = match &endpoint.proxy {
             Some(p) => Some(ureq::Proxy::new(p).map_err(|e| context(format!("proxy '{p}': {e}")))?),
             None => None,
@@ -117,135 +162,86 @@ impl EndpointClient {
         })
     }
 
-    /// Adds the endpoint's authentication header to a request.
-    pub(crate) fn authenticate<B>(
+    /// Sends `body` (JSON) to `url` with `method` and `headers`, plus the endpoint's
+    /// authentication.
+    ///
+    /// # Errors
+    /// A [`SendFailure`] when no answer came (connection refused, timeout, TLS failure).
+    pub(crate) fn send(
         &self,
-        request: ureq::RequestBuilder<B>,
-    ) -> ureq::RequestBuilder<B> {
-        match &self.auth {
-            Some((name, value)) => request.header(name, value),
-            None => request,
+        method: HttpMethod,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Reply, SendFailure> {
+        let mut request = match method {
+            HttpMethod::Post => self.agent.post(url),
+            HttpMethod::Put => self.agent.put(url),
+            HttpMethod::Patch => self.agent.patch(url),
+        };
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
+        if let Some((name, value)) = &self.auth {
+            request = request.header(name, value);
+        }
+        let response = request
+            .content_type("application/json")
+            .send(body)
+            .map_err(|e| request_failure(url, e))?;
+        Ok(reply(url, response))
+    }
+
+    /// GETs `url` with `headers`, plus the endpoint's authentication.
+    ///
+    /// # Errors
+    /// A [`SendFailure`] when no answer came.
+    pub(crate) fn get(&self, url: &str, headers: &[(&str, &str)]) -> Result<Reply, SendFailure> {
+        let mut request = self.agent.get(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some((name, value)) = &self.auth {
+            request = request.header(name, value);
+        }
+        let response = request.call().map_err(|e| request_failure(url, e))?;
+        Ok(reply(url, response))
     }
 }
 
-/// Reads at most [`MAX_RESPONSE_BYTES`] of a response body.
-pub(crate) fn read_body(
-    response: &mut ureq::http::Response<ureq::Body>,
-) -> std::io::Result<Vec<u8>> {
+fn reply(url: &str, mut response: ureq::http::Response<ureq::Body>) -> Reply {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let status = response.status().as_u16();
+    let retry_after = header("retry-after").as_deref().and_then(parse_retry_after);
+    let (location, etag, last_modified) =
+        (header("location"), header("etag"), header("last-modified"));
     let mut body = Vec::new();
-    response
+    if let Err(e) = response
         .body_mut()
         .as_reader()
         .take(MAX_RESPONSE_BYTES)
-        .read_to_end(&mut body)?;
-    Ok(body)
-}
-
-/// An HTTP subscriber's transport.
-pub struct HttpTransport {
-    client: EndpointClient,
-    method: HttpMethod,
-    settings: HttpSettings,
-}
-
-impl HttpTransport {
-    /// Builds the transport of a subscriber with `settings` on `endpoint`.
-    ///
-    /// # Errors
-    /// A message naming the endpoint when its TLS files cannot be read or its proxy is
-    /// malformed.
-    pub fn new(endpoint: &Endpoint, settings: &HttpSettings) -> Result<Self, String> {
-        Ok(HttpTransport {
-            client: EndpointClient::new(endpoint)?,
-            method: settings.method,
-            settings: settings.clone(),
-        })
+        .read_to_end(&mut body)
+    {
+        // A 2xx still means the far side accepted the message even if its answer broke off.
+        log::debug!("{url}: reading the {status} response failed: {e}");
     }
-
-    /// The request URL for `m`.
-    fn url(&self, m: &Outgoing<'_>) -> String {
-        let flow = utf8_percent_encode(m.flow, COMPONENT).to_string();
-        let id = utf8_percent_encode(m.message_id, COMPONENT).to_string();
-        let path = self
-            .settings
-            .path
-            .replace("{flow}", &flow)
-            .replace("{message_id}", &id);
-        let mut url = format!("{}{path}", self.client.base);
-        if self.settings.ids_in == IdsIn::Query {
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str(&format!("flow={flow}&message_id={id}"));
-        }
-        url
+    Reply {
+        status,
+        body,
+        retry_after,
+        location,
+        etag,
+        last_modified,
     }
 }
 
-impl Transport for HttpTransport {
-    fn send(&self, m: &Outgoing<'_>) -> Result<(), SendFailure> {
-        let url = self.url(m);
-        let agent = &self.client.agent;
-        let mut request = match self.method {
-            HttpMethod::Post => agent.post(&url),
-            HttpMethod::Put => agent.put(&url),
-            HttpMethod::Patch => agent.patch(&url),
-        };
-        if self.settings.ids_in == IdsIn::Header {
-            request = request
-                .header("X-Message-ID", m.message_id)
-                .header("X-Flow", m.flow);
-        }
-        for (name, value) in &self.settings.headers {
-            request = request.header(name, value);
-        }
-        let mut response = self
-            .client
-            .authenticate(request)
-            .content_type("application/json")
-            .send(m.payload.as_bytes())
-            .map_err(|e| request_failure(&url, e))?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let read = read_body(&mut response);
-        if (200..300).contains(&status) {
-            // The far side accepted the message even if its answer broke off.
-            if let Err(e) = read {
-                log::debug!("{url}: reading the {status} response failed: {e}");
-            }
-            return Ok(());
-        }
-        let mut message = format!("{url} answered {status}");
-        if let Some(location) = location.filter(|_| (300..400).contains(&status)) {
-            message.push_str(&format!(
-                ", redirecting to {location}; redirects are not followed"
-            ));
-        }
-        let body = read.unwrap_or_default();
-        let text = String::from_utf8_lossy(&body);
-        let excerpt: String = text.trim().chars().take(EXCERPT_CHARS).collect();
-        if !excerpt.is_empty() {
-            message.push_str(": ");
-            message.push_str(&excerpt);
-        }
-        Err(SendFailure {
-            message,
-            status: Some(status),
-            retry_after,
-            transient: matches!(status, 408 | 429 | 500..=599),
-        })
-    }
-}
-
-pub(crate) fn request_failure(url: &str, e: ureq::Error) -> SendFailure {
+fn request_failure(url: &str, e: ureq::Error) -> SendFailure {
     let message = format!("{url}: {e}");
     match e {
         ureq::Error::Timeout(_)
@@ -286,6 +282,67 @@ fn pem_certificates(pem: &[u8]) -> Result<Vec<Certificate<'static>>, String> {
     Ok(certs)
 }
 
+/// An HTTP subscriber's transport.
+pub struct HttpTransport {
+    client: EndpointClient,
+    settings: HttpSettings,
+}
+
+impl HttpTransport {
+    /// Builds the transport of a subscriber with `settings` on `endpoint`.
+    ///
+    /// # Errors
+    /// A message naming the endpoint when its TLS files cannot be read or its proxy is
+    /// malformed.
+    pub fn new(endpoint: &Endpoint, settings: &HttpSettings) -> Result<Self, String> {
+        Ok(HttpTransport {
+            client: EndpointClient::new(endpoint)?,
+            settings: settings.clone(),
+        })
+    }
+
+    /// The request URL for `m`.
+    fn url(&self, m: &Outgoing<'_>) -> String {
+        let flow = utf8_percent_encode(m.flow, COMPONENT).to_string();
+        let id = utf8_percent_encode(m.message_id, COMPONENT).to_string();
+        let path = self
+            .settings
+            .path
+            .replace("{flow}", &flow)
+            .replace("{message_id}", &id);
+        let mut url = format!("{}{path}", self.client.base);
+        if self.settings.ids_in == IdsIn::Query {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&format!("flow={flow}&message_id={id}"));
+        }
+        url
+    }
+}
+
+impl Transport for HttpTransport {
+    fn send(&self, m: &Outgoing<'_>) -> Result<(), SendFailure> {
+        let url = self.url(m);
+        let mut headers: Vec<(&str, &str)> = self
+            .settings
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if self.settings.ids_in == IdsIn::Header {
+            headers.push(("X-Message-ID", m.message_id));
+            headers.push(("X-Flow", m.flow));
+        }
+        let reply = self
+            .client
+            .send(self.settings.method, &url, &headers, m.payload.as_bytes())?;
+        if reply.is_success() {
+            Ok(())
+        } else {
+            Err(reply.failure(&url))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,7 +351,7 @@ mod tests {
         HttpTransport::new(&Endpoint::new("e", "http://127.0.0.1:9/base/"), &settings).unwrap()
     }
 
-    fn message() -> Outgoing<'static> {
+    pub(crate) fn message() -> Outgoing<'static> {
         Outgoing {
             message_id: "0190-ab",
             flow: "ЗАКАЗ ORDER",

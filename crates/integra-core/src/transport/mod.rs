@@ -8,9 +8,32 @@
 //! A transport reports success only when the far side confirmed the message. Every failure
 //! is retried per the subscriber's policy; a [`SendFailure`] says whether it looked transient
 //! (timeouts, refused connections, 5xx) and may carry a `Retry-After` delay.
+//!
+//! Broker transports receive batches ([`Transport::send_batch`]): they publish every message
+//! of the batch, then await the confirmations together (publisher confirms, one Kafka record
+//! batch, MQTT acknowledgements), without weakening what Sent means: each message gets its own
+//! outcome. HTTP-based transports send one request per delivery, on several workers at once.
+//! lapin and rskafka are asynchronous; they run on one small runtime private to the engine
+//! ([`runtime`]), so callers stay synchronous.
 
+#[cfg(feature = "amqp")]
+pub mod amqp;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "interbase")]
+pub mod interbase;
+#[cfg(feature = "jsonrpc")]
+pub mod jsonrpc;
+#[cfg(feature = "kafka")]
+pub mod kafka;
+#[cfg(feature = "mqtt")]
+pub mod mqtt;
+#[cfg(any(feature = "amqp", feature = "kafka"))]
+pub(crate) mod runtime;
+#[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
+pub(crate) mod template;
+#[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
+pub(crate) mod tls;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -84,17 +107,23 @@ pub trait Transport: Send + Sync {
     /// # Errors
     /// [`SendFailure`] describing what went wrong; the delivery is retried per policy.
     fn send(&self, message: &Outgoing<'_>) -> Result<(), SendFailure>;
+
+    /// Sends several messages; one outcome per message, in order. The default sends them one
+    /// by one; broker transports publish them all and await the confirmations together.
+    fn send_batch(&self, messages: &[Outgoing<'_>]) -> Vec<Result<(), SendFailure>> {
+        messages.iter().map(|m| self.send(m)).collect()
+    }
 }
 
 /// Whether this build can deliver to subscribers of `kind`.
 pub(crate) const fn compiled_in(kind: SubscriberKind) -> bool {
     match kind {
         SubscriberKind::Http => cfg!(feature = "http"),
-        SubscriberKind::Jsonrpc
-        | SubscriberKind::Interbase
-        | SubscriberKind::Amqp
-        | SubscriberKind::Kafka
-        | SubscriberKind::Mqtt => false,
+        SubscriberKind::Jsonrpc => cfg!(feature = "jsonrpc"),
+        SubscriberKind::Interbase => cfg!(feature = "interbase"),
+        SubscriberKind::Amqp => cfg!(feature = "amqp"),
+        SubscriberKind::Kafka => cfg!(feature = "kafka"),
+        SubscriberKind::Mqtt => cfg!(feature = "mqtt"),
     }
 }
 
@@ -113,6 +142,8 @@ pub(crate) fn deliverable(config: &ConfigSnapshot) -> Vec<&str> {
 #[derive(Default)]
 pub(crate) struct Transports {
     cache: Mutex<Built>,
+    #[cfg(any(feature = "amqp", feature = "kafka"))]
+    runtime: runtime::Shared,
 }
 
 #[derive(Default)]
@@ -147,7 +178,7 @@ impl Transports {
         let s = config.subscriber(subscriber).ok_or_else(|| {
             SendFailure::permanent(format!("subscriber '{subscriber}' is not configured"))
         })?;
-        let built = build(config, s).map_err(SendFailure::permanent)?;
+        let built = self.build(config, s).map_err(SendFailure::permanent)?;
         cache
             .by_subscriber
             .insert(subscriber.to_owned(), Arc::clone(&built));
@@ -155,28 +186,59 @@ impl Transports {
     }
 }
 
-fn build(config: &ConfigSnapshot, s: &Subscriber) -> Result<Arc<dyn Transport>, String> {
-    let endpoint = || {
-        let code = s.endpoint.as_deref().unwrap_or_default();
-        config.endpoint(code).ok_or_else(|| {
+impl Transports {
+    fn build(&self, config: &ConfigSnapshot, s: &Subscriber) -> Result<Arc<dyn Transport>, String> {
+        let endpoint = config.endpoint(&s.endpoint).ok_or_else(|| {
             format!(
-                "subscriber '{}': endpoint '{code}' is not configured",
-                s.code
+                "subscriber '{}': endpoint '{}' is not configured",
+                s.code, s.endpoint
             )
-        })
-    };
-    match s.kind {
-        #[cfg(feature = "http")]
-        SubscriberKind::Http => Ok(Arc::new(http::HttpTransport::new(
-            endpoint()?,
-            &s.http_settings(),
-        )?)),
-        kind => {
-            let _ = endpoint;
-            Err(format!(
-                "subscriber '{}': this build of Integra has no '{kind}' transport",
-                s.code
-            ))
-        }
+        })?;
+        let built: Arc<dyn Transport> = match s.kind {
+            #[cfg(feature = "http")]
+            SubscriberKind::Http => Arc::new(http::HttpTransport::new(
+                endpoint,
+                &s.http.clone().unwrap_or_default(),
+            )?),
+            #[cfg(feature = "jsonrpc")]
+            SubscriberKind::Jsonrpc => Arc::new(jsonrpc::JsonRpcTransport::new(
+                endpoint,
+                &s.jsonrpc.clone().unwrap_or_default(),
+            )?),
+            #[cfg(feature = "interbase")]
+            SubscriberKind::Interbase => Arc::new(interbase::InterbaseTransport::new(
+                endpoint,
+                &s.interbase.clone().unwrap_or_default(),
+            )?),
+            #[cfg(feature = "amqp")]
+            SubscriberKind::Amqp => Arc::new(amqp::AmqpTransport::new(
+                endpoint,
+                &s.amqp.clone().unwrap_or_default(),
+                self.runtime.get()?,
+            )?),
+            #[cfg(feature = "kafka")]
+            SubscriberKind::Kafka => Arc::new(kafka::KafkaTransport::new(
+                endpoint,
+                &s.kafka.clone().unwrap_or_default(),
+                self.runtime.get()?,
+            )?),
+            #[cfg(feature = "mqtt")]
+            SubscriberKind::Mqtt => Arc::new(mqtt::MqttTransport::new(
+                endpoint,
+                &s.code,
+                &s.mqtt.clone().unwrap_or_default(),
+            )?),
+            #[allow(
+                unreachable_patterns,
+                reason = "reached when a transport's feature is off"
+            )]
+            kind => {
+                return Err(format!(
+                    "subscriber '{}': this build of Integra has no '{kind}' transport (cargo feature '{kind}')",
+                    s.code
+                ));
+            }
+        };
+        Ok(built)
     }
 }

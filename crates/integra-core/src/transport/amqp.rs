@@ -1,0 +1,314 @@
+//! RabbitMQ (AMQP 0-9-1) through lapin.
+//!
+//! One connection and one channel in publisher-confirm mode per subscriber, reused across
+//! messages and re-opened after the broker or the network drops them. A batch is published
+//! whole, then its confirmations are awaited together. Messages are persistent
+//! (`delivery_mode` 2), carry the message id in `message_id`, and the flow, subscriber and
+//! keys in headers. They are published `mandatory`, so a message no queue would take comes
+//! back and is a failure, not a silent acknowledgement; a broker nack is a failure too.
+//! Nothing is Sent that the broker did not confirm.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::uri::{AMQPScheme, AMQPUri};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use lapin::{Confirmation, PublisherConfirm};
+use tokio::runtime::Runtime;
+
+use super::template::render;
+use super::{Outgoing, SendFailure, Transport};
+use crate::config::{AmqpSettings, Auth, Endpoint};
+
+/// A RabbitMQ subscriber's transport.
+pub struct AmqpTransport {
+    uri: AMQPUri,
+    /// Where to connect, for messages: the address without credentials.
+    address: String,
+    tls: OwnedTLSConfig,
+    settings: AmqpSettings,
+    connect_timeout: Duration,
+    confirm_timeout: Duration,
+    runtime: Arc<Runtime>,
+    live: Mutex<Option<Live>>,
+}
+
+struct Live {
+    connection: Connection,
+    channel: Channel,
+}
+
+impl AmqpTransport {
+    /// Builds the transport; it connects on first use.
+    ///
+    /// # Errors
+    /// A message naming the endpoint when its address or TLS files are unusable.
+    pub fn new(
+        endpoint: &Endpoint,
+        settings: &AmqpSettings,
+        runtime: Arc<Runtime>,
+    ) -> Result<Self, String> {
+        let context = |what: String| format!("endpoint '{}': {what}", endpoint.code);
+        let mut uri: AMQPUri = endpoint.base_url.parse().map_err(|e| {
+            context(format!(
+                "'{}' is not an AMQP address: {e}",
+                endpoint.base_url
+            ))
+        })?;
+        let address = format!("{}:{}", uri.authority.host, uri.authority.port);
+        let mut tls = OwnedTLSConfig::default();
+        match &endpoint.auth {
+            Auth::Basic { username, password } => {
+                uri.authority.userinfo.username = username.clone();
+                uri.authority.userinfo.password = password.expose().to_owned();
+            }
+            Auth::ClientCertificate { certificate, key } => {
+                let read = |path: &std::path::Path| {
+                    std::fs::read(path)
+                        .map_err(|e| context(format!("cannot read {}: {e}", path.display())))
+                };
+                tls.identity = Some(OwnedIdentity::PKCS8 {
+                    pem: read(certificate)?,
+                    key: read(key)?,
+                });
+                uri.query.auth_mechanism = Some(lapin::uri::SASLMechanism::External);
+            }
+            _ => {}
+        }
+        if uri.scheme == AMQPScheme::AMQPS {
+            if !endpoint.tls.verify {
+                return Err(context(
+                    "RabbitMQ connections always verify the server's certificate; trust a private CA with tls.ca_file instead of switching verification off".into(),
+                ));
+            }
+            if let Some(ca) = &endpoint.tls.ca_file {
+                tls.cert_chain = Some(
+                    std::fs::read_to_string(ca)
+                        .map_err(|e| context(format!("cannot read {}: {e}", ca.display())))?,
+                );
+            }
+        }
+        for (field, name) in [("amqp.exchange", settings.exchange.as_str())] {
+            ShortString::try_from(name.to_owned())
+                .map_err(|_| context(format!("{field} is longer than 255 bytes")))?;
+        }
+        Ok(AmqpTransport {
+            uri,
+            address,
+            tls,
+            settings: settings.clone(),
+            connect_timeout: endpoint.connect_timeout,
+            confirm_timeout: endpoint.read_timeout,
+            runtime,
+            live: Mutex::new(None),
+        })
+    }
+
+    /// Connects, opens a channel and puts it in confirm mode.
+    async fn connect(&self) -> Result<Live, SendFailure> {
+        let fail = |what: &str, e: lapin::Error| {
+            SendFailure::transient(format!("RabbitMQ at {}: {what}: {e}", self.address))
+        };
+        let opening = async {
+            let runtime = lapin::runtime::default_runtime().map_err(|e| fail("no runtime", e))?;
+            let connection = Connection::connect_uri_with_config(
+                self.uri.clone(),
+                ConnectionProperties::default(),
+                self.tls.clone(),
+                runtime,
+            )
+            .await
+            .map_err(|e| fail("cannot connect", e))?;
+            let channel = connection
+                .create_channel()
+                .await
+                .map_err(|e| fail("cannot open a channel", e))?;
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await
+                .map_err(|e| fail("cannot enable publisher confirms", e))?;
+            Ok(Live {
+                connection,
+                channel,
+            })
+        };
+        tokio::time::timeout(self.connect_timeout, opening)
+            .await
+            .unwrap_or_else(|_| {
+                Err(SendFailure::transient(format!(
+                    "RabbitMQ at {}: no connection within {:?}",
+                    self.address, self.connect_timeout
+                )))
+            })
+    }
+
+    fn properties(&self, m: &Outgoing<'_>) -> BasicProperties {
+        let mut headers = FieldTable::default();
+        let mut put = |name: &str, value: &str| {
+            headers.insert(name.into(), AMQPValue::LongString(value.into()));
+        };
+        put("x-flow", m.flow);
+        put("x-subscriber", m.subscriber);
+        if let Some(k) = m.object_key {
+            put("x-object-key", k);
+        }
+        if let Some(k) = m.ordering_key {
+            put("x-ordering-key", k);
+        }
+        for (name, value) in &self.settings.headers {
+            put(name, value);
+        }
+        BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_message_id(m.message_id.into())
+            .with_content_type("application/json".into())
+            .with_headers(headers)
+    }
+
+    /// Publishes the batch on `live`, then awaits each confirmation.
+    async fn publish(
+        &self,
+        live: &Live,
+        messages: &[Outgoing<'_>],
+    ) -> (Vec<Result<(), SendFailure>>, bool) {
+        let mut confirms: Vec<Result<PublisherConfirm, SendFailure>> =
+            Vec::with_capacity(messages.len());
+        let mut broken = false;
+        for m in messages {
+            let routing_key = render(&self.settings.routing_key, m);
+            let published = match ShortString::try_from(routing_key) {
+                Err(_) => Err(SendFailure::permanent(format!(
+                    "the routing key for message {} is longer than 255 bytes",
+                    m.message_id
+                ))),
+                Ok(key) => live
+                    .channel
+                    .basic_publish(
+                        self.settings.exchange.as_str().into(),
+                        key,
+                        BasicPublishOptions {
+                            mandatory: true,
+                            ..BasicPublishOptions::default()
+                        },
+                        m.payload.as_bytes(),
+                        self.properties(m),
+                    )
+                    .await
+                    .map_err(|e| {
+                        broken = true;
+                        SendFailure::transient(format!(
+                            "RabbitMQ at {}: publish failed: {e}",
+                            self.address
+                        ))
+                    }),
+            };
+            confirms.push(published);
+        }
+        let mut outcomes = Vec::with_capacity(confirms.len());
+        for (confirm, m) in confirms.into_iter().zip(messages) {
+            let outcome = match confirm {
+                Err(e) => Err(e),
+                Ok(confirm) => match tokio::time::timeout(self.confirm_timeout, confirm).await {
+                    Err(_) => {
+                        broken = true;
+                        Err(SendFailure::transient(format!(
+                            "RabbitMQ at {}: no confirmation within {:?}",
+                            self.address, self.confirm_timeout
+                        )))
+                    }
+                    Ok(Err(e)) => {
+                        broken = true;
+                        Err(SendFailure::transient(format!(
+                            "RabbitMQ at {}: {e}",
+                            self.address
+                        )))
+                    }
+                    Ok(Ok(confirmation)) => self.judge(confirmation, m),
+                },
+            };
+            outcomes.push(outcome);
+        }
+        (outcomes, broken)
+    }
+
+    fn judge(&self, confirmation: Confirmation, m: &Outgoing<'_>) -> Result<(), SendFailure> {
+        match confirmation {
+            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Ack(Some(back)) | Confirmation::Nack(Some(back)) => {
+                Err(SendFailure::permanent(format!(
+                    "RabbitMQ returned message {}: {} {} (exchange '{}', routing key '{}'): no queue takes it",
+                    m.message_id,
+                    back.reply_code,
+                    back.reply_text,
+                    self.settings.exchange,
+                    render(&self.settings.routing_key, m)
+                )))
+            }
+            Confirmation::Nack(None) => Err(SendFailure::transient(format!(
+                "RabbitMQ refused message {} (nack)",
+                m.message_id
+            ))),
+            Confirmation::NotRequested => Err(SendFailure::permanent(
+                "the channel is not in confirm mode, so delivery cannot be confirmed".to_owned(),
+            )),
+        }
+    }
+}
+
+impl Transport for AmqpTransport {
+    fn send(&self, message: &Outgoing<'_>) -> Result<(), SendFailure> {
+        self.send_batch(std::slice::from_ref(message))
+            .pop()
+            .unwrap_or_else(|| Err(SendFailure::permanent("nothing was sent")))
+    }
+
+    fn send_batch(&self, messages: &[Outgoing<'_>]) -> Vec<Result<(), SendFailure>> {
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        self.runtime.block_on(async {
+            if !live
+                .as_ref()
+                .is_some_and(|l| l.channel.status().connected())
+            {
+                *live = None;
+                match self.connect().await {
+                    Ok(l) => *live = Some(l),
+                    Err(e) => return messages.iter().map(|_| Err(e.clone())).collect(),
+                }
+            }
+            let Some(current) = live.as_ref() else {
+                return messages
+                    .iter()
+                    .map(|_| Err(SendFailure::transient("not connected")))
+                    .collect();
+            };
+            let (outcomes, broken) = self.publish(current, messages).await;
+            if broken {
+                // Open a fresh connection next time rather than reuse a doubtful one.
+                *live = None;
+            }
+            outcomes
+        })
+    }
+}
+
+impl Drop for AmqpTransport {
+    fn drop(&mut self) {
+        let live = self
+            .live
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // Close politely when we can block; inside a runtime, dropping is all we may do.
+        if let Some(live) = live
+            && tokio::runtime::Handle::try_current().is_err()
+        {
+            self.runtime.block_on(async move {
+                let closing = live.connection.close(200, "Integra is closing".into());
+                let _ = tokio::time::timeout(Duration::from_secs(2), closing).await;
+            });
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! MQTT 3.1.1 through rumqttc.
+//!
+//! One connection per subscriber, driven by its own thread, which reconnects after a drop.
+//! A delivery is Sent only once the broker acknowledged it: PUBACK for QoS 1, PUBCOMP for
+//! QoS 2 (QoS 0 has no acknowledgement: Sent once written to the connection). rumqttc does
+//! not return packet ids, so acknowledgements are matched to our publishes by order: the
+//! connection thread sees each publish leave (with its packet id) in the order they were
+//! queued, then the acknowledgement for that id. Publishes are queued one batch at a time.
+//!
+//! The session is clean: when the connection drops, rumqttc forgets unacknowledged
+//! publishes, so every publish waiting for its acknowledgement fails at once and the queue
+//! retries it. MQTT 3.1.1 has no headers: the payload travels alone, and the topic template
+//! may carry `{message_id}` or `{object_key}`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use rumqttc::{
+    Client, Event, MqttOptions, Outgoing as Sent, Packet, QoS, TlsConfiguration, Transport as Link,
+};
+
+use super::template::render;
+use super::{Outgoing, SendFailure, Transport};
+use crate::config::{Auth, Endpoint, MqttSettings};
+
+/// Requests that may wait in rumqttc's queue.
+const QUEUE: usize = 256;
+/// The largest packet sent or received.
+const MAX_PACKET: usize = 64 << 20;
+
+type Outcome = Result<(), String>;
+
+/// Publishes waiting for the broker.
+#[derive(Default)]
+struct Pending {
+    /// Queued, not yet seen leaving: completed in order as their packet ids appear.
+    queued: VecDeque<Sender<Outcome>>,
+    /// Sent, waiting for their acknowledgement, by packet id.
+    sent: HashMap<u16, Sender<Outcome>>,
+}
+
+impl Pending {
+    fn fail_all(&mut self, why: &str) {
+        for waiter in self
+            .queued
+            .drain(..)
+            .chain(self.sent.drain().map(|(_, w)| w))
+        {
+            let _ = waiter.send(Err(why.to_owned()));
+        }
+    }
+}
+
+/// An MQTT subscriber's transport.
+pub struct MqttTransport {
+    /// Taken in `drop`, which ends the connection thread.
+    client: Option<Client>,
+    stopping: Arc<AtomicBool>,
+    address: String,
+    settings: MqttSettings,
+    qos: QoS,
+    ack_timeout: Duration,
+    pending: Arc<Mutex<Pending>>,
+    /// Serialises queueing, so the order of `queued` is the order rumqttc sends in.
+    publishing: Mutex<()>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl MqttTransport {
+    /// Builds the transport and starts its connection thread.
+    ///
+    /// # Errors
+    /// A message naming the endpoint when its address or TLS files are unusable.
+    pub fn new(
+        endpoint: &Endpoint,
+        subscriber: &str,
+        settings: &MqttSettings,
+    ) -> Result<Self, String> {
+        let context = |what: String| format!("endpoint '{}': {what}", endpoint.code);
+        let (tls, rest) = match endpoint.base_url.split_once("://") {
+            Some(("mqtts", rest)) => (true, rest),
+            Some(("mqtt", rest)) => (false, rest),
+            _ => {
+                return Err(context(format!(
+                    "'{}' is not an mqtt:// or mqtts:// address",
+                    endpoint.base_url
+                )));
+            }
+        };
+        let authority = rest.split('/').next().unwrap_or_default();
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| context(format!("'{p}' is not a port")))?,
+            ),
+            None => (authority, if tls { 8883 } else { 1883 }),
+        };
+        let client_id = format!("integra-{subscriber}-{}", uuid::Uuid::new_v4().simple());
+        let mut options = MqttOptions::new(client_id, host, port);
+        options
+            .set_clean_session(true)
+            .set_keep_alive(Duration::from_secs(30))
+            .set_max_packet_size(MAX_PACKET, MAX_PACKET);
+        match &endpoint.auth {
+            Auth::Basic { username, password } => {
+                options.set_credentials(username.clone(), password.expose());
+            }
+            Auth::ClientCertificate { .. } | Auth::None => {}
+            other => return Err(context(format!("MQTT cannot authenticate with {other:?}"))),
+        }
+        if tls {
+            let config = super::tls::client_config(endpoint)?;
+            options.set_transport(Link::tls_with_config(TlsConfiguration::Rustls(config)));
+        }
+        let qos = match settings.qos {
+            0 => QoS::AtMostOnce,
+            2 => QoS::ExactlyOnce,
+            _ => QoS::AtLeastOnce,
+        };
+        let (client, connection) = Client::new(options, QUEUE);
+        let pending = Arc::new(Mutex::new(Pending::default()));
+        let stopping = Arc::new(AtomicBool::new(false));
+        let address = format!("{host}:{port}");
+        let thread = {
+            let (pending, stopping, address) =
+                (Arc::clone(&pending), Arc::clone(&stopping), address.clone());
+            std::thread::Builder::new()
+                .name(format!("integra-mqtt-{subscriber}"))
+                .spawn(move || drive(connection, &pending, &stopping, qos, &address))
+                .map_err(|e| context(format!("cannot start the connection thread: {e}")))?
+        };
+        Ok(MqttTransport {
+            client: Some(client),
+            stopping,
+            address,
+            settings: settings.clone(),
+            qos,
+            ack_timeout: endpoint.read_timeout,
+            pending,
+            publishing: Mutex::new(()),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues one publish and returns where its outcome will arrive.
+    fn queue(&self, m: &Outgoing<'_>) -> Result<Receiver<Outcome>, SendFailure> {
+        let (tx, rx) = bounded(1);
+        let _order = self
+            .publishing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .queued
+            .push_back(tx);
+        let topic = render(&self.settings.topic, m);
+        let published = match &self.client {
+            Some(client) => {
+                client.publish(topic, self.qos, self.settings.retain, m.payload.as_bytes())
+            }
+            None => Err(rumqttc::ClientError::Request(rumqttc::Request::Disconnect(
+                rumqttc::Disconnect,
+            ))),
+        };
+        if let Err(e) = published {
+            // Still holding the queueing lock: ours is the last waiter.
+            self.pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .queued
+                .pop_back();
+            return Err(SendFailure::transient(format!(
+                "MQTT at {}: cannot publish: {e}",
+                self.address
+            )));
+        }
+        Ok(rx)
+    }
+}
+
+/// The connection thread: watches publishes leave and acknowledgements arrive, fails every
+/// waiting publish when the connection drops, and reconnects (after a pause) by going on.
+fn drive(
+    mut connection: rumqttc::Connection,
+    pending: &Mutex<Pending>,
+    stopping: &AtomicBool,
+    qos: QoS,
+    address: &str,
+) {
+    for event in connection.iter() {
+        let lock = || pending.lock().unwrap_or_else(PoisonError::into_inner);
+        match event {
+            Ok(Event::Outgoing(Sent::Publish(pkid))) => {
+                let mut p = lock();
+                if let Some(waiter) = p.queued.pop_front() {
+                    if qos == QoS::AtMostOnce {
+                        let _ = waiter.send(Ok(()));
+                    } else {
+                        p.sent.insert(pkid, waiter);
+                    }
+                }
+            }
+            Ok(Event::Incoming(Packet::PubAck(ack))) if qos == QoS::AtLeastOnce => {
+                if let Some(waiter) = lock().sent.remove(&ack.pkid) {
+                    let _ = waiter.send(Ok(()));
+                }
+            }
+            Ok(Event::Incoming(Packet::PubComp(comp))) if qos == QoS::ExactlyOnce => {
+                if let Some(waiter) = lock().sent.remove(&comp.pkid) {
+                    let _ = waiter.send(Ok(()));
+                }
+            }
+            Ok(_) => {}
+            Err(rumqttc::ConnectionError::RequestsDone) => break,
+            Err(e) => {
+                lock().fail_all(&format!("MQTT at {address}: the connection failed: {e}"));
+                if stopping.load(AtomicOrdering::SeqCst) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+impl Transport for MqttTransport {
+    fn send(&self, message: &Outgoing<'_>) -> Result<(), SendFailure> {
+        self.send_batch(std::slice::from_ref(message))
+            .pop()
+            .unwrap_or_else(|| Err(SendFailure::permanent("nothing was sent")))
+    }
+
+    fn send_batch(&self, messages: &[Outgoing<'_>]) -> Vec<Result<(), SendFailure>> {
+        let waiting: Vec<Result<Receiver<Outcome>, SendFailure>> =
+            messages.iter().map(|m| self.queue(m)).collect();
+        waiting
+            .into_iter()
+            .map(|w| {
+                let rx = w?;
+                match rx.recv_timeout(self.ack_timeout) {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(why)) => Err(SendFailure::transient(why)),
+                    Err(_) => Err(SendFailure::transient(format!(
+                        "MQTT at {}: no acknowledgement within {:?}",
+                        self.address, self.ack_timeout
+                    ))),
+                }
+            })
+            .collect()
+    }
+}
+
+impl Drop for MqttTransport {
+    fn drop(&mut self) {
+        self.stopping.store(true, AtomicOrdering::SeqCst);
+        if let Some(client) = self.client.take() {
+            let _ = client.disconnect();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .fail_all("the MQTT transport was stopped");
+    }
+}
