@@ -112,3 +112,37 @@ fn configuration_loads_from_a_file() {
         "{err}"
     );
 }
+
+#[test]
+fn an_endpoint_must_suit_the_kind_of_each_subscriber_using_it() {
+    let t = TestEngine::new(&http_config("http://127.0.0.1:1", &["a"]));
+    let bad = json!({
+        "endpoints": [
+            {"code": "web", "base_url": "https://shop.example.com"},
+            {"code": "rabbit", "base_url": "amqp://127.0.0.1:5672",
+             "auth": {"type": "bearer", "token": "t"}},
+            {"code": "bus", "base_url": "mqtt://127.0.0.1:1883",
+             "auth": {"type": "scram", "mechanism": "sha256", "username": "u", "password": "p"}},
+            {"code": "log", "base_url": "kafka://127.0.0.1:9092", "proxy": "http://proxy:3128"}
+        ],
+        "subscribers": [
+            {"code": "to_kafka", "kind": "kafka", "endpoint": "web"},
+            {"code": "to_rabbit", "kind": "amqp", "endpoint": "rabbit"},
+            {"code": "to_mqtt", "kind": "mqtt", "endpoint": "bus"},
+            {"code": "to_log", "kind": "kafka", "endpoint": "log"}
+        ]
+    });
+    let text = t
+        .engine
+        .load_config_json(&bad.to_string())
+        .unwrap_err()
+        .to_string();
+    for expected in [
+        "subscriber 'to_kafka', field 'endpoint': endpoint 'web': a 'kafka' subscriber needs kafka:// or kafkas:// addresses",
+        "subscriber 'to_rabbit', field 'endpoint': endpoint 'rabbit': bearer and API-key authentication are HTTP's",
+        "subscriber 'to_mqtt', field 'endpoint': endpoint 'bus': SCRAM authentication is Kafka's, not 'mqtt'",
+        "subscriber 'to_log', field 'endpoint': endpoint 'log': a 'kafka' subscriber connects directly; proxies are for HTTP kinds",
+    ] {
+        assert!(text.contains(expected), "missing «{expected}» in «{text}»");
+    }
+}

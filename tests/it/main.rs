@@ -33,3 +33,6 @@ mod bad_input;
 mod store;
 // OpenAPI 3.0 validation.
 mod openapi;
+// Every subscriber kind against the real thing: RabbitMQ, Kafka (tansu), MQTT (Mosquitto),
+// HTTP, JSON-RPC, inter-base.
+mod brokers;

@@ -1,7 +1,9 @@
 //! Shared test support: engines on temporary files with a manual clock, configurations,
 //! a real HTTP receiver, and child processes.
 
+pub mod brokers;
 pub mod child;
+pub mod proxy;
 pub mod receiver;
 pub mod tls;
 

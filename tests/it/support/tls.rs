@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// Certificates written to files, as an endpoint's configuration names them.
@@ -52,6 +53,54 @@ impl Pki {
     }
 }
 
+impl Pki {
+    /// A rustls server configuration with the server certificate; with
+    /// `require_client_cert`, only clients holding a certificate from the same CA get through.
+    pub fn server_config(&self, require_client_cert: bool) -> Arc<rustls::ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .unwrap();
+        let builder = if require_client_cert {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(self.ca_der.clone()).unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        } else {
+            builder.with_no_client_auth()
+        };
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.server_key.clone()));
+        Arc::new(
+            builder
+                .with_single_cert(vec![self.server_cert.clone()], key)
+                .unwrap(),
+        )
+    }
+}
+
+impl Pki {
+    /// A rustls client configuration trusting the CA and presenting the client certificate.
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.ca_der.clone()).unwrap();
+        let chain = vec![CertificateDer::from_pem_file(&self.client_cert_file).unwrap()];
+        let key = PrivateKeyDer::from_pem_file(&self.client_key_file).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_client_auth_cert(chain, key)
+            .unwrap();
+        Arc::new(config)
+    }
+}
+
 /// A running TLS server on 127.0.0.1.
 pub struct TlsServer {
     pub url: String,
@@ -63,29 +112,7 @@ impl TlsServer {
     /// Starts a server; with `require_client_cert`, only clients holding a certificate from
     /// the same CA get through the handshake.
     pub fn start(pki: &Pki, require_client_cert: bool) -> TlsServer {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
-            .unwrap();
-        let builder = if require_client_cert {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.add(pki.ca_der.clone()).unwrap();
-            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-                Arc::new(roots),
-                provider,
-            )
-            .build()
-            .unwrap();
-            builder.with_client_cert_verifier(verifier)
-        } else {
-            builder.with_no_client_auth()
-        };
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.server_key.clone()));
-        let config = Arc::new(
-            builder
-                .with_single_cert(vec![pki.server_cert.clone()], key)
-                .unwrap(),
-        );
+        let config = pki.server_config(require_client_cert);
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("https://{}", listener.local_addr().unwrap());
         let served = Arc::new(AtomicUsize::new(0));

@@ -112,6 +112,24 @@ impl Endpoint {
         }
         self.auth.check(&object, p);
     }
+
+    /// Why a subscriber of `kind` cannot send through this endpoint, if it cannot: the
+    /// address's scheme, the authentication or a proxy belongs to another kind.
+    pub(crate) fn unsuitable_for(&self, kind: SubscriberKind) -> Option<String> {
+        let [plain, tls] = kind.schemes();
+        if !self.base_url.starts_with(plain) && !self.base_url.starts_with(tls) {
+            return Some(format!(
+                "a '{kind}' subscriber needs {plain} or {tls} addresses; this endpoint is at '{}'",
+                self.base_url
+            ));
+        }
+        if self.proxy.is_some() && plain != "http://" {
+            return Some(format!(
+                "a '{kind}' subscriber connects directly; proxies are for HTTP kinds"
+            ));
+        }
+        self.auth.unsuitable_for(kind)
+    }
 }
 
 /// How requests to an endpoint authenticate.
@@ -170,7 +188,7 @@ pub enum ScramMechanism {
 
 impl Auth {
     /// Why this authentication cannot be used by a subscriber of `kind`, if it cannot.
-    pub(crate) fn unsuitable_for(&self, kind: SubscriberKind) -> Option<String> {
+    fn unsuitable_for(&self, kind: SubscriberKind) -> Option<String> {
         let over_http = kind.schemes()[0] == "http://";
         match self {
             Auth::Bearer { .. } | Auth::ApiKey { .. } if !over_http => Some(format!(

@@ -140,28 +140,8 @@ impl Config {
                     "endpoint",
                     format!("no endpoint has code '{}'", s.endpoint),
                 ),
-                Some(e)
-                    if !s
-                        .kind
-                        .schemes()
-                        .iter()
-                        .any(|scheme| e.base_url.starts_with(scheme)) =>
-                {
-                    p.push(
-                        &object,
-                        "endpoint",
-                        format!(
-                            "a '{}' subscriber needs an endpoint at {} or {} addresses; endpoint '{}' is at '{}'",
-                            s.kind,
-                            s.kind.schemes()[0],
-                            s.kind.schemes()[1],
-                            e.code,
-                            e.base_url
-                        ),
-                    );
-                }
                 Some(e) => {
-                    if let Some(problem) = e.auth.unsuitable_for(s.kind) {
+                    if let Some(problem) = e.unsuitable_for(s.kind) {
                         p.push(
                             &object,
                             "endpoint",
@@ -423,7 +403,7 @@ mod tests {
             "subscriber 's', field 'http.headers': 'Bad Name' is not a valid header name",
             "subscriber 's', field 'endpoint': no endpoint has code 'missing'",
             "subscriber 'k', field 'http': the 'http' section does not apply to kind 'kafka'",
-            "subscriber 'k', field 'endpoint': a 'kafka' subscriber needs an endpoint at kafka:// or kafkas:// addresses; endpoint 'e' is at 'ftp://x'",
+            "subscriber 'k', field 'endpoint': endpoint 'e': a 'kafka' subscriber needs kafka:// or kafkas:// addresses; this endpoint is at 'ftp://x'",
             "flow 'F', field 'subscribers': an incoming flow has no subscribers",
             "flow 'G', field 'retention.dead': must be at least as long as retention.delivered",
             "flow 'G', field 'subscribers': no subscriber has code 'nobody'",

@@ -91,9 +91,15 @@ impl AmqpTransport {
                 );
             }
         }
-        for (field, name) in [("amqp.exchange", settings.exchange.as_str())] {
-            ShortString::try_from(name.to_owned())
-                .map_err(|_| context(format!("{field} is longer than 255 bytes")))?;
+        // AMQP short strings hold at most 255 bytes; check what the configuration fixes now.
+        let short = |field: String, value: &str| {
+            ShortString::try_new(value)
+                .map(|_| ())
+                .map_err(|e| context(format!("{field}: {e}")))
+        };
+        short("amqp.exchange".into(), &settings.exchange)?;
+        for name in settings.headers.keys() {
+            short(format!("amqp.headers: '{name}'"), name)?;
         }
         Ok(AmqpTransport {
             uri,
@@ -179,9 +185,9 @@ impl AmqpTransport {
         let mut broken = false;
         for m in messages {
             let routing_key = render(&self.settings.routing_key, m);
-            let published = match ShortString::try_from(routing_key) {
-                Err(_) => Err(SendFailure::permanent(format!(
-                    "the routing key for message {} is longer than 255 bytes",
+            let published = match ShortString::try_new(routing_key) {
+                Err(e) => Err(SendFailure::permanent(format!(
+                    "the routing key of message {}: {e}",
                     m.message_id
                 ))),
                 Ok(key) => live

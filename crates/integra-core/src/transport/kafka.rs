@@ -31,6 +31,9 @@ pub struct KafkaTransport {
     tls: Option<Arc<rustls::ClientConfig>>,
     sasl: Option<SaslConfig>,
     settings: KafkaSettings,
+    /// How long rskafka keeps retrying a connection before it reports why it failed.
+    connect_timeout: Duration,
+    /// The longest a whole batch may take; rskafka's own deadline ends earlier.
     timeout: Duration,
     runtime: Arc<Runtime>,
     state: Mutex<State>,
@@ -101,6 +104,7 @@ impl KafkaTransport {
             tls,
             sasl,
             settings: settings.clone(),
+            connect_timeout: endpoint.connect_timeout,
             timeout: endpoint.connect_timeout + endpoint.read_timeout,
             runtime,
             state: Mutex::new(State::default()),
@@ -112,6 +116,32 @@ impl KafkaTransport {
         SendFailure::transient(format!("Kafka at {}: {what}", self.brokers.join(",")))
     }
 
+    /// What connecting involves, for messages.
+    fn connect_verb(&self) -> &'static str {
+        if self.sasl.is_some() {
+            "connect and authenticate (SASL)"
+        } else {
+            "connect"
+        }
+    }
+
+    /// Runs a step of connecting under the connection deadline: one attempt can wait forever
+    /// for an answer (a broker that never completes the SASL exchange, say).
+    async fn connecting<T>(
+        &self,
+        step: impl std::future::Future<Output = T>,
+    ) -> Result<T, SendFailure> {
+        tokio::time::timeout(self.connect_timeout, step)
+            .await
+            .map_err(|_| {
+                self.fail(format!(
+                    "could not {} within {:?}",
+                    self.connect_verb(),
+                    self.connect_timeout
+                ))
+            })
+    }
+
     async fn client(&self, state: &mut State) -> Result<Arc<Client>, SendFailure> {
         if let Some(c) = &state.client {
             return Ok(Arc::clone(c));
@@ -119,7 +149,7 @@ impl KafkaTransport {
         let mut builder = ClientBuilder::new(self.brokers.clone())
             .client_id("integra")
             .backoff_config(BackoffConfig {
-                deadline: Some(self.timeout),
+                deadline: Some(self.connect_timeout),
                 ..BackoffConfig::default()
             });
         if let Some(tls) = &self.tls {
@@ -129,10 +159,9 @@ impl KafkaTransport {
             builder = builder.sasl_config(sasl.clone());
         }
         let client = Arc::new(
-            builder
-                .build()
-                .await
-                .map_err(|e| self.fail(format!("cannot connect: {e}")))?,
+            self.connecting(builder.build())
+                .await?
+                .map_err(|e| self.fail(format!("cannot {}: {e}", self.connect_verb())))?,
         );
         state.client = Some(Arc::clone(&client));
         Ok(client)
@@ -147,9 +176,9 @@ impl KafkaTransport {
         if let Some(n) = state.partitions.get(topic) {
             return Ok(*n);
         }
-        let topics = client
-            .list_topics()
-            .await
+        let topics = self
+            .connecting(client.list_topics())
+            .await?
             .map_err(|e| self.fail(format!("cannot list topics: {e}")))?;
         let n = topics
             .iter()
@@ -173,9 +202,9 @@ impl KafkaTransport {
         if let Some(p) = state.producers.get(&key) {
             return Ok(Arc::clone(p));
         }
-        let p = client
-            .partition_client(topic, partition, UnknownTopicHandling::Error)
-            .await
+        let p = self
+            .connecting(client.partition_client(topic, partition, UnknownTopicHandling::Error))
+            .await?
             .map_err(|e| {
                 self.fail(format!(
                     "cannot reach partition {partition} of '{topic}': {e}"

@@ -1,0 +1,332 @@
+//! MQTT, against Mosquitto, one broker per test.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use integra::{DeliveryStatus, DispatcherOptions, RegisterOptions};
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use serde_json::{Value, json};
+
+use super::{Got, Peer, collect, unique};
+use crate::support::TestEngine;
+use crate::support::brokers::Mosquitto;
+use crate::support::proxy::{Proxy, ProxyOptions};
+use crate::support::tls::Pki;
+
+/// What a subscriber received: (topic, payload, retain flag), in arrival order.
+type Inbox = Arc<Mutex<Vec<(String, Vec<u8>, bool)>>>;
+
+/// A topic on a broker of its own, read by a subscriber connected before anything is sent.
+pub struct MqttPeer {
+    pub broker: Mosquitto,
+    pub topic: String,
+    qos: u8,
+    received: Inbox,
+    client: Client,
+}
+
+impl MqttPeer {
+    pub fn new() -> MqttPeer {
+        MqttPeer::with(Mosquitto::start(""), 1, true)
+    }
+
+    /// A peer on `broker` subscribed with `qos`; a `clean` session is forgotten on
+    /// disconnect, a persistent one has the broker keep its messages while it is away.
+    pub fn with(broker: Mosquitto, qos: u8, clean: bool) -> MqttPeer {
+        let topic = unique("integra/test");
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let client = subscribe(broker.port, &topic, clean, &received);
+        MqttPeer {
+            broker,
+            topic,
+            qos,
+            received,
+            client,
+        }
+    }
+
+    /// Messages received so far: (topic, payload, retain flag).
+    pub fn received(&self) -> Vec<(String, Vec<u8>, bool)> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// Connects a subscriber to `topic` (and everything under it), waits for its SubAck, and keeps
+/// collecting what arrives (reconnecting if the broker restarts).
+fn subscribe(port: u16, topic: &str, clean: bool, into: &Inbox) -> Client {
+    let mut options = MqttOptions::new(unique("reader"), "127.0.0.1", port);
+    options
+        .set_clean_session(clean)
+        .set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut connection) = Client::new(options, 64);
+    client
+        .subscribe(format!("{topic}/#"), QoS::ExactlyOnce)
+        .unwrap();
+    client.subscribe(topic, QoS::ExactlyOnce).unwrap();
+    let (subscribed_tx, subscribed_rx) = crossbeam_channel::bounded(2);
+    let into = Arc::clone(into);
+    std::thread::spawn(move || {
+        for event in connection.iter() {
+            match event {
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    let _ = subscribed_tx.try_send(());
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    into.lock()
+                        .unwrap()
+                        .push((p.topic.clone(), p.payload.to_vec(), p.retain));
+                }
+                Ok(_) => {}
+                Err(rumqttc::ConnectionError::RequestsDone) => break,
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    });
+    for _ in 0..2 {
+        subscribed_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the subscription was acknowledged");
+    }
+    client
+}
+
+impl Drop for MqttPeer {
+    fn drop(&mut self) {
+        let _ = self.client.disconnect();
+    }
+}
+
+impl Peer for MqttPeer {
+    fn port(&self) -> u16 {
+        self.broker.port
+    }
+
+    fn endpoint_at(&self, port: u16) -> Value {
+        json!({"code": "e", "base_url": format!("mqtt://127.0.0.1:{port}"), "connect_timeout": "2s",
+               "read_timeout": "5s"})
+    }
+
+    fn subscriber(&self) -> Value {
+        json!({"code": "s", "kind": "mqtt", "endpoint": "e", "retry": crate::support::retry(10),
+               "mqtt": {"topic": self.topic, "qos": self.qos}})
+    }
+
+    fn read(&self, n: usize, timeout: Duration) -> Vec<Got> {
+        let mut seen = 0;
+        collect(n, timeout, |got| {
+            let all = self.received();
+            for (_, payload, _) in &all[seen..] {
+                got.push(Got {
+                    payload: serde_json::from_slice(payload).unwrap(),
+                    message_id: None,
+                    flow: None,
+                    key: None,
+                });
+            }
+            seen = all.len();
+        })
+    }
+}
+
+fn engine(peer: &MqttPeer, endpoint: Value, subscriber: Value) -> TestEngine {
+    let _ = peer;
+    TestEngine::new(&json!({
+        "endpoints": [endpoint],
+        "subscribers": [subscriber],
+        "flows": [{"code": "ORDERS", "direction": "outgoing", "subscribers": ["s"]}]
+    }))
+}
+
+#[test]
+fn every_quality_of_service_delivers() {
+    for qos in [0, 1, 2] {
+        let peer = MqttPeer::with(Mosquitto::start(""), qos, true);
+        let t = engine(&peer, peer.endpoint(), peer.subscriber());
+        for n in 0..20 {
+            t.engine
+                .register(
+                    "ORDERS",
+                    &json!({"n": n}).to_string(),
+                    &RegisterOptions::default(),
+                )
+                .unwrap();
+        }
+        assert_eq!(t.dispatch().sent, 20, "QoS {qos}");
+        let got = peer.read(20, Duration::from_secs(10));
+        assert_eq!(got.len(), 20, "QoS {qos}");
+    }
+}
+
+#[test]
+fn topic_templates_and_the_retain_flag() {
+    let peer = MqttPeer::new();
+    let mut subscriber = peer.subscriber();
+    subscriber["mqtt"]["topic"] = json!(format!("{}/{{flow}}/{{object_key}}", peer.topic));
+    subscriber["mqtt"]["retain"] = json!(true);
+    let t = engine(&peer, peer.endpoint(), subscriber);
+    t.engine
+        .register(
+            "ORDERS",
+            r#"{"n": 1}"#,
+            &RegisterOptions::object_key("sku-7"),
+        )
+        .unwrap();
+    assert_eq!(t.dispatch().sent, 1);
+    peer.read(1, Duration::from_secs(10));
+    assert_eq!(peer.received()[0].0, format!("{}/ORDERS/sku-7", peer.topic));
+    // A subscriber that comes later still gets the retained message.
+    let late = Arc::new(Mutex::new(Vec::new()));
+    let _client = subscribe(peer.broker.port, &peer.topic, true, &late);
+    let start = std::time::Instant::now();
+    while late.lock().unwrap().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the retained message did not arrive"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(late.lock().unwrap()[0].2, "delivered as retained");
+}
+
+#[test]
+fn a_user_name_and_password_are_required_and_checked() {
+    let broker = Mosquitto::with_password("integra", "s3cret");
+    let endpoint = |password: &str| {
+        json!({"code": "e", "base_url": broker.url(), "connect_timeout": "2s", "read_timeout": "3s",
+               "auth": {"type": "basic", "username": "integra", "password": password}})
+    };
+    let subscriber = json!({"code": "s", "kind": "mqtt", "endpoint": "e", "mqtt": {"topic": unique("integra/auth")}});
+    let config = |password: &str| {
+        json!({"endpoints": [endpoint(password)], "subscribers": [subscriber],
+               "flows": [{"code": "ORDERS", "direction": "outgoing", "subscribers": ["s"]}]})
+    };
+    let t = TestEngine::new(&config("wrong"));
+    let id = t
+        .engine
+        .register("ORDERS", "{}", &RegisterOptions::default())
+        .unwrap();
+    t.dispatch();
+    let d = t.delivery(&id, "s");
+    assert_eq!(d.status, DeliveryStatus::SendError);
+    assert!(
+        !d.last_error.unwrap().contains("wrong"),
+        "the password must not appear in the error"
+    );
+    let t = TestEngine::new(&config("s3cret"));
+    t.engine
+        .register("ORDERS", "{}", &RegisterOptions::default())
+        .unwrap();
+    assert_eq!(
+        t.dispatch().sent,
+        1,
+        "acknowledged by the broker with the right password"
+    );
+}
+
+#[test]
+fn mqtts_with_a_private_ca_and_a_client_certificate() {
+    let peer = MqttPeer::new();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::create(dir.path());
+    let proxy = Proxy::start(
+        0,
+        peer.broker.port,
+        ProxyOptions {
+            tls: Some(pki.server_config(true)),
+            ..Default::default()
+        },
+    );
+    let endpoint = |auth: Value| {
+        json!({"code": "e", "base_url": format!("mqtts://127.0.0.1:{}", proxy.port), "connect_timeout": "2s",
+               "read_timeout": "3s", "tls": {"ca_file": pki.ca_file}, "auth": auth})
+    };
+    let t = engine(&peer, endpoint(json!({"type": "none"})), peer.subscriber());
+    let id = t
+        .engine
+        .register("ORDERS", r#"{"n": 0}"#, &RegisterOptions::default())
+        .unwrap();
+    t.dispatch();
+    assert_eq!(
+        t.delivery(&id, "s").status,
+        DeliveryStatus::SendError,
+        "no client certificate"
+    );
+    let certified = json!({"type": "client_certificate", "certificate": pki.client_cert_file, "key": pki.client_key_file});
+    let t = engine(&peer, endpoint(certified), peer.subscriber());
+    t.engine
+        .register("ORDERS", r#"{"n": 1}"#, &RegisterOptions::default())
+        .unwrap();
+    assert_eq!(t.dispatch().sent, 1);
+    assert_eq!(peer.read(1, Duration::from_secs(10))[0].payload["n"], 1);
+}
+
+/// The broker restarts while messages are in flight; a persistent subscriber session keeps
+/// what the broker acknowledged, and what it did not is sent again: nothing is lost.
+#[test]
+fn a_broker_restart_mid_stream_loses_nothing() {
+    let mut peer = MqttPeer::with(Mosquitto::start(""), 1, false);
+    let mut subscriber = peer.subscriber();
+    subscriber["retry"] = crate::support::retry(50);
+    let t = engine(&peer, peer.endpoint(), subscriber);
+    let options = DispatcherOptions {
+        poll_interval: Duration::from_millis(50),
+        ..DispatcherOptions::default()
+    };
+    t.engine.start_dispatcher(options).unwrap();
+    let register = |n: u64| {
+        t.engine
+            .register(
+                "ORDERS",
+                &json!({"n": n}).to_string(),
+                &RegisterOptions::default(),
+            )
+            .unwrap();
+    };
+    (0..150).for_each(register);
+    peer.broker.stop();
+    (150..300).for_each(register);
+    std::thread::sleep(Duration::from_millis(300));
+    peer.broker.resume();
+    let start = std::time::Instant::now();
+    while t
+        .engine
+        .counts()
+        .unwrap()
+        .messages
+        .get("sent")
+        .copied()
+        .unwrap_or(0)
+        < 300
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "not everything was sent after the restart"
+        );
+        t.advance(Duration::from_secs(2));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.engine.stop_dispatcher();
+    let start = std::time::Instant::now();
+    loop {
+        let mut ns: Vec<u64> = peer
+            .received()
+            .iter()
+            .map(|(_, p, _)| {
+                serde_json::from_slice::<Value>(p).unwrap()["n"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        ns.sort_unstable();
+        ns.dedup();
+        if ns == (0..300).collect::<Vec<u64>>() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} of 300 arrived",
+            ns.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

