@@ -47,8 +47,26 @@ fn registered_messages_are_delivered_without_anyone_calling_dispatch() {
             )
             .unwrap();
     }
-    rx.wait_for(600, Duration::from_secs(30));
-    wait_until("all sent", Duration::from_secs(10), || sent(&t) == 300);
+    let start = Instant::now();
+    while sent(&t) < 300 {
+        if start.elapsed() > Duration::from_secs(30) {
+            let failed = t
+                .engine
+                .list_messages(&integra::ListFilter {
+                    delivery_status: Some("send_error".into()),
+                    ..Default::default()
+                })
+                .unwrap();
+            let errors: Vec<Option<String>> = failed
+                .iter()
+                .flat_map(|m| t.engine.message_status(&m.id).unwrap().deliveries)
+                .map(|d| d.last_error)
+                .collect();
+            panic!("{:?}; failed deliveries: {errors:?}", t.engine.counts().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(rx.received().len(), 600);
     assert!(t.engine.stop_dispatcher());
     assert!(!t.engine.dispatcher_running());
     assert!(!t.engine.stop_dispatcher());

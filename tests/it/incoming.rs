@@ -186,7 +186,7 @@ fn xml_is_stored_as_text_and_bad_input_is_refused() {
         ),
         (
             e.accept("IN", "2", "{oops", &none),
-            "the body of incoming message '2' is not valid JSON: key must be a string at line 1 column 2",
+            "the body of incoming message '2' for flow 'IN' is not valid JSON: key must be a string at line 1 column 2",
         ),
         (e.accept("IN", "3", "  ", &xml), "invalid body: is empty"),
         (

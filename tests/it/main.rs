@@ -25,6 +25,12 @@ mod incoming;
 mod http_subscriber;
 // Leases, crashes (SIGKILL of a child process) and two processes on one file.
 mod crash;
+// Incoming messages processed by Rust handlers.
+mod processing;
+// The HTTP receiver: the inter-base endpoint, webhook routes, limits, two bases exchanging.
+mod receiver;
+// Sources: RabbitMQ, Kafka and MQTT consumers and the HTTP poller feeding incoming flows.
+mod sources;
 // The background dispatcher.
 mod dispatcher;
 // Bad input: clear errors, nothing half-written.

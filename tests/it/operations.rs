@@ -261,7 +261,8 @@ fn cleanup_keeps_dead_messages_longer_than_delivered_ones() {
         t.engine.cleanup().unwrap(),
         integra::CleanupReport {
             messages: 0,
-            incoming: 0
+            incoming: 0,
+            rejections: 0
         }
     );
     t.advance(Duration::from_secs(2));
@@ -269,7 +270,8 @@ fn cleanup_keeps_dead_messages_longer_than_delivered_ones() {
         t.engine.cleanup().unwrap(),
         integra::CleanupReport {
             messages: 1,
-            incoming: 1
+            incoming: 1,
+            rejections: 0
         }
     );
     assert!(t.engine.message_status(&sent).is_err());

@@ -18,6 +18,7 @@ use crate::dispatch::Dispatcher;
 use crate::error::{Error, Result};
 use crate::openapi::Catalog;
 use crate::queue::forming::Former;
+use crate::queue::incoming::IncomingHandler;
 use crate::store::{Commit, Db, Durability, Store, StoreError, StoreOptions};
 use crate::time::{Clock, SystemClock, Timestamp};
 use crate::transport::Transports;
@@ -81,6 +82,8 @@ pub(crate) struct Core {
     /// Identifies this engine's leases in the database.
     pub(crate) owner: String,
     pub(crate) formers: RwLock<HashMap<String, Arc<dyn Former>>>,
+    /// Rust handlers of incoming flows registered in this process.
+    pub(crate) incoming_handlers: RwLock<HashMap<String, Arc<dyn IncomingHandler>>>,
     pub(crate) transports: Transports,
     pub(crate) catalog: Catalog,
     pub(crate) wake: Wake,
@@ -139,6 +142,37 @@ impl Core {
                 "the configuration changed {ATTEMPTS} times while this call ran; try again"
             ),
         }))
+    }
+
+    /// The lease owner of work claimed through the pull API (`next_to_form`,
+    /// `next_incoming`): distinct from the dispatcher's, whose lease renewals must not keep
+    /// alive work an external caller abandoned.
+    pub(crate) fn pull_owner(&self) -> String {
+        format!("{}/pull", self.owner)
+    }
+
+    /// The flows with an incoming handler registered in this process.
+    pub(crate) fn registered_handlers(&self) -> Vec<String> {
+        self.incoming_handlers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    pub(crate) fn incoming_handler(&self, flow: &str) -> Option<Arc<dyn IncomingHandler>> {
+        self.incoming_handlers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(flow)
+            .cloned()
+    }
+
+    /// Reads from the database, to show it answers.
+    pub(crate) fn check_database(&self) -> Result<()> {
+        self.store.read(|db| db.config_version().map(|_| ()))?;
+        Ok(())
     }
 
     pub(crate) fn former(&self, flow: &str) -> Option<Arc<dyn Former>> {
@@ -209,6 +243,7 @@ impl Engine {
             options,
             owner: uuid::Uuid::new_v4().to_string(),
             formers: RwLock::new(HashMap::new()),
+            incoming_handlers: RwLock::new(HashMap::new()),
             transports: Transports::default(),
             catalog: Catalog::default(),
             wake: Wake::new(),

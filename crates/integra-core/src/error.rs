@@ -88,6 +88,14 @@ pub enum Error {
         /// The former the operation is for.
         expected: &'static str,
     },
+    /// The incoming flow is not processed by a Rust handler.
+    #[error(
+        "flow '{flow}' is processed externally (with next_incoming); set its processor to 'handler' to register a Rust handler"
+    )]
+    WrongProcessor {
+        /// The flow.
+        flow: String,
+    },
     /// The external id already belongs to another local key.
     #[error(
         "external id '{external_id}' of system '{system}', type '{object_type}' is already mapped to local key '{taken_by}'"
@@ -117,6 +125,22 @@ pub enum Error {
         what: String,
         /// Every violation found.
         violations: Vec<crate::openapi::Violation>,
+    },
+    /// No listener has this code.
+    #[error("no listener has code '{code}'")]
+    UnknownListener {
+        /// The code asked for.
+        code: String,
+    },
+    /// A listener's address cannot be bound.
+    #[error("listener '{listener}' cannot listen on {address}: {source}")]
+    Listen {
+        /// The listener.
+        listener: String,
+        /// Its configured address.
+        address: String,
+        /// The system's error.
+        source: std::io::Error,
     },
     /// The background dispatcher is already running on this engine.
     #[error("the dispatcher is already running")]

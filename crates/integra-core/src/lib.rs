@@ -27,8 +27,12 @@
 //!
 //! ## Crate features
 //!
-//! * `http` (default): HTTP subscribers, and fetching external schemas, through ureq 3 with
-//!   rustls.
+//! * `http` (default): HTTP subscribers, poll sources, and fetching external schemas,
+//!   through ureq 3 with rustls.
+//! * `jsonrpc`, `interbase`: JSON-RPC 2.0 and inter-base subscribers (over `http`).
+//! * `amqp`, `kafka`, `mqtt`: RabbitMQ, Kafka and MQTT subscribers and sources.
+//! * `receiver`: the HTTP receiver (inter-base endpoint, webhook routes), on hyper.
+//! * `full`: all of the above.
 #![forbid(unsafe_code)]
 
 pub mod config;
@@ -36,6 +40,7 @@ pub mod dispatch;
 mod engine;
 pub mod error;
 pub mod external_ids;
+pub mod inbound;
 pub mod maintenance;
 pub mod openapi;
 pub mod queue;

@@ -1,9 +1,10 @@
 //! A TCP proxy in front of a real broker. It can terminate TLS with the test PKI (and require
 //! a client certificate), so TLS clients are tested against real brokers; it counts the
 //! connections clients open; and it can record the Kafka requests passing through, to check
-//! the protocol versions a client sends.
+//! the protocol versions a client sends; and it can lose the server's replies, so a client
+//! sees a request fail that the server carried out.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -24,6 +25,9 @@ pub struct ProxyOptions {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Record (api key, api version) of each Kafka request from the client.
     pub record_kafka: bool,
+    /// While this is true, a reply from the server is dropped and the client's connection
+    /// closed instead.
+    pub lose_replies: Option<Arc<AtomicBool>>,
 }
 
 impl Proxy {
@@ -53,10 +57,10 @@ impl Proxy {
                         Some(config) => {
                             let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(config));
                             if let Ok(stream) = acceptor.accept(client).await {
-                                pipe(stream, server, options.record_kafka, record).await;
+                                pipe(stream, server, &options, record).await;
                             }
                         }
-                        None => pipe(client, server, options.record_kafka, record).await,
+                        None => pipe(client, server, &options, record).await,
                     }
                 });
             }
@@ -83,7 +87,7 @@ impl Proxy {
 async fn pipe<C>(
     client: C,
     server: TcpStream,
-    record_kafka: bool,
+    options: &ProxyOptions,
     record: Arc<Mutex<Vec<(i16, i16)>>>,
 ) where
     C: AsyncRead + AsyncWrite + Unpin,
@@ -91,7 +95,7 @@ async fn pipe<C>(
     let (mut from_client, mut to_client) = tokio::io::split(client);
     let (mut from_server, mut to_server) = server.into_split();
     let up = async {
-        if !record_kafka {
+        if !options.record_kafka {
             let _ = tokio::io::copy(&mut from_client, &mut to_server).await;
             return;
         }
@@ -118,7 +122,20 @@ async fn pipe<C>(
         }
     };
     let down = async {
-        let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
+        let Some(lose) = &options.lose_replies else {
+            let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
+            return;
+        };
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match from_server.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            if lose.load(Ordering::SeqCst) || to_client.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
     };
     tokio::select! {
         () = up => {},

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::settings::header_name_problem;
 use super::{Problems, SubscriberKind, duration, url_problem};
 
 /// A secret (password, token, key). Its `Debug` never shows the value, so secrets do not
@@ -219,16 +220,8 @@ impl Auth {
                 }
             }
             Auth::ApiKey { header, .. } => {
-                let valid = !header.is_empty()
-                    && header
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
-                if !valid {
-                    p.push(
-                        object,
-                        "auth.header",
-                        format!("'{header}' is not a valid header name"),
-                    );
+                if let Some(problem) = header_name_problem(header) {
+                    p.push(object, "auth.header", problem);
                 }
             }
         }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Problems, duration};
+use super::{Problems, Source, duration};
 use crate::queue::retry::RetryPolicy;
 
 /// A data flow.
@@ -25,9 +25,15 @@ pub struct Flow {
     /// Codes of the subscribers of an outgoing flow.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subscribers: Vec<String>,
-    /// Who turns the registered source into the payload.
+    /// Who turns the registered source into the payload (outgoing).
     #[serde(default)]
     pub former: Former,
+    /// Who processes the accepted messages (incoming).
+    #[serde(default)]
+    pub processor: Processor,
+    /// A broker or polled resource feeding the flow (incoming).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
     /// The contract messages are validated against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<SchemaRef>,
@@ -60,6 +66,8 @@ impl Flow {
             active: true,
             subscribers: subscribers.iter().map(|s| (*s).to_owned()).collect(),
             former: Former::None,
+            processor: Processor::External,
+            source: None,
             schema: None,
             ordering: Ordering::None,
             retention: Retention::default(),
@@ -101,6 +109,20 @@ impl Flow {
             }
             if self.former != Former::None {
                 p.push(&object, "former", "an incoming flow has no former");
+            }
+            if let Some(source) = &self.source {
+                source.check(&object, p);
+            }
+        } else {
+            if self.processor != Processor::External {
+                p.push(&object, "processor", "an outgoing flow has no processor");
+            }
+            if self.source.is_some() {
+                p.push(
+                    &object,
+                    "source",
+                    "an outgoing flow has no source; its messages are registered",
+                );
             }
         }
         let mut seen = std::collections::HashSet::new();
@@ -154,6 +176,18 @@ pub enum Former {
     /// An external former pulls work with `next_to_form` (this is what 1C code uses).
     External,
     /// A Rust handler registered with `Engine::set_former`, run on the dispatcher's threads.
+    Handler,
+}
+
+/// Who processes an incoming flow's accepted messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Processor {
+    /// An external processor pulls them with `next_incoming` (this is what 1C code uses).
+    #[default]
+    External,
+    /// A Rust handler registered with `Engine::set_incoming_handler`, run on the
+    /// dispatcher's threads.
     Handler,
 }
 

@@ -20,9 +20,11 @@
 pub mod duration;
 mod endpoint;
 mod flow;
+mod listener;
 mod schema;
 mod settings;
 mod snapshot;
+mod source;
 mod subscriber;
 
 use std::collections::HashSet;
@@ -32,13 +34,20 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use endpoint::{Auth, ENDPOINT_SCHEMES, Endpoint, ScramMechanism, Secret, TlsSettings};
-pub use flow::{Direction, Flow, Former, Ordering, Retention, SchemaRef};
+pub use flow::{Direction, Flow, Former, Ordering, Processor, Retention, SchemaRef};
+pub use listener::{
+    HmacAlgorithm, InboundAuth, InterbaseListener, Listener, ListenerLimits, RESERVED_PATHS, Route,
+    SignatureEncoding,
+};
 pub use schema::{ExternalSchema, SchemaEntry};
 pub use settings::{
     AmqpSettings, HttpMethod, HttpSettings, IdsIn, InterbaseSettings, JsonRpcSettings,
     KafkaCompression, KafkaSettings, MqttSettings, NAME_PLACEHOLDERS, PATH_PLACEHOLDERS,
 };
 pub(crate) use snapshot::ConfigSnapshot;
+pub use source::{
+    AmqpSource, KafkaSource, KafkaStart, MqttSource, PollCursor, PollSource, Source, SourceKind,
+};
 pub use subscriber::{Subscriber, SubscriberKind};
 
 /// The whole configuration.
@@ -57,6 +66,9 @@ pub struct Config {
     /// The schema catalog: OpenAPI 3.0 documents flows are validated against.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schemas: Vec<SchemaEntry>,
+    /// Addresses the HTTP receiver listens on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listeners: Vec<Listener>,
 }
 
 impl Config {
@@ -134,25 +146,38 @@ impl Config {
         for s in &self.subscribers {
             s.check(&mut p);
             let object = format!("subscriber '{}'", s.code);
-            match self.endpoints.iter().find(|e| e.code == s.endpoint) {
-                None => p.push(
+            self.check_endpoint_use(&object, "endpoint", &s.endpoint, s.kind, &mut p);
+        }
+        unique_codes(&mut p, "listener", self.listeners.iter().map(|l| &l.code));
+        let mut addresses = HashSet::new();
+        for l in &self.listeners {
+            l.check(&mut p);
+            let object = format!("listener '{}'", l.code);
+            if let Ok(address) = l.socket_address()
+                && address.port() != 0
+                && !addresses.insert(address)
+            {
+                p.push(
                     &object,
-                    "endpoint",
-                    format!("no endpoint has code '{}'", s.endpoint),
-                ),
-                Some(e) => {
-                    if let Some(problem) = e.unsuitable_for(s.kind) {
-                        p.push(
-                            &object,
-                            "endpoint",
-                            format!("endpoint '{}': {problem}", e.code),
-                        );
-                    }
-                }
+                    "address",
+                    format!("{address} is used by another listener"),
+                );
+            }
+            for (field, code) in l.flow_references() {
+                self.check_incoming_flow(&object, &field, code, &mut p);
             }
         }
         for f in &self.flows {
             f.check(&mut p);
+            if let Some(source) = f
+                .source
+                .as_ref()
+                .filter(|_| f.direction == Direction::Incoming)
+            {
+                let object = format!("flow '{}'", f.code);
+                let kind = source.kind.protocol();
+                self.check_endpoint_use(&object, "source.endpoint", &source.endpoint, kind, &mut p);
+            }
             for code in &f.subscribers {
                 if !self.subscribers.iter().any(|s| &s.code == code) {
                     p.push(
@@ -188,6 +213,38 @@ impl Config {
             }
         }
         p.into_result()
+    }
+
+    /// Reports a reference to an endpoint that does not exist or does not suit `kind`.
+    fn check_endpoint_use(
+        &self,
+        object: &str,
+        field: &str,
+        code: &str,
+        kind: SubscriberKind,
+        p: &mut Problems,
+    ) {
+        match self.endpoints.iter().find(|e| e.code == code) {
+            None => p.push(object, field, format!("no endpoint has code '{code}'")),
+            Some(e) => {
+                if let Some(problem) = e.unsuitable_for(kind) {
+                    p.push(object, field, format!("endpoint '{}': {problem}", e.code));
+                }
+            }
+        }
+    }
+
+    /// Reports a reference to a flow that does not exist or is not incoming.
+    fn check_incoming_flow(&self, object: &str, field: &str, code: &str, p: &mut Problems) {
+        match self.flow(code) {
+            None => p.push(object, field, format!("no flow has code '{code}'")),
+            Some(f) if f.direction != Direction::Incoming => p.push(
+                object,
+                field,
+                format!("flow '{code}' is outgoing; only incoming flows receive"),
+            ),
+            Some(_) => {}
+        }
     }
 
     /// The flow with this code.

@@ -36,19 +36,20 @@ fn check_template(object: &str, field: &str, template: &str, allowed: &[&str], p
     }
 }
 
+/// Why `name` cannot be an HTTP header name (it must be a non-empty token), if it cannot.
+pub(crate) fn header_name_problem(name: &str) -> Option<String> {
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    (!valid).then(|| format!("'{name}' is not a valid header name"))
+}
+
 /// Reports header names that are not HTTP tokens and values with line breaks.
 fn check_headers(object: &str, field: &str, headers: &BTreeMap<String, String>, p: &mut Problems) {
     for (name, value) in headers {
-        let valid_name = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !valid_name {
-            p.push(
-                object,
-                field,
-                format!("'{name}' is not a valid header name"),
-            );
+        if let Some(problem) = header_name_problem(name) {
+            p.push(object, field, problem);
         }
         if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
             p.push(

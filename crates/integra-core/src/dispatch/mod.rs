@@ -1,15 +1,17 @@
 //! Dispatch: claiming due work, doing it, and recording the outcome.
 //!
-//! Work is forming (for flows with a Rust former in this process) and delivering (for
-//! subscribers this process has a transport for). One cycle is always the same three
-//! steps, whoever runs it:
+//! Work is forming (for flows with a Rust former in this process), delivering (for
+//! subscribers this process has a transport for), and processing incoming messages (for
+//! flows with a Rust handler in this process). One cycle is always the same three steps,
+//! whoever runs it:
 //!
 //! 1. **claim** a batch in one lazy write: each item's attempt is counted and a lease taken;
 //!    deliveries whose payload equals the one last delivered to that subscriber for the same
 //!    object end as Unchanged right here;
-//! 2. **execute** each item outside any transaction: run the former, or the transport;
+//! 2. **execute** each item outside any transaction: run the former, the transport, or the
+//!    incoming handler;
 //! 3. **complete** the batch in one durable write: Sent, SendError with its next attempt
-//!    time, Dead, formed and fanned out, and so on, each with its history row.
+//!    time, Dead, formed and fanned out, Processed, and so on, each with its history row.
 //!
 //! [`Engine::dispatch`] runs cycles in the caller's thread; [`background`] runs them on a
 //! scheduler thread and a pool of workers. Both renew the leases of work they hold.
@@ -27,15 +29,16 @@ use serde_json::Value;
 pub(crate) use background::Dispatcher;
 pub use background::DispatcherOptions;
 
-use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
+use crate::config::{ConfigSnapshot, Direction, Former as FormerKind, Processor};
 use crate::engine::Core;
 use crate::error::{Error, Result};
 use crate::queue::delivery::finish_delivery;
 use crate::queue::forming::{
     FormOutcome, FormingItem, FormingResult, check_formed, claim_forming, finish_forming,
 };
-use crate::queue::status::{DeliveryStatus, MessageStatus};
-use crate::store::{ClaimedDeliveryRow, ClaimedFormingRow, Commit, Db};
+use crate::queue::incoming::{IncomingItem, Processing, claim_incoming, record_processing};
+use crate::queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
+use crate::store::{ClaimedDeliveryRow, ClaimedFormingRow, Commit, Db, IncomingRow};
 use crate::time::Timestamp;
 use crate::transport::{Outgoing, SendFailure, deliverable};
 
@@ -56,6 +59,10 @@ pub struct DispatchReport {
     pub failed: u64,
     /// Deliveries that used up their attempts.
     pub dead: u64,
+    /// Incoming messages their handler processed.
+    pub processed: u64,
+    /// Processing attempts that failed (retried, or Dead).
+    pub processing_failed: u64,
     /// Outcomes not recorded because the work's lease had been taken back meanwhile.
     pub lost_leases: u64,
 }
@@ -70,6 +77,8 @@ impl DispatchReport {
             + self.unchanged
             + self.failed
             + self.dead
+            + self.processed
+            + self.processing_failed
             + self.lost_leases
     }
 }
@@ -83,6 +92,8 @@ impl AddAssign for DispatchReport {
         self.unchanged += o.unchanged;
         self.failed += o.failed;
         self.dead += o.dead;
+        self.processed += o.processed;
+        self.processing_failed += o.processing_failed;
         self.lost_leases += o.lost_leases;
     }
 }
@@ -95,12 +106,15 @@ pub(crate) enum WorkItem {
     Form(ClaimedFormingRow),
     /// Deliveries to one subscriber: one for HTTP-based kinds, a batch for brokers.
     Deliver(Vec<ClaimedDeliveryRow>),
+    /// An incoming message for its flow's handler.
+    Process(IncomingRow),
 }
 
 /// The outcome of one piece of work, to be recorded.
 pub(crate) enum WorkResult {
     Formed(ClaimedFormingRow, FormingResult),
     Delivered(Vec<(ClaimedDeliveryRow, Result<(), SendFailure>)>),
+    Processed(IncomingRow, Result<(), String>),
 }
 
 /// Groups claimed deliveries into work: one item per delivery for HTTP-based subscribers
@@ -144,11 +158,21 @@ impl Core {
         let lease_until = now.plus(self.options.lease);
         let owner = self.owner.clone();
         let registered = self.registered_formers();
+        let handled = self.registered_handlers();
         self.store.write(Commit::Lazy, move |db| {
             let config = db.config()?;
             let formed_here = flows_formed_here(&config, &registered);
             let forms = claim_forming(db, &owner, lease_until, now, &formed_here, max)?;
-            let room = max - forms.len();
+            let processed_here = flows_processed_here(&config, &handled);
+            let incoming = claim_incoming(
+                db,
+                &owner,
+                lease_until,
+                now,
+                &processed_here,
+                max - forms.len(),
+            )?;
+            let room = max - forms.len() - incoming.len();
             let rows = if room > 0 {
                 db.claim_deliveries(&owner, lease_until, now, &deliverable(&config), room)?
             } else {
@@ -158,6 +182,9 @@ impl Core {
                 items: forms.into_iter().map(WorkItem::Form).collect(),
                 report: DispatchReport::default(),
             };
+            claimed
+                .items
+                .extend(incoming.into_iter().map(WorkItem::Process));
             let mut to_send = Vec::with_capacity(rows.len());
             for row in rows {
                 db.insert_message_history(
@@ -237,6 +264,21 @@ impl Core {
                 };
                 WorkResult::Delivered(rows.into_iter().zip(outcomes).collect())
             }
+            WorkItem::Process(row) => {
+                let outcome = match self.incoming_handler(&row.flow) {
+                    None => Err(format!(
+                        "no Rust handler is registered for flow '{}' in this process",
+                        row.flow
+                    )),
+                    Some(handler) => {
+                        let item = IncomingItem::from_row(row.clone());
+                        catch_unwind(AssertUnwindSafe(|| handler.process(&item))).unwrap_or_else(
+                            |_| Err(format!("the handler of flow '{}' panicked", row.flow)),
+                        )
+                    }
+                };
+                WorkResult::Processed(row, outcome)
+            }
         }
     }
 
@@ -293,6 +335,20 @@ impl Core {
                     WorkResult::Formed(row, result) => {
                         record_forming(db, &config, &row, result, now, &mut report)?;
                     }
+                    WorkResult::Processed(row, outcome) => {
+                        let done = Processing {
+                            row: row.id,
+                            flow: &row.flow,
+                            attempts: row.attempts,
+                            owner: Some(&owner),
+                        };
+                        match record_processing(db, &config, &done, outcome.err().as_deref(), now)?
+                        {
+                            Some(IncomingStatus::Processed) => report.processed += 1,
+                            Some(_) => report.processing_failed += 1,
+                            None => report.lost_leases += 1,
+                        }
+                    }
                 }
             }
             Ok::<_, Error>(report)
@@ -305,6 +361,7 @@ impl Core {
         let owner = self.owner.clone();
         self.store.write(Commit::Lazy, move |db| {
             db.renew_leases(&owner, until)?;
+            db.renew_incoming_leases(&owner, until)?;
             Ok::<_, Error>(())
         })
     }
@@ -312,6 +369,7 @@ impl Core {
     /// When the next piece of work this engine can do falls due, if any is queued.
     pub(crate) fn next_due(&self) -> Result<Option<Timestamp>> {
         let registered = self.registered_formers();
+        let handled = self.registered_handlers();
         self.store.read(|db| {
             let config = db.config()?;
             let flows = flows_formed_here(&config, &registered);
@@ -321,10 +379,13 @@ impl Core {
             } else {
                 db.next_forming_due(&flows)?
             };
-            Ok::<_, Error>(match (delivery, forming) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            })
+            let handled = flows_processed_here(&config, &handled);
+            let processing = if handled.is_empty() {
+                None
+            } else {
+                db.next_incoming_due(&handled)?
+            };
+            Ok::<_, Error>([delivery, forming, processing].into_iter().flatten().min())
         })
     }
 }
@@ -363,6 +424,22 @@ fn flows_formed_here<'c>(config: &'c ConfigSnapshot, registered: &[String]) -> V
                     FormerKind::Handler => registered.contains(&f.code),
                     FormerKind::External => false,
                 }
+        })
+        .map(|f| f.code.as_str())
+        .collect()
+}
+
+/// The incoming flows whose messages this process handles: processor `handler`, with a
+/// handler registered here.
+fn flows_processed_here<'c>(config: &'c ConfigSnapshot, registered: &[String]) -> Vec<&'c str> {
+    config
+        .config()
+        .flows
+        .iter()
+        .filter(|f| {
+            f.direction == Direction::Incoming
+                && f.processor == Processor::Handler
+                && registered.contains(&f.code)
         })
         .map(|f| f.code.as_str())
         .collect()

@@ -1,6 +1,7 @@
 //! Cleanup: removes finished messages older than their flow's retention (sent and cancelled
 //! after `retention.delivered`, dead and undelivered after the longer `retention.dead`),
-//! with their deliveries and history, and processed / dead incoming messages likewise.
+//! with their deliveries and history, and processed / dead incoming messages likewise, and
+//! sources' rejections after the flow's `retention.dead`.
 //! Messages of flows no longer configured get the default retention. It works in small
 //! transactions so registrations are never held up for long.
 
@@ -21,6 +22,8 @@ pub struct CleanupReport {
     pub messages: u64,
     /// Incoming messages removed (with their history).
     pub incoming: u64,
+    /// Rejections by sources removed.
+    pub rejections: u64,
 }
 
 impl Engine {
@@ -77,13 +80,33 @@ impl Engine {
                 Ok::<_, Error>(CleanupReport {
                     messages: db.delete_messages(&messages)? as u64,
                     incoming: db.delete_incoming(&incoming)? as u64,
+                    rejections: 0,
                 })
             })?;
             report.messages += chunk.messages;
             report.incoming += chunk.incoming;
             if chunk.messages == 0 && chunk.incoming == 0 {
+                report.rejections = self.cleanup_rejections()?;
                 return Ok(report);
             }
         }
+    }
+
+    /// Removes rejections older than their flow's dead retention.
+    fn cleanup_rejections(&self) -> Result<u64> {
+        let now = self.core.now();
+        self.core.store.write(Commit::Durable, move |db| {
+            let config = db.config()?;
+            let flows = &config.config().flows;
+            let known: Vec<&str> = flows.iter().map(|f| f.code.as_str()).collect();
+            let mut removed = 0;
+            for f in flows.iter().filter(|f| f.direction == Direction::Incoming) {
+                removed +=
+                    db.delete_rejections(Some(&f.code), &known, now.minus(f.retention.dead))?;
+            }
+            let default = now.minus(Retention::default().dead);
+            removed += db.delete_rejections(None, &known, default)?;
+            Ok::<_, Error>(removed as u64)
+        })
     }
 }

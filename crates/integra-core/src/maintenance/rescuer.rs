@@ -69,7 +69,15 @@ impl Core {
                     IncomingStatus::Error,
                     IncomingStatus::Dead,
                 );
-                if db.transition_incoming(e.id, IncomingStatus::InProgress, to, note, next, now)? {
+                if db.transition_incoming(
+                    e.id,
+                    IncomingStatus::InProgress,
+                    to,
+                    note,
+                    next,
+                    None,
+                    now,
+                )? {
                     db.insert_incoming_history(e.id, now, to, e.attempts, note)?;
                     n += 1;
                 }

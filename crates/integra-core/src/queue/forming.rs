@@ -170,7 +170,7 @@ impl Engine {
         check_lease(lease)?;
         self.core.rescue_expired()?;
         let now = self.core.now();
-        let owner = self.core.owner.clone();
+        let owner = self.core.pull_owner();
         let rows = self.core.store.write(Commit::Lazy, move |db| {
             let config = db.config()?;
             let flows: Vec<&str> = config

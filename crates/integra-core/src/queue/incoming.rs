@@ -6,17 +6,20 @@
 //! as the first one is kept (the flow's retention): that is the dedup window.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use super::forming::check_lease;
 use super::register::new_message_id;
 use super::status::IncomingStatus;
-use crate::config::{ConfigSnapshot, Direction, Flow, Ordering};
-use crate::engine::Engine;
+use crate::config::{ConfigSnapshot, Direction, Flow, Ordering, Processor};
+use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
-use crate::store::{Commit, IncomingRow, NewIncoming};
+use crate::store::{Commit, Db, IncomingRow, NewIncoming};
+use crate::time::Timestamp;
 
 /// Longest sender's message id, in characters.
 pub const MAX_MESSAGE_ID_CHARS: usize = 200;
@@ -53,7 +56,7 @@ pub struct IncomingItem {
 }
 
 impl IncomingItem {
-    fn from_row(row: IncomingRow) -> Self {
+    pub(crate) fn from_row(row: IncomingRow) -> Self {
         IncomingItem {
             headers: serde_json::from_str(&row.headers).unwrap_or_default(),
             id: row.uuid,
@@ -107,6 +110,323 @@ fn incoming_flow<'c>(config: &'c ConfigSnapshot, code: &str) -> Result<&'c Flow>
     Ok(f)
 }
 
+/// True when `e` concerns the flow as a whole (unknown, inactive, outgoing) or the
+/// database, rather than one message: such a message must not be rejected, only retried.
+pub(crate) fn is_flow_level(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::UnknownFlow { .. }
+            | Error::FlowInactive { .. }
+            | Error::WrongDirection { .. }
+            | Error::Store(_)
+            | Error::Schema { .. }
+    )
+}
+
+/// A message as a receiver or a source got it, before it is checked.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Received {
+    /// The sender's message id, when it sent one.
+    pub(crate) message_id: Option<String>,
+    /// The id to use when neither the sender nor the body gives one (a Kafka record's
+    /// topic, partition and offset, say); without it a fresh id is made.
+    pub(crate) fallback_id: Option<String>,
+    /// The body.
+    pub(crate) payload: String,
+    /// Its headers (any case; stored in lower case).
+    pub(crate) headers: BTreeMap<String, String>,
+}
+
+/// A received message checked against its flow, ready to store.
+#[derive(Clone, Debug)]
+pub(crate) struct Checked {
+    message_id: String,
+    payload: String,
+    content_type: String,
+    headers: String,
+    ordering_key: Option<String>,
+}
+
+/// A received message that cannot be stored.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    /// Its id, when it had one.
+    pub(crate) message_id: Option<String>,
+    /// The body as received.
+    pub(crate) payload: String,
+    /// Why.
+    pub(crate) error: Error,
+}
+
+/// A received message after its checks: ready to store, or refused.
+pub(crate) type CheckOutcome = Result<Checked, Box<Refusal>>;
+
+/// What storing one message of a batch did.
+pub(crate) type StoreOutcome = Result<Accepted, Box<Refusal>>;
+
+/// The value `locator` names in `value`: a JSON pointer (`/a/b`) or a top-level field name.
+pub(crate) fn locate<'v>(value: &'v Value, locator: &str) -> Option<&'v Value> {
+    if locator.starts_with('/') {
+        value.pointer(locator)
+    } else {
+        value.get(locator)
+    }
+}
+
+/// A message id from a located value: a non-empty string, or a number.
+pub(crate) fn id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn check_message_id(message_id: &str) -> Result<()> {
+    if message_id.is_empty()
+        || message_id.chars().count() > MAX_MESSAGE_ID_CHARS
+        || message_id.chars().any(char::is_control)
+    {
+        return Err(Error::InvalidArgument {
+            name: "message id",
+            reason: format!(
+                "must be 1 to {MAX_MESSAGE_ID_CHARS} characters without control characters"
+            ),
+        });
+    }
+    Ok(())
+}
+
+impl Core {
+    /// Checks a received message against flow `flow` as `config` has it: a usable message
+    /// id (taken from the body at `id_locator` when the sender gave none, else generated), a
+    /// supported content type (default JSON), a JSON body that parses (a leading byte-order
+    /// mark, which 1C writes by default, is dropped) and keeps to the flow's schema, or a
+    /// non-empty XML body for a flow without one.
+    pub(crate) fn check_received(
+        &self,
+        config: &ConfigSnapshot,
+        flow: &str,
+        id_locator: Option<&str>,
+        received: Received,
+    ) -> CheckOutcome {
+        let Received {
+            message_id,
+            fallback_id,
+            payload,
+            headers,
+        } = received;
+        let payload = match payload.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_owned(),
+            None => payload,
+        };
+        let ids = (message_id.as_deref(), fallback_id.clone());
+        match self.check_parts(config, flow, id_locator, ids, &payload, headers) {
+            Ok((message_id, content_type, headers, ordering_key)) => Ok(Checked {
+                message_id,
+                payload,
+                content_type,
+                headers,
+                ordering_key,
+            }),
+            Err(error) => Err(Box::new(Refusal {
+                message_id: message_id.or(fallback_id),
+                payload,
+                error,
+            })),
+        }
+    }
+
+    /// [`Core::check_received`] without the moves: (message id, content type, headers JSON,
+    /// ordering key).
+    fn check_parts(
+        &self,
+        config: &ConfigSnapshot,
+        flow: &str,
+        id_locator: Option<&str>,
+        (message_id, fallback_id): (Option<&str>, Option<String>),
+        payload: &str,
+        headers: BTreeMap<String, String>,
+    ) -> Result<(String, String, String, Option<String>)> {
+        let f = incoming_flow(config, flow)?;
+        if let Some(id) = message_id {
+            check_message_id(id)?;
+        }
+        let headers: BTreeMap<String, String> = headers
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        let content_type = headers
+            .get("content-type")
+            .cloned()
+            .unwrap_or_else(|| "application/json".to_owned());
+        let what = || {
+            let id = message_id.unwrap_or("without an id");
+            format!("incoming message '{id}' for flow '{flow}'")
+        };
+        let mut message_id = message_id.map(str::to_owned);
+        if is_json_content(&content_type)? {
+            let value: Value = serde_json::from_str(payload)
+                .map_err(|e| Error::invalid_json(format!("the body of {}", what()), &e))?;
+            if message_id.is_none()
+                && let Some(id) = id_locator.and_then(|l| locate(&value, l)).and_then(id_text)
+            {
+                check_message_id(&id)?;
+                message_id = Some(id);
+            }
+            let violations = self.flow_violations(config, f, &value)?;
+            if !violations.is_empty() {
+                return Err(Error::Invalid {
+                    what: what(),
+                    violations,
+                });
+            }
+        } else if payload.trim().is_empty() {
+            return Err(Error::InvalidArgument {
+                name: "body",
+                reason: "is empty".into(),
+            });
+        } else if f.schema.is_some() {
+            return Err(Error::InvalidArgument {
+                name: "content type",
+                reason: format!(
+                    "flow '{flow}' validates JSON against a schema, so '{content_type}' is not accepted"
+                ),
+            });
+        }
+        let ordering_key = match f.ordering {
+            Ordering::ByKey => headers.get(ORDERING_KEY_HEADER).cloned(),
+            Ordering::None => None,
+        };
+        let headers = serde_json::to_string(&headers).unwrap_or_else(|_| "{}".to_owned());
+        Ok((
+            message_id.or(fallback_id).unwrap_or_else(new_message_id),
+            content_type,
+            headers,
+            ordering_key,
+        ))
+    }
+
+    /// Checks and stores one received message, validating outside the write lock against
+    /// the configuration the write sees. A message that fails its checks but whose id is
+    /// stored already is a repeat: acknowledged, not stored again.
+    pub(crate) fn accept_received(
+        &self,
+        flow: &str,
+        id_locator: Option<&str>,
+        received: Received,
+    ) -> Result<Accepted> {
+        let now = self.now();
+        let code = flow.to_owned();
+        let accepted = self.write_prepared(
+            Commit::Durable,
+            |config| Ok(self.check_received(config, flow, id_locator, received.clone())),
+            move |db, config, checked| {
+                incoming_flow(config, &code)?;
+                match checked {
+                    Ok(checked) => store_checked(db, &code, &checked, now),
+                    Err(refusal) => repeat_of(db, &code, *refusal),
+                }
+            },
+        )?;
+        self.wake.notify();
+        Ok(accepted)
+    }
+
+    /// Stores a batch a source received for `flow`: each checked message once, each refused
+    /// one as a rejection of `source`. `also` runs first in the same transaction (moving an
+    /// offset, saving poll state); when it returns false nothing is stored and the result is
+    /// `None`. A refusal that concerns the flow as a whole fails the whole batch.
+    pub(crate) fn store_batch(
+        &self,
+        flow: &str,
+        source: &str,
+        batch: Vec<CheckOutcome>,
+        also: impl FnOnce(&Db<'_>) -> Result<bool> + Send + 'static,
+    ) -> Result<Option<Vec<StoreOutcome>>> {
+        let now = self.now();
+        let (code, source) = (flow.to_owned(), source.to_owned());
+        let mut batch = batch;
+        let stored = self.store.write(Commit::Durable, move |db| {
+            let config = db.config()?;
+            incoming_flow(&config, &code)?;
+            let flow_level = batch
+                .iter()
+                .position(|r| r.as_ref().is_err_and(|f| is_flow_level(&f.error)));
+            if let Some(Err(refusal)) = flow_level.map(|i| batch.swap_remove(i)) {
+                return Err(refusal.error);
+            }
+            if !also(db)? {
+                return Ok(None);
+            }
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for item in batch {
+                outcomes.push(match item {
+                    Ok(checked) => Ok(store_checked(db, &code, &checked, now)?),
+                    Err(refusal) => {
+                        db.insert_rejection(
+                            &code,
+                            &source,
+                            refusal.message_id.as_deref(),
+                            &refusal.error.to_string(),
+                            &refusal.payload,
+                            now,
+                        )?;
+                        Err(refusal)
+                    }
+                });
+            }
+            Ok::<_, Error>(Some(outcomes))
+        })?;
+        self.wake.notify();
+        Ok(stored)
+    }
+}
+
+/// Stores a checked message unless (flow, message id) is stored already.
+fn store_checked(db: &Db<'_>, flow: &str, m: &Checked, now: Timestamp) -> Result<Accepted> {
+    let uuid = new_message_id();
+    let inserted = db.insert_incoming(&NewIncoming {
+        uuid: &uuid,
+        flow,
+        message_id: &m.message_id,
+        payload: &m.payload,
+        content_type: &m.content_type,
+        headers: &m.headers,
+        ordering_key: m.ordering_key.as_deref(),
+        now,
+    })?;
+    match inserted {
+        Some(row) => {
+            db.insert_incoming_history(row, now, IncomingStatus::New, 0, None)?;
+            Ok(Accepted {
+                id: uuid,
+                duplicate: false,
+            })
+        }
+        None => Ok(Accepted {
+            id: db.incoming_uuid(flow, &m.message_id)?.unwrap_or_default(),
+            duplicate: true,
+        }),
+    }
+}
+
+/// A refused message whose id is stored already is a repeat of what we hold (its schema may
+/// have tightened since, or the sender retransmits): acknowledged as a duplicate. Otherwise
+/// the refusal's error.
+fn repeat_of(db: &Db<'_>, flow: &str, refusal: Refusal) -> Result<Accepted> {
+    if !is_flow_level(&refusal.error)
+        && let Some(id) = &refusal.message_id
+        && let Some(existing) = db.incoming_uuid(flow, id)?
+    {
+        return Ok(Accepted {
+            id: existing,
+            duplicate: true,
+        });
+    }
+    Err(refusal.error)
+}
+
 impl Engine {
     /// Stores an incoming message once per (flow, sender's message id). The body's
     /// `content-type` header (default `application/json`) decides how it is checked: JSON
@@ -128,108 +448,19 @@ impl Engine {
         payload: &str,
         headers: &BTreeMap<String, String>,
     ) -> Result<Accepted> {
-        if message_id.is_empty()
-            || message_id.chars().count() > MAX_MESSAGE_ID_CHARS
-            || message_id.chars().any(char::is_control)
-        {
-            return Err(Error::InvalidArgument {
-                name: "message id",
-                reason: format!(
-                    "must be 1 to {MAX_MESSAGE_ID_CHARS} characters without control characters"
-                ),
-            });
-        }
-        let headers: BTreeMap<String, String> = headers
-            .iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
-            .collect();
-        let content_type = headers
-            .get("content-type")
-            .cloned()
-            .unwrap_or_else(|| "application/json".to_owned());
-        let json = is_json_content(&content_type)?;
-        let value: Option<serde_json::Value> = if json {
-            let what = format!("the body of incoming message '{message_id}'");
-            Some(serde_json::from_str(payload).map_err(|e| Error::invalid_json(what, &e))?)
-        } else if payload.trim().is_empty() {
-            return Err(Error::InvalidArgument {
-                name: "body",
-                reason: "is empty".into(),
-            });
-        } else {
-            None
+        check_message_id(message_id)?;
+        let received = Received {
+            message_id: Some(message_id.to_owned()),
+            payload: payload.to_owned(),
+            headers: headers.clone(),
+            ..Received::default()
         };
-        let headers_json = serde_json::to_string(&headers).unwrap_or_else(|_| "{}".to_owned());
-        let now = self.core.now();
-        let (code, id, body) = (flow.to_owned(), message_id.to_owned(), payload.to_owned());
-        let stored_type = content_type.clone();
-        let accepted = self.core.write_prepared(
-            Commit::Durable,
-            |config| match (config.flow(flow), &value) {
-                (Some(f), Some(v)) if f.direction == Direction::Incoming => {
-                    self.core.flow_violations(config, f, v)
-                }
-                (Some(f), None) if f.schema.is_some() => Err(Error::InvalidArgument {
-                    name: "content type",
-                    reason: format!(
-                        "flow '{flow}' validates JSON against a schema, so '{content_type}' is not accepted"
-                    ),
-                }),
-                _ => Ok(Vec::new()),
-            },
-            move |db, config, violations| {
-                let f = incoming_flow(config, &code)?;
-                if !violations.is_empty() {
-                    // A repeat of a stored message is acknowledged even if its schema has
-                    // tightened since: the sender is retransmitting what we hold.
-                    return match db.incoming_uuid(&code, &id)? {
-                        Some(existing) => Ok(Accepted {
-                            id: existing,
-                            duplicate: true,
-                        }),
-                        None => Err(Error::Invalid {
-                            what: format!("incoming message '{id}' for flow '{code}'"),
-                            violations,
-                        }),
-                    };
-                }
-                let ordering_key = match f.ordering {
-                    Ordering::ByKey => headers.get(ORDERING_KEY_HEADER).map(String::as_str),
-                    Ordering::None => None,
-                };
-                let uuid = new_message_id();
-                let inserted = db.insert_incoming(&NewIncoming {
-                    uuid: &uuid,
-                    flow: &code,
-                    message_id: &id,
-                    payload: &body,
-                    content_type: &stored_type,
-                    headers: &headers_json,
-                    ordering_key,
-                    now,
-                })?;
-                match inserted {
-                    Some(row) => {
-                        db.insert_incoming_history(row, now, IncomingStatus::New, 0, None)?;
-                        Ok(Accepted {
-                            id: uuid,
-                            duplicate: false,
-                        })
-                    }
-                    None => Ok(Accepted {
-                        id: db.incoming_uuid(&code, &id)?.unwrap_or_default(),
-                        duplicate: true,
-                    }),
-                }
-            },
-        )?;
-        self.core.wake.notify();
-        Ok(accepted)
+        self.core.accept_received(flow, None, received)
     }
 
-    /// Claims up to `max` incoming messages that are due, reserving them for `lease`. The
-    /// caller processes each and reports with [`Engine::ack_incoming`] or
-    /// [`Engine::fail_incoming`].
+    /// Claims up to `max` incoming messages that are due, of flows processed externally
+    /// (`processor: external`), reserving them for `lease`. The caller processes each and
+    /// reports with [`Engine::ack_incoming`] or [`Engine::fail_incoming`].
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a lease outside 1 s ..= 24 h.
@@ -237,30 +468,19 @@ impl Engine {
         check_lease(lease)?;
         self.core.rescue_expired()?;
         let now = self.core.now();
-        let owner = self.core.owner.clone();
+        let owner = self.core.pull_owner();
         let rows = self.core.store.write(Commit::Lazy, move |db| {
             let config = db.config()?;
             let flows: Vec<&str> = config
                 .config()
                 .flows
                 .iter()
-                .filter(|f| f.direction == Direction::Incoming)
+                .filter(|f| {
+                    f.direction == Direction::Incoming && f.processor == Processor::External
+                })
                 .map(|f| f.code.as_str())
                 .collect();
-            if flows.is_empty() || max == 0 {
-                return Ok(Vec::new());
-            }
-            let rows = db.claim_incoming(&owner, now.plus(lease), now, &flows, max)?;
-            for r in &rows {
-                db.insert_incoming_history(
-                    r.id,
-                    now,
-                    IncomingStatus::InProgress,
-                    r.attempts,
-                    None,
-                )?;
-            }
-            Ok::<_, Error>(rows)
+            claim_incoming(db, &owner, now.plus(lease), now, &flows, max)
         })?;
         Ok(rows.into_iter().map(IncomingItem::from_row).collect())
     }
@@ -301,21 +521,135 @@ impl Engine {
             if status != IncomingStatus::InProgress {
                 return Err(wrong());
             }
-            let (to, next) = match &error {
-                None => (IncomingStatus::Processed, None),
-                Some(_) => db.config()?.flow_retry(&flow).status_after_failure(
-                    attempts,
-                    now,
-                    None,
-                    IncomingStatus::Error,
-                    IncomingStatus::Dead,
-                ),
+            let config = db.config()?;
+            let done = Processing {
+                row,
+                flow: &flow,
+                attempts,
+                owner: None,
             };
-            if !db.transition_incoming(row, status, to, error.as_deref(), next, now)? {
-                return Err(wrong());
+            match record_processing(db, &config, &done, error.as_deref(), now)? {
+                Some(_) => Ok(()),
+                None => Err(wrong()),
             }
-            db.insert_incoming_history(row, now, to, attempts, error.as_deref())?;
-            Ok(())
         })
     }
+
+    /// Registers the Rust handler that processes flow `flow`'s incoming messages on the
+    /// background dispatcher's threads (the flow's processor must be `handler`). A handler
+    /// returning an error, or panicking, is a failed attempt: retried per the flow's policy,
+    /// then Dead.
+    ///
+    /// # Errors
+    /// [`Error::UnknownFlow`], [`Error::WrongDirection`], or [`Error::WrongProcessor`].
+    pub fn set_incoming_handler(
+        &self,
+        flow: &str,
+        handler: impl IncomingHandler + 'static,
+    ) -> Result<()> {
+        let config = self.config()?;
+        let f = config.flow(flow).ok_or_else(|| Error::UnknownFlow {
+            flow: flow.to_owned(),
+        })?;
+        if f.direction != Direction::Incoming {
+            return Err(Error::WrongDirection {
+                flow: flow.to_owned(),
+                direction: f.direction,
+                operation: "process incoming messages",
+            });
+        }
+        if f.processor != Processor::Handler {
+            return Err(Error::WrongProcessor {
+                flow: flow.to_owned(),
+            });
+        }
+        self.core
+            .incoming_handlers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(flow.to_owned(), Arc::new(handler));
+        self.core.wake.notify();
+        Ok(())
+    }
+}
+
+/// Processes one flow's incoming messages in the background dispatcher.
+pub trait IncomingHandler: Send + Sync {
+    /// Processes `item`; an error (or a panic) is a failed attempt, retried per the flow's
+    /// policy.
+    ///
+    /// # Errors
+    /// Why processing failed, for the message's history.
+    fn process(&self, item: &IncomingItem) -> Result<(), String>;
+}
+
+impl<F> IncomingHandler for F
+where
+    F: Fn(&IncomingItem) -> Result<(), String> + Send + Sync,
+{
+    fn process(&self, item: &IncomingItem) -> Result<(), String> {
+        self(item)
+    }
+}
+
+impl std::fmt::Debug for dyn IncomingHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IncomingHandler")
+    }
+}
+
+/// Claims due incoming messages of `flows` for `owner`, with a history row each.
+pub(crate) fn claim_incoming(
+    db: &Db<'_>,
+    owner: &str,
+    lease_until: Timestamp,
+    now: Timestamp,
+    flows: &[&str],
+    max: usize,
+) -> Result<Vec<IncomingRow>> {
+    if flows.is_empty() || max == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = db.claim_incoming(owner, lease_until, now, flows, max)?;
+    for r in &rows {
+        db.insert_incoming_history(r.id, now, IncomingStatus::InProgress, r.attempts, None)?;
+    }
+    Ok(rows)
+}
+
+/// An incoming message whose processing ended.
+pub(crate) struct Processing<'a> {
+    pub(crate) row: i64,
+    pub(crate) flow: &'a str,
+    pub(crate) attempts: u32,
+    /// The lease owner that must still hold it, when checked.
+    pub(crate) owner: Option<&'a str>,
+}
+
+/// Records how processing ended: Processed without an error; with one, Error (retried per
+/// the flow's policy) or Dead. `None` when the message was no longer being processed (or no
+/// longer `owner`'s).
+pub(crate) fn record_processing(
+    db: &Db<'_>,
+    config: &ConfigSnapshot,
+    done: &Processing<'_>,
+    error: Option<&str>,
+    now: Timestamp,
+) -> Result<Option<IncomingStatus>> {
+    let (to, next) = match error {
+        None => (IncomingStatus::Processed, None),
+        Some(_) => config.flow_retry(done.flow).status_after_failure(
+            done.attempts,
+            now,
+            None,
+            IncomingStatus::Error,
+            IncomingStatus::Dead,
+        ),
+    };
+    let from = IncomingStatus::InProgress;
+    if !db.transition_incoming(done.row, from, to, error, next, done.owner, now)? {
+        return Ok(None);
+    }
+    db.insert_incoming_history(done.row, now, to, done.attempts, error)?;
+    Ok(Some(to))
 }

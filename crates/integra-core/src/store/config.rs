@@ -1,6 +1,9 @@
 //! Stored configuration: one JSON row per object, plus the version number every process
 //! compares with its cached snapshot.
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use super::db::sql;
 use super::{Db, Result, StoreError};
 use crate::config::Config;
@@ -9,6 +12,16 @@ const ENDPOINT: &str = "endpoint";
 const SUBSCRIBER: &str = "subscriber";
 const FLOW: &str = "flow";
 const SCHEMA: &str = "schema";
+const LISTENER: &str = "listener";
+
+/// Decodes one stored object of `kind`.
+fn decode<T: DeserializeOwned>(kind: &str, code: &str, body: &str) -> Result<T> {
+    serde_json::from_str(body).map_err(|e| StoreError::StoredConfig {
+        kind: kind.to_owned(),
+        code: code.to_owned(),
+        reason: e.to_string(),
+    })
+}
 
 impl Db<'_> {
     /// The stored configuration's version; it grows by one with every change.
@@ -29,24 +42,12 @@ impl Db<'_> {
             ))
         })?;
         for (kind, code, body) in rows {
-            let unreadable = |e: serde_json::Error| StoreError::StoredConfig {
-                kind: kind.clone(),
-                code: code.clone(),
-                reason: e.to_string(),
-            };
             match kind.as_str() {
-                ENDPOINT => config
-                    .endpoints
-                    .push(serde_json::from_str(&body).map_err(unreadable)?),
-                SUBSCRIBER => config
-                    .subscribers
-                    .push(serde_json::from_str(&body).map_err(unreadable)?),
-                FLOW => config
-                    .flows
-                    .push(serde_json::from_str(&body).map_err(unreadable)?),
-                SCHEMA => config
-                    .schemas
-                    .push(serde_json::from_str(&body).map_err(unreadable)?),
+                ENDPOINT => config.endpoints.push(decode(&kind, &code, &body)?),
+                SUBSCRIBER => config.subscribers.push(decode(&kind, &code, &body)?),
+                FLOW => config.flows.push(decode(&kind, &code, &body)?),
+                SCHEMA => config.schemas.push(decode(&kind, &code, &body)?),
+                LISTENER => config.listeners.push(decode(&kind, &code, &body)?),
                 _ => {
                     return Err(StoreError::StoredConfig {
                         kind,
@@ -63,31 +64,32 @@ impl Db<'_> {
     /// version. Returns the new version.
     pub(crate) fn replace_config(&self, config: &Config) -> Result<i64> {
         self.execute(sql!(delete_config_objects), [])?;
-        let encode = |kind: &str, code: &str, value: Result<String, serde_json::Error>| {
-            value.map_err(|e| StoreError::StoredConfig {
-                kind: kind.to_owned(),
-                code: code.to_owned(),
-                reason: e.to_string(),
-            })
-        };
-        for (i, e) in config.endpoints.iter().enumerate() {
-            let body = encode(ENDPOINT, &e.code, serde_json::to_string(e))?;
-            self.execute(sql!(insert_config_object), (ENDPOINT, &e.code, i, body))?;
-        }
-        for (i, s) in config.subscribers.iter().enumerate() {
-            let body = encode(SUBSCRIBER, &s.code, serde_json::to_string(s))?;
-            self.execute(sql!(insert_config_object), (SUBSCRIBER, &s.code, i, body))?;
-        }
-        for (i, f) in config.flows.iter().enumerate() {
-            let body = encode(FLOW, &f.code, serde_json::to_string(f))?;
-            self.execute(sql!(insert_config_object), (FLOW, &f.code, i, body))?;
-        }
-        for (i, s) in config.schemas.iter().enumerate() {
-            let body = encode(SCHEMA, &s.code, serde_json::to_string(s))?;
-            self.execute(sql!(insert_config_object), (SCHEMA, &s.code, i, body))?;
-        }
+        self.insert_objects(ENDPOINT, &config.endpoints, |e| &e.code)?;
+        self.insert_objects(SUBSCRIBER, &config.subscribers, |s| &s.code)?;
+        self.insert_objects(FLOW, &config.flows, |f| &f.code)?;
+        self.insert_objects(SCHEMA, &config.schemas, |s| &s.code)?;
+        self.insert_objects(LISTENER, &config.listeners, |l| &l.code)?;
         Ok(self
             .row(sql!(bump_config_version), [], |r| r.get(0))?
             .unwrap_or(0))
+    }
+
+    /// Stores the objects of one kind, keeping their order.
+    fn insert_objects<T: Serialize>(
+        &self,
+        kind: &str,
+        objects: &[T],
+        code: impl Fn(&T) -> &String,
+    ) -> Result<()> {
+        for (position, object) in objects.iter().enumerate() {
+            let code = code(object);
+            let body = serde_json::to_string(object).map_err(|e| StoreError::StoredConfig {
+                kind: kind.to_owned(),
+                code: code.clone(),
+                reason: e.to_string(),
+            })?;
+            self.execute(sql!(insert_config_object), (kind, code, position, body))?;
+        }
+        Ok(())
     }
 }

@@ -100,7 +100,12 @@ impl Db<'_> {
         })
     }
 
-    /// Moves an incoming message from `from` to `to`. Returns false when it was not in `from`.
+    /// Moves an incoming message from `from` to `to` (with `owner`, only while that owner
+    /// holds its lease). Returns false when it was not in `from`, or not `owner`'s.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one named statement's parameters"
+    )]
     pub(crate) fn transition_incoming(
         &self,
         id: i64,
@@ -108,6 +113,7 @@ impl Db<'_> {
         to: IncomingStatus,
         error: Option<&str>,
         next_attempt_at: Option<Timestamp>,
+        owner: Option<&str>,
         now: Timestamp,
     ) -> Result<bool> {
         Ok(self.execute(
@@ -119,8 +125,24 @@ impl Db<'_> {
                 error,
                 next_attempt_at.map(Timestamp::as_millis),
                 now.as_millis(),
+                owner,
             ),
         )? == 1)
+    }
+
+    /// Extends the leases of incoming messages `owner` is processing until `until`.
+    pub(crate) fn renew_incoming_leases(&self, owner: &str, until: Timestamp) -> Result<usize> {
+        self.execute(sql!(renew_incoming_leases), (owner, until.as_millis()))
+    }
+
+    /// When the earliest incoming message of `flows` falls due for processing.
+    pub(crate) fn next_incoming_due(&self, flows: &[&str]) -> Result<Option<Timestamp>> {
+        Ok(self
+            .row(sql!(next_incoming_due), [json_list(flows)], |r| {
+                r.get::<_, Option<i64>>(0)
+            })?
+            .flatten()
+            .map(Timestamp::from_millis))
     }
 
     /// Appends a history row for an incoming message.

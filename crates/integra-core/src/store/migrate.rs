@@ -12,7 +12,10 @@ use super::{Result, StoreError};
 use crate::queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
 
 /// The migrations, in order; migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[(&str, &str)] = &[("001_initial", include_str!("migrations/001_initial.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("001_initial", include_str!("migrations/001_initial.sql")),
+    ("002_inbound", include_str!("migrations/002_inbound.sql")),
+];
 
 /// The schema version this build writes.
 pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

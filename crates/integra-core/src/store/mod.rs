@@ -36,6 +36,7 @@ mod maintenance;
 mod migrate;
 mod outgoing;
 mod schema_copies;
+mod sources;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -54,6 +55,7 @@ pub(crate) use outgoing::{
     ClaimedDeliveryRow, ClaimedFormingRow, MessageState, NewDelivery, NewMessage,
 };
 pub(crate) use schema_copies::SchemaCopy;
+pub(crate) use sources::PollStateRow;
 use writer::Writer;
 
 /// How hard a commit tries to survive a crash.

@@ -23,14 +23,21 @@ use super::template::render;
 use super::{Outgoing, SendFailure, Transport};
 use crate::config::{AmqpSettings, Auth, Endpoint};
 
-/// A RabbitMQ subscriber's transport.
-pub struct AmqpTransport {
+/// How to reach a RabbitMQ endpoint: its URI with credentials, TLS, and the connection
+/// deadline. Shared by the subscriber transport and the queue source.
+pub(crate) struct AmqpLink {
     uri: AMQPUri,
     /// Where to connect, for messages: the address without credentials.
     address: String,
     tls: OwnedTLSConfig,
-    settings: AmqpSettings,
     connect_timeout: Duration,
+}
+
+/// A RabbitMQ subscriber's transport.
+pub struct AmqpTransport {
+    link: AmqpLink,
+    address: String,
+    settings: AmqpSettings,
     confirm_timeout: Duration,
     runtime: Arc<Runtime>,
     live: Mutex<Option<Live>>,
@@ -41,16 +48,12 @@ struct Live {
     channel: Channel,
 }
 
-impl AmqpTransport {
-    /// Builds the transport; it connects on first use.
+impl AmqpLink {
+    /// Reads the endpoint's address, credentials and TLS files.
     ///
     /// # Errors
     /// A message naming the endpoint when its address or TLS files are unusable.
-    pub fn new(
-        endpoint: &Endpoint,
-        settings: &AmqpSettings,
-        runtime: Arc<Runtime>,
-    ) -> Result<Self, String> {
+    pub(crate) fn new(endpoint: &Endpoint) -> Result<Self, String> {
         let context = |what: String| format!("endpoint '{}': {what}", endpoint.code);
         let mut uri: AMQPUri = endpoint.base_url.parse().map_err(|e| {
             context(format!(
@@ -91,33 +94,23 @@ impl AmqpTransport {
                 );
             }
         }
-        // AMQP short strings hold at most 255 bytes; check what the configuration fixes now.
-        let short = |field: String, value: &str| {
-            ShortString::try_new(value)
-                .map(|_| ())
-                .map_err(|e| context(format!("{field}: {e}")))
-        };
-        short("amqp.exchange".into(), &settings.exchange)?;
-        for name in settings.headers.keys() {
-            short(format!("amqp.headers: '{name}'"), name)?;
-        }
-        Ok(AmqpTransport {
+        Ok(AmqpLink {
             uri,
             address,
             tls,
-            settings: settings.clone(),
             connect_timeout: endpoint.connect_timeout,
-            confirm_timeout: endpoint.read_timeout,
-            runtime,
-            live: Mutex::new(None),
         })
     }
 
-    /// Connects, opens a channel and puts it in confirm mode.
-    async fn connect(&self) -> Result<Live, SendFailure> {
-        let fail = |what: &str, e: lapin::Error| {
-            SendFailure::transient(format!("RabbitMQ at {}: {what}: {e}", self.address))
-        };
+    /// The broker's address, without credentials.
+    pub(crate) fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Connects and opens a channel, within the connection deadline.
+    pub(crate) async fn open(&self) -> Result<(Connection, Channel), String> {
+        let fail =
+            |what: &str, e: lapin::Error| format!("RabbitMQ at {}: {what}: {e}", self.address);
         let opening = async {
             let runtime = lapin::runtime::default_runtime().map_err(|e| fail("no runtime", e))?;
             let connection = Connection::connect_uri_with_config(
@@ -132,23 +125,72 @@ impl AmqpTransport {
                 .create_channel()
                 .await
                 .map_err(|e| fail("cannot open a channel", e))?;
-            channel
-                .confirm_select(ConfirmSelectOptions::default())
-                .await
-                .map_err(|e| fail("cannot enable publisher confirms", e))?;
-            Ok(Live {
-                connection,
-                channel,
-            })
+            Ok((connection, channel))
         };
         tokio::time::timeout(self.connect_timeout, opening)
             .await
             .unwrap_or_else(|_| {
-                Err(SendFailure::transient(format!(
+                Err(format!(
                     "RabbitMQ at {}: no connection within {:?}",
                     self.address, self.connect_timeout
-                )))
+                ))
             })
+    }
+}
+
+/// Checks that `value` fits an AMQP short string (255 bytes).
+pub(crate) fn short_string(value: &str) -> Result<ShortString, String> {
+    ShortString::try_new(value).map_err(|e| e.to_string())
+}
+
+impl AmqpTransport {
+    /// Builds the transport; it connects on first use.
+    ///
+    /// # Errors
+    /// A message naming the endpoint when its address or TLS files are unusable.
+    pub fn new(
+        endpoint: &Endpoint,
+        settings: &AmqpSettings,
+        runtime: Arc<Runtime>,
+    ) -> Result<Self, String> {
+        let context = |what: String| format!("endpoint '{}': {what}", endpoint.code);
+        let link = AmqpLink::new(endpoint)?;
+        // AMQP short strings hold at most 255 bytes; check what the configuration fixes now.
+        let short = |field: String, value: &str| {
+            short_string(value)
+                .map(|_| ())
+                .map_err(|e| context(format!("{field}: {e}")))
+        };
+        short("amqp.exchange".into(), &settings.exchange)?;
+        for name in settings.headers.keys() {
+            short(format!("amqp.headers: '{name}'"), name)?;
+        }
+        Ok(AmqpTransport {
+            address: link.address.clone(),
+            link,
+            settings: settings.clone(),
+            confirm_timeout: endpoint.read_timeout,
+            runtime,
+            live: Mutex::new(None),
+        })
+    }
+
+    /// Connects, opens a channel and puts it in confirm mode.
+    async fn connect(&self) -> Result<Live, SendFailure> {
+        let (connection, channel) = self.link.open().await.map_err(SendFailure::transient)?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| {
+                SendFailure::transient(format!(
+                    "RabbitMQ at {}: cannot enable publisher confirms: {e}",
+                    self.address
+                ))
+            })?;
+        Ok(Live {
+            connection,
+            channel,
+        })
     }
 
     fn properties(&self, m: &Outgoing<'_>) -> BasicProperties {
@@ -185,7 +227,7 @@ impl AmqpTransport {
         let mut broken = false;
         for m in messages {
             let routing_key = render(&self.settings.routing_key, m);
-            let published = match ShortString::try_new(routing_key) {
+            let published = match short_string(&routing_key) {
                 Err(e) => Err(SendFailure::permanent(format!(
                     "the routing key of message {}: {e}",
                     m.message_id

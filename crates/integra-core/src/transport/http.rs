@@ -25,8 +25,10 @@ use crate::config::{Auth, Endpoint, HttpMethod, HttpSettings, IdsIn};
 
 /// Characters of an error response kept for the history.
 const EXCERPT_CHARS: usize = 300;
-/// Most bytes read of any response body.
+/// Most bytes read of the answer to a delivery.
 const MAX_RESPONSE_BYTES: u64 = 1 << 20;
+/// Most bytes read of a fetched document (a schema, a polled resource).
+const MAX_DOCUMENT_BYTES: u64 = 64 << 20;
 
 /// Characters percent-encoded in a path segment or query value.
 pub(crate) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -189,13 +191,14 @@ impl EndpointClient {
             .content_type("application/json")
             .send(body)
             .map_err(|e| request_failure(url, e))?;
-        Ok(reply(url, response))
+        Ok(reply(url, response, MAX_RESPONSE_BYTES))
     }
 
-    /// GETs `url` with `headers`, plus the endpoint's authentication.
+    /// GETs `url` with `headers`, plus the endpoint's authentication; the body is read up to
+    /// 64 MiB.
     ///
     /// # Errors
-    /// A [`SendFailure`] when no answer came.
+    /// A [`SendFailure`] when no answer came, or it is larger than that.
     pub(crate) fn get(&self, url: &str, headers: &[(&str, &str)]) -> Result<Reply, SendFailure> {
         let mut request = self.agent.get(url);
         for (name, value) in headers {
@@ -205,11 +208,17 @@ impl EndpointClient {
             request = request.header(name, value);
         }
         let response = request.call().map_err(|e| request_failure(url, e))?;
-        Ok(reply(url, response))
+        let reply = reply(url, response, MAX_DOCUMENT_BYTES + 1);
+        if reply.body.len() as u64 > MAX_DOCUMENT_BYTES {
+            return Err(SendFailure::permanent(format!(
+                "{url}: the answer is larger than {MAX_DOCUMENT_BYTES} bytes"
+            )));
+        }
+        Ok(reply)
     }
 }
 
-fn reply(url: &str, mut response: ureq::http::Response<ureq::Body>) -> Reply {
+fn reply(url: &str, mut response: ureq::http::Response<ureq::Body>, max_bytes: u64) -> Reply {
     let header = |name: &str| {
         response
             .headers()
@@ -225,7 +234,7 @@ fn reply(url: &str, mut response: ureq::http::Response<ureq::Body>) -> Reply {
     if let Err(e) = response
         .body_mut()
         .as_reader()
-        .take(MAX_RESPONSE_BYTES)
+        .take(max_bytes)
         .read_to_end(&mut body)
     {
         // A 2xx still means the far side accepted the message even if its answer broke off.

@@ -25,14 +25,20 @@ use super::template::render;
 use super::{Outgoing, SendFailure, Transport};
 use crate::config::{Auth, Endpoint, KafkaCompression, KafkaSettings, ScramMechanism};
 
-/// A Kafka subscriber's transport.
-pub struct KafkaTransport {
+/// How to reach Kafka: bootstrap brokers, TLS, SASL, and the connection deadline. Shared by
+/// the subscriber transport and the partition source.
+pub(crate) struct KafkaLink {
     brokers: Vec<String>,
     tls: Option<Arc<rustls::ClientConfig>>,
     sasl: Option<SaslConfig>,
-    settings: KafkaSettings,
     /// How long rskafka keeps retrying a connection before it reports why it failed.
     connect_timeout: Duration,
+}
+
+/// A Kafka subscriber's transport.
+pub struct KafkaTransport {
+    link: KafkaLink,
+    settings: KafkaSettings,
     /// The longest a whole batch may take; rskafka's own deadline ends earlier.
     timeout: Duration,
     runtime: Arc<Runtime>,
@@ -48,16 +54,12 @@ struct State {
     producers: HashMap<(String, i32), Arc<PartitionClient>>,
 }
 
-impl KafkaTransport {
-    /// Builds the transport; it connects on first use.
+impl KafkaLink {
+    /// Reads the endpoint's brokers, TLS files and SASL credentials.
     ///
     /// # Errors
     /// A message naming the endpoint when its address or TLS files are unusable.
-    pub fn new(
-        endpoint: &Endpoint,
-        settings: &KafkaSettings,
-        runtime: Arc<Runtime>,
-    ) -> Result<Self, String> {
+    pub(crate) fn new(endpoint: &Endpoint) -> Result<Self, String> {
         let context = |what: String| format!("endpoint '{}': {what}", endpoint.code);
         let (tls, rest) = match endpoint.base_url.split_once("://") {
             Some(("kafkas", rest)) => (Some(super::tls::client_config(endpoint)?), rest),
@@ -99,21 +101,17 @@ impl KafkaTransport {
             }
             _ => None,
         };
-        Ok(KafkaTransport {
+        Ok(KafkaLink {
             brokers,
             tls,
             sasl,
-            settings: settings.clone(),
             connect_timeout: endpoint.connect_timeout,
-            timeout: endpoint.connect_timeout + endpoint.read_timeout,
-            runtime,
-            state: Mutex::new(State::default()),
-            round_robin: AtomicUsize::new(0),
         })
     }
 
-    fn fail(&self, what: impl std::fmt::Display) -> SendFailure {
-        SendFailure::transient(format!("Kafka at {}: {what}", self.brokers.join(",")))
+    /// `what` happened at these brokers, as a message.
+    pub(crate) fn describe(&self, what: impl std::fmt::Display) -> String {
+        format!("Kafka at {}: {what}", self.brokers.join(","))
     }
 
     /// What connecting involves, for messages.
@@ -127,14 +125,14 @@ impl KafkaTransport {
 
     /// Runs a step of connecting under the connection deadline: one attempt can wait forever
     /// for an answer (a broker that never completes the SASL exchange, say).
-    async fn connecting<T>(
+    pub(crate) async fn connecting<T>(
         &self,
         step: impl std::future::Future<Output = T>,
-    ) -> Result<T, SendFailure> {
+    ) -> Result<T, String> {
         tokio::time::timeout(self.connect_timeout, step)
             .await
             .map_err(|_| {
-                self.fail(format!(
+                self.describe(format!(
                     "could not {} within {:?}",
                     self.connect_verb(),
                     self.connect_timeout
@@ -142,10 +140,8 @@ impl KafkaTransport {
             })
     }
 
-    async fn client(&self, state: &mut State) -> Result<Arc<Client>, SendFailure> {
-        if let Some(c) = &state.client {
-            return Ok(Arc::clone(c));
-        }
+    /// A new client, connected to the cluster.
+    pub(crate) async fn client(&self) -> Result<Client, String> {
         let mut builder = ClientBuilder::new(self.brokers.clone())
             .client_id("integra")
             .backoff_config(BackoffConfig {
@@ -158,11 +154,74 @@ impl KafkaTransport {
         if let Some(sasl) = &self.sasl {
             builder = builder.sasl_config(sasl.clone());
         }
-        let client = Arc::new(
-            self.connecting(builder.build())
-                .await?
-                .map_err(|e| self.fail(format!("cannot {}: {e}", self.connect_verb())))?,
-        );
+        self.connecting(builder.build())
+            .await?
+            .map_err(|e| self.describe(format!("cannot {}: {e}", self.connect_verb())))
+    }
+
+    /// The partitions of `topic`, in order; `None` when there is no such topic.
+    pub(crate) async fn partitions(
+        &self,
+        client: &Client,
+        topic: &str,
+    ) -> Result<Option<Vec<i32>>, String> {
+        let topics = self
+            .connecting(client.list_topics())
+            .await?
+            .map_err(|e| self.describe(format!("cannot list topics: {e}")))?;
+        Ok(topics
+            .into_iter()
+            .find(|t| t.name == topic)
+            .filter(|t| !t.partitions.is_empty())
+            .map(|t| t.partitions.into_iter().collect()))
+    }
+
+    /// A client for one partition.
+    pub(crate) async fn partition(
+        &self,
+        client: &Client,
+        topic: &str,
+        partition: i32,
+    ) -> Result<PartitionClient, String> {
+        self.connecting(client.partition_client(topic, partition, UnknownTopicHandling::Error))
+            .await?
+            .map_err(|e| {
+                self.describe(format!(
+                    "cannot reach partition {partition} of '{topic}': {e}"
+                ))
+            })
+    }
+}
+
+impl KafkaTransport {
+    /// Builds the transport; it connects on first use.
+    ///
+    /// # Errors
+    /// A message naming the endpoint when its address or TLS files are unusable.
+    pub fn new(
+        endpoint: &Endpoint,
+        settings: &KafkaSettings,
+        runtime: Arc<Runtime>,
+    ) -> Result<Self, String> {
+        Ok(KafkaTransport {
+            link: KafkaLink::new(endpoint)?,
+            settings: settings.clone(),
+            timeout: endpoint.connect_timeout + endpoint.read_timeout,
+            runtime,
+            state: Mutex::new(State::default()),
+            round_robin: AtomicUsize::new(0),
+        })
+    }
+
+    fn fail(&self, what: impl std::fmt::Display) -> SendFailure {
+        SendFailure::transient(self.link.describe(what))
+    }
+
+    async fn client(&self, state: &mut State) -> Result<Arc<Client>, SendFailure> {
+        if let Some(c) = &state.client {
+            return Ok(Arc::clone(c));
+        }
+        let client = Arc::new(self.link.client().await.map_err(SendFailure::transient)?);
         state.client = Some(Arc::clone(&client));
         Ok(client)
     }
@@ -176,17 +235,17 @@ impl KafkaTransport {
         if let Some(n) = state.partitions.get(topic) {
             return Ok(*n);
         }
-        let topics = self
-            .connecting(client.list_topics())
-            .await?
-            .map_err(|e| self.fail(format!("cannot list topics: {e}")))?;
-        let n = topics
-            .iter()
-            .find(|t| t.name == topic)
-            .map(|t| t.partitions.len())
-            .filter(|n| *n > 0)
-            .ok_or_else(|| SendFailure::permanent(format!("Kafka has no topic '{topic}'")))?;
-        let n = i32::try_from(n).unwrap_or(i32::MAX);
+        let n = self
+            .link
+            .partitions(client, topic)
+            .await
+            .map_err(SendFailure::transient)?
+            .map_or(
+                Err(SendFailure::permanent(format!(
+                    "Kafka has no topic '{topic}'"
+                ))),
+                |p| Ok(i32::try_from(p.len()).unwrap_or(i32::MAX)),
+            )?;
         state.partitions.insert(topic.to_owned(), n);
         Ok(n)
     }
@@ -202,15 +261,12 @@ impl KafkaTransport {
         if let Some(p) = state.producers.get(&key) {
             return Ok(Arc::clone(p));
         }
-        let p = self
-            .connecting(client.partition_client(topic, partition, UnknownTopicHandling::Error))
-            .await?
-            .map_err(|e| {
-                self.fail(format!(
-                    "cannot reach partition {partition} of '{topic}': {e}"
-                ))
-            })?;
-        let p = Arc::new(p);
+        let p = Arc::new(
+            self.link
+                .partition(client, topic, partition)
+                .await
+                .map_err(SendFailure::transient)?,
+        );
         state.producers.insert(key, Arc::clone(&p));
         Ok(p)
     }

@@ -13,8 +13,8 @@
 //! of the batch, then await the confirmations together (publisher confirms, one Kafka record
 //! batch, MQTT acknowledgements), without weakening what Sent means: each message gets its own
 //! outcome. HTTP-based transports send one request per delivery, on several workers at once.
-//! lapin and rskafka are asynchronous; they run on one small runtime private to the engine
-//! ([`runtime`]), so callers stay synchronous.
+//! lapin, rskafka and (for sources) rumqttc are asynchronous; they run on one small runtime
+//! private to the engine ([`runtime`]), so callers stay synchronous.
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
@@ -28,7 +28,7 @@ pub mod jsonrpc;
 pub mod kafka;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
-#[cfg(any(feature = "amqp", feature = "kafka"))]
+#[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
 pub(crate) mod runtime;
 #[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
 pub(crate) mod template;
@@ -142,7 +142,7 @@ pub(crate) fn deliverable(config: &ConfigSnapshot) -> Vec<&str> {
 #[derive(Default)]
 pub(crate) struct Transports {
     cache: Mutex<Built>,
-    #[cfg(any(feature = "amqp", feature = "kafka"))]
+    #[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
     runtime: runtime::Shared,
 }
 
@@ -187,6 +187,12 @@ impl Transports {
 }
 
 impl Transports {
+    /// The engine's async runtime, started on first use.
+    #[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
+    pub(crate) fn runtime(&self) -> Result<Arc<tokio::runtime::Runtime>, String> {
+        self.runtime.get()
+    }
+
     fn build(&self, config: &ConfigSnapshot, s: &Subscriber) -> Result<Arc<dyn Transport>, String> {
         let endpoint = config.endpoint(&s.endpoint).ok_or_else(|| {
             format!(

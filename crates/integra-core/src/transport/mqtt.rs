@@ -70,6 +70,63 @@ pub struct MqttTransport {
     thread: Option<JoinHandle<()>>,
 }
 
+/// Connection options for `endpoint` under `client_id`: the broker's host and port,
+/// credentials, TLS, keep-alive and packet size; and the broker's address, for messages.
+/// The caller chooses the session kind.
+///
+/// # Errors
+/// A message naming the endpoint when its address or TLS files are unusable.
+pub(crate) fn options(
+    endpoint: &Endpoint,
+    client_id: String,
+) -> Result<(MqttOptions, String), String> {
+    let context = |what: String| format!("endpoint '{}': {what}", endpoint.code);
+    let (tls, rest) = match endpoint.base_url.split_once("://") {
+        Some(("mqtts", rest)) => (true, rest),
+        Some(("mqtt", rest)) => (false, rest),
+        _ => {
+            return Err(context(format!(
+                "'{}' is not an mqtt:// or mqtts:// address",
+                endpoint.base_url
+            )));
+        }
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| context(format!("'{p}' is not a port")))?,
+        ),
+        None => (authority, if tls { 8883 } else { 1883 }),
+    };
+    let mut options = MqttOptions::new(client_id, host, port);
+    options
+        .set_keep_alive(Duration::from_secs(30))
+        .set_max_packet_size(MAX_PACKET, MAX_PACKET);
+    match &endpoint.auth {
+        Auth::Basic { username, password } => {
+            options.set_credentials(username.clone(), password.expose());
+        }
+        Auth::ClientCertificate { .. } | Auth::None => {}
+        other => return Err(context(format!("MQTT cannot authenticate with {other:?}"))),
+    }
+    if tls {
+        let config = super::tls::client_config(endpoint)?;
+        options.set_transport(Link::tls_with_config(TlsConfiguration::Rustls(config)));
+    }
+    Ok((options, format!("{host}:{port}")))
+}
+
+/// The quality of service of level 0, 1 or 2 (anything else is 1).
+pub(crate) fn qos(level: u8) -> QoS {
+    match level {
+        0 => QoS::AtMostOnce,
+        2 => QoS::ExactlyOnce,
+        _ => QoS::AtLeastOnce,
+    }
+}
+
 impl MqttTransport {
     /// Builds the transport and starts its connection thread.
     ///
@@ -81,51 +138,13 @@ impl MqttTransport {
         settings: &MqttSettings,
     ) -> Result<Self, String> {
         let context = |what: String| format!("endpoint '{}': {what}", endpoint.code);
-        let (tls, rest) = match endpoint.base_url.split_once("://") {
-            Some(("mqtts", rest)) => (true, rest),
-            Some(("mqtt", rest)) => (false, rest),
-            _ => {
-                return Err(context(format!(
-                    "'{}' is not an mqtt:// or mqtts:// address",
-                    endpoint.base_url
-                )));
-            }
-        };
-        let authority = rest.split('/').next().unwrap_or_default();
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (
-                h,
-                p.parse::<u16>()
-                    .map_err(|_| context(format!("'{p}' is not a port")))?,
-            ),
-            None => (authority, if tls { 8883 } else { 1883 }),
-        };
         let client_id = format!("integra-{subscriber}-{}", uuid::Uuid::new_v4().simple());
-        let mut options = MqttOptions::new(client_id, host, port);
-        options
-            .set_clean_session(true)
-            .set_keep_alive(Duration::from_secs(30))
-            .set_max_packet_size(MAX_PACKET, MAX_PACKET);
-        match &endpoint.auth {
-            Auth::Basic { username, password } => {
-                options.set_credentials(username.clone(), password.expose());
-            }
-            Auth::ClientCertificate { .. } | Auth::None => {}
-            other => return Err(context(format!("MQTT cannot authenticate with {other:?}"))),
-        }
-        if tls {
-            let config = super::tls::client_config(endpoint)?;
-            options.set_transport(Link::tls_with_config(TlsConfiguration::Rustls(config)));
-        }
-        let qos = match settings.qos {
-            0 => QoS::AtMostOnce,
-            2 => QoS::ExactlyOnce,
-            _ => QoS::AtLeastOnce,
-        };
+        let (mut options, address) = options(endpoint, client_id)?;
+        options.set_clean_session(true);
+        let qos = qos(settings.qos);
         let (client, connection) = Client::new(options, QUEUE);
         let pending = Arc::new(Mutex::new(Pending::default()));
         let stopping = Arc::new(AtomicBool::new(false));
-        let address = format!("{host}:{port}");
         let thread = {
             let (pending, stopping, address) =
                 (Arc::clone(&pending), Arc::clone(&stopping), address.clone());

@@ -1,0 +1,374 @@
+//! Listeners: the addresses Integra's HTTP receiver serves, what each serves (the inter-base
+//! endpoint of the 1C subsystem, webhook routes), how callers authenticate, and the limits
+//! that keep a slow or hostile client from exhausting the receiver.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::settings::header_name_problem;
+use super::source::check_locator;
+use super::{Problems, Secret, duration};
+
+/// Paths the receiver serves itself on every listener.
+pub const RESERVED_PATHS: &[&str] = &["/health", "/metrics"];
+
+/// One address the HTTP receiver listens on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    /// Unique code, named when the receiver is started.
+    pub code: String,
+    /// `IP:port` to bind. Default `127.0.0.1:8780`: loopback only, unless configured
+    /// otherwise. Port 0 takes a free port.
+    #[serde(default = "default_address")]
+    pub address: String,
+    /// The inter-base endpoint, compatible with the 1C subsystem's receiver. Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interbase: Option<InterbaseListener>,
+    /// Webhook routes, told apart by path prefix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<Route>,
+    /// Limits on connections and requests.
+    #[serde(default)]
+    pub limits: ListenerLimits,
+}
+
+fn default_address() -> String {
+    "127.0.0.1:8780".to_owned()
+}
+
+/// The inter-base endpoint: `POST {root}/v1/{flow}/{message_id}` stores a message in the
+/// incoming flow, `GET {root}/test` answers a ping.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterbaseListener {
+    /// Service roots served. Default both that exist in the wild: `/hs/is_api` (what the 1C
+    /// receiver serves) and `/hs/api` (what the 1C sender calls).
+    #[serde(default = "default_roots")]
+    pub roots: Vec<String>,
+    /// How senders authenticate. Required: `{"type": "none"}` must be written to allow
+    /// anonymous senders.
+    pub auth: InboundAuth,
+    /// Incoming flows served; empty (default) serves every incoming flow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<String>,
+}
+
+fn default_roots() -> Vec<String> {
+    vec!["/hs/is_api".to_owned(), "/hs/api".to_owned()]
+}
+
+/// A webhook route: requests under `prefix` are stored in `flow`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// The path prefix, e.g. `/webhooks/shop`; the route serves it and every path below it.
+    pub prefix: String,
+    /// The incoming flow the bodies are stored in.
+    pub flow: String,
+    /// How callers authenticate. Required: `{"type": "none"}` must be written to allow
+    /// anonymous callers.
+    pub auth: InboundAuth,
+    /// The request header carrying the sender's message id, which deduplicates repeats.
+    /// Default `X-Message-ID`.
+    #[serde(default = "default_id_header")]
+    pub message_id_header: String,
+    /// Where in a JSON body the message id is, when the header is absent: a JSON pointer
+    /// (`/event/id`) or a top-level field name (`id`). Without either, each request is a new
+    /// message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id_pointer: Option<String>,
+}
+
+fn default_id_header() -> String {
+    "X-Message-ID".to_owned()
+}
+
+/// How a caller proves who it is to the receiver. Secrets are compared in constant time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum InboundAuth {
+    /// Anyone may call.
+    None,
+    /// HTTP Basic (what a 1C sender uses for an infobase user).
+    Basic {
+        /// User name.
+        username: String,
+        /// Password.
+        password: Secret,
+    },
+    /// `Authorization: Bearer <token>`.
+    Bearer {
+        /// The token.
+        token: Secret,
+    },
+    /// A key in a header, e.g. `X-API-Key`.
+    ApiKey {
+        /// Header name.
+        header: String,
+        /// The key.
+        value: Secret,
+    },
+    /// An HMAC of the raw body with a shared secret, in a header (`X-Hub-Signature-256:
+    /// sha256=<hex>` style, or base64 as Shopify sends).
+    Hmac {
+        /// Header carrying the signature.
+        header: String,
+        /// The shared secret.
+        secret: Secret,
+        /// The hash: `sha256` (default), `sha512` or `sha1`.
+        #[serde(default)]
+        algorithm: HmacAlgorithm,
+        /// How the signature is written: `hex` (default) or `base64`.
+        #[serde(default)]
+        encoding: SignatureEncoding,
+        /// Text before the signature in the header, e.g. `sha256=`. Default none.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        prefix: String,
+    },
+}
+
+/// The hash of an HMAC signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum HmacAlgorithm {
+    /// HMAC-SHA-256.
+    #[default]
+    Sha256,
+    /// HMAC-SHA-512.
+    Sha512,
+    /// HMAC-SHA-1 (legacy senders only).
+    Sha1,
+}
+
+/// How an HMAC signature is written in its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureEncoding {
+    /// Lower- or upper-case hexadecimal.
+    #[default]
+    Hex,
+    /// Standard base64.
+    Base64,
+}
+
+/// Limits of a listener. A request over a limit is refused with its status code (413 body,
+/// 431 headers, 408 too slow); connections over the limit are closed at once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListenerLimits {
+    /// Largest request body, in bytes. Default 10 MiB.
+    pub max_body_bytes: usize,
+    /// Largest request head (request line and headers), in bytes. Default 16 KiB; at least
+    /// 8 KiB.
+    pub max_header_bytes: usize,
+    /// How long a client may take to send a whole request. Default 30 s.
+    #[serde(with = "duration")]
+    pub request_timeout: Duration,
+    /// How long a connection may sit idle between requests. Default 60 s.
+    #[serde(with = "duration")]
+    pub idle_timeout: Duration,
+    /// Most connections open at once. Default 256.
+    pub max_connections: usize,
+}
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        ListenerLimits {
+            max_body_bytes: 10 << 20,
+            max_header_bytes: 16 << 10,
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 256,
+        }
+    }
+}
+
+impl Listener {
+    /// A listener on `address` serving the inter-base endpoint with `auth`, with default
+    /// limits and no webhook routes.
+    pub fn interbase(
+        code: impl Into<String>,
+        address: impl Into<String>,
+        auth: InboundAuth,
+    ) -> Self {
+        Listener {
+            code: code.into(),
+            address: address.into(),
+            interbase: Some(InterbaseListener {
+                roots: default_roots(),
+                auth,
+                flows: Vec::new(),
+            }),
+            routes: Vec::new(),
+            limits: ListenerLimits::default(),
+        }
+    }
+
+    /// The address to bind.
+    ///
+    /// # Errors
+    /// A message when `address` is not `IP:port`.
+    pub fn socket_address(&self) -> Result<SocketAddr, String> {
+        self.address.parse().map_err(|_| {
+            format!(
+                "'{}' is not an IP address and port such as 127.0.0.1:8780",
+                self.address
+            )
+        })
+    }
+
+    /// Every flow this listener names, with the field naming it.
+    pub(crate) fn flow_references(&self) -> Vec<(String, &str)> {
+        let interbase = self.interbase.iter().flat_map(|i| {
+            i.flows
+                .iter()
+                .map(|f| ("interbase.flows".to_owned(), f.as_str()))
+        });
+        let routes = self
+            .routes
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("routes[{i}].flow"), r.flow.as_str()));
+        interbase.chain(routes).collect()
+    }
+
+    pub(crate) fn check(&self, p: &mut Problems) {
+        let object = format!("listener '{}'", self.code);
+        p.code(&object, &self.code);
+        if let Err(problem) = self.socket_address() {
+            p.push(&object, "address", problem);
+        }
+        let mut paths: HashSet<&str> = RESERVED_PATHS.iter().copied().collect();
+        if let Some(interbase) = &self.interbase {
+            if interbase.roots.is_empty() {
+                p.push(&object, "interbase.roots", "must list at least one root");
+            }
+            for root in &interbase.roots {
+                check_path(&object, "interbase.roots", root, &mut paths, p);
+            }
+            interbase.auth.check(&object, "interbase.auth", p);
+        }
+        for (i, route) in self.routes.iter().enumerate() {
+            let field = |name: &str| format!("routes[{i}].{name}");
+            check_path(&object, &field("prefix"), &route.prefix, &mut paths, p);
+            route.auth.check(&object, &field("auth"), p);
+            if let Some(problem) = header_name_problem(&route.message_id_header) {
+                p.push(&object, &field("message_id_header"), problem);
+            }
+            if let Some(pointer) = &route.message_id_pointer {
+                check_locator(&object, &field("message_id_pointer"), pointer, p);
+            }
+        }
+        self.limits.check(&object, p);
+    }
+}
+
+/// Checks a served path: absolute, no trailing slash, not taken by another route or root.
+fn check_path<'a>(
+    object: &str,
+    field: &str,
+    path: &'a str,
+    taken: &mut HashSet<&'a str>,
+    p: &mut Problems,
+) {
+    let well_formed = path.len() > 1
+        && path.starts_with('/')
+        && !path.ends_with('/')
+        && !path.contains("//")
+        && path
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !"?#%{}".contains(c));
+    if !well_formed {
+        p.push(
+            object,
+            field,
+            format!("'{path}' must be an absolute path such as /webhooks/shop, without a trailing slash, query or placeholders"),
+        );
+    } else if !taken.insert(path) {
+        p.push(
+            object,
+            field,
+            format!("'{path}' is already served by this listener"),
+        );
+    }
+}
+
+impl InboundAuth {
+    fn check(&self, object: &str, field: &str, p: &mut Problems) {
+        let empty = |p: &mut Problems, name: &str| {
+            p.push(object, &format!("{field}.{name}"), "must not be empty");
+        };
+        match self {
+            InboundAuth::None => {}
+            InboundAuth::Basic { username, password } => {
+                if username.is_empty() || username.contains(':') {
+                    p.push(
+                        object,
+                        &format!("{field}.username"),
+                        "must be non-empty and contain no ':'",
+                    );
+                }
+                if password.expose().is_empty() {
+                    empty(p, "password");
+                }
+            }
+            InboundAuth::Bearer { token } => {
+                if token.expose().is_empty() {
+                    empty(p, "token");
+                }
+            }
+            InboundAuth::ApiKey { header, value } => {
+                if let Some(problem) = header_name_problem(header) {
+                    p.push(object, &format!("{field}.header"), problem);
+                }
+                if value.expose().is_empty() {
+                    empty(p, "value");
+                }
+            }
+            InboundAuth::Hmac { header, secret, .. } => {
+                if let Some(problem) = header_name_problem(header) {
+                    p.push(object, &format!("{field}.header"), problem);
+                }
+                if secret.expose().is_empty() {
+                    empty(p, "secret");
+                }
+            }
+        }
+    }
+}
+
+impl ListenerLimits {
+    fn check(&self, object: &str, p: &mut Problems) {
+        if !(1024..=1 << 30).contains(&self.max_body_bytes) {
+            p.push(
+                object,
+                "limits.max_body_bytes",
+                "must be between 1024 and 1073741824",
+            );
+        }
+        if !(8192..=1 << 20).contains(&self.max_header_bytes) {
+            p.push(
+                object,
+                "limits.max_header_bytes",
+                "must be between 8192 and 1048576",
+            );
+        }
+        if self.request_timeout.is_zero() {
+            p.push(object, "limits.request_timeout", "must be longer than zero");
+        }
+        if self.idle_timeout.is_zero() {
+            p.push(object, "limits.idle_timeout", "must be longer than zero");
+        }
+        if !(1..=100_000).contains(&self.max_connections) {
+            p.push(
+                object,
+                "limits.max_connections",
+                "must be between 1 and 100000",
+            );
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Connections: accepting them within the connection cap, serving each with hyper, and the
+//! idle watchdog that closes one doing nothing (hyper bounds only the wait for a request
+//! head, not a keep-alive connection left open or a client that stops reading).
+
+use std::convert::Infallible;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+
+use super::service::Service;
+
+/// How often a connection's watchdog looks at its activity.
+const WATCH_PERIOD: Duration = Duration::from_millis(250);
+
+/// Accepts connections until `stopping` turns true.
+pub(super) async fn accept_loop(
+    socket: TcpListener,
+    service: Arc<Service>,
+    slots: Arc<Semaphore>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let saturated = AtomicBool::new(false);
+    loop {
+        tokio::select! {
+            _ = stopping.changed() => return,
+            accepted = socket.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors, say: wait rather than spin.
+                        log::warn!("receiver '{}': accepting a connection failed: {e}", service.listener.code);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+                    if !saturated.swap(true, Ordering::Relaxed) {
+                        log::warn!(
+                            "receiver '{}': {} connections are open, the limit; closing new ones until some end",
+                            service.listener.code,
+                            service.listener.limits.max_connections
+                        );
+                    }
+                    drop(stream);
+                    continue;
+                };
+                saturated.store(false, Ordering::Relaxed);
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(serve(stream, Arc::clone(&service), stopping.clone(), permit));
+            }
+        }
+    }
+}
+
+/// Serves one connection until it ends, goes idle, or the receiver stops.
+async fn serve(
+    stream: TcpStream,
+    service: Arc<Service>,
+    mut stopping: watch::Receiver<bool>,
+    _slot: OwnedSemaphorePermit,
+) {
+    let limits = service.listener.limits.clone();
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Tracked {
+        inner: stream,
+        activity: Arc::clone(&activity),
+    });
+    let handler = Arc::clone(&service);
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.request_timeout)
+        .max_buf_size(limits.max_header_bytes)
+        .serve_connection(
+            io,
+            service_fn(move |request| {
+                let handler = Arc::clone(&handler);
+                async move { Ok::<_, Infallible>(handler.serve(request).await) }
+            }),
+        );
+    tokio::pin!(connection);
+    let mut closing = false;
+    let mut watch = tokio::time::interval(WATCH_PERIOD);
+    loop {
+        tokio::select! {
+            ended = &mut connection => {
+                if let Err(e) = ended {
+                    log::debug!("receiver '{}': connection ended: {e}", service.listener.code);
+                }
+                return;
+            }
+            _ = stopping.changed(), if !closing => {
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            _ = watch.tick() => {
+                if activity.idle() > limits.idle_timeout {
+                    if closing {
+                        // Still nothing moving after a graceful close: drop it.
+                        return;
+                    }
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                    activity.touch();
+                }
+            }
+        }
+    }
+}
+
+/// When a connection last moved bytes.
+struct Activity {
+    start: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(now, Ordering::Relaxed);
+    }
+
+    fn idle(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.start.elapsed().saturating_sub(last)
+    }
+}
+
+/// A stream that records each read or write that moves bytes.
+struct Tracked {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

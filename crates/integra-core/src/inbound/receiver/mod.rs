@@ -1,0 +1,162 @@
+//! The HTTP receiver: one listener's server, run inside the process on a private runtime.
+//!
+//! HTTP/1.1 is parsed by hyper. The receiver adds what keeps a hostile or broken client from
+//! exhausting it: a cap on open connections (connections over it are closed at once), a
+//! bound on the request head (431), on the body (413) and on the time to send either (the
+//! head within the request timeout, else the connection is closed; the body within it, else
+//! 408), and an idle timeout that closes connections doing nothing. Storing runs on the
+//! runtime's blocking threads, so slow clients never hold a thread while they dawdle.
+//!
+//! The listener's settings are read when it starts; flows and schemas are read per request,
+//! so changing them needs no restart.
+
+mod auth;
+mod connection;
+mod service;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+use tokio::sync::{Semaphore, watch};
+
+pub use service::PATH_HEADER;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use service::Service;
+
+/// How long [`Receiver::stop`] lets requests in flight finish.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// A running listener. Dropping it stops it, as [`Receiver::stop`] does.
+pub struct Receiver {
+    code: String,
+    address: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    slots: Arc<Semaphore>,
+    max_connections: u32,
+    runtime: Option<Runtime>,
+}
+
+impl std::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("listener", &self.code)
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Starts serving listener `code` of the configuration: binds its address and answers
+    /// on two threads of its own until stopped.
+    ///
+    /// # Errors
+    /// [`Error::UnknownListener`]; [`Error::Listen`] when the address cannot be bound (in
+    /// use, not local, not permitted); [`Error::Spawn`] when its threads cannot start.
+    pub fn start_receiver(&self, code: &str) -> Result<Receiver> {
+        let config = self.config()?;
+        let listener = config
+            .listeners
+            .iter()
+            .find(|l| l.code == code)
+            .cloned()
+            .ok_or_else(|| Error::UnknownListener {
+                code: code.to_owned(),
+            })?;
+        let listen_error = |source: std::io::Error| Error::Listen {
+            listener: code.to_owned(),
+            address: listener.address.clone(),
+            source,
+        };
+        let wanted = listener.socket_address().map_err(|reason| {
+            listen_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                reason,
+            ))
+        })?;
+        let socket = std::net::TcpListener::bind(wanted).map_err(listen_error)?;
+        socket.set_nonblocking(true).map_err(listen_error)?;
+        let address = socket.local_addr().map_err(listen_error)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(32)
+            .thread_name(format!("integra-receiver-{code}"))
+            .enable_all()
+            .build()
+            .map_err(|source| Error::Spawn {
+                what: "the receiver",
+                source,
+            })?;
+        let socket = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(socket).map_err(listen_error)?
+        };
+        let max_connections = u32::try_from(listener.limits.max_connections).unwrap_or(u32::MAX);
+        let slots = Arc::new(Semaphore::new(max_connections as usize));
+        let (shutdown, stopping) = watch::channel(false);
+        let service = Arc::new(Service {
+            core: Arc::clone(&self.core),
+            listener,
+        });
+        runtime.spawn(connection::accept_loop(
+            socket,
+            service,
+            Arc::clone(&slots),
+            stopping,
+        ));
+        log::info!("receiver '{code}' listening on http://{address}");
+        Ok(Receiver {
+            code: code.to_owned(),
+            address,
+            shutdown,
+            slots,
+            max_connections,
+            runtime: Some(runtime),
+        })
+    }
+}
+
+impl Receiver {
+    /// The address it listens on (with the port the system chose, for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The listener's code.
+    pub fn listener(&self) -> &str {
+        &self.code
+    }
+
+    /// Stops accepting connections, lets requests in flight finish for up to 5 s, and
+    /// closes everything.
+    pub fn stop(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        let Some(runtime) = self.runtime.take() else {
+            return;
+        };
+        let _ = self.shutdown.send(true);
+        if tokio::runtime::Handle::try_current().is_err() {
+            let slots = Arc::clone(&self.slots);
+            let all = self.max_connections;
+            runtime.block_on(async move {
+                let _ = tokio::time::timeout(STOP_GRACE, slots.acquire_many(all)).await;
+            });
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        } else {
+            runtime.shutdown_background();
+        }
+        log::info!("receiver '{}' stopped", self.code);
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}

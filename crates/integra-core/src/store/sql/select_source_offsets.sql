@@ -1,0 +1,1 @@
+SELECT partition, next_offset FROM source_offset WHERE flow = ?1 AND topic = ?2

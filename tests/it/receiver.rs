@@ -1,0 +1,661 @@
+//! The HTTP receiver, driven by a real HTTP client (ureq) and by raw sockets for the limits:
+//! the inter-base endpoint's every status, webhook routes with each kind of authentication,
+//! limits against slow and greedy clients, and a round trip between two engines.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use hmac::{KeyInit, Mac};
+use integra::inbound::receiver::{PATH_HEADER, Receiver};
+use integra::{Error, IncomingStatus};
+use serde_json::{Value, json};
+
+use crate::support::TestEngine;
+use crate::support::proxy::{Proxy, ProxyOptions};
+
+const ORDER_SCHEMA: &str = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {},
+  "components": {"schemas": {"Order": {"type": "object", "required": ["number"],
+    "properties": {"number": {"type": "string"}, "total": {"type": "number", "minimum": 0}}}}}}"#;
+
+/// A configuration with incoming flows `IN` (validated), `PLAIN`, `QUIET` (inactive),
+/// outgoing `OUT`, and one listener with the inter-base endpoint and three webhook routes.
+fn config(limits: Value) -> Value {
+    json!({
+        "endpoints": [{"code": "nowhere", "base_url": "http://127.0.0.1:1"}],
+        "subscribers": [{"code": "s", "kind": "http", "endpoint": "nowhere"}],
+        "schemas": [{"code": "orders", "document": ORDER_SCHEMA}],
+        "flows": [
+            {"code": "IN", "direction": "incoming", "schema": {"schema": "orders", "component": "Order"}},
+            {"code": "PLAIN", "direction": "incoming"},
+            {"code": "ЗаказыКлиентов", "direction": "incoming"},
+            {"code": "QUIET", "direction": "incoming", "active": false},
+            {"code": "OUT", "direction": "outgoing", "subscribers": ["s"]}
+        ],
+        "listeners": [{
+            "code": "main",
+            "address": "127.0.0.1:0",
+            "interbase": {"auth": {"type": "basic", "username": "exchange", "password": "s3cret"}},
+            "routes": [
+                {"prefix": "/webhooks/shop", "flow": "PLAIN",
+                 "auth": {"type": "bearer", "token": "t0ken"}},
+                {"prefix": "/webhooks/shop/orders", "flow": "IN",
+                 "auth": {"type": "api_key", "header": "X-API-Key", "value": "k3y"},
+                 "message_id_pointer": "/number"},
+                {"prefix": "/webhooks/github", "flow": "PLAIN",
+                 "auth": {"type": "hmac", "header": "X-Hub-Signature-256", "secret": "shared",
+                          "prefix": "sha256="},
+                 "message_id_header": "X-GitHub-Delivery"},
+                {"prefix": "/webhooks/shopify", "flow": "PLAIN",
+                 "auth": {"type": "hmac", "header": "X-Shopify-Hmac-Sha256", "secret": "shared",
+                          "encoding": "base64"}},
+                {"prefix": "/webhooks/open", "flow": "PLAIN", "auth": {"type": "none"}}
+            ],
+            "limits": limits
+        }]
+    })
+}
+
+fn quick_limits() -> Value {
+    json!({"max_body_bytes": 4096, "request_timeout": "1s", "idle_timeout": "1s",
+           "max_connections": 4})
+}
+
+struct Server {
+    t: TestEngine,
+    receiver: Receiver,
+}
+
+impl Server {
+    fn start(limits: Value) -> Self {
+        let t = TestEngine::new(&config(limits));
+        let receiver = t.engine.start_receiver("main").unwrap();
+        Server { t, receiver }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.receiver.local_addr())
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.receiver.local_addr()
+    }
+
+    fn incoming_count(&self) -> u64 {
+        self.t.engine.counts().unwrap().incoming.values().sum()
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .new_agent()
+}
+
+/// POSTs `body` with `headers`; (status, body text, response headers).
+fn post(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, ureq::http::HeaderMap) {
+    let mut request = agent().post(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.send(body).unwrap();
+    let text = response.body_mut().read_to_string().unwrap();
+    (response.status().as_u16(), text, response.headers().clone())
+}
+
+fn get(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut request = agent().get(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.call().unwrap();
+    let text = response.body_mut().read_to_string().unwrap();
+    (response.status().as_u16(), text)
+}
+
+fn basic(user: &str, password: &str) -> String {
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {token}")
+}
+
+const ID: &str = "0b8f7f4e-3c55-4f43-9d7b-8f1a3e0c2d11";
+
+#[test]
+fn the_inter_base_endpoint_answers_as_the_1c_subsystem_does() {
+    let s = Server::start(quick_limits());
+    let auth = basic("exchange", "s3cret");
+    let creds = [("Authorization", auth.as_str())];
+    let url = |flow: &str, id: &str| s.url(&format!("/hs/is_api/v1/{flow}/{id}"));
+
+    let (status, body, _) = post(&url("IN", ID), &creds, r#"{"number": "A-1", "total": 5}"#);
+    assert_eq!((status, body.as_str()), (200, "SUCCESS"));
+    // A repeat is acknowledged and not stored again, even with another body.
+    let (status, body, _) = post(&url("IN", ID), &creds, r#"{"number": "A-2"}"#);
+    assert_eq!((status, body.as_str()), (200, "SUCCESS"));
+    assert_eq!(s.incoming_count(), 1);
+    let item =
+        &s.t.engine
+            .next_incoming(10, Duration::from_secs(30))
+            .unwrap()[0];
+    assert_eq!((item.flow.as_str(), item.message_id.as_str()), ("IN", ID));
+    assert_eq!(item.payload, r#"{"number": "A-1", "total": 5}"#);
+    assert!(
+        !item.headers.contains_key("authorization"),
+        "credentials are not stored"
+    );
+
+    // The root the 1C sender calls, a Cyrillic flow code, and a body with the byte-order
+    // mark 1C writes by default.
+    let other = "5d0c8e52-3f0a-4d7e-9c11-2b6a7e9f0a42";
+    let cyrillic =
+        "%D0%97%D0%B0%D0%BA%D0%B0%D0%B7%D1%8B%D0%9A%D0%BB%D0%B8%D0%B5%D0%BD%D1%82%D0%BE%D0%B2";
+    let (status, body, _) = post(
+        &s.url(&format!("/hs/api/v1/{cyrillic}/{other}")),
+        &creds,
+        "\u{feff}{\"n\": 1}",
+    );
+    assert_eq!((status, body.as_str()), (200, "SUCCESS"));
+
+    let cases: Vec<(String, &str, u16, &str)> = vec![
+        (
+            url("IN", "not-a-uuid"),
+            "{}",
+            400,
+            "message id 'not-a-uuid' is not a UUID",
+        ),
+        (
+            url("IN", "1b8f7f4e-3c55-4f43-9d7b-8f1a3e0c2d11"),
+            "",
+            400,
+            "the body is empty",
+        ),
+        (
+            url("IN", "2b8f7f4e-3c55-4f43-9d7b-8f1a3e0c2d11"),
+            "{oops",
+            400,
+            "is not valid JSON: key must be a string at line 1 column 2",
+        ),
+        (
+            url("IN", "3b8f7f4e-3c55-4f43-9d7b-8f1a3e0c2d11"),
+            r#"{"total": -1}"#,
+            400,
+            "breaks its schema:\n/: \"number\" is a required property\n/total: -1 is less than the minimum of 0",
+        ),
+        (
+            url("NOPE", ID),
+            "{}",
+            405,
+            "flow 'NOPE' does not receive messages here",
+        ),
+        (
+            url("OUT", ID),
+            "{}",
+            405,
+            "flow 'OUT' does not receive messages here",
+        ),
+        (url("QUIET", ID), "{}", 503, "flow 'QUIET' is inactive"),
+        (
+            s.url("/hs/is_api/v2/IN/x"),
+            "{}",
+            404,
+            "no resource at this path",
+        ),
+    ];
+    for (target, body, status, expected) in cases {
+        let (got, text, _) = post(&target, &creds, body);
+        assert_eq!(got, status, "{target}: {text}");
+        assert!(
+            text.contains(expected),
+            "{target}: «{text}» lacks «{expected}»"
+        );
+    }
+    assert_eq!(s.incoming_count(), 2, "nothing refused was stored");
+
+    // Credentials: none is 401 with a challenge, wrong ones 403.
+    let (status, _, headers) = post(&url("IN", ID), &[], "{}");
+    assert_eq!(status, 401);
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+    let wrong = basic("exchange", "guess");
+    let (status, _, _) = post(&url("IN", ID), &[("Authorization", &wrong)], "{}");
+    assert_eq!(status, 403);
+
+    // The ping, and the methods each path takes.
+    assert_eq!(get(&s.url("/hs/is_api/test"), &creds), (200, "OK".into()));
+    assert_eq!(get(&s.url("/hs/is_api/test"), &[]).0, 401);
+    assert_eq!(get(&url("IN", ID), &creds).0, 405);
+    let health = get(&s.url("/health"), &[]);
+    assert_eq!(health.0, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&health.1).unwrap()["status"],
+        "ok"
+    );
+
+    // A body over the limit: refused from its declared length, and when it is chunked.
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(5000));
+    let (status, body, _) = post(&url("PLAIN", ID), &creds, &big);
+    assert_eq!(
+        (status, body.as_str()),
+        (413, "the body is larger than 4096 bytes")
+    );
+    let chunked = raw_exchange(
+        s.addr(),
+        format!(
+            "POST /hs/is_api/v1/PLAIN/{ID} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
+             Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{big}\r\n0\r\n\r\n",
+            big.len()
+        )
+        .as_bytes(),
+    );
+    assert!(chunked.starts_with("HTTP/1.1 413"), "{chunked}");
+    assert_eq!(s.incoming_count(), 2);
+}
+
+#[test]
+fn webhook_routes_store_json_and_xml_with_each_kind_of_authentication() {
+    let s = Server::start(quick_limits());
+    // Bearer route; the longer prefix below it belongs to another route.
+    let (status, body, _) = post(
+        &s.url("/webhooks/shop/customers/created?source=site"),
+        &[
+            ("Authorization", "Bearer t0ken"),
+            ("X-Message-ID", "evt-1"),
+            ("X-Shop", "main"),
+        ],
+        r#"{"customer": 7}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let stored: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stored["duplicate"], false);
+    let report =
+        s.t.engine
+            .incoming_status(stored["id"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(
+        (report.flow.as_str(), report.message_id.as_str()),
+        ("PLAIN", "evt-1")
+    );
+    assert_eq!(report.headers["x-shop"], "main");
+    assert_eq!(
+        report.headers[PATH_HEADER],
+        "/webhooks/shop/customers/created?source=site"
+    );
+    assert!(!report.headers.contains_key("authorization"));
+    let (status, body, _) = post(
+        &s.url("/webhooks/shop"),
+        &[("Authorization", "Bearer t0ken"), ("X-Message-ID", "evt-1")],
+        r#"{"customer": 8}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["duplicate"],
+        true
+    );
+    assert_eq!(
+        post(
+            &s.url("/webhooks/shop"),
+            &[("Authorization", "Bearer t0k")],
+            "{}"
+        )
+        .0,
+        403
+    );
+    let (status, _, headers) = post(&s.url("/webhooks/shop"), &[], "{}");
+    assert_eq!(status, 401);
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+
+    // API-key route, ids taken from the body, validated against the flow's schema; XML is
+    // refused on a validated flow.
+    let key = [("X-API-Key", "k3y")];
+    let (status, body, _) = post(
+        &s.url("/webhooks/shop/orders"),
+        &key,
+        r#"{"number": "A-9"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let id = serde_json::from_str::<Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let report = s.t.engine.incoming_status(&id).unwrap();
+    assert_eq!(
+        (report.flow.as_str(), report.message_id.as_str()),
+        ("IN", "A-9")
+    );
+    assert!(
+        !report.headers.contains_key("x-api-key"),
+        "the key is not stored"
+    );
+    let (status, body, _) = post(&s.url("/webhooks/shop/orders"), &key, r#"{"total": "x"}"#);
+    assert_eq!(status, 400);
+    let refused: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        refused["violations"].as_array().unwrap().len(),
+        2,
+        "{refused}"
+    );
+    assert_eq!(
+        post(
+            &s.url("/webhooks/shop/orders"),
+            &[("X-API-Key", "K3Y")],
+            "{}"
+        )
+        .0,
+        403
+    );
+    assert_eq!(post(&s.url("/webhooks/shop/orders"), &[], "{}").0, 401);
+
+    // HMAC over the raw body: hex with a prefix (GitHub), base64 (Shopify).
+    let body = r#"{"action": "opened"}"#;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"shared").unwrap();
+    mac.update(body.as_bytes());
+    let raw = mac.finalize().into_bytes();
+    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let github = format!("sha256={hex}");
+    let (status, text, _) = post(
+        &s.url("/webhooks/github"),
+        &[
+            ("X-Hub-Signature-256", &github),
+            ("X-GitHub-Delivery", "d-1"),
+        ],
+        body,
+    );
+    assert_eq!(status, 200, "{text}");
+    let tampered = post(
+        &s.url("/webhooks/github"),
+        &[
+            ("X-Hub-Signature-256", &github),
+            ("X-GitHub-Delivery", "d-2"),
+        ],
+        r#"{"action": "closed"}"#,
+    );
+    assert_eq!(tampered.0, 403);
+    assert_eq!(post(&s.url("/webhooks/github"), &[], body).0, 401);
+    let shopify = base64::engine::general_purpose::STANDARD.encode(raw);
+    let (status, _, _) = post(
+        &s.url("/webhooks/shopify"),
+        &[("X-Shopify-Hmac-Sha256", &shopify)],
+        body,
+    );
+    assert_eq!(status, 200);
+
+    // A route that allows anyone, with an XML body kept as text.
+    let (status, body, _) = post(
+        &s.url("/webhooks/open"),
+        &[("Content-Type", "application/xml")],
+        "<order><n>1</n></order>",
+    );
+    assert_eq!(status, 200, "{body}");
+    let id = serde_json::from_str::<Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let report = s.t.engine.incoming_status(&id).unwrap();
+    assert_eq!(
+        (report.payload.as_str(), report.content_type.as_str()),
+        ("<order><n>1</n></order>", "application/xml")
+    );
+    let (status, body, _) = post(
+        &s.url("/webhooks/open"),
+        &[("Content-Type", "image/png")],
+        "x",
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("'image/png' is not supported"), "{body}");
+
+    assert_eq!(get(&s.url("/webhooks/open"), &[]).0, 405);
+    assert_eq!(get(&s.url("/nothing/here"), &[]).0, 404);
+    assert_eq!(
+        post(&s.url("/webhooks/openness"), &[], "{}").0,
+        404,
+        "prefixes match whole segments"
+    );
+    assert_eq!(s.incoming_count(), 5);
+}
+
+/// Sends raw bytes and reads until the server closes or 5 s pass.
+fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(bytes).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// True when the server closes `stream` within `within`.
+fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    stream.set_read_timeout(Some(within)).unwrap();
+    let mut buf = [0u8; 512];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[test]
+fn slow_greedy_and_idle_clients_cannot_exhaust_the_receiver() {
+    let s = Server::start(quick_limits());
+    let auth = basic("exchange", "s3cret");
+
+    // Headers over the limit: 431.
+    let huge = raw_exchange(
+        s.addr(),
+        format!(
+            "POST /webhooks/open HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
+            "y".repeat(20_000)
+        )
+        .as_bytes(),
+    );
+    assert!(huge.starts_with("HTTP/1.1 431"), "{huge}");
+
+    // A head that never completes: the connection is closed after the request timeout.
+    let started = Instant::now();
+    let mut slow = TcpStream::connect(s.addr()).unwrap();
+    slow.write_all(b"POST /webhooks/open HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    assert!(closed_within(&mut slow, Duration::from_secs(5)));
+    assert!(started.elapsed() >= Duration::from_millis(900));
+
+    // A body that never completes: 408.
+    let mut slow = TcpStream::connect(s.addr()).unwrap();
+    slow.write_all(
+        format!(
+            "POST /hs/is_api/v1/PLAIN/{ID} HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\
+             Content-Length: 100\r\n\r\n{{\"a\":"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut answer = [0u8; 64];
+    let n = slow.read(&mut answer).unwrap();
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 408"));
+
+    // Idle keep-alive connections are closed after the idle timeout.
+    let mut idle = TcpStream::connect(s.addr()).unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(5)),
+        "idle connection kept open"
+    );
+
+    // Connections over the cap (4) are closed at once; the receiver serves again as soon as
+    // one ends.
+    let mut held: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut c = TcpStream::connect(s.addr()).unwrap();
+            c.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            let mut buf = [0u8; 256];
+            let n = c.read(&mut buf).unwrap();
+            assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+            c
+        })
+        .collect();
+    let mut extra = TcpStream::connect(s.addr()).unwrap();
+    let _ = extra.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(
+        closed_within(&mut extra, Duration::from_secs(2)),
+        "the fifth connection was served"
+    );
+    drop(held.pop());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let answered = raw_exchange(
+            s.addr(),
+            b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        if answered.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the receiver did not recover: {answered}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(held);
+    // Everything was refused before storing anything.
+    assert_eq!(s.incoming_count(), 0);
+}
+
+#[test]
+fn starting_names_what_is_wrong() {
+    let s = Server::start(quick_limits());
+    let err = s.t.engine.start_receiver("other").unwrap_err();
+    assert!(matches!(err, Error::UnknownListener { .. }));
+    assert_eq!(err.to_string(), "no listener has code 'other'");
+
+    // The same address twice: the second cannot bind.
+    let mut c = config(quick_limits());
+    c["listeners"][0]["address"] = json!(s.addr().to_string());
+    let t = TestEngine::new(&c);
+    let err = t.engine.start_receiver("main").unwrap_err();
+    assert!(matches!(err, Error::Listen { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("listener 'main' cannot listen on {}: ", s.addr())),
+        "{err}"
+    );
+
+    // Configuration errors name the listener and field.
+    let mut c = config(quick_limits());
+    c["listeners"][0]["address"] = json!("localhost");
+    c["listeners"][0]["routes"][0]["flow"] = json!("OUT");
+    c["listeners"][0]["routes"][1]["prefix"] = json!("/health");
+    c["listeners"][0]["routes"][2]["auth"] =
+        json!({"type": "hmac", "header": "Bad Header", "secret": ""});
+    c["listeners"][0]["limits"]["max_header_bytes"] = json!(100);
+    let text =
+        s.t.engine
+            .load_config_json(&c.to_string())
+            .unwrap_err()
+            .to_string();
+    for expected in [
+        "listener 'main', field 'address': 'localhost' is not an IP address and port such as 127.0.0.1:8780",
+        "listener 'main', field 'routes[1].prefix': '/health' is already served by this listener",
+        "listener 'main', field 'routes[2].auth.header': 'Bad Header' is not a valid header name",
+        "listener 'main', field 'routes[2].auth.secret': must not be empty",
+        "listener 'main', field 'limits.max_header_bytes': must be between 8192 and 1048576",
+        "listener 'main', field 'routes[0].flow': flow 'OUT' is outgoing; only incoming flows receive",
+    ] {
+        assert!(text.contains(expected), "missing «{expected}» in «{text}»");
+    }
+    let mut c = config(quick_limits());
+    c["listeners"][0]["routes"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("auth");
+    let text =
+        s.t.engine
+            .load_config_json(&c.to_string())
+            .unwrap_err()
+            .to_string();
+    assert!(text.contains("missing field `auth`"), "{text}");
+}
+
+#[test]
+fn two_bases_exchange_over_the_inter_base_endpoint_and_a_repeat_is_not_stored_twice() {
+    let receiving = Server::start(json!({}));
+    // The sender reaches the receiver through a proxy that can lose the receiver's answers.
+    let lose = Arc::new(AtomicBool::new(true));
+    let proxy = Proxy::start(
+        0,
+        receiving.addr().port(),
+        ProxyOptions {
+            lose_replies: Some(Arc::clone(&lose)),
+            ..ProxyOptions::default()
+        },
+    );
+    let sending = TestEngine::new(&json!({
+        "endpoints": [{"code": "warehouse", "base_url": format!("http://127.0.0.1:{}", proxy.port),
+                       "auth": {"type": "basic", "username": "exchange", "password": "s3cret"}}],
+        "subscribers": [{"code": "wms", "kind": "interbase", "endpoint": "warehouse",
+                         "interbase": {"flow": "IN"},
+                         "retry": {"max_attempts": 3, "initial_delay": "1s", "jitter": 0.0}}],
+        "flows": [{"code": "ORDERS", "direction": "outgoing", "subscribers": ["wms"]}]
+    }));
+    let ids: Vec<String> = (0..20)
+        .map(|i| {
+            sending
+                .engine
+                .register(
+                    "ORDERS",
+                    &json!({"number": format!("A-{i}"), "total": i}).to_string(),
+                    &integra::RegisterOptions::default(),
+                )
+                .unwrap()
+        })
+        .collect();
+    // Every message arrives, but no answer does: the sender must send them all again.
+    let report = sending.dispatch();
+    assert_eq!((report.sent, report.failed), (0, 20));
+    assert_eq!(receiving.incoming_count(), 20);
+    // The repeats are acknowledged and not stored again.
+    lose.store(false, Ordering::SeqCst);
+    sending.advance(Duration::from_secs(2));
+    assert_eq!(sending.dispatch().sent, 20);
+    assert_eq!(receiving.incoming_count(), 20);
+
+    // The receiving base processes them.
+    let items = receiving
+        .t
+        .engine
+        .next_incoming(100, Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(items.len(), 20);
+    let mut received: Vec<&str> = items.iter().map(|i| i.message_id.as_str()).collect();
+    received.sort_unstable();
+    let mut sent: Vec<&str> = ids.iter().map(String::as_str).collect();
+    sent.sort_unstable();
+    assert_eq!(received, sent, "message ids travel unchanged");
+    for item in &items {
+        receiving.t.engine.ack_incoming(&item.id).unwrap();
+    }
+    assert_eq!(
+        receiving.t.engine.counts().unwrap().incoming[IncomingStatus::Processed.as_str()],
+        20
+    );
+}
