@@ -23,12 +23,16 @@
 //!
 //! ## Crate features
 //!
-//! * `http` (default): HTTP subscribers.
-//! * `full`: every transport.
+//! * `http` (default): HTTP subscribers, poll sources, external schemas.
+//! * `jsonrpc`, `interbase`: JSON-RPC 2.0 and inter-base subscribers.
+//! * `amqp`, `kafka`, `mqtt`: RabbitMQ, Kafka and MQTT subscribers and sources.
+//! * `receiver`: the HTTP receiver (inter-base endpoint, webhook routes).
+//! * `full`: all of the above.
 
 pub use integra_core::*;
 
-/// The README's code blocks, compiled as doctests so they stay true.
-#[cfg(doctest)]
+/// The README's code blocks, compiled as doctests so they stay true (they use every
+/// feature).
+#[cfg(all(doctest, feature = "full"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

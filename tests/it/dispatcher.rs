@@ -62,7 +62,10 @@ fn registered_messages_are_delivered_without_anyone_calling_dispatch() {
                 .flat_map(|m| t.engine.message_status(&m.id).unwrap().deliveries)
                 .map(|d| d.last_error)
                 .collect();
-            panic!("{:?}; failed deliveries: {errors:?}", t.engine.counts().unwrap());
+            panic!(
+                "{:?}; failed deliveries: {errors:?}",
+                t.engine.counts().unwrap()
+            );
         }
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -52,10 +52,13 @@ pub use config::Config;
 pub use dispatch::{DispatchReport, DispatcherOptions};
 pub use engine::{Engine, EngineOptions};
 pub use error::{Error, Result};
+#[cfg(feature = "receiver")]
+pub use inbound::receiver::Receiver;
+pub use inbound::sources::{Rejection, SourceStatus, Sources};
 pub use maintenance::cleanup::CleanupReport;
 pub use openapi::Violation;
 pub use queue::forming::{FormOutcome, Former, FormingItem};
-pub use queue::incoming::{Accepted, IncomingItem};
+pub use queue::incoming::{Accepted, IncomingHandler, IncomingItem};
 pub use queue::inspect::{
     DeliveryReport, HistoryEntry, IncomingReport, ListFilter, MessageReport, MessageSummary,
     QueueCounts, RetryFilter,

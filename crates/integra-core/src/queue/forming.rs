@@ -134,16 +134,7 @@ impl Engine {
     /// [`Error::UnknownFlow`], [`Error::WrongDirection`], or [`Error::WrongFormer`].
     pub fn set_former(&self, flow: &str, former: impl Former + 'static) -> Result<()> {
         let config = self.config()?;
-        let f = config.flow(flow).ok_or_else(|| Error::UnknownFlow {
-            flow: flow.to_owned(),
-        })?;
-        if f.direction != Direction::Outgoing {
-            return Err(Error::WrongDirection {
-                flow: flow.to_owned(),
-                direction: f.direction,
-                operation: "form outgoing messages",
-            });
-        }
+        let f = super::flow_going(&config, flow, Direction::Outgoing, "form outgoing messages")?;
         if f.former != FormerKind::Handler {
             return Err(Error::WrongFormer {
                 flow: flow.to_owned(),

@@ -92,22 +92,12 @@ fn is_json_content(content_type: &str) -> Result<bool> {
 
 /// The flow `code`, if it accepts incoming messages.
 fn incoming_flow<'c>(config: &'c ConfigSnapshot, code: &str) -> Result<&'c Flow> {
-    let f = config.flow(code).ok_or_else(|| Error::UnknownFlow {
-        flow: code.to_owned(),
-    })?;
-    if f.direction != Direction::Incoming {
-        return Err(Error::WrongDirection {
-            flow: code.to_owned(),
-            direction: f.direction,
-            operation: "accept incoming messages",
-        });
-    }
-    if !f.active {
-        return Err(Error::FlowInactive {
-            flow: code.to_owned(),
-        });
-    }
-    Ok(f)
+    super::active_flow_going(
+        config.config(),
+        code,
+        Direction::Incoming,
+        "accept incoming messages",
+    )
 }
 
 /// True when `e` concerns the flow as a whole (unknown, inactive, outgoing) or the
@@ -548,16 +538,12 @@ impl Engine {
         handler: impl IncomingHandler + 'static,
     ) -> Result<()> {
         let config = self.config()?;
-        let f = config.flow(flow).ok_or_else(|| Error::UnknownFlow {
-            flow: flow.to_owned(),
-        })?;
-        if f.direction != Direction::Incoming {
-            return Err(Error::WrongDirection {
-                flow: flow.to_owned(),
-                direction: f.direction,
-                operation: "process incoming messages",
-            });
-        }
+        let f = super::flow_going(
+            &config,
+            flow,
+            Direction::Incoming,
+            "process incoming messages",
+        )?;
         if f.processor != Processor::Handler {
             return Err(Error::WrongProcessor {
                 flow: flow.to_owned(),

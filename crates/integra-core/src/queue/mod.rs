@@ -26,3 +26,42 @@ pub mod inspect;
 pub mod register;
 pub mod retry;
 pub mod status;
+
+use crate::config::{Config, Direction, Flow};
+use crate::error::{Error, Result};
+
+/// Flow `code` of `config`, which must go `direction` to be used to `operation`.
+pub(crate) fn flow_going<'c>(
+    config: &'c Config,
+    code: &str,
+    direction: Direction,
+    operation: &'static str,
+) -> Result<&'c Flow> {
+    let flow = config.flow(code).ok_or_else(|| Error::UnknownFlow {
+        flow: code.to_owned(),
+    })?;
+    if flow.direction != direction {
+        return Err(Error::WrongDirection {
+            flow: code.to_owned(),
+            direction: flow.direction,
+            operation,
+        });
+    }
+    Ok(flow)
+}
+
+/// [`flow_going`], and active: an inactive flow takes no new messages.
+pub(crate) fn active_flow_going<'c>(
+    config: &'c Config,
+    code: &str,
+    direction: Direction,
+    operation: &'static str,
+) -> Result<&'c Flow> {
+    let flow = flow_going(config, code, direction, operation)?;
+    if !flow.active {
+        return Err(Error::FlowInactive {
+            flow: code.to_owned(),
+        });
+    }
+    Ok(flow)
+}

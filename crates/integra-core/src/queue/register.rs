@@ -107,22 +107,12 @@ pub(crate) fn check_json(what: impl FnOnce() -> String, text: &str) -> Result<()
 
 /// The flow `code`, if it accepts registrations.
 pub(crate) fn outgoing_flow<'c>(config: &'c ConfigSnapshot, code: &str) -> Result<&'c Flow> {
-    let flow = config.flow(code).ok_or_else(|| Error::UnknownFlow {
-        flow: code.to_owned(),
-    })?;
-    if flow.direction != Direction::Outgoing {
-        return Err(Error::WrongDirection {
-            flow: code.to_owned(),
-            direction: flow.direction,
-            operation: "register outgoing messages",
-        });
-    }
-    if !flow.active {
-        return Err(Error::FlowInactive {
-            flow: code.to_owned(),
-        });
-    }
-    Ok(flow)
+    super::active_flow_going(
+        config.config(),
+        code,
+        Direction::Outgoing,
+        "register outgoing messages",
+    )
 }
 
 impl Engine {
