@@ -27,12 +27,14 @@ fn config(limits: Value) -> Value {
     json!({
         "endpoints": [{"code": "nowhere", "base_url": "http://127.0.0.1:1"}],
         "subscribers": [{"code": "s", "kind": "http", "endpoint": "nowhere"}],
-        "schemas": [{"code": "orders", "document": ORDER_SCHEMA}],
+        "schemas": [{"code": "orders", "document": ORDER_SCHEMA},
+                    {"code": "remote", "external": {"endpoint": "nowhere", "path": "/orders.json"}}],
         "flows": [
             {"code": "IN", "direction": "incoming", "schema": {"schema": "orders", "component": "Order"}},
             {"code": "PLAIN", "direction": "incoming"},
             {"code": "ЗаказыКлиентов", "direction": "incoming"},
             {"code": "QUIET", "direction": "incoming", "active": false},
+            {"code": "REMOTE", "direction": "incoming", "schema": {"schema": "remote", "component": "Order"}},
             {"code": "OUT", "direction": "outgoing", "subscribers": ["s"]}
         ],
         "listeners": [{
@@ -199,6 +201,13 @@ fn the_inter_base_endpoint_answers_as_the_1c_subsystem_does() {
             "flow 'OUT' does not receive messages here",
         ),
         (url("QUIET", ID), "{}", 503, "flow 'QUIET' is inactive"),
+        // Our own failure: the flow's schema cannot be fetched.
+        (
+            url("REMOTE", ID),
+            "{}",
+            500,
+            "the message could not be stored; see the receiver's log",
+        ),
         (
             s.url("/hs/is_api/v2/IN/x"),
             "{}",
