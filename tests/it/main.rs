@@ -25,6 +25,8 @@ mod incoming;
 mod http_subscriber;
 // Leases, crashes (SIGKILL of a child process) and two processes on one file.
 mod crash;
+// Metrics: Prometheus exposition, the 1C subsystem's names, scrape cost.
+mod metrics;
 // Incoming messages processed by Rust handlers.
 mod processing;
 // The HTTP receiver: the inter-base endpoint, webhook routes, limits, two bases exchanging.

@@ -16,6 +16,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::config::{Config, ConfigSnapshot, Endpoint, Flow, Subscriber};
 use crate::dispatch::Dispatcher;
 use crate::error::{Error, Result};
+use crate::metrics::{Metrics, Observation};
 use crate::openapi::Catalog;
 use crate::queue::forming::Former;
 use crate::queue::incoming::IncomingHandler;
@@ -87,6 +88,7 @@ pub(crate) struct Core {
     pub(crate) transports: Transports,
     pub(crate) catalog: Catalog,
     pub(crate) wake: Wake,
+    pub(crate) metrics: Metrics,
 }
 
 impl Core {
@@ -169,6 +171,14 @@ impl Core {
             .cloned()
     }
 
+    /// Counts what happened, once the transaction that made it true has committed.
+    pub(crate) fn observe(&self, observations: &[Observation]) {
+        let now = self.now();
+        for o in observations {
+            self.metrics.events.observe(o, now);
+        }
+    }
+
     /// Reads from the database, to show it answers.
     pub(crate) fn check_database(&self) -> Result<()> {
         self.store.read(|db| db.config_version().map(|_| ()))?;
@@ -247,6 +257,7 @@ impl Engine {
             transports: Transports::default(),
             catalog: Catalog::default(),
             wake: Wake::new(),
+            metrics: Metrics::new(),
         };
         // Warm the configuration cache, so the first calls need not prepare twice.
         core.store.read(|db| db.config().map(|_| ()))?;

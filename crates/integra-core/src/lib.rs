@@ -42,6 +42,7 @@ pub mod error;
 pub mod external_ids;
 pub mod inbound;
 pub mod maintenance;
+pub mod metrics;
 pub mod openapi;
 pub mod queue;
 pub(crate) mod store;

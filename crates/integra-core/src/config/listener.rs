@@ -31,6 +31,9 @@ pub struct Listener {
     /// Webhook routes, told apart by path prefix.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<Route>,
+    /// `GET /metrics` (Prometheus, OpenMetrics text). Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsEndpoint>,
     /// Limits on connections and requests.
     #[serde(default)]
     pub limits: ListenerLimits,
@@ -59,6 +62,15 @@ pub struct InterbaseListener {
 
 fn default_roots() -> Vec<String> {
     vec!["/hs/is_api".to_owned(), "/hs/api".to_owned()]
+}
+
+/// The metrics endpoint of a listener.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsEndpoint {
+    /// How scrapers authenticate. Required: `{"type": "none"}` must be written to allow
+    /// anonymous scrapes.
+    pub auth: InboundAuth,
 }
 
 /// A webhook route: requests under `prefix` are stored in `flow`.
@@ -204,6 +216,7 @@ impl Listener {
                 flows: Vec::new(),
             }),
             routes: Vec::new(),
+            metrics: None,
             limits: ListenerLimits::default(),
         }
     }
@@ -251,6 +264,9 @@ impl Listener {
                 check_path(&object, "interbase.roots", root, &mut paths, p);
             }
             interbase.auth.check(&object, "interbase.auth", p);
+        }
+        if let Some(metrics) = &self.metrics {
+            metrics.auth.check(&object, "metrics.auth", p);
         }
         for (i, route) in self.routes.iter().enumerate() {
             let field = |name: &str| format!("routes[{i}].{name}");

@@ -11,6 +11,7 @@
 //! and wakes a few times a second at most (a read that finds nothing due).
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering as AtomicOrdering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -75,6 +76,8 @@ pub(crate) struct Dispatcher {
     scheduler: Option<JoinHandle<()>>,
     workers: Vec<JoinHandle<()>>,
     grace: Duration,
+    /// The engine, to clear the thread gauge on stop.
+    core: Arc<Core>,
 }
 
 impl Dispatcher {
@@ -97,7 +100,10 @@ impl Dispatcher {
                 .name(format!("integra-worker-{i}"))
                 .spawn(move || {
                     for item in work_rx {
-                        if done_tx.send(core.execute(item)).is_err() {
+                        core.metrics.busy.fetch_add(1, AtomicOrdering::Relaxed);
+                        let result = core.execute(item);
+                        core.metrics.busy.fetch_sub(1, AtomicOrdering::Relaxed);
+                        if done_tx.send(result).is_err() {
                             break;
                         }
                     }
@@ -106,6 +112,10 @@ impl Dispatcher {
             workers.push(handle);
         }
         let grace = options.stop_grace;
+        let metrics_of = Arc::clone(&core);
+        core.metrics
+            .threads
+            .store(options.threads, AtomicOrdering::Relaxed);
         let scheduler = Scheduler {
             wake: core.wake.receiver(),
             core,
@@ -124,6 +134,7 @@ impl Dispatcher {
             scheduler: Some(handle),
             workers,
             grace,
+            core: metrics_of,
         })
     }
 
@@ -148,6 +159,7 @@ impl Dispatcher {
                 log::warn!("a dispatcher worker is still sending after the stop grace period");
             }
         }
+        self.core.metrics.threads.store(0, AtomicOrdering::Relaxed);
     }
 }
 

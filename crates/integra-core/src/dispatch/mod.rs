@@ -22,6 +22,7 @@ mod oneshot;
 use std::collections::BTreeMap;
 use std::ops::AddAssign;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -32,6 +33,7 @@ pub use background::DispatcherOptions;
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind, Processor};
 use crate::engine::Core;
 use crate::error::{Error, Result};
+use crate::metrics::Observation;
 use crate::queue::delivery::finish_delivery;
 use crate::queue::forming::{
     FormOutcome, FormingItem, FormingResult, check_formed, claim_forming, finish_forming,
@@ -110,9 +112,15 @@ pub(crate) enum WorkItem {
     Process(IncomingRow),
 }
 
-/// The outcome of one piece of work, to be recorded.
-pub(crate) enum WorkResult {
-    Formed(ClaimedFormingRow, FormingResult),
+/// The outcome of one piece of work, to be recorded, and how long the work took.
+pub(crate) struct WorkResult {
+    outcome: Outcome,
+    took: Duration,
+}
+
+enum Outcome {
+    /// Forming ended; true when the payload broke the flow's schema.
+    Formed(ClaimedFormingRow, FormingResult, bool),
     Delivered(Vec<(ClaimedDeliveryRow, Result<(), SendFailure>)>),
     Processed(IncomingRow, Result<(), String>),
 }
@@ -145,15 +153,29 @@ fn group_deliveries(config: &ConfigSnapshot, rows: Vec<ClaimedDeliveryRow>) -> V
     items
 }
 
+/// What recording a batch did: the report, and what to count once it committed.
+#[derive(Default)]
+struct Recorded {
+    report: DispatchReport,
+    observed: Vec<Observation>,
+}
+
 /// A claimed batch: the work to do, and what the claim already finished (Unchanged).
 pub(crate) struct Claimed {
     pub(crate) items: Vec<WorkItem>,
     pub(crate) report: DispatchReport,
+    observed: Vec<Observation>,
 }
 
 impl Core {
     /// Claims up to `max` items of due work.
     pub(crate) fn claim_work(&self, max: usize) -> Result<Claimed> {
+        let mut claimed = self.claim(max)?;
+        self.observe(&std::mem::take(&mut claimed.observed));
+        Ok(claimed)
+    }
+
+    fn claim(&self, max: usize) -> Result<Claimed> {
         let now = self.now();
         let lease_until = now.plus(self.options.lease);
         let owner = self.owner.clone();
@@ -181,6 +203,7 @@ impl Core {
             let mut claimed = Claimed {
                 items: forms.into_iter().map(WorkItem::Form).collect(),
                 report: DispatchReport::default(),
+                observed: Vec::new(),
             };
             claimed
                 .items
@@ -206,6 +229,12 @@ impl Core {
                         now,
                     )?;
                     claimed.report.unchanged += 1;
+                    claimed.observed.push(Observation::Delivered {
+                        flow: row.flow.clone(),
+                        subscriber: row.subscriber.clone(),
+                        status: DeliveryStatus::Unchanged,
+                        took: None,
+                    });
                 } else {
                     to_send.push(row);
                 }
@@ -218,25 +247,34 @@ impl Core {
     /// Does one piece of work, outside any transaction. Never panics: a panicking former
     /// or transport is a failed attempt.
     pub(crate) fn execute(&self, item: WorkItem) -> WorkResult {
+        let started = Instant::now();
+        let outcome = self.run(item);
+        WorkResult {
+            outcome,
+            took: started.elapsed(),
+        }
+    }
+
+    fn run(&self, item: WorkItem) -> Outcome {
         match item {
             WorkItem::Form(row) => {
                 let config = self.store.cached_config();
-                let result = match self.produce(&config, &row) {
+                let (result, invalid) = match self.produce(&config, &row) {
                     Ok((payload, value)) => {
                         let has_key = row.object_key.is_some();
                         match check_formed(self, &config, &row.flow, has_key, payload, &value) {
-                            Ok((result, _)) => result,
-                            Err(e) => FormingResult::Failed(e.to_string()),
+                            Ok((result, violations)) => (result, !violations.is_empty()),
+                            Err(e) => (FormingResult::Failed(e.to_string()), false),
                         }
                     }
-                    Err(ended) => ended,
+                    Err(ended) => (ended, false),
                 };
-                WorkResult::Formed(row, result)
+                Outcome::Formed(row, result, invalid)
             }
             WorkItem::Deliver(rows) => {
                 let config = self.store.cached_config();
                 let Some(subscriber) = rows.first().map(|r| r.subscriber.clone()) else {
-                    return WorkResult::Delivered(Vec::new());
+                    return Outcome::Delivered(Vec::new());
                 };
                 let outcomes = match self.transports.get(&config, &subscriber) {
                     Err(e) => rows.iter().map(|_| Err(e.clone())).collect(),
@@ -262,7 +300,7 @@ impl Core {
                         }
                     }
                 };
-                WorkResult::Delivered(rows.into_iter().zip(outcomes).collect())
+                Outcome::Delivered(rows.into_iter().zip(outcomes).collect())
             }
             WorkItem::Process(row) => {
                 let outcome = match self.incoming_handler(&row.flow) {
@@ -277,7 +315,7 @@ impl Core {
                         )
                     }
                 };
-                WorkResult::Processed(row, outcome)
+                Outcome::Processed(row, outcome)
             }
         }
     }
@@ -322,37 +360,57 @@ impl Core {
         }
         let now = self.now();
         let owner = self.owner.clone();
-        self.store.write(Commit::Durable, move |db| {
+        let (report, observed) = self.store.write(Commit::Durable, move |db| {
             let config = db.config()?;
-            let mut report = DispatchReport::default();
-            for result in results {
-                match result {
-                    WorkResult::Delivered(outcomes) => {
+            let mut done = Recorded::default();
+            for WorkResult { outcome, took } in results {
+                match outcome {
+                    Outcome::Delivered(outcomes) => {
                         for (row, outcome) in outcomes {
-                            record_delivery(db, &config, &owner, &row, outcome, now, &mut report)?;
+                            record_delivery(
+                                db, &config, &owner, &row, outcome, took, now, &mut done,
+                            )?;
                         }
                     }
-                    WorkResult::Formed(row, result) => {
-                        record_forming(db, &config, &row, result, now, &mut report)?;
+                    Outcome::Formed(row, result, invalid) => {
+                        if invalid {
+                            done.observed.push(Observation::Invalid {
+                                flow: row.flow.clone(),
+                                direction: Direction::Outgoing,
+                            });
+                        }
+                        record_forming(db, &config, &row, result, took, now, &mut done)?;
                     }
-                    WorkResult::Processed(row, outcome) => {
-                        let done = Processing {
+                    Outcome::Processed(row, outcome) => {
+                        let processing = Processing {
                             row: row.id,
                             flow: &row.flow,
                             attempts: row.attempts,
                             owner: Some(&owner),
                         };
-                        match record_processing(db, &config, &done, outcome.err().as_deref(), now)?
-                        {
-                            Some(IncomingStatus::Processed) => report.processed += 1,
-                            Some(_) => report.processing_failed += 1,
-                            None => report.lost_leases += 1,
+                        let error = outcome.err();
+                        match record_processing(db, &config, &processing, error.as_deref(), now)? {
+                            Some(status) => {
+                                if status == IncomingStatus::Processed {
+                                    done.report.processed += 1;
+                                } else {
+                                    done.report.processing_failed += 1;
+                                }
+                                done.observed.push(Observation::Processed {
+                                    flow: row.flow.clone(),
+                                    status,
+                                    took: Some(took),
+                                });
+                            }
+                            None => done.report.lost_leases += 1,
                         }
                     }
                 }
             }
-            Ok::<_, Error>(report)
-        })
+            Ok::<_, Error>((done.report, done.observed))
+        })?;
+        self.observe(&observed);
+        Ok(report)
     }
 
     /// Extends the leases of all work this engine holds.
@@ -457,32 +515,22 @@ fn is_unchanged(db: &Db<'_>, config: &ConfigSnapshot, row: &ClaimedDeliveryRow) 
     Ok(db.delivered_hash(&row.flow, &row.subscriber, key)?.as_ref() == Some(hash))
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the pieces of one recorded outcome"
+)]
 fn record_delivery(
     db: &Db<'_>,
     config: &ConfigSnapshot,
     owner: &str,
     row: &ClaimedDeliveryRow,
     outcome: Result<(), SendFailure>,
+    took: Duration,
     now: Timestamp,
-    report: &mut DispatchReport,
+    done: &mut Recorded,
 ) -> Result<()> {
-    let recorded = match outcome {
-        Ok(()) => {
-            let recorded = finish_delivery(
-                db,
-                row.id,
-                Some(owner),
-                DeliveryStatus::Sent,
-                None,
-                None,
-                now,
-            )?;
-            if recorded && let (Some(key), Some(hash)) = (&row.object_key, &row.payload_hash) {
-                db.record_delivered_hash(&row.flow, &row.subscriber, key, hash, now)?;
-            }
-            report.sent += u64::from(recorded);
-            recorded
-        }
+    let (to, error, next) = match outcome {
+        Ok(()) => (DeliveryStatus::Sent, None, None),
         Err(failure) => {
             let (to, next) = config
                 .subscriber_retry(&row.subscriber)
@@ -493,33 +541,52 @@ fn record_delivery(
                     DeliveryStatus::SendError,
                     DeliveryStatus::Dead,
                 );
-            let recorded = finish_delivery(
-                db,
-                row.id,
-                Some(owner),
-                to,
-                Some(&failure.message),
-                next,
-                now,
-            )?;
-            if recorded {
-                if to == DeliveryStatus::Dead {
-                    report.dead += 1;
-                } else {
-                    report.failed += 1;
-                }
-            }
-            recorded
+            (to, Some(failure.message), next)
         }
     };
-    if !recorded {
+    if !finish_delivery(db, row.id, Some(owner), to, error.as_deref(), next, now)? {
         log::info!(
             "delivery of message {} to '{}' was taken back before its outcome arrived",
             row.uuid,
             row.subscriber
         );
-        report.lost_leases += 1;
+        done.report.lost_leases += 1;
+        return Ok(());
     }
+    let (flow, subscriber, message) = (
+        row.flow.as_str(),
+        row.subscriber.as_str(),
+        row.uuid.as_str(),
+    );
+    let error = error.as_deref().unwrap_or_default();
+    match to {
+        DeliveryStatus::Sent => {
+            if let (Some(key), Some(hash)) = (&row.object_key, &row.payload_hash) {
+                db.record_delivered_hash(&row.flow, &row.subscriber, key, hash, now)?;
+            }
+            done.report.sent += 1;
+        }
+        DeliveryStatus::Dead => {
+            log::warn!(
+                flow, subscriber, message, attempt = row.attempts;
+                "delivery is dead after {} attempts: {error}", row.attempts
+            );
+            done.report.dead += 1;
+        }
+        _ => {
+            log::debug!(
+                flow, subscriber, message, attempt = row.attempts;
+                "delivery failed, to be retried: {error}"
+            );
+            done.report.failed += 1;
+        }
+    }
+    done.observed.push(Observation::Delivered {
+        flow: row.flow.clone(),
+        subscriber: row.subscriber.clone(),
+        status: to,
+        took: Some(took),
+    });
     Ok(())
 }
 
@@ -528,21 +595,40 @@ fn record_forming(
     config: &ConfigSnapshot,
     row: &ClaimedFormingRow,
     result: FormingResult,
+    took: Duration,
     now: Timestamp,
-    report: &mut DispatchReport,
+    done: &mut Recorded,
 ) -> Result<()> {
     let Some(state) = db.message_state_by_id(row.id)? else {
-        report.lost_leases += 1;
+        done.report.lost_leases += 1;
         return Ok(());
     };
     match finish_forming(db, config, &state, result, now) {
-        Ok(MessageStatus::Cancelled) => report.cancelled += 1,
-        Ok(MessageStatus::FormingError | MessageStatus::Dead) => report.forming_failed += 1,
-        Ok(_) => report.formed += 1,
+        Ok(status) => {
+            match status {
+                MessageStatus::Cancelled => done.report.cancelled += 1,
+                MessageStatus::FormingError | MessageStatus::Dead => {
+                    if status == MessageStatus::Dead {
+                        let (flow, message) = (row.flow.as_str(), row.uuid.as_str());
+                        log::warn!(
+                            flow, message, attempt = row.attempts;
+                            "forming is dead after {} attempts", row.attempts
+                        );
+                    }
+                    done.report.forming_failed += 1;
+                }
+                _ => done.report.formed += 1,
+            }
+            done.observed.push(Observation::Formed {
+                flow: row.flow.clone(),
+                status,
+                took: Some(took),
+            });
+        }
         Err(Error::Store(e)) => return Err(Error::Store(e)),
         Err(e) => {
             log::warn!("forming of message {} was not recorded: {e}", row.uuid);
-            report.lost_leases += 1;
+            done.report.lost_leases += 1;
         }
     }
     Ok(())

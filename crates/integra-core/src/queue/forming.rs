@@ -20,6 +20,7 @@ use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
 use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
+use crate::metrics::Observation;
 use crate::openapi::{Violation, summary};
 use crate::store::{ClaimedFormingRow, Commit, Db, MessageState};
 use crate::time::Timestamp;
@@ -191,32 +192,48 @@ impl Engine {
             .map_err(|e| Error::invalid_json(format!("the payload of message '{id}'"), &e))?;
         let now = self.core.now();
         let uuid = id.to_owned();
-        self.core.write_prepared(
-            Commit::Durable,
-            |config| {
-                let state = self
-                    .core
-                    .store
-                    .read(|db| Ok::<_, Error>(db.message_state(id)?))?
-                    .ok_or_else(|| Error::MessageNotFound { id: id.to_owned() })?;
-                let has_key = state.object_key.is_some();
-                check_formed(
-                    &self.core,
-                    config,
-                    &state.flow,
-                    has_key,
-                    payload.to_owned(),
-                    &value,
-                )
-            },
-            move |db, config, (result, violations)| {
-                let state = db
-                    .message_state(&uuid)?
-                    .ok_or_else(|| Error::MessageNotFound { id: uuid.clone() })?;
-                finish_forming(db, config, &state, result, now)?;
-                Ok(violations)
-            },
-        )
+        self.core
+            .write_prepared(
+                Commit::Durable,
+                |config| {
+                    let state = self
+                        .core
+                        .store
+                        .read(|db| Ok::<_, Error>(db.message_state(id)?))?
+                        .ok_or_else(|| Error::MessageNotFound { id: id.to_owned() })?;
+                    let has_key = state.object_key.is_some();
+                    check_formed(
+                        &self.core,
+                        config,
+                        &state.flow,
+                        has_key,
+                        payload.to_owned(),
+                        &value,
+                    )
+                },
+                move |db, config, (result, violations)| {
+                    let state = db
+                        .message_state(&uuid)?
+                        .ok_or_else(|| Error::MessageNotFound { id: uuid.clone() })?;
+                    let status = finish_forming(db, config, &state, result, now)?;
+                    Ok((violations, status, state.flow))
+                },
+            )
+            .map(|(violations, status, flow)| {
+                let mut observed = vec![Observation::Formed {
+                    flow: flow.clone(),
+                    status,
+                    took: None,
+                }];
+                if !violations.is_empty() {
+                    observed.push(Observation::Invalid {
+                        flow,
+                        direction: Direction::Outgoing,
+                    });
+                }
+                self.core.observe(&observed);
+                violations
+            })
     }
 
     /// Records that forming a message failed; it is retried per the flow's policy, or
@@ -240,13 +257,20 @@ impl Engine {
     fn report_forming(&self, id: &str, result: FormingResult) -> Result<()> {
         let now = self.core.now();
         let id = id.to_owned();
-        self.core.store.write(Commit::Durable, move |db| {
+        let (flow, status) = self.core.store.write(Commit::Durable, move |db| {
             let config = db.config()?;
             let state = db
                 .message_state(&id)?
                 .ok_or_else(|| Error::MessageNotFound { id: id.clone() })?;
-            finish_forming(db, &config, &state, result, now).map(|_| ())
-        })
+            let status = finish_forming(db, &config, &state, result, now)?;
+            Ok::<_, Error>((state.flow, status))
+        })?;
+        self.core.observe(&[Observation::Formed {
+            flow,
+            status,
+            took: None,
+        }]);
+        Ok(())
     }
 }
 

@@ -18,6 +18,7 @@ use super::status::IncomingStatus;
 use crate::config::{ConfigSnapshot, Direction, Flow, Ordering, Processor};
 use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
+use crate::metrics::{Observation, Received as Outcome};
 use crate::store::{Commit, Db, IncomingRow, NewIncoming};
 use crate::time::Timestamp;
 
@@ -318,7 +319,9 @@ impl Core {
                     Err(refusal) => repeat_of(db, &code, *refusal),
                 }
             },
-        )?;
+        );
+        self.observe(&received_observations(flow, [accepted.as_ref()]));
+        let accepted = accepted?;
         self.wake.notify();
         Ok(accepted)
     }
@@ -368,9 +371,43 @@ impl Core {
             }
             Ok::<_, Error>(Some(outcomes))
         })?;
+        if let Some(outcomes) = &stored {
+            let outcomes = outcomes.iter().map(|o| o.as_ref().map_err(|r| &r.error));
+            self.observe(&received_observations(flow, outcomes));
+        }
         self.wake.notify();
         Ok(stored)
     }
+}
+
+/// The metrics of received messages: accepted, repeats, and refusals of a message (not of
+/// the flow as a whole, or of the database), with schema violations counted apart.
+fn received_observations<'a>(
+    flow: &str,
+    outcomes: impl IntoIterator<Item = std::result::Result<&'a Accepted, &'a Error>>,
+) -> Vec<Observation> {
+    let mut out = Vec::new();
+    let received = |outcome| Observation::Received {
+        flow: flow.to_owned(),
+        outcome,
+    };
+    for outcome in outcomes {
+        match outcome {
+            Ok(a) if a.duplicate => out.push(received(Outcome::Duplicate)),
+            Ok(_) => out.push(received(Outcome::Accepted)),
+            Err(e) if is_flow_level(e) => {}
+            Err(e) => {
+                out.push(received(Outcome::Rejected));
+                if matches!(e, Error::Invalid { .. }) {
+                    out.push(Observation::Invalid {
+                        flow: flow.to_owned(),
+                        direction: Direction::Incoming,
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Stores a checked message unless (flow, message id) is stored already.
@@ -494,7 +531,7 @@ impl Engine {
     fn finish_incoming(&self, id: &str, error: Option<String>) -> Result<()> {
         let now = self.core.now();
         let id = id.to_owned();
-        self.core.store.write(Commit::Durable, move |db| {
+        let (flow, status) = self.core.store.write(Commit::Durable, move |db| {
             let (row, flow, status, attempts) = db
                 .incoming_state(&id)?
                 .ok_or_else(|| Error::IncomingNotFound { id: id.clone() })?;
@@ -519,10 +556,16 @@ impl Engine {
                 owner: None,
             };
             match record_processing(db, &config, &done, error.as_deref(), now)? {
-                Some(_) => Ok(()),
+                Some(status) => Ok((flow, status)),
                 None => Err(wrong()),
             }
-        })
+        })?;
+        self.core.observe(&[Observation::Processed {
+            flow,
+            status,
+            took: None,
+        }]);
+        Ok(())
     }
 
     /// Registers the Rust handler that processes flow `flow`'s incoming messages on the
@@ -637,5 +680,14 @@ pub(crate) fn record_processing(
         return Ok(None);
     }
     db.insert_incoming_history(done.row, now, to, done.attempts, error)?;
+    if to == IncomingStatus::Dead {
+        let flow = done.flow;
+        log::warn!(
+            flow, row = done.row, attempt = done.attempts;
+            "processing an incoming message is dead after {} attempts: {}",
+            done.attempts,
+            error.unwrap_or_default()
+        );
+    }
     Ok(Some(to))
 }

@@ -20,6 +20,7 @@ use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Flow, Former, Ordering};
 use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
+use crate::metrics::Observation;
 use crate::openapi::{Violation, summary};
 use crate::store::{Commit, Db, NewMessage};
 use crate::time::Timestamp;
@@ -153,7 +154,7 @@ impl Engine {
         let items = Arc::new(items);
         let checked = Arc::clone(&items);
         let code = flow.to_owned();
-        let ids = self.core.write_prepared(
+        let registered = self.core.write_prepared(
             Commit::Durable,
             |config| validate_sources(&self.core, config, flow, &checked),
             move |db, config, violations| {
@@ -162,12 +163,43 @@ impl Engine {
                     .iter()
                     .zip(violations)
                     .map(|(item, v)| register_one(db, config, flow, item, v, now))
-                    .collect::<Result<Vec<String>>>()
+                    .collect::<Result<Vec<Registered>>>()
             },
         )?;
         self.core.wake.notify();
-        Ok(ids)
+        self.core.observe(&observations(flow, &registered));
+        Ok(registered.into_iter().map(|r| r.id).collect())
     }
+}
+
+/// What registering one message did.
+struct Registered {
+    id: String,
+    /// How forming ended at registration (pass-through flows), and whether the source
+    /// broke the flow's schema.
+    formed: Option<(MessageStatus, bool)>,
+}
+
+/// The metrics of a committed registration.
+fn observations(flow: &str, registered: &[Registered]) -> Vec<Observation> {
+    let mut out = vec![Observation::Registered {
+        flow: flow.to_owned(),
+        n: registered.len() as u64,
+    }];
+    for (status, invalid) in registered.iter().filter_map(|r| r.formed) {
+        if invalid {
+            out.push(Observation::Invalid {
+                flow: flow.to_owned(),
+                direction: Direction::Outgoing,
+            });
+        }
+        out.push(Observation::Formed {
+            flow: flow.to_owned(),
+            status,
+            took: None,
+        });
+    }
+    out
 }
 
 /// The violations of each source against the schema of a pass-through flow (sources are
@@ -199,7 +231,7 @@ fn register_one(
     item: &Registration,
     violations: Vec<Violation>,
     now: Timestamp,
-) -> Result<String> {
+) -> Result<Registered> {
     let o = &item.options;
     let pass_through = flow.former == Former::None;
     if !pass_through
@@ -216,7 +248,10 @@ fn register_one(
             0,
             Some("a later registration for the same object joined this message"),
         )?;
-        return Ok(uuid);
+        return Ok(Registered {
+            id: uuid,
+            formed: None,
+        });
     }
     let ordering_key = match flow.ordering {
         Ordering::ByKey => o.ordering_key.as_deref().or(o.object_key.as_deref()),
@@ -261,7 +296,12 @@ fn register_one(
         db.bump_forming_attempts(id)?;
         db.transition_message(id, MessageStatus::New, to, Some(&error), next, now)?;
         db.insert_message_history(id, None, now, to.as_str(), 1, Some(&error))?;
-    } else if pass_through {
+        return Ok(Registered {
+            id: uuid,
+            formed: Some((to, true)),
+        });
+    }
+    if pass_through {
         db.insert_message_history(
             id,
             None,
@@ -279,5 +319,8 @@ fn register_one(
         };
         fan_out(db, &formed, &targets, now)?;
     }
-    Ok(uuid)
+    Ok(Registered {
+        id: uuid,
+        formed: pass_through.then_some((status, false)),
+    })
 }

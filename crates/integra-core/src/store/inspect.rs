@@ -1,8 +1,6 @@
 //! Inspection and operator actions: status of one message with its deliveries and history,
 //! listing by filter, counts by status, re-drive by filter, deletion.
 
-use std::collections::BTreeMap;
-
 use super::db::{sql, status_column};
 use super::outgoing::json_list;
 use super::{Db, Result};
@@ -103,14 +101,6 @@ pub(crate) struct RedriveQuery<'a> {
     pub(crate) created_to: Option<Timestamp>,
 }
 
-/// Counts of records by status text.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct StatusCounts {
-    pub(crate) messages: BTreeMap<String, u64>,
-    pub(crate) deliveries: BTreeMap<String, u64>,
-    pub(crate) incoming: BTreeMap<String, u64>,
-}
-
 /// The parameters of the re-drive selections: statuses (JSON), flow, subscriber, id,
 /// created from, created to.
 type RedriveParams<'q> = (
@@ -196,25 +186,6 @@ impl Db<'_> {
             ),
             message_row,
         )
-    }
-
-    /// Counts of messages, deliveries and incoming messages by status.
-    pub(crate) fn status_counts(&self) -> Result<StatusCounts> {
-        let pair = |r: &rusqlite::Row<'_>| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?));
-        Ok(StatusCounts {
-            messages: self
-                .rows(sql!(count_messages_by_status), [], pair)?
-                .into_iter()
-                .collect(),
-            deliveries: self
-                .rows(sql!(count_deliveries_by_status), [], pair)?
-                .into_iter()
-                .collect(),
-            incoming: self
-                .rows(sql!(count_incoming_by_status), [], pair)?
-                .into_iter()
-                .collect(),
-        })
     }
 
     fn redrive_params<'q>(q: &'q RedriveQuery<'q>) -> RedriveParams<'q> {

@@ -15,6 +15,10 @@ use crate::queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
 const MIGRATIONS: &[(&str, &str)] = &[
     ("001_initial", include_str!("migrations/001_initial.sql")),
     ("002_inbound", include_str!("migrations/002_inbound.sql")),
+    (
+        "003_queue_counts",
+        include_str!("migrations/003_queue_counts.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -28,6 +28,7 @@
 //!   this one) changed it, so a change is seen by the very next write everywhere.
 
 mod config;
+mod counts;
 mod db;
 mod external_ids;
 mod incoming;
@@ -47,6 +48,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::config::ConfigSnapshot;
 
+pub(crate) use counts::{Counted, QueueCount};
 pub(crate) use db::Db;
 pub(crate) use incoming::{IncomingRow, NewIncoming};
 pub(crate) use inspect::{IncomingFullRow, ListQuery, MessageRow, RedriveQuery};

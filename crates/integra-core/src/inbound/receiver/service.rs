@@ -20,6 +20,7 @@ use super::auth::{Denied, check_headers, check_signature};
 use crate::config::{InboundAuth, InterbaseListener, Listener, Route};
 use crate::engine::Core;
 use crate::error::Error;
+use crate::metrics::{self, Observation, Received as Outcome};
 use crate::queue::incoming::{Accepted, Received};
 
 /// The answer type.
@@ -40,6 +41,7 @@ pub(super) struct Service {
 /// What a request is for.
 enum Target<'l> {
     Health,
+    Metrics(&'l InboundAuth),
     Ping(&'l InterbaseListener),
     Interbase {
         interbase: &'l InterbaseListener,
@@ -115,6 +117,15 @@ impl Service {
         if path == "/health" {
             return Ok(Target::Health);
         }
+        if path == "/metrics"
+            && let Some(metrics) = &self.listener.metrics
+        {
+            return if method == Method::GET {
+                Ok(Target::Metrics(&metrics.auth))
+            } else {
+                Err(Box::new(method_not_allowed(Style::Text, "GET")))
+            };
+        }
         if let Some(interbase) = &self.listener.interbase {
             for root in &interbase.roots {
                 let Some(rest) = path
@@ -182,6 +193,10 @@ impl Service {
         };
         match target {
             Target::Health => self.health().await,
+            Target::Metrics(auth) => match check_headers(auth, request.headers()) {
+                Ok(()) => self.metrics().await,
+                Err(denied) => refusal(Style::Text, denied),
+            },
             Target::Ping(interbase) => match check_headers(&interbase.auth, request.headers()) {
                 Ok(()) => answer(StatusCode::OK, "text/plain; charset=utf-8", "OK"),
                 Err(denied) => refusal(Style::Text, denied),
@@ -258,9 +273,16 @@ impl Service {
             return refusal(style, denied);
         }
         let headers = request.headers().clone();
+        let rejected = |answer: Answer| {
+            self.core.observe(&[Observation::Received {
+                flow: flow.clone(),
+                outcome: Outcome::Rejected,
+            }]);
+            answer
+        };
         let body = match self.read_body(request, style).await {
             Ok(body) => body,
-            Err(answer) => return answer,
+            Err(answer) => return rejected(answer),
         };
         if let Err(denied) = check_signature(auth, &headers, &body) {
             return refusal(style, denied);
@@ -268,21 +290,21 @@ impl Service {
         received.payload = match String::from_utf8(body.to_vec()) {
             Ok(text) => text,
             Err(_) => {
-                return failure(
+                return rejected(failure(
                     style,
                     StatusCode::BAD_REQUEST,
                     "the body is not UTF-8 text",
                     serde_json::Value::Null,
-                );
+                ));
             }
         };
         if received.payload.trim().is_empty() {
-            return failure(
+            return rejected(failure(
                 style,
                 StatusCode::BAD_REQUEST,
                 "the body is empty",
                 serde_json::Value::Null,
-            );
+            ));
         }
         let core = Arc::clone(&self.core);
         let stored = tokio::task::spawn_blocking(move || {
@@ -340,6 +362,27 @@ impl Service {
                 serde_json::Value::Null,
             )),
             Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        }
+    }
+
+    /// `/metrics`: every metric, in the OpenMetrics text format.
+    async fn metrics(&self) -> Answer {
+        let core = Arc::clone(&self.core);
+        let text = tokio::task::spawn_blocking(move || core.metrics_text()).await;
+        match text {
+            Ok(Ok(text)) => answer(StatusCode::OK, metrics::CONTENT_TYPE, text),
+            Ok(Err(e)) => failure(
+                Style::Text,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &e.to_string(),
+                serde_json::Value::Null,
+            ),
+            Err(_) => failure(
+                Style::Text,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the metrics could not be gathered",
+                serde_json::Value::Null,
+            ),
         }
     }
 

@@ -1,0 +1,85 @@
+//! Metrics for Prometheus, in the OpenMetrics text format.
+//!
+//! Two kinds, encoded together by [`Engine::metrics_text`]:
+//!
+//! * **events** ([`events`]): counters and histograms of what *this process* did, recorded
+//!   after each transaction commits: registered, formed, delivered by outcome, received by
+//!   outcome, processed, retried, refused by a schema, and how long sending, Rust formers and
+//!   Rust handlers took. Like any Prometheus client's, they start at zero with the process:
+//!   scrape every process that works (each 1C server process with the add-in, say).
+//! * **state** ([`state`]): the queues as the database holds them, the same from every
+//!   process: depth by flow, subscriber and status, the oldest pending row's age, dead
+//!   deliveries, the dispatcher's threads, the database's size; and the 1C integration
+//!   subsystem's `pde_*` metrics under its names and labels.
+//!
+//! The text is served at `/metrics` by a listener that enables it (see the receiver), and
+//! returned by [`Engine::metrics_text`] for programs that serve it themselves (a 1C HTTP
+//! service). Serve it with [`CONTENT_TYPE`], or Prometheus reads it as the classic format.
+
+pub(crate) mod events;
+mod recent;
+mod state;
+
+use std::sync::atomic::AtomicUsize;
+
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::registry::Registry;
+
+pub(crate) use events::{Observation, Received};
+
+use crate::engine::{Core, Engine};
+use crate::error::Result;
+
+/// The content type of [`Engine::metrics_text`].
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The metrics of one engine.
+pub(crate) struct Metrics {
+    pub(crate) events: events::Events,
+    /// Worker threads of the background dispatcher (0 when it is not running).
+    pub(crate) threads: AtomicUsize,
+    /// Workers executing an item now.
+    pub(crate) busy: AtomicUsize,
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        Metrics {
+            events: events::Events::new(),
+            threads: AtomicUsize::new(0),
+            busy: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Engine {
+    /// Every metric, in the OpenMetrics text format (serve it with [`CONTENT_TYPE`]).
+    ///
+    /// # Errors
+    /// [`crate::Error::Store`] when the database cannot be read.
+    pub fn metrics_text(&self) -> Result<String> {
+        self.core.metrics_text()
+    }
+}
+
+impl Core {
+    /// [`Engine::metrics_text`].
+    pub(crate) fn metrics_text(&self) -> Result<String> {
+        let state = state::State::gather(self)?;
+        let mut scrape = Registry::default();
+        scrape.register_collector(Box::new(state));
+        let mut text = String::new();
+        let written = encode_registry(&mut text, &self.metrics.events.registry)
+            .and_then(|()| encode_registry(&mut text, &scrape))
+            .and_then(|()| encode_eof(&mut text));
+        // Writing to a String cannot fail.
+        debug_assert!(written.is_ok());
+        Ok(text)
+    }
+}

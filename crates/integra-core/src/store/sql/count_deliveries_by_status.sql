@@ -1,1 +1,0 @@
-SELECT status, COUNT(*) FROM delivery GROUP BY status

@@ -1,1 +1,0 @@
-SELECT status, COUNT(*) FROM incoming GROUP BY status

@@ -1,1 +1,0 @@
-SELECT status, COUNT(*) FROM message GROUP BY status
