@@ -29,7 +29,31 @@
 //! * `receiver`: the HTTP receiver (inter-base endpoint, webhook routes).
 //! * `full`: all of the above.
 
+//!
+//! ## The C ABI
+//!
+//! This crate is also Integra's C library (`libintegra.so`), declared in
+//! `include/integra.h`, which cbindgen generates from these modules. Its conventions:
+//!
+//! * Every symbol starts with `integra_`. `integra_engine` is opaque: made by
+//!   `integra_engine_new`, freed by `integra_engine_free` (NULL-safe).
+//! * Every fallible function returns an `integra_status`; on failure
+//!   `integra_engine_last_error` says what was wrong, and out-parameters are not written.
+//! * Strings are NUL-terminated UTF-8 both ways; complex values are JSON. Returned strings
+//!   belong to the caller, who frees them with `integra_string_free`.
+//! * Nothing unwinds into C: every function runs inside one panic guard and reports a
+//!   panic as `INTEGRA_STATUS_PANIC`.
+//! * Every function may be called from any thread.
+
+mod engine;
+mod handle;
+mod panic;
+mod status;
+mod string;
+
+pub use handle::IntegraEngine;
 pub use integra_core::*;
+pub use status::IntegraStatus;
 
 /// The README's code blocks, compiled as doctests so they stay true (they use every
 /// feature).

@@ -25,6 +25,8 @@ mod incoming;
 mod http_subscriber;
 // Leases, crashes (SIGKILL of a child process) and two processes on one file.
 mod crash;
+// The C ABI: the header, a C program through it.
+mod c_abi;
 // Metrics: Prometheus exposition, the 1C subsystem's names, scrape cost.
 mod metrics;
 // Incoming messages processed by Rust handlers.

@@ -142,6 +142,12 @@ pub enum Error {
         /// The system's error.
         source: std::io::Error,
     },
+    /// A front-door handle was used before it opened a database.
+    #[error("the engine is not open: call Open first")]
+    NotOpen,
+    /// A server (receivers, sources) is already running on this engine.
+    #[error("the server is already running on this database")]
+    ServerRunning,
     /// The background dispatcher is already running on this engine.
     #[error("the dispatcher is already running")]
     DispatcherRunning,
@@ -155,7 +161,58 @@ pub enum Error {
     },
 }
 
+/// What kind of failure an [`Error`] is, for front doors that report a code (the C ABI's
+/// status).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// An argument is out of range or malformed (not JSON, a bad id, an empty body).
+    InvalidArgument,
+    /// A message breaks its flow's schema.
+    Invalid,
+    /// The configuration is invalid.
+    Config,
+    /// The front-door handle is not open.
+    NotOpen,
+    /// No flow, message, incoming message or listener has the id given.
+    NotFound,
+    /// The operation does not fit the object's state: its status, direction, former,
+    /// processor; an inactive flow; something already running; an id taken.
+    WrongState,
+    /// The database is busy (another process holds it): try again.
+    Busy,
+    /// Anything else: the database failed, a schema cannot be had, a thread or a socket
+    /// could not be had.
+    Failed,
+}
+
 impl Error {
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidJson { .. } | Error::InvalidArgument { .. } => ErrorKind::InvalidArgument,
+            Error::Invalid { .. } => ErrorKind::Invalid,
+            Error::Config(_) => ErrorKind::Config,
+            Error::NotOpen => ErrorKind::NotOpen,
+            Error::UnknownFlow { .. }
+            | Error::MessageNotFound { .. }
+            | Error::IncomingNotFound { .. }
+            | Error::UnknownListener { .. } => ErrorKind::NotFound,
+            Error::FlowInactive { .. }
+            | Error::WrongDirection { .. }
+            | Error::WrongStatus { .. }
+            | Error::WrongFormer { .. }
+            | Error::WrongProcessor { .. }
+            | Error::ExternalIdTaken { .. }
+            | Error::ServerRunning
+            | Error::DispatcherRunning => ErrorKind::WrongState,
+            e if e.is_retryable() => ErrorKind::Busy,
+            Error::Store(_) | Error::Schema { .. } | Error::Listen { .. } | Error::Spawn { .. } => {
+                ErrorKind::Failed
+            }
+        }
+    }
+
     /// True when the same call may succeed later (the database was busy, say); false when
     /// the input must change first.
     pub fn is_retryable(&self) -> bool {

@@ -41,6 +41,7 @@ mod engine;
 pub mod error;
 pub mod external_ids;
 pub mod inbound;
+pub mod json_api;
 pub mod maintenance;
 pub mod metrics;
 pub mod openapi;
@@ -52,7 +53,7 @@ pub mod transport;
 pub use config::Config;
 pub use dispatch::{DispatchReport, DispatcherOptions};
 pub use engine::{Engine, EngineOptions};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 #[cfg(feature = "receiver")]
 pub use inbound::receiver::Receiver;
 pub use inbound::sources::{Rejection, SourceStatus, Sources};

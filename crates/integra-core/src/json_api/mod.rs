@@ -1,0 +1,464 @@
+//! The operations of Integra's two foreign front doors, the C ABI and the 1C add-in, with
+//! text in and out: arguments are strings, numbers and flags, complex values JSON (BSL
+//! reads them with `ПрочитатьJSON`). Both front doors are thin: they convert their
+//! arguments, call a [`Handle`] method, and convert the result or the error's text.
+//!
+//! A [`Handle`] is one foreign object (an add-in object, a C `integra_engine*`). Handles
+//! that open the same database file share one engine, with its dispatcher, receivers and
+//! sources ([`shared`]): 1C loads the library once per server process and creates objects
+//! from many sessions, and they must not each run a dispatcher over the same queues. The
+//! engine and its background threads stop when the last handle on it is closed or dropped.
+
+mod settings;
+mod shared;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use settings::{OpenSettings, ServerSettings};
+
+use crate::config::Config;
+use crate::dispatch::DispatcherOptions;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::queue::inspect::RetryFilter;
+use crate::queue::register::{RegisterOptions, Registration};
+use shared::Shared;
+
+/// The version of Integra.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Most items one `NextToForm`, `NextIncoming` or `Dispatch` call takes.
+const MAX_BATCH: i64 = 100_000;
+/// The longest lease a caller may ask for, in seconds (a day).
+const MAX_LEASE_SECONDS: i64 = 86_400;
+
+/// One foreign object's connection to an engine.
+#[derive(Default)]
+pub struct Handle {
+    shared: Option<Arc<Shared>>,
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("open", &self.shared.is_some())
+            .finish()
+    }
+}
+
+/// JSON text of `value` (our own types always serialize).
+fn json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// A count or size argument as `usize`, within `1..=max`.
+fn count(name: &'static str, value: i64, max: i64) -> Result<usize> {
+    if (1..=max).contains(&value) {
+        Ok(usize::try_from(value).unwrap_or(usize::MAX))
+    } else {
+        Err(Error::InvalidArgument {
+            name,
+            reason: format!("must be between 1 and {max}, got {value}"),
+        })
+    }
+}
+
+/// A lease argument in seconds.
+fn lease(seconds: i64) -> Result<Duration> {
+    let seconds = count("lease seconds", seconds, MAX_LEASE_SECONDS)?;
+    Ok(Duration::from_secs(seconds as u64))
+}
+
+/// Parses a JSON argument, naming it in the error.
+fn parse<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let at = e.path().to_string();
+        let reason = if at == "." {
+            e.inner().to_string()
+        } else {
+            format!("at {at}: {}", e.inner())
+        };
+        Error::InvalidJson {
+            what: what.to_owned(),
+            reason,
+        }
+    })
+}
+
+impl Handle {
+    /// A handle with no engine yet.
+    pub fn new() -> Self {
+        Handle::default()
+    }
+
+    /// The engine, once open.
+    ///
+    /// # Errors
+    /// [`Error::NotOpen`] before [`Handle::open`].
+    pub fn engine(&self) -> Result<&Engine> {
+        self.shared
+            .as_ref()
+            .map(|s| &s.engine)
+            .ok_or(Error::NotOpen)
+    }
+
+    /// Opens (or joins) the engine on a database: `{"database": path, "config": {…} |
+    /// "config_path": path, "durability": "normal" | "full"}`. A configuration given is
+    /// loaded, replacing the stored one. Opening again switches this handle to the new
+    /// database.
+    ///
+    /// # Errors
+    /// [`Error::InvalidJson`] naming the bad setting; [`Error::Config`]; [`Error::Store`]
+    /// when the file cannot be opened.
+    pub fn open(&mut self, settings_json: &str) -> Result<()> {
+        let settings: OpenSettings = parse("the settings", settings_json)?;
+        let config = settings.config()?;
+        let shared = shared::open(&settings)?;
+        if let Some(config) = config {
+            shared.engine.load_config(&config)?;
+        }
+        self.shared = Some(shared);
+        Ok(())
+    }
+
+    /// Closes this handle's connection; the engine stops with the last handle on it.
+    pub fn close(&mut self) {
+        self.shared = None;
+    }
+
+    /// Replaces the configuration with a JSON one.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming each problem; nothing is changed then.
+    pub fn load_configuration(&self, json: &str) -> Result<()> {
+        let config = Config::from_json(json)?;
+        self.engine()?.load_config(&config)
+    }
+
+    /// Registers one message; returns its id. `register_duplicate` queues it even when it
+    /// would coalesce or be unchanged; `options_json` (may be empty) holds `object_key`,
+    /// `ordering_key`, `not_before`.
+    ///
+    /// # Errors
+    /// As [`Engine::register`], and [`Error::InvalidJson`] for bad options.
+    pub fn register_message(
+        &self,
+        flow: &str,
+        source_json: &str,
+        register_duplicate: bool,
+        options_json: &str,
+    ) -> Result<String> {
+        let mut options = RegisterOptions::from_json(options_json)?;
+        options.allow_duplicate |= register_duplicate;
+        self.engine()?.register(flow, source_json, &options)
+    }
+
+    /// Registers a JSON array of `{"source": <JSON>, "options": {…}}` in one transaction;
+    /// returns the JSON array of their ids.
+    ///
+    /// # Errors
+    /// As [`Engine::register_batch`]; [`Error::InvalidJson`] for a malformed array.
+    pub fn register_messages(&self, flow: &str, array_json: &str) -> Result<String> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Item {
+            source: serde_json::Value,
+            #[serde(default)]
+            options: RegisterOptions,
+        }
+        let items: Vec<Item> = parse("the messages", array_json)?;
+        let registrations = items
+            .into_iter()
+            .map(|item| Registration {
+                source: item.source.to_string(),
+                options: item.options,
+            })
+            .collect();
+        Ok(json(&self.engine()?.register_batch(flow, registrations)?))
+    }
+
+    /// Claims up to `max` messages to form for `lease_seconds`; the JSON array of them.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a count or lease out of range.
+    pub fn next_to_form(&self, max: i64, lease_seconds: i64) -> Result<String> {
+        let items = self
+            .engine()?
+            .next_to_form(count("max", max, MAX_BATCH)?, lease(lease_seconds)?)?;
+        Ok(json(&items))
+    }
+
+    /// Completes forming with the payload: `""` when accepted, else the JSON array of the
+    /// schema violations (the message is then a forming failure).
+    ///
+    /// # Errors
+    /// As [`Engine::complete_forming`].
+    pub fn complete_forming(&self, id: &str, payload_json: &str) -> Result<String> {
+        let violations = self.engine()?.complete_forming(id, payload_json)?;
+        Ok(if violations.is_empty() {
+            String::new()
+        } else {
+            json(&violations)
+        })
+    }
+
+    /// Records that forming failed.
+    ///
+    /// # Errors
+    /// As [`Engine::fail_forming`].
+    pub fn fail_forming(&self, id: &str, error: &str) -> Result<()> {
+        self.engine()?.fail_forming(id, error)
+    }
+
+    /// Cancels a message that is not formed yet.
+    ///
+    /// # Errors
+    /// As [`Engine::cancel`].
+    pub fn cancel_message(&self, id: &str, reason: &str) -> Result<()> {
+        self.engine()?.cancel(id, reason)
+    }
+
+    /// Forms and sends up to `max` items now, in the calling thread, for at most
+    /// `timeout_ms`; the JSON counts by outcome.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a count or timeout out of range.
+    pub fn dispatch(&self, max: i64, timeout_ms: i64) -> Result<String> {
+        let max = count("max", max, MAX_BATCH)?;
+        let timeout = count("timeout milliseconds", timeout_ms, MAX_LEASE_SECONDS * 1000)?;
+        let report = self
+            .engine()?
+            .dispatch(max, Duration::from_millis(timeout as u64))?;
+        Ok(json(&report))
+    }
+
+    /// Starts the engine's background dispatcher with `threads` workers (one per engine,
+    /// shared by every handle on it).
+    ///
+    /// # Errors
+    /// [`Error::DispatcherRunning`]; [`Error::InvalidArgument`] for a thread count out of
+    /// range.
+    pub fn start_dispatcher(&self, threads: i64) -> Result<()> {
+        let options = DispatcherOptions {
+            threads: count("threads", threads, 256)?,
+            ..DispatcherOptions::default()
+        };
+        self.engine()?.start_dispatcher(options)
+    }
+
+    /// Stops the background dispatcher; false when it was not running.
+    ///
+    /// # Errors
+    /// [`Error::NotOpen`].
+    pub fn stop_dispatcher(&self) -> Result<bool> {
+        Ok(self.engine()?.stop_dispatcher())
+    }
+
+    /// Stores an incoming message; `headers_json` (may be empty) is an object of header
+    /// names to values. The JSON `{"id", "duplicate"}`.
+    ///
+    /// # Errors
+    /// As [`Engine::accept`].
+    pub fn accept_incoming(
+        &self,
+        flow: &str,
+        message_id: &str,
+        body: &str,
+        headers_json: &str,
+    ) -> Result<String> {
+        let headers = if headers_json.trim().is_empty() {
+            Default::default()
+        } else {
+            parse("the headers", headers_json)?
+        };
+        Ok(json(
+            &self.engine()?.accept(flow, message_id, body, &headers)?,
+        ))
+    }
+
+    /// Claims up to `max` incoming messages for `lease_seconds`; the JSON array of them.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a count or lease out of range.
+    pub fn next_incoming(&self, max: i64, lease_seconds: i64) -> Result<String> {
+        let items = self
+            .engine()?
+            .next_incoming(count("max", max, MAX_BATCH)?, lease(lease_seconds)?)?;
+        Ok(json(&items))
+    }
+
+    /// Marks a claimed incoming message processed.
+    ///
+    /// # Errors
+    /// As [`Engine::ack_incoming`].
+    pub fn ack_incoming(&self, id: &str) -> Result<()> {
+        self.engine()?.ack_incoming(id)
+    }
+
+    /// Records that processing an incoming message failed.
+    ///
+    /// # Errors
+    /// As [`Engine::fail_incoming`].
+    pub fn fail_incoming(&self, id: &str, error: &str) -> Result<()> {
+        self.engine()?.fail_incoming(id, error)
+    }
+
+    /// Validates `json` against `component` of `schema` (a catalog code, or the OpenAPI
+    /// document's text); the JSON array of violations, `[]` when valid.
+    ///
+    /// # Errors
+    /// As [`Engine::validate`].
+    pub fn validate(&self, schema: &str, component: &str, json_text: &str) -> Result<String> {
+        Ok(json(
+            &self.engine()?.validate(schema, component, json_text)?,
+        ))
+    }
+
+    /// A message's status, source, payload, deliveries and history, as JSON.
+    ///
+    /// # Errors
+    /// As [`Engine::message_status`].
+    pub fn message_status(&self, id: &str) -> Result<String> {
+        Ok(json(&self.engine()?.message_status(id)?))
+    }
+
+    /// Retries failed work matching the JSON filter (`{"flow", "subscriber", "id",
+    /// "created_from", "created_to"}`, all optional); returns how many.
+    ///
+    /// # Errors
+    /// As [`Engine::retry`], and [`Error::InvalidJson`] for a bad filter.
+    pub fn retry(&self, filter_json: &str, reason: &str) -> Result<u64> {
+        let filter: RetryFilter = if filter_json.trim().is_empty() {
+            RetryFilter::default()
+        } else {
+            parse("the filter", filter_json)?
+        };
+        Ok(self.engine()?.retry(&filter, reason)? as u64)
+    }
+
+    /// Deletes a message; false when there was none.
+    ///
+    /// # Errors
+    /// As [`Engine::delete_message`].
+    pub fn delete_message(&self, id: &str) -> Result<bool> {
+        self.engine()?.delete_message(id)
+    }
+
+    /// Maps a local object to its id in an external system.
+    ///
+    /// # Errors
+    /// As [`Engine::set_external_id`].
+    pub fn set_external_id(
+        &self,
+        system: &str,
+        object_type: &str,
+        local_key: &str,
+        external_id: &str,
+    ) -> Result<()> {
+        self.engine()?
+            .set_external_id(system, object_type, local_key, external_id)
+    }
+
+    /// The external id of a local object; `""` when none is mapped.
+    ///
+    /// # Errors
+    /// As [`Engine::external_id`].
+    pub fn get_external_id(
+        &self,
+        system: &str,
+        object_type: &str,
+        local_key: &str,
+    ) -> Result<String> {
+        Ok(self
+            .engine()?
+            .external_id(system, object_type, local_key)?
+            .unwrap_or_default())
+    }
+
+    /// The local key mapped to an external id; `""` when none.
+    ///
+    /// # Errors
+    /// As [`Engine::find_by_external_id`].
+    pub fn find_by_external_id(
+        &self,
+        system: &str,
+        object_type: &str,
+        external_id: &str,
+    ) -> Result<String> {
+        Ok(self
+            .engine()?
+            .find_by_external_id(system, object_type, external_id)?
+            .unwrap_or_default())
+    }
+
+    /// Removes what is past its retention; how many records went.
+    ///
+    /// # Errors
+    /// As [`Engine::cleanup`].
+    pub fn cleanup(&self) -> Result<u64> {
+        let report = self.engine()?.cleanup()?;
+        Ok(report.messages + report.incoming + report.rejections)
+    }
+
+    /// Every metric, in the OpenMetrics text format.
+    ///
+    /// # Errors
+    /// As [`Engine::metrics_text`].
+    pub fn metrics_text(&self) -> Result<String> {
+        self.engine()?.metrics_text()
+    }
+
+    /// Starts serving: the listed listeners (default every configured one) and the
+    /// sources (default on): `{"listeners": ["main"], "sources": true}`; empty text means
+    /// the defaults. One server per engine, shared by every handle on it.
+    ///
+    /// # Errors
+    /// [`Error::ServerRunning`]; as [`Engine::start_receiver`] and
+    /// [`Engine::start_sources`].
+    pub fn start_server(&self, settings_json: &str) -> Result<()> {
+        let settings: ServerSettings = if settings_json.trim().is_empty() {
+            ServerSettings::default()
+        } else {
+            parse("the server settings", settings_json)?
+        };
+        let shared = self.shared.as_ref().ok_or(Error::NotOpen)?;
+        shared.start_server(&settings)
+    }
+
+    /// Stops what [`Handle::start_server`] started; false when nothing ran.
+    ///
+    /// # Errors
+    /// [`Error::NotOpen`].
+    pub fn stop_server(&self) -> Result<bool> {
+        let shared = self.shared.as_ref().ok_or(Error::NotOpen)?;
+        Ok(shared.stop_server())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_out_of_range_name_themselves() {
+        assert_eq!(
+            count("max", 0, 10).unwrap_err().to_string(),
+            "invalid max: must be between 1 and 10, got 0"
+        );
+        assert_eq!(
+            lease(86_401).unwrap_err().to_string(),
+            "invalid lease seconds: must be between 1 and 86400, got 86401"
+        );
+        let err = parse::<RetryFilter>("the filter", r#"{"flow": 7}"#).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("the filter is not valid JSON: at flow: "),
+            "{err}"
+        );
+        assert!(matches!(Handle::new().engine(), Err(Error::NotOpen)));
+    }
+}

@@ -1,0 +1,123 @@
+//! Engines shared by the handles that open the same database file in this process, each
+//! with what its handles started: at most one server (receivers and sources). The registry
+//! holds weak references: the engine, its dispatcher, receivers and sources stop when the
+//! last handle lets go, inside that handle's close (so a 1C `DestroyObject` returns only
+//! after every background thread of the engine has stopped).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use super::settings::{OpenSettings, ServerSettings};
+use crate::engine::{Engine, EngineOptions};
+use crate::error::{Error, Result};
+use crate::inbound::sources::Sources;
+
+/// What runs for an engine on behalf of its handles.
+#[derive(Default)]
+struct Server {
+    #[cfg(feature = "receiver")]
+    receivers: Vec<crate::inbound::receiver::Receiver>,
+    sources: Option<Sources>,
+}
+
+impl Server {
+    fn is_running(&self) -> bool {
+        #[cfg(feature = "receiver")]
+        if !self.receivers.is_empty() {
+            return true;
+        }
+        self.sources.is_some()
+    }
+}
+
+/// One engine and its server.
+pub(super) struct Shared {
+    pub(super) engine: Engine,
+    server: Mutex<Server>,
+}
+
+/// Engines by canonical database path.
+static REGISTRY: Mutex<Option<HashMap<PathBuf, Weak<Shared>>>> = Mutex::new(None);
+
+/// The canonical form of a database path, so two spellings of one file share an engine.
+fn canonical(path: &Path) -> PathBuf {
+    match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            std::fs::canonicalize(dir).map_or_else(|_| path.to_owned(), |d| d.join(name))
+        }
+        _ => path.to_owned(),
+    }
+}
+
+/// The engine on `settings.database`, opened if no handle has it open.
+pub(super) fn open(settings: &OpenSettings) -> Result<Arc<Shared>> {
+    let key = canonical(&settings.database);
+    let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+    let engines = registry.get_or_insert_with(HashMap::new);
+    engines.retain(|_, weak| weak.strong_count() > 0);
+    if let Some(shared) = engines.get(&key).and_then(Weak::upgrade) {
+        return Ok(shared);
+    }
+    let options = EngineOptions {
+        durability: settings.durability,
+        ..EngineOptions::default()
+    };
+    let shared = Arc::new(Shared {
+        engine: Engine::open(&key, options)?,
+        server: Mutex::new(Server::default()),
+    });
+    engines.insert(key, Arc::downgrade(&shared));
+    Ok(shared)
+}
+
+impl Shared {
+    fn server(&self) -> std::sync::MutexGuard<'_, Server> {
+        self.server.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts the listeners and sources `settings` name.
+    pub(super) fn start_server(&self, settings: &ServerSettings) -> Result<()> {
+        let mut server = self.server();
+        if server.is_running() {
+            return Err(Error::ServerRunning);
+        }
+        let mut started = Server::default();
+        let listeners = match &settings.listeners {
+            Some(listeners) => listeners.clone(),
+            None => self
+                .engine
+                .config()?
+                .listeners
+                .iter()
+                .map(|l| l.code.clone())
+                .collect(),
+        };
+        #[cfg(feature = "receiver")]
+        for code in &listeners {
+            started.receivers.push(self.engine.start_receiver(code)?);
+        }
+        #[cfg(not(feature = "receiver"))]
+        if let Some(code) = listeners.first() {
+            return Err(Error::UnknownListener {
+                code: format!("{code} (this build has no HTTP receiver: cargo feature 'receiver')"),
+            });
+        }
+        if settings.sources {
+            started.sources = Some(self.engine.start_sources()?);
+        }
+        *server = started;
+        Ok(())
+    }
+
+    /// Stops the server; false when none ran.
+    pub(super) fn stop_server(&self) -> bool {
+        let stopped = std::mem::take(&mut *self.server());
+        stopped.is_running()
+    }
+}

@@ -1,0 +1,640 @@
+//! `integra_engine`: the engine handle and every operation on it. Each function is the C
+//! face of one [`integra_core::json_api::Handle`] method, with the same name: arguments are
+//! NUL-terminated UTF-8 strings, `int64_t` counts and `bool` flags; complex values are JSON
+//! text. Returned strings belong to the caller, who frees them with `integra_string_free`.
+//!
+//! Thread safety: every function may be called from any thread, on one handle from several
+//! threads at once. Handles that open the same database share one engine (and its
+//! dispatcher and server) within the process.
+
+use std::ffi::c_char;
+
+use crate::handle::{
+    IntegraEngine, call, free_engine, new_engine, optional_text, owned_string, put, put_string,
+    text,
+};
+use crate::panic::guard;
+use crate::status::IntegraStatus;
+
+/// A new, unopened engine handle; open it with `integra_engine_open`. Free it with
+/// `integra_engine_free`. NULL only if memory ran out.
+#[unsafe(no_mangle)]
+pub extern "C" fn integra_engine_new() -> *mut IntegraEngine {
+    guard(new_engine)
+}
+
+/// Frees an engine handle (NULL is ignored). When it was the last handle on its database
+/// in this process, the engine stops first: its dispatcher, receivers and sources.
+///
+/// # Safety
+/// `engine` is NULL or a handle from `integra_engine_new`, not used again.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_free(engine: *mut IntegraEngine) {
+    // SAFETY: the caller's contract.
+    guard(|| unsafe { free_engine(engine) });
+}
+
+/// What the last call on `engine` that failed said was wrong, as a new string (empty after
+/// a call that succeeded); free it with `integra_string_free`. NULL when `engine` is NULL.
+///
+/// # Safety
+/// `engine` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_last_error(engine: *const IntegraEngine) -> *mut c_char {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        match unsafe { engine.as_ref() } {
+            Some(engine) => owned_string(engine.last_error()),
+            None => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// Opens (or joins) the engine on a database. `settings_json`: `{"database": path,
+/// "config": {…} | "config_path": path, "durability": "normal" | "full"}`.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_open(
+    engine: *mut IntegraEngine,
+    settings_json: *const c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let settings = text(settings_json, "settings_json")?;
+            Ok(e.write(|h| h.open(settings))?)
+        })
+    }
+}
+
+/// Lets go of the engine (it stops with the last handle on its database); the handle can
+/// be opened again.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_close(engine: *mut IntegraEngine) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            e.write(|h| h.close());
+            Ok(())
+        })
+    }
+}
+
+/// Replaces the configuration with `config_json`.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_load_configuration(
+    engine: *mut IntegraEngine,
+    config_json: *const c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let config = text(config_json, "config_json")?;
+            Ok(e.read(|h| h.load_configuration(config))?)
+        })
+    }
+}
+
+/// Registers a message on an outgoing flow. `options_json` may be NULL or empty, or hold
+/// `object_key`, `ordering_key`, `not_before`. `id_out` receives the message id.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_register_message(
+    engine: *mut IntegraEngine,
+    flow: *const c_char,
+    source_json: *const c_char,
+    register_duplicate: bool,
+    options_json: *const c_char,
+    id_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let (flow, source) = (text(flow, "flow")?, text(source_json, "source_json")?);
+            let options = optional_text(options_json, "options_json")?;
+            let id = e.read(|h| h.register_message(flow, source, register_duplicate, options))?;
+            put_string(id_out, id, "id_out")
+        })
+    }
+}
+
+/// Registers a JSON array of `{"source": …, "options": {…}}` in one transaction.
+/// `ids_out` receives the JSON array of their ids.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_register_messages(
+    engine: *mut IntegraEngine,
+    flow: *const c_char,
+    messages_json: *const c_char,
+    ids_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let (flow, messages) = (text(flow, "flow")?, text(messages_json, "messages_json")?);
+            let ids = e.read(|h| h.register_messages(flow, messages))?;
+            put_string(ids_out, ids, "ids_out")
+        })
+    }
+}
+
+/// Claims up to `max` messages to form for `lease_seconds`. `items_out` receives the JSON
+/// array of them.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_next_to_form(
+    engine: *mut IntegraEngine,
+    max: i64,
+    lease_seconds: i64,
+    items_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let items = e.read(|h| h.next_to_form(max, lease_seconds))?;
+            put_string(items_out, items, "items_out")
+        })
+    }
+}
+
+/// Completes forming with `payload_json`. `violations_out` receives `""` when it was
+/// accepted, else the JSON array of schema violations (the message is a forming failure).
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_complete_forming(
+    engine: *mut IntegraEngine,
+    id: *const c_char,
+    payload_json: *const c_char,
+    violations_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let (id, payload) = (text(id, "id")?, text(payload_json, "payload_json")?);
+            let violations = e.read(|h| h.complete_forming(id, payload))?;
+            put_string(violations_out, violations, "violations_out")
+        })
+    }
+}
+
+/// Records that forming a message failed; it is retried per the flow's policy.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_fail_forming(
+    engine: *mut IntegraEngine,
+    id: *const c_char,
+    error: *const c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let (id, error) = (text(id, "id")?, text(error, "error")?);
+            Ok(e.read(|h| h.fail_forming(id, error))?)
+        })
+    }
+}
+
+/// Cancels a message that is not formed yet.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_cancel_message(
+    engine: *mut IntegraEngine,
+    id: *const c_char,
+    reason: *const c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let (id, reason) = (text(id, "id")?, text(reason, "reason")?);
+            Ok(e.read(|h| h.cancel_message(id, reason))?)
+        })
+    }
+}
+
+/// Forms and sends up to `max` items now, in the calling thread, for at most `timeout_ms`.
+/// `report_out` receives the JSON counts by outcome.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_dispatch(
+    engine: *mut IntegraEngine,
+    max: i64,
+    timeout_ms: i64,
+    report_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let report = e.read(|h| h.dispatch(max, timeout_ms))?;
+            put_string(report_out, report, "report_out")
+        })
+    }
+}
+
+/// Starts the engine's background dispatcher with `threads` workers.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_start_dispatcher(
+    engine: *mut IntegraEngine,
+    threads: i64,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe { call(engine, |e| Ok(e.read(|h| h.start_dispatcher(threads))?)) }
+}
+
+/// Stops the background dispatcher; `was_running_out` (may be NULL) tells whether it
+/// ran.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_stop_dispatcher(
+    engine: *mut IntegraEngine,
+    was_running_out: *mut bool,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let was_running = e.read(|h| h.stop_dispatcher())?;
+            if was_running_out.is_null() {
+                return Ok(());
+            }
+            put(was_running_out, was_running, "was_running_out")
+        })
+    }
+}
+
+/// Stores an incoming message. `headers_json` may be NULL or empty, or a JSON object of
+/// headers. `result_out` receives `{"id": …, "duplicate": …}`.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_accept_incoming(
+    engine: *mut IntegraEngine,
+    flow: *const c_char,
+    message_id: *const c_char,
+    body: *const c_char,
+    headers_json: *const c_char,
+    result_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let (flow, message_id) = (text(flow, "flow")?, text(message_id, "message_id")?);
+            let (body, headers) = (
+                text(body, "body")?,
+                optional_text(headers_json, "headers_json")?,
+            );
+            let result = e.read(|h| h.accept_incoming(flow, message_id, body, headers))?;
+            put_string(result_out, result, "result_out")
+        })
+    }
+}
+
+/// Claims up to `max` incoming messages for `lease_seconds`. `items_out` receives the
+/// JSON array of them.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_next_incoming(
+    engine: *mut IntegraEngine,
+    max: i64,
+    lease_seconds: i64,
+    items_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let items = e.read(|h| h.next_incoming(max, lease_seconds))?;
+            put_string(items_out, items, "items_out")
+        })
+    }
+}
+
+/// Marks a claimed incoming message processed.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_ack_incoming(
+    engine: *mut IntegraEngine,
+    id: *const c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let id = text(id, "id")?;
+            Ok(e.read(|h| h.ack_incoming(id))?)
+        })
+    }
+}
+
+/// Records that processing an incoming message failed.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_fail_incoming(
+    engine: *mut IntegraEngine,
+    id: *const c_char,
+    error: *const c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let (id, error) = (text(id, "id")?, text(error, "error")?);
+            Ok(e.read(|h| h.fail_incoming(id, error))?)
+        })
+    }
+}
+
+/// Validates `json` against `component` of `schema` (a catalog code, or an OpenAPI 3.0
+/// document's text). `violations_out` receives the JSON array of violations (`[]` when
+/// valid).
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_validate(
+    engine: *mut IntegraEngine,
+    schema: *const c_char,
+    component: *const c_char,
+    json: *const c_char,
+    violations_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let (schema, component) = (text(schema, "schema")?, text(component, "component")?);
+            let json = text(json, "json")?;
+            let violations = e.read(|h| h.validate(schema, component, json))?;
+            put_string(violations_out, violations, "violations_out")
+        })
+    }
+}
+
+/// `status_out` receives a message's status, source, payload, deliveries and history, as
+/// JSON.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_message_status(
+    engine: *mut IntegraEngine,
+    id: *const c_char,
+    status_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let id = text(id, "id")?;
+            let status = e.read(|h| h.message_status(id))?;
+            put_string(status_out, status, "status_out")
+        })
+    }
+}
+
+/// Retries failed work matching `filter_json` (NULL or empty: everything) with `reason`
+/// in its history; `count_out` receives how many.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_retry(
+    engine: *mut IntegraEngine,
+    filter_json: *const c_char,
+    reason: *const c_char,
+    count_out: *mut u64,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let (filter, reason) = (
+                optional_text(filter_json, "filter_json")?,
+                text(reason, "reason")?,
+            );
+            let n = e.read(|h| h.retry(filter, reason))?;
+            put(count_out, n, "count_out")
+        })
+    }
+}
+
+/// Deletes a message with its deliveries and history; `deleted_out` (may be NULL) tells
+/// whether there was one.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_delete_message(
+    engine: *mut IntegraEngine,
+    id: *const c_char,
+    deleted_out: *mut bool,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let id = text(id, "id")?;
+            let deleted = e.read(|h| h.delete_message(id))?;
+            if deleted_out.is_null() {
+                return Ok(());
+            }
+            put(deleted_out, deleted, "deleted_out")
+        })
+    }
+}
+
+/// Maps a local object to its id in an external system.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_set_external_id(
+    engine: *mut IntegraEngine,
+    system: *const c_char,
+    object_type: *const c_char,
+    local_key: *const c_char,
+    external_id: *const c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let (system, object_type) =
+                (text(system, "system")?, text(object_type, "object_type")?);
+            let (local, external) = (
+                text(local_key, "local_key")?,
+                text(external_id, "external_id")?,
+            );
+            Ok(e.read(|h| h.set_external_id(system, object_type, local, external))?)
+        })
+    }
+}
+
+/// `external_id_out` receives the external id of a local object (`""` when none).
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_get_external_id(
+    engine: *mut IntegraEngine,
+    system: *const c_char,
+    object_type: *const c_char,
+    local_key: *const c_char,
+    external_id_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let (system, object_type) =
+                (text(system, "system")?, text(object_type, "object_type")?);
+            let local = text(local_key, "local_key")?;
+            let id = e.read(|h| h.get_external_id(system, object_type, local))?;
+            put_string(external_id_out, id, "external_id_out")
+        })
+    }
+}
+
+/// `local_key_out` receives the local key mapped to an external id (`""` when none).
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_find_by_external_id(
+    engine: *mut IntegraEngine,
+    system: *const c_char,
+    object_type: *const c_char,
+    external_id: *const c_char,
+    local_key_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let (system, object_type) =
+                (text(system, "system")?, text(object_type, "object_type")?);
+            let external = text(external_id, "external_id")?;
+            let key = e.read(|h| h.find_by_external_id(system, object_type, external))?;
+            put_string(local_key_out, key, "local_key_out")
+        })
+    }
+}
+
+/// Removes what is past its retention; `count_out` receives how many records went.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_cleanup(
+    engine: *mut IntegraEngine,
+    count_out: *mut u64,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let n = e.read(|h| h.cleanup())?;
+            put(count_out, n, "count_out")
+        })
+    }
+}
+
+/// `text_out` receives every metric in the OpenMetrics text format.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_metrics_text(
+    engine: *mut IntegraEngine,
+    text_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let metrics = e.read(|h| h.metrics_text())?;
+            put_string(text_out, metrics, "text_out")
+        })
+    }
+}
+
+/// Starts the HTTP receivers and sources: `settings_json` (NULL or empty: every listener
+/// and the sources) is `{"listeners": ["main"], "sources": true}`.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_start_server(
+    engine: *mut IntegraEngine,
+    settings_json: *const c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let settings = optional_text(settings_json, "settings_json")?;
+            Ok(e.read(|h| h.start_server(settings))?)
+        })
+    }
+}
+
+/// Stops what `integra_engine_start_server` started.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_stop_server(engine: *mut IntegraEngine) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            e.read(|h| h.stop_server())?;
+            Ok(())
+        })
+    }
+}

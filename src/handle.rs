@@ -1,0 +1,196 @@
+//! The only place raw pointers from C are turned into Rust values, and Rust values into
+//! pointers C owns: the engine handle (a `Box`), string arguments (borrowed, checked for
+//! NULL and UTF-8), out-parameters (written only on success) and returned strings (a
+//! `CString` C frees with `integra_string_free`).
+//!
+//! Every call on an engine goes through [`call`], which runs inside the panic guard, clears
+//! and records the engine's last error, and turns a failure into its status.
+
+use std::ffi::{CStr, CString, c_char};
+use std::sync::{Mutex, PoisonError, RwLock};
+
+use integra_core::Error;
+use integra_core::json_api::Handle;
+
+use crate::panic::guard;
+use crate::status::IntegraStatus;
+
+/// An engine handle as C holds it: `integra_engine*`.
+pub struct IntegraEngine {
+    pub(crate) handle: RwLock<Handle>,
+    last_error: Mutex<String>,
+}
+
+/// Why a call failed: its status and what to say.
+pub(crate) struct Failure {
+    status: IntegraStatus,
+    message: String,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure {
+            status: IntegraStatus::from(&e),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl Failure {
+    fn null(name: &str) -> Self {
+        Failure {
+            status: IntegraStatus::NullParameter,
+            message: format!("{name} is NULL"),
+        }
+    }
+}
+
+/// A new engine handle, owned by C until [`free_engine`].
+pub(crate) fn new_engine() -> *mut IntegraEngine {
+    Box::into_raw(Box::new(IntegraEngine {
+        handle: RwLock::new(Handle::new()),
+        last_error: Mutex::new(String::new()),
+    }))
+}
+
+/// Drops an engine handle made by [`new_engine`]; NULL is ignored.
+///
+/// # Safety
+/// `engine` is NULL or came from [`new_engine`] and is not used again.
+pub(crate) unsafe fn free_engine(engine: *mut IntegraEngine) {
+    if !engine.is_null() {
+        // SAFETY: the caller passes a pointer from `Box::into_raw` that it gives up.
+        drop(unsafe { Box::from_raw(engine) });
+    }
+}
+
+impl IntegraEngine {
+    fn set_error(&self, message: String) {
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = message;
+    }
+
+    pub(crate) fn last_error(&self) -> String {
+        self.last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Runs `body` with the handle for reading (every call but open and close).
+    pub(crate) fn read<T>(&self, body: impl FnOnce(&Handle) -> T) -> T {
+        body(&self.handle.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Runs `body` with the handle for writing (open and close).
+    pub(crate) fn write<T>(&self, body: impl FnOnce(&mut Handle) -> T) -> T {
+        body(&mut self.handle.write().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Runs one call on `engine` inside the panic guard: clears its last error, runs `body`,
+/// and records a failure's message. A NULL engine is `INTEGRA_STATUS_NULL_PARAMETER`.
+///
+/// # Safety
+/// `engine` is NULL or a live handle from `integra_engine_new`.
+pub(crate) unsafe fn call(
+    engine: *const IntegraEngine,
+    body: impl FnOnce(&IntegraEngine) -> Result<(), Failure>,
+) -> IntegraStatus {
+    guard(|| {
+        // SAFETY: the caller passes NULL or a live handle.
+        let Some(engine) = (unsafe { engine.as_ref() }) else {
+            return IntegraStatus::NullParameter;
+        };
+        engine.set_error(String::new());
+        match body(engine) {
+            Ok(()) => IntegraStatus::Ok,
+            Err(failure) => {
+                engine.set_error(failure.message);
+                failure.status
+            }
+        }
+    })
+}
+
+/// A string argument, borrowed for the call.
+///
+/// # Safety
+/// `text` is NULL or a NUL-terminated string that outlives the call.
+pub(crate) unsafe fn text<'a>(text: *const c_char, name: &str) -> Result<&'a str, Failure> {
+    if text.is_null() {
+        return Err(Failure::null(name));
+    }
+    // SAFETY: non-NULL, and NUL-terminated per the contract.
+    unsafe { CStr::from_ptr(text) }
+        .to_str()
+        .map_err(|e| Failure {
+            status: IntegraStatus::InvalidArgument,
+            message: format!("{name} is not UTF-8: {e}"),
+        })
+}
+
+/// A string argument that may be NULL, meaning empty.
+///
+/// # Safety
+/// As [`text`].
+pub(crate) unsafe fn optional_text<'a>(t: *const c_char, name: &str) -> Result<&'a str, Failure> {
+    if t.is_null() {
+        Ok("")
+    } else {
+        // SAFETY: as the caller promised.
+        unsafe { text(t, name) }
+    }
+}
+
+/// Writes `value` to the out-parameter `out`.
+///
+/// # Safety
+/// `out` is NULL or valid for a write of `T`.
+pub(crate) unsafe fn put<T>(out: *mut T, value: T, name: &str) -> Result<(), Failure> {
+    if out.is_null() {
+        return Err(Failure::null(name));
+    }
+    // SAFETY: non-NULL and writable per the contract.
+    unsafe { out.write(value) };
+    Ok(())
+}
+
+/// Writes a new string C owns to the out-parameter `out`.
+///
+/// # Safety
+/// As [`put`].
+pub(crate) unsafe fn put_string(
+    out: *mut *mut c_char,
+    value: String,
+    name: &str,
+) -> Result<(), Failure> {
+    if out.is_null() {
+        return Err(Failure::null(name));
+    }
+    // SAFETY: as the caller promised.
+    unsafe { put(out, owned_string(value), name) }
+}
+
+/// A string C owns (free with `integra_string_free`). A NUL inside (never in Integra's
+/// JSON, which escapes it) becomes U+FFFD.
+pub(crate) fn owned_string(value: String) -> *mut c_char {
+    let value = CString::new(value).unwrap_or_else(|e| {
+        let text = String::from_utf8_lossy(&e.into_vec()).replace('\0', "\u{fffd}");
+        CString::new(text).unwrap_or_default()
+    });
+    value.into_raw()
+}
+
+/// Frees a string made by [`owned_string`]; NULL is ignored.
+///
+/// # Safety
+/// `s` is NULL or came from Integra and is not used again.
+pub(crate) unsafe fn free_string(s: *mut c_char) {
+    if !s.is_null() {
+        // SAFETY: the pointer came from `CString::into_raw`, and the caller gives it up.
+        drop(unsafe { CString::from_raw(s) });
+    }
+}

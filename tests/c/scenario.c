@@ -1,0 +1,132 @@
+/*
+ * The whole cycle through include/integra.h, as a C program sees it: open an engine on a
+ * database, register a message on a flow formed by an external former, form it, deliver it
+ * to an HTTP subscriber, read its status; and the failures a C caller must handle.
+ *
+ * Usage: scenario <database file> <subscriber base URL>. Exits 0 when every check passed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "integra.h"
+
+static int failures = 0;
+
+#define CHECK(cond, ...)                                   \
+    do {                                                   \
+        if (!(cond)) {                                     \
+            fprintf(stderr, "FAILED %s:%d: ", __FILE__, __LINE__); \
+            fprintf(stderr, __VA_ARGS__);                  \
+            fprintf(stderr, "\n");                         \
+            failures++;                                    \
+        }                                                  \
+    } while (0)
+
+/* Calls must succeed; on failure, prints the engine's last error and stops. */
+static void must(integra_engine *engine, integra_status status, const char *what) {
+    if (status != INTEGRA_STATUS_OK) {
+        char *error = integra_engine_last_error(engine);
+        fprintf(stderr, "%s failed with status %d: %s\n", what, (int)status, error);
+        integra_string_free(error);
+        exit(2);
+    }
+}
+
+/* The engine's last error contains `expected`. */
+static void expect_error(integra_engine *engine, integra_status got, integra_status want,
+                         const char *expected) {
+    char *error = integra_engine_last_error(engine);
+    CHECK(got == want, "status %d, expected %d (%s)", (int)got, (int)want, error);
+    CHECK(strstr(error, expected) != NULL, "last error \"%s\" lacks \"%s\"", error, expected);
+    integra_string_free(error);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s <database> <subscriber URL>\n", argv[0]);
+        return 2;
+    }
+    char settings[4096];
+    snprintf(settings, sizeof settings,
+             "{\"database\": \"%s\", \"config\": {"
+             "\"endpoints\": [{\"code\": \"shop\", \"base_url\": \"%s\"}],"
+             "\"subscribers\": [{\"code\": \"shop\", \"kind\": \"http\", \"endpoint\": \"shop\","
+             " \"http\": {\"path\": \"/orders\"}}],"
+             "\"flows\": [{\"code\": \"ORDERS\", \"direction\": \"outgoing\","
+             " \"subscribers\": [\"shop\"], \"former\": \"external\"}]}}",
+             argv[1], argv[2]);
+
+    CHECK(strlen(integra_version()) > 0, "no version");
+    integra_engine *engine = integra_engine_new();
+    CHECK(engine != NULL, "integra_engine_new returned NULL");
+
+    /* Before open: every operation says so. */
+    char *out = NULL;
+    expect_error(engine, integra_engine_metrics_text(engine, &out), INTEGRA_STATUS_NOT_OPEN,
+                 "call Open first");
+    CHECK(out == NULL, "an out-parameter was written on failure");
+
+    must(engine, integra_engine_open(engine, settings), "open");
+
+    /* Register, form (as an external former), deliver, read the status. */
+    char *id = NULL;
+    must(engine,
+         integra_engine_register_message(engine, "ORDERS", "{\"ref\": \"order-1\"}", false,
+                                         "{\"object_key\": \"order-1\"}", &id),
+         "register");
+    char *items = NULL;
+    must(engine, integra_engine_next_to_form(engine, 10, 60, &items), "next_to_form");
+    CHECK(strstr(items, id) != NULL, "the message to form is not offered: %s", items);
+    integra_string_free(items);
+    char *violations = NULL;
+    must(engine,
+         integra_engine_complete_forming(engine, id, "{\"number\": \"A-1\", \"sum\": 10}",
+                                         &violations),
+         "complete_forming");
+    CHECK(strcmp(violations, "") == 0, "violations: %s", violations);
+    integra_string_free(violations);
+    char *report = NULL;
+    must(engine, integra_engine_dispatch(engine, 100, 10000, &report), "dispatch");
+    CHECK(strstr(report, "\"sent\":1") != NULL, "dispatch report: %s", report);
+    integra_string_free(report);
+    char *status = NULL;
+    must(engine, integra_engine_message_status(engine, id, &status), "message_status");
+    CHECK(strstr(status, "\"status\":\"sent\"") != NULL, "status: %s", status);
+    integra_string_free(status);
+    integra_string_free(id);
+
+    /* Failures a caller must handle: each with its status and a message naming the cause. */
+    expect_error(engine,
+                 integra_engine_register_message(engine, "NOPE", "{}", false, NULL, &out),
+                 INTEGRA_STATUS_NOT_FOUND, "unknown flow 'NOPE'");
+    expect_error(engine,
+                 integra_engine_register_message(engine, "ORDERS", "{oops", false, NULL, &out),
+                 INTEGRA_STATUS_INVALID_ARGUMENT, "is not valid JSON");
+    expect_error(engine,
+                 integra_engine_register_message(engine, NULL, "{}", false, NULL, &out),
+                 INTEGRA_STATUS_NULL_PARAMETER, "flow is NULL");
+    expect_error(engine, integra_engine_next_to_form(engine, 0, 60, &out),
+                 INTEGRA_STATUS_INVALID_ARGUMENT, "max: must be between 1");
+    expect_error(engine, integra_engine_load_configuration(engine, "{\"flows\": [{}]}"),
+                 INTEGRA_STATUS_CONFIG, "missing field `code`");
+    CHECK(out == NULL, "an out-parameter was written on failure");
+    CHECK(integra_engine_open(NULL, settings) == INTEGRA_STATUS_NULL_PARAMETER, "NULL engine");
+
+    /* Strings returned after success; empty last error after success. */
+    char *metrics = NULL;
+    must(engine, integra_engine_metrics_text(engine, &metrics), "metrics_text");
+    CHECK(strstr(metrics, "integra_deliveries_total") != NULL, "metrics: %.200s", metrics);
+    integra_string_free(metrics);
+    char *error = integra_engine_last_error(engine);
+    CHECK(strcmp(error, "") == 0, "last error after success: %s", error);
+    integra_string_free(error);
+
+    integra_string_free(NULL);
+    integra_engine_free(engine);
+    integra_engine_free(NULL);
+    if (failures == 0) {
+        printf("scenario passed\n");
+    }
+    return failures == 0 ? 0 : 1;
+}
