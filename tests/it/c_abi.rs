@@ -66,11 +66,10 @@ fn the_header_compiles_alone_as_c11_and_as_cpp17() {
     }
 }
 
-#[test]
-fn a_c_program_runs_the_whole_cycle_through_the_header() {
-    let shop = Receiver::ok();
-    let dir = tempfile::tempdir().unwrap();
-    let program = dir.path().join("scenario");
+/// Compiles the C program `source` (relative to the root) against the header and the
+/// library cargo built, into `dir`.
+fn compile(source: &str, dir: &Path) -> PathBuf {
+    let program = dir.join("program");
     let libs = target_dir();
     run(Command::new("gcc")
         .args([
@@ -82,12 +81,38 @@ fn a_c_program_runs_the_whole_cycle_through_the_header() {
             "-I",
         ])
         .arg(root().join("include"))
-        .arg(root().join("tests/c/scenario.c"))
+        .arg(root().join(source))
         .arg("-o")
         .arg(&program)
         .arg(format!("-L{}", libs.display()))
         .arg(format!("-Wl,-rpath,{}", libs.display()))
         .arg("-lintegra"));
+    program
+}
+
+#[test]
+fn the_c_quick_start_in_the_readme_runs() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let example = std::fs::read_to_string(root().join("examples/c/quickstart.c")).unwrap();
+    assert!(
+        readme.contains(&example),
+        "the README's C quick start differs from examples/c/quickstart.c"
+    );
+    let shop = Receiver::ok();
+    let dir = tempfile::tempdir().unwrap();
+    let program = compile("examples/c/quickstart.c", dir.path());
+    let output = run(Command::new(&program)
+        .arg(dir.path().join("integra.db"))
+        .arg(shop.url()));
+    assert!(output.contains(r#""status":"sent""#), "{output}");
+    assert_eq!(shop.received()[0].body, r#"{"number": "A-1"}"#);
+}
+
+#[test]
+fn a_c_program_runs_the_whole_cycle_through_the_header() {
+    let shop = Receiver::ok();
+    let dir = tempfile::tempdir().unwrap();
+    let program = compile("tests/c/scenario.c", dir.path());
     let output = run(Command::new(&program)
         .arg(dir.path().join("integra.db"))
         .arg(shop.url()));

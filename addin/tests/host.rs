@@ -1,0 +1,217 @@
+//! The add-in, loaded by a C++ host that plays the 1C platform (`tests/host/host.cpp`,
+//! compiled here with g++ against `include/integra_native_api.h`): the attach phase, every
+//! name in both languages and any case, the whole cycle against a real HTTP subscriber,
+//! every kind of bad input, calls after `Done`, several sessions on several threads, and no
+//! platform memory leaked or freed twice. It runs under AddressSanitizer with UBSan, and
+//! under valgrind's memcheck.
+#![expect(
+    clippy::expect_used,
+    reason = "a test that meets the unexpected should stop right there, loudly"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The add-in library cargo built for this test run.
+fn library() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps");
+    dir.join("libintegra_addin.so")
+}
+
+/// Builds the host into `dir`, with sanitizers or plain (for valgrind).
+fn build_host(dir: &Path, sanitized: bool) -> PathBuf {
+    let out = dir.join(if sanitized { "host-asan" } else { "host" });
+    let mut command = Command::new("g++");
+    command
+        .args(["-std=c++17", "-g", "-O1", "-Wall", "-Wextra", "-I"])
+        .arg(root().join("include"))
+        .arg(root().join("addin/tests/host/host.cpp"))
+        .arg("-o")
+        .arg(&out)
+        .args(["-ldl", "-pthread"]);
+    if sanitized {
+        // The add-in's vtables have no RTTI prefix (1C never uses it), so UBSan's vptr
+        // check is off; everything else is on.
+        command.args([
+            "-fsanitize=address,undefined",
+            "-fno-sanitize=vptr",
+            "-fno-omit-frame-pointer",
+            "-fno-sanitize-recover=undefined",
+        ]);
+    }
+    let output = command.output().expect("g++ runs");
+    assert!(
+        output.status.success(),
+        "g++ failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out
+}
+
+/// A subscriber that accepts everything.
+fn shop() -> (String, std::thread::JoinHandle<()>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").expect("a free port");
+    let url = format!("http://{}", server.server_addr());
+    let thread = std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            let _ = request.respond(tiny_http::Response::from_string("ok"));
+        }
+    });
+    (url, thread)
+}
+
+fn run(mut command: Command) -> String {
+    let output = command.output().expect("the host runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "the host failed ({}):\n{text}",
+        output.status
+    );
+    assert!(text.contains("host: all checks passed"), "{text}");
+    text
+}
+
+#[test]
+fn the_host_runs_clean_under_address_and_undefined_behaviour_sanitizers() {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let host = build_host(dir.path(), true);
+    let (url, _server) = shop();
+    let mut command = Command::new(host);
+    command
+        .arg(library())
+        .arg(dir.path())
+        .arg(&url)
+        .env(
+            "ASAN_OPTIONS",
+            "detect_leaks=1:abort_on_error=0:halt_on_error=1",
+        )
+        .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
+    run(command);
+}
+
+#[test]
+fn the_host_runs_clean_under_valgrind_memcheck() {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let host = build_host(dir.path(), false);
+    let (url, _server) = shop();
+    let mut command = Command::new("valgrind");
+    command
+        .args([
+            "--quiet",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--error-exitcode=99",
+        ])
+        .arg(host)
+        .arg(library())
+        .arg(dir.path())
+        .arg(&url);
+    run(command);
+}
+
+#[test]
+fn the_library_exports_five_symbols_and_needs_only_system_libraries() {
+    let exports = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(library())
+        .output()
+        .expect("nm runs");
+    let mut names: Vec<String> = String::from_utf8_lossy(&exports.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2).map(str::to_owned))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "DestroyObject",
+            "GetAttachType",
+            "GetClassNames",
+            "GetClassObject",
+            "SetPlatformCapabilities"
+        ]
+    );
+    let dynamic = Command::new("readelf")
+        .arg("-d")
+        .arg(library())
+        .output()
+        .expect("readelf runs");
+    let needed: Vec<String> = String::from_utf8_lossy(&dynamic.stdout)
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| {
+            l.split('[')
+                .nth(1)
+                .map(|n| n.trim_end_matches(']').to_owned())
+        })
+        .collect();
+    let system = [
+        "libc.so.6",
+        "libm.so.6",
+        "libgcc_s.so.1",
+        "ld-linux-x86-64.so.2",
+        "libpthread.so.0",
+        "libdl.so.2",
+        "librt.so.1",
+    ];
+    for library in &needed {
+        assert!(
+            system.contains(&library.as_str()),
+            "the add-in needs {library}, not a system library"
+        );
+    }
+}
+
+#[test]
+fn the_package_holds_the_library_and_a_manifest_naming_it() {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let output = Command::new(root().join("scripts/package-addin.sh"))
+        .arg("--library")
+        .arg(library())
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .expect("the script runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let zip = dir.path().join("Integra.zip");
+    let listing = Command::new("unzip")
+        .arg("-Z1")
+        .arg(&zip)
+        .output()
+        .expect("unzip runs");
+    let mut files: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    files.sort();
+    assert_eq!(files, ["MANIFEST.XML", "libIntegra_Linux_x86_64.so"]);
+    let manifest = Command::new("unzip")
+        .arg("-p")
+        .arg(&zip)
+        .arg("MANIFEST.XML")
+        .output()
+        .expect("unzip runs");
+    let manifest = String::from_utf8_lossy(&manifest.stdout);
+    assert!(
+        manifest.contains(r#"<component os="Linux" path="libIntegra_Linux_x86_64.so" type="native" arch="x86_64"/>"#),
+        "{manifest}"
+    );
+}
