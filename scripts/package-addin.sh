@@ -28,7 +28,7 @@ done
 
 if [ -z "$library" ]; then
     cargo build --release -p integra-addin
-    library="target/release/libintegra_addin.so"
+    library="${CARGO_TARGET_DIR:-target}/release/libintegra_addin.so"
 fi
 
 stage="$(mktemp -d)"

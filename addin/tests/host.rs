@@ -17,13 +17,11 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The add-in library cargo built for this test run.
+/// The add-in library cargo built for this test run: in `target/<profile>/deps`, next to
+/// this test (a plain `cargo test` copies it up to `target/<profile>` only after `cargo build`).
 fn library() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's own path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("tests run from target/<profile>/deps");
+    let dir = exe.parent().expect("tests run from target/<profile>/deps");
     dir.join("libintegra_addin.so")
 }
 

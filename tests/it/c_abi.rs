@@ -12,10 +12,11 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Where cargo put the libraries of this build (`target/<profile>`).
+/// Where cargo put the libraries of this build: `target/<profile>/deps`, next to this test
+/// (a plain `cargo test` leaves the cdylib there and copies it up only for `cargo build`).
 fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_owned()
+    exe.parent().unwrap().to_owned()
 }
 
 fn run(command: &mut Command) -> String {
