@@ -332,6 +332,225 @@ enum integra_status integra_engine_start_server(struct integra_engine *engine,
 // error except where an argument is optional); out-parameters are writable.
 enum integra_status integra_engine_stop_server(struct integra_engine *engine);
 
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Sends `body_json` on an addressed channel to `recipients` (NULL or empty: the sender's
+// recipients of the channel; an endpoint code; or a JSON array of codes). `quick` makes it
+// a quick message, pushed by `integra_engine_deliver_messages`. `id_out` receives the
+// message id.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_send_message(struct integra_engine *engine,
+                                                const char *channel,
+                                                const char *body_json,
+                                                const char *recipients,
+                                                bool quick,
+                                                char **id_out);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Sends `body_json` on a broadcast channel to the endpoints subscribed to it (`quick` as
+// for `integra_engine_send_message`). `id_out` receives the message id.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_send_message_to_subscribers(struct integra_engine *engine,
+                                                               const char *channel,
+                                                               const char *body_json,
+                                                               bool quick,
+                                                               char **id_out);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Pushes every quick message now, one caller at a time across processes. `report_out`
+// receives `{"delivered", "unavailable": [endpoint…], "busy"}`.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_deliver_messages(struct integra_engine *engine,
+                                                    char **report_out);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Connects another base after checking the connection both ways. `sender_json` says how
+// it reaches this base, `recipient_json` how this base reaches it: `{"url", "username",
+// "password"}`. The names may be NULL or empty (the recipient's own name; this base's
+// configured name). `endpoint_out` receives `{"code", "name", "url", "blocked"}`.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_connect_endpoint(struct integra_engine *engine,
+                                                    const char *sender_json,
+                                                    const char *recipient_json,
+                                                    const char *recipient_name,
+                                                    const char *sender_name,
+                                                    char **endpoint_out);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Re-checks and changes how endpoint `code` and this base reach each other, on both
+// sides (settings as for `integra_engine_connect_endpoint`).
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_update_endpoint_connection_settings(struct integra_engine *engine,
+                                                                       const char *code,
+                                                                       const char *sender_json,
+                                                                       const char *recipient_json);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Sets the recipients (a JSON array of endpoint codes) an addressed channel's sends go to
+// when they name none.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_set_sender_recipients(struct integra_engine *engine,
+                                                         const char *channel,
+                                                         const char *recipients_json);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Subscribes (`subscribed`) or unsubscribes `endpoint` to a broadcast channel of this
+// base.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_set_recipient_subscribed(struct integra_engine *engine,
+                                                            const char *channel,
+                                                            const char *endpoint,
+                                                            bool subscribed);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Subscribes (`subscribed`) or unsubscribes this base to `publisher`'s broadcast channel;
+// the publisher is told.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_set_subscribed(struct integra_engine *engine,
+                                                  const char *channel,
+                                                  const char *publisher,
+                                                  bool subscribed);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Blocks (`blocked`) or unblocks an endpoint: a blocked endpoint receives nothing, and
+// what it sends is quarantined.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_set_endpoint_blocked(struct integra_engine *engine,
+                                                        const char *code,
+                                                        bool blocked);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// `endpoints_out` receives `{"this": {"code", "name"}, "endpoints": [{"code", "name",
+// "url", "blocked"}…]}`.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_exchange_endpoints(struct integra_engine *engine,
+                                                      char **endpoints_out);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// `recipients_out` receives who receives `channel`: `{"sender": [code…], "subscribers":
+// [code…]}`.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_channel_recipients(struct integra_engine *engine,
+                                                      const char *channel,
+                                                      char **recipients_out);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Claims up to `max` received messages of channels without a Rust handler, for
+// `lease_seconds`, in arrival order per sender and channel. `items_out` receives the JSON
+// array of `{"id", "sender", "channel", "body", "attempt"}`.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_next_exchange_messages(struct integra_engine *engine,
+                                                          int64_t max,
+                                                          int64_t lease_seconds,
+                                                          char **items_out);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Marks a claimed received message handled; its sender is told.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_ack_exchange_message(struct integra_engine *engine,
+                                                        const char *id);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Records that handling a claimed received message failed: it is handled again, or
+// quarantined after `exchange.quarantine_after` attempts.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_fail_exchange_message(struct integra_engine *engine,
+                                                         const char *id,
+                                                         const char *error);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Received messages in `status` (NULL or empty: every status), at most `limit`, oldest
+// first. `items_out` receives the JSON array.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_received_exchange_messages(struct integra_engine *engine,
+                                                              const char *status,
+                                                              int64_t limit,
+                                                              char **items_out);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Sent messages and notices, one per recipient, in `status` (NULL or empty: every
+// status), at most `limit`, oldest first. `items_out` receives the JSON array.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_sent_exchange_messages(struct integra_engine *engine,
+                                                          const char *status,
+                                                          int64_t limit,
+                                                          char **items_out);
+#endif
+
+#if defined(INTEGRA_FEATURE_RECEIVER)
+// Sends quarantined received message `id` (NULL or empty: every one) back to be handled.
+// `count_out` receives how many.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_retry_received_exchange_messages(struct integra_engine *engine,
+                                                                    const char *id,
+                                                                    uint64_t *count_out);
+#endif
+
 // Frees a string Integra returned (NULL is ignored).
 //
 // # Safety

@@ -26,7 +26,8 @@
 //! * `http` (default): HTTP subscribers, poll sources, external schemas.
 //! * `jsonrpc`, `interbase`: JSON-RPC 2.0 and inter-base subscribers.
 //! * `amqp`, `kafka`, `mqtt`: RabbitMQ, Kafka and MQTT subscribers and sources.
-//! * `receiver`: the HTTP receiver (inter-base endpoint, webhook routes).
+//! * `receiver`: the HTTP receiver (inter-base endpoint, webhook routes) and the message
+//!   exchange between bases.
 //! * `full`: all of the above.
 
 //!
@@ -47,6 +48,8 @@
 
 mod engine;
 mod handle;
+#[cfg(feature = "receiver")]
+mod message_exchange;
 mod panic;
 mod status;
 mod string;

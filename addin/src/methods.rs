@@ -63,6 +63,19 @@ fn four() -> Value {
     Value::Number(4.0)
 }
 
+fn hundred() -> Value {
+    Value::Number(100.0)
+}
+
+/// An optional text parameter, `""` when omitted.
+const fn optional(name: &'static str) -> Param {
+    Param {
+        name,
+        kind: Text,
+        default: Some(empty_text),
+    }
+}
+
 /// One method.
 pub(crate) struct Method {
     /// The English name (alias 0).
@@ -208,11 +221,7 @@ pub(crate) static METHODS: &[Method] = &[
                 kind: Boolean,
                 default: Some(no),
             },
-            Param {
-                name: "optionsJson",
-                kind: Text,
-                default: Some(empty_text),
-            },
+            optional("optionsJson"),
         ],
         returns: true,
         doc: "Registers a message on an outgoing flow; returns its id. Options: object_key, ordering_key, not_before.",
@@ -295,11 +304,7 @@ pub(crate) static METHODS: &[Method] = &[
             required("flow", Text),
             required("messageId", Text),
             required("body", Text),
-            Param {
-                name: "headersJson",
-                kind: Text,
-                default: Some(empty_text),
-            },
+            optional("headersJson"),
         ],
         returns: true,
         doc: "Stores an incoming message once per message id; returns {\"id\", \"duplicate\"}.",
@@ -421,11 +426,7 @@ pub(crate) static METHODS: &[Method] = &[
     Method {
         name: "StartServer",
         name_ru: "ЗапуститьСервер",
-        params: &[Param {
-            name: "settingsJson",
-            kind: Text,
-            default: Some(empty_text),
-        }],
+        params: &[optional("settingsJson")],
         returns: false,
         doc: "Starts the HTTP receivers and sources in this server process: {\"listeners\": [...], \"sources\": true}.",
         run: |h, a| done(h.start_server(&a.text(0)?)?),
@@ -437,6 +438,215 @@ pub(crate) static METHODS: &[Method] = &[
         returns: true,
         doc: "Stops the receivers and sources; returns whether they ran.",
         run: |h, _| flag(h.stop_server()?),
+    },
+    Method {
+        name: "SendMessage",
+        name_ru: "ОтправитьСообщение",
+        params: &[
+            required("channel", Text),
+            required("bodyJson", Text),
+            optional("recipients"),
+        ],
+        returns: true,
+        doc: "Message exchange: sends on an addressed channel to an endpoint code, a JSON array of codes, or (\"\") the sender's recipients of the channel; returns the message id. Delivered by the dispatcher.",
+        run: |h, a| text(h.send_message(&a.text(0)?, &a.text(1)?, &a.text(2)?, false)?),
+    },
+    Method {
+        name: "SendMessageNow",
+        name_ru: "ОтправитьСообщениеСейчас",
+        params: &[
+            required("channel", Text),
+            required("bodyJson", Text),
+            optional("recipients"),
+        ],
+        returns: true,
+        doc: "As SendMessage, as a quick message: DeliverMessages pushes it at once.",
+        run: |h, a| text(h.send_message(&a.text(0)?, &a.text(1)?, &a.text(2)?, true)?),
+    },
+    Method {
+        name: "SendMessageToSubscribers",
+        name_ru: "ОтправитьСообщениеПодписчикам",
+        params: &[required("channel", Text), required("bodyJson", Text)],
+        returns: true,
+        doc: "Sends on a broadcast channel to the endpoints subscribed to it; returns the message id.",
+        run: |h, a| text(h.send_message_to_subscribers(&a.text(0)?, &a.text(1)?, false)?),
+    },
+    Method {
+        name: "SendMessageToSubscribersNow",
+        name_ru: "ОтправитьСообщениеПодписчикамСейчас",
+        params: &[required("channel", Text), required("bodyJson", Text)],
+        returns: true,
+        doc: "As SendMessageToSubscribers, as a quick message.",
+        run: |h, a| text(h.send_message_to_subscribers(&a.text(0)?, &a.text(1)?, true)?),
+    },
+    Method {
+        name: "DeliverMessages",
+        name_ru: "ДоставитьСообщения",
+        params: &[],
+        returns: true,
+        doc: "Pushes every quick message now, one caller at a time across processes; returns {delivered, unavailable: [endpoint…], busy}.",
+        run: |h, _| text(h.deliver_messages()?),
+    },
+    Method {
+        name: "ConnectEndpoint",
+        name_ru: "ПодключитьКонечнуюТочку",
+        params: &[
+            required("senderSettingsJson", Text),
+            required("recipientSettingsJson", Text),
+            optional("recipientName"),
+            optional("senderName"),
+        ],
+        returns: true,
+        doc: "Connects another base after checking the connection both ways; settings are {url, username, password}: the sender's how the recipient reaches this base. Returns the endpoint {code, name, url, blocked}.",
+        run: |h, a| text(h.connect_endpoint(&a.text(0)?, &a.text(1)?, &a.text(2)?, &a.text(3)?)?),
+    },
+    Method {
+        name: "UpdateEndpointConnectionSettings",
+        name_ru: "ОбновитьНастройкиПодключенияКонечнойТочки",
+        params: &[
+            required("endpoint", Text),
+            required("senderSettingsJson", Text),
+            required("recipientSettingsJson", Text),
+        ],
+        returns: false,
+        doc: "Re-checks and changes how an endpoint and this base reach each other, on both sides.",
+        run: |h, a| {
+            done(h.update_endpoint_connection_settings(&a.text(0)?, &a.text(1)?, &a.text(2)?)?)
+        },
+    },
+    Method {
+        name: "SetSenderRecipients",
+        name_ru: "УстановитьПолучателейОтправителя",
+        params: &[required("channel", Text), required("recipientsJson", Text)],
+        returns: false,
+        doc: "Sets the recipients (a JSON array of endpoint codes) an addressed channel's sends go to when they name none.",
+        run: |h, a| done(h.set_sender_recipients(&a.text(0)?, &a.text(1)?)?),
+    },
+    Method {
+        name: "SubscribeRecipient",
+        name_ru: "ПодписатьПолучателя",
+        params: &[required("channel", Text), required("endpoint", Text)],
+        returns: false,
+        doc: "Subscribes an endpoint to a broadcast channel of this base.",
+        run: |h, a| done(h.set_recipient_subscribed(&a.text(0)?, &a.text(1)?, true)?),
+    },
+    Method {
+        name: "UnsubscribeRecipient",
+        name_ru: "ОтписатьПолучателя",
+        params: &[required("channel", Text), required("endpoint", Text)],
+        returns: false,
+        doc: "Unsubscribes an endpoint from a broadcast channel of this base.",
+        run: |h, a| done(h.set_recipient_subscribed(&a.text(0)?, &a.text(1)?, false)?),
+    },
+    Method {
+        name: "Subscribe",
+        name_ru: "Подписаться",
+        params: &[required("channel", Text), required("publisher", Text)],
+        returns: false,
+        doc: "Subscribes this base to a publisher endpoint's broadcast channel; the subscription travels to the publisher.",
+        run: |h, a| done(h.set_subscribed(&a.text(0)?, &a.text(1)?, true)?),
+    },
+    Method {
+        name: "Unsubscribe",
+        name_ru: "Отписаться",
+        params: &[required("channel", Text), required("publisher", Text)],
+        returns: false,
+        doc: "Unsubscribes this base from a publisher endpoint's broadcast channel.",
+        run: |h, a| done(h.set_subscribed(&a.text(0)?, &a.text(1)?, false)?),
+    },
+    Method {
+        name: "BlockEndpoint",
+        name_ru: "ЗаблокироватьКонечнуюТочку",
+        params: &[required("endpoint", Text)],
+        returns: false,
+        doc: "Blocks an endpoint: it receives nothing, and what it sends is quarantined.",
+        run: |h, a| done(h.set_endpoint_blocked(&a.text(0)?, true)?),
+    },
+    Method {
+        name: "UnblockEndpoint",
+        name_ru: "РазблокироватьКонечнуюТочку",
+        params: &[required("endpoint", Text)],
+        returns: false,
+        doc: "Unblocks an endpoint; what waited for it is delivered.",
+        run: |h, a| done(h.set_endpoint_blocked(&a.text(0)?, false)?),
+    },
+    Method {
+        name: "ExchangeEndpoints",
+        name_ru: "КонечныеТочки",
+        params: &[],
+        returns: true,
+        doc: "Returns {this: {code, name}, endpoints: [{code, name, url, blocked}…]}.",
+        run: |h, _| text(h.exchange_endpoints()?),
+    },
+    Method {
+        name: "ChannelRecipients",
+        name_ru: "ПолучателиКанала",
+        params: &[required("channel", Text)],
+        returns: true,
+        doc: "Returns who receives a channel: {sender: [endpoint…], subscribers: [endpoint…]}.",
+        run: |h, a| text(h.channel_recipients(&a.text(0)?)?),
+    },
+    Method {
+        name: "NextExchangeMessages",
+        name_ru: "ПолучитьСообщенияОбмена",
+        params: &[required("max", Integer), required("leaseSeconds", Integer)],
+        returns: true,
+        doc: "Claims received messages to handle, in arrival order per sender and channel; returns a JSON array of {id, sender, channel, body, attempt}.",
+        run: |h, a| text(h.next_exchange_messages(a.integer(0)?, a.integer(1)?)?),
+    },
+    Method {
+        name: "AckExchangeMessage",
+        name_ru: "ПодтвердитьСообщениеОбмена",
+        params: &[required("id", Text)],
+        returns: false,
+        doc: "Marks a received message handled; its sender is told.",
+        run: |h, a| done(h.ack_exchange_message(&a.text(0)?)?),
+    },
+    Method {
+        name: "FailExchangeMessage",
+        name_ru: "ОшибкаОбработкиСообщенияОбмена",
+        params: &[required("id", Text), required("errorText", Text)],
+        returns: false,
+        doc: "Records that handling a received message failed: handled again, or quarantined after exchange.quarantine_after attempts.",
+        run: |h, a| done(h.fail_exchange_message(&a.text(0)?, &a.text(1)?)?),
+    },
+    Method {
+        name: "ReceivedExchangeMessages",
+        name_ru: "ПолученныеСообщения",
+        params: &[
+            optional("status"),
+            Param {
+                name: "limit",
+                kind: Integer,
+                default: Some(hundred),
+            },
+        ],
+        returns: true,
+        doc: "Returns received messages (status new, in_progress, processed, quarantined, or \"\" for all), oldest first.",
+        run: |h, a| text(h.received_exchange_messages(&a.text(0)?, a.integer(1)?)?),
+    },
+    Method {
+        name: "SentExchangeMessages",
+        name_ru: "ОтправленныеСообщения",
+        params: &[
+            optional("status"),
+            Param {
+                name: "limit",
+                kind: Integer,
+                default: Some(hundred),
+            },
+        ],
+        returns: true,
+        doc: "Returns sent messages, one per recipient (status pending, sending, sent, done, or \"\" for all), oldest first.",
+        run: |h, a| text(h.sent_exchange_messages(&a.text(0)?, a.integer(1)?)?),
+    },
+    Method {
+        name: "RetryReceivedExchangeMessages",
+        name_ru: "ПовторитьОбработкуСообщений",
+        params: &[optional("id")],
+        returns: true,
+        doc: "Sends a quarantined received message (\"\": every one) back to be handled; returns how many.",
+        run: |h, a| number(h.retry_received_exchange_messages(&a.text(0)?)?),
     },
 ];
 

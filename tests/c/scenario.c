@@ -6,32 +6,10 @@
  * Usage: scenario <database file> <subscriber base URL>. Exits 0 when every check passed.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "integra.h"
-
-static int failures = 0;
-
-#define CHECK(cond, ...)                                   \
-    do {                                                   \
-        if (!(cond)) {                                     \
-            fprintf(stderr, "FAILED %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                  \
-            fprintf(stderr, "\n");                         \
-            failures++;                                    \
-        }                                                  \
-    } while (0)
-
-/* Calls must succeed; on failure, prints the engine's last error and stops. */
-static void must(integra_engine *engine, integra_status status, const char *what) {
-    if (status != INTEGRA_STATUS_OK) {
-        char *error = integra_engine_last_error(engine);
-        fprintf(stderr, "%s failed with status %d: %s\n", what, (int)status, error);
-        integra_string_free(error);
-        exit(2);
-    }
-}
 
 /* The engine's last error contains `expected`. */
 static void expect_error(integra_engine *engine, integra_status got, integra_status want,

@@ -1,11 +1,13 @@
 //! The C ABI through its header: the committed header is what cbindgen generates now, it
-//! compiles alone as C11 and C++17 with every warning an error, and a C program runs the
-//! whole cycle through it against a real HTTP subscriber.
+//! compiles alone as C11 and C++17 with every warning an error (with and without the
+//! optional features' declarations), a C program runs the whole cycle through it against a
+//! real HTTP subscriber, and another runs the message exchange between two bases.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::Receiver;
+use crate::support::brokers::free_port;
 
 /// The repository root.
 fn root() -> &'static Path {
@@ -47,8 +49,13 @@ fn the_header_compiles_alone_as_c11_and_as_cpp17() {
     // Included twice: the include guard must hold.
     std::fs::write(&source, "#include \"integra.h\"\n#include \"integra.h\"\nint main(void) { return integra_version() == 0; }\n").unwrap();
     let include = root().join("include");
-    for (compiler, std) in [("gcc", "-std=c11"), ("g++", "-std=c++17")] {
+    let languages = [("gcc", "-std=c11"), ("g++", "-std=c++17")];
+    for ((compiler, std), feature) in languages
+        .into_iter()
+        .flat_map(|l| [(l, None), (l, Some("-DINTEGRA_FEATURE_RECEIVER"))])
+    {
         let mut command = Command::new(compiler);
+        command.args(feature);
         command
             .args([
                 std,
@@ -68,11 +75,12 @@ fn the_header_compiles_alone_as_c11_and_as_cpp17() {
 }
 
 /// Compiles the C program `source` (relative to the root) against the header and the
-/// library cargo built, into `dir`.
-fn compile(source: &str, dir: &Path) -> PathBuf {
+/// library cargo built, into `dir`, with `defines` (`-D…`).
+fn compile(source: &str, dir: &Path, defines: &[&str]) -> PathBuf {
     let program = dir.join("program");
     let libs = target_dir();
     run(Command::new("gcc")
+        .args(defines)
         .args([
             "-std=c11",
             "-Wall",
@@ -101,7 +109,7 @@ fn the_c_quick_start_in_the_readme_runs() {
     );
     let shop = Receiver::ok();
     let dir = tempfile::tempdir().unwrap();
-    let program = compile("examples/c/quickstart.c", dir.path());
+    let program = compile("examples/c/quickstart.c", dir.path(), &[]);
     let output = run(Command::new(&program)
         .arg(dir.path().join("integra.db"))
         .arg(shop.url()));
@@ -113,7 +121,7 @@ fn the_c_quick_start_in_the_readme_runs() {
 fn a_c_program_runs_the_whole_cycle_through_the_header() {
     let shop = Receiver::ok();
     let dir = tempfile::tempdir().unwrap();
-    let program = compile("tests/c/scenario.c", dir.path());
+    let program = compile("tests/c/scenario.c", dir.path(), &[]);
     let output = run(Command::new(&program)
         .arg(dir.path().join("integra.db"))
         .arg(shop.url()));
@@ -121,4 +129,19 @@ fn a_c_program_runs_the_whole_cycle_through_the_header() {
     let requests = shop.received();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].body, r#"{"number": "A-1", "sum": 10}"#);
+}
+
+#[test]
+fn a_c_program_runs_the_message_exchange_between_two_bases() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = compile(
+        "tests/c/exchange.c",
+        dir.path(),
+        &["-DINTEGRA_FEATURE_RECEIVER"],
+    );
+    let output = run(Command::new(&program)
+        .arg(dir.path())
+        .arg(free_port().to_string())
+        .arg(free_port().to_string()));
+    assert!(output.contains("exchange passed"), "{output}");
 }

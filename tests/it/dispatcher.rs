@@ -7,15 +7,7 @@ use std::time::{Duration, Instant};
 use integra::{DispatcherOptions, Error, FormOutcome, MessageStatus, RegisterOptions};
 use serde_json::json;
 
-use crate::support::{Receiver, Reply, TestEngine, http_config, with_flow};
-
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < timeout, "{what}: not within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+use crate::support::{Receiver, Reply, TestEngine, http_config, wait_until, with_flow};
 
 fn sent(t: &TestEngine) -> u64 {
     t.engine

@@ -35,6 +35,8 @@ mod processing;
 mod receiver;
 // Sources: RabbitMQ, Kafka and MQTT consumers and the HTTP poller feeding incoming flows.
 mod sources;
+// The message exchange between bases (the 1C SSL «Обмен сообщениями» API).
+mod exchange;
 // The background dispatcher.
 mod dispatcher;
 // Bad input: clear errors, nothing half-written.

@@ -35,11 +35,7 @@ fn value(e: &Exposition, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
 }
 
 fn scrape(url: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    let mut request = agent.get(url);
+    let mut request = crate::support::http::agent().get(url);
     for (k, v) in headers {
         request = request.header(*k, *v);
     }

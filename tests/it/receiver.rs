@@ -15,6 +15,7 @@ use integra::{Error, IncomingStatus};
 use serde_json::{Value, json};
 
 use crate::support::TestEngine;
+use crate::support::http::{basic, get, post};
 use crate::support::proxy::{Proxy, ProxyOptions};
 
 const ORDER_SCHEMA: &str = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {},
@@ -89,40 +90,6 @@ impl Server {
     fn incoming_count(&self) -> u64 {
         self.t.engine.counts().unwrap().incoming.values().sum()
     }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .new_agent()
-}
-
-/// POSTs `body` with `headers`; (status, body text, response headers).
-fn post(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, ureq::http::HeaderMap) {
-    let mut request = agent().post(url);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let mut response = request.send(body).unwrap();
-    let text = response.body_mut().read_to_string().unwrap();
-    (response.status().as_u16(), text, response.headers().clone())
-}
-
-fn get(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
-    let mut request = agent().get(url);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let mut response = request.call().unwrap();
-    let text = response.body_mut().read_to_string().unwrap();
-    (response.status().as_u16(), text)
-}
-
-fn basic(user: &str, password: &str) -> String {
-    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    format!("Basic {token}")
 }
 
 const ID: &str = "0b8f7f4e-3c55-4f43-9d7b-8f1a3e0c2d11";

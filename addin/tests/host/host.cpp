@@ -6,8 +6,12 @@
 //
 // Usage: host <library> <scratch directory> <subscriber base URL> [quick]
 
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
@@ -556,6 +560,90 @@ static void cycle(const std::string &dir, const std::string &url) {
     o.destroy();
 }
 
+// A port nothing listens on now.
+static int free_port() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof address;
+    int port = -1;
+    if (bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
+        getsockname(fd, reinterpret_cast<sockaddr *>(&address), &size) == 0) {
+        port = ntohs(address.sin_port);
+    }
+    close(fd);
+    return port;
+}
+
+// Open settings of base `name` on `db`, serving the message exchange on `port`.
+static std::string base_settings(const std::string &db, const std::string &name, int port) {
+    return "{\"database\": \"" + db + "\", \"config\": {"
+           "\"listeners\": [{\"code\": \"main\", \"address\": \"127.0.0.1:" + std::to_string(port) + "\","
+           " \"exchange\": {\"auth\": {\"type\": \"basic\", \"username\": \"" + name + "\", \"password\": \"pw-" + name + "\"}}}],"
+           "\"exchange\": {\"name\": \"" + name + "\"}}}";
+}
+
+// How another base reaches base `name` on `port`.
+static std::string reach(const std::string &name, int port) {
+    return "{\"url\": \"http://127.0.0.1:" + std::to_string(port) + "\", \"username\": \"" + name +
+           "\", \"password\": \"pw-" + name + "\"}";
+}
+
+// The text of string field `name` in `json`.
+static std::string field(const std::string &json, const std::string &name) {
+    std::string key = "\"" + name + "\":\"";
+    size_t start = json.find(key);
+    if (start == std::string::npos) return "";
+    start += key.size();
+    return json.substr(start, json.find('"', start) - start);
+}
+
+// The message exchange (the SSL's «Обмен сообщениями»): two bases in this process, each
+// serving the exchange, connect, send a quick message, deliver it, handle it through the
+// pull API, and see it done on both sides; bad input is reported.
+static void exchange(const std::string &dir) {
+    int port_a = free_port(), port_b = free_port();
+    Object a, b;
+    a.create(true);
+    b.create(false);
+    CHECK(a.call("Open", {Arg::str(base_settings(dir + "/a.db", "A", port_a))}).ok, "Open A: %s", a.connection.last_error().c_str());
+    CHECK(b.call("Открыть", {Arg::str(base_settings(dir + "/b.db", "B", port_b))}).ok, "Open B: %s", b.connection.last_error().c_str());
+    CHECK(a.call("StartServer", {}, false).ok, "StartServer A: %s", a.connection.last_error().c_str());
+    CHECK(b.call("ЗапуститьСервер", {}, false).ok, "StartServer B: %s", b.connection.last_error().c_str());
+
+    Result endpoint = a.call("ПодключитьКонечнуюТочку", {Arg::str(reach("A", port_a)), Arg::str(reach("B", port_b)), Arg::str("Склад")});
+    CHECK(endpoint.ok && contains(endpoint.text, "\"name\":\"Склад\""), "ConnectEndpoint: %s %s", endpoint.text.c_str(), a.connection.last_error().c_str());
+    std::string code = field(endpoint.text, "code");
+    Result at_b = b.call("КонечныеТочки", {});
+    CHECK(at_b.ok && contains(at_b.text, "\"name\":\"A\""), "B's endpoints: %s", at_b.text.c_str());
+
+    Result id = a.call("ОтправитьСообщениеСейчас", {Arg::str("заказы"), Arg::str("{\"n\": 1}"), Arg::str(code)});
+    CHECK(id.ok && id.text.size() == 36, "SendMessageNow: %s", a.connection.last_error().c_str());
+    Result report = a.call("ДоставитьСообщения", {});
+    CHECK(report.ok && contains(report.text, "\"delivered\":1"), "DeliverMessages: %s", report.text.c_str());
+    Result items = b.call("ПолучитьСообщенияОбмена", {Arg::i4(10), Arg::i4(60)});
+    CHECK(items.ok && contains(items.text, id.text) && contains(items.text, "заказы"), "NextExchangeMessages: %s", items.text.c_str());
+    CHECK(b.call("ПодтвердитьСообщениеОбмена", {Arg::str(id.text)}, false).ok, "AckExchangeMessage: %s", b.connection.last_error().c_str());
+    Result dispatched = b.call("Dispatch", {Arg::r8(10), Arg::i4(10000)});
+    CHECK(dispatched.ok && contains(dispatched.text, "\"exchanged\":1"), "B's Dispatch: %s", dispatched.text.c_str());
+    Result done = a.call("ОтправленныеСообщения", {Arg::str("done")});
+    CHECK(done.ok && contains(done.text, id.text), "done at A: %s", done.text.c_str());
+
+    // Bad input: the error names what was wrong.
+    CHECK(!a.call("SendMessage", {Arg::str("x"), Arg::str("{}"), Arg::str("nobody")}).ok, "sent to nobody");
+    CHECK(contains(a.connection.last_error(), "'nobody'"), "%s", a.connection.last_error().c_str());
+    CHECK(!a.call("ConnectEndpoint", {Arg::str(reach("A", port_a)), Arg::str(reach("B", 1))}).ok, "connected to nothing");
+    CHECK(contains(a.connection.last_error(), "this base → recipient"), "%s", a.connection.last_error().c_str());
+    CHECK(!b.call("ReceivedExchangeMessages", {Arg::str("lost")}).ok, "a status that does not exist");
+    CHECK(contains(b.connection.last_error(), "lost"), "%s", b.connection.last_error().c_str());
+
+    a.done();
+    a.destroy();
+    b.done();
+    b.destroy();
+}
+
 // Objects on threads: one per session, all on one database, calls at once; one object
 // called from several threads in turn; background threads gone when the last one goes.
 static void sessions(const std::string &dir, const std::string &url) {
@@ -618,6 +706,7 @@ int main(int argc, char **argv) {
     attach();
     names();
     cycle(dir, url);
+    exchange(dir);
     if (!quick) sessions(dir, url);
     CHECK(memory.outstanding() == 0, "%zu platform allocations were never freed", memory.outstanding());
     CHECK(memory.foreign_frees == 0, "%d frees of memory the platform did not give", memory.foreign_frees.load());

@@ -13,9 +13,11 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::config::{Config, ConfigSnapshot, Endpoint, Flow, Subscriber};
+use crate::config::{Config, ConfigSnapshot, Endpoint, ExchangeSettings, Flow, Subscriber};
 use crate::dispatch::Dispatcher;
 use crate::error::{Error, Result};
+#[cfg(feature = "receiver")]
+use crate::exchange::ChannelHandler;
 use crate::metrics::{Metrics, Observation};
 use crate::openapi::Catalog;
 use crate::queue::forming::Former;
@@ -85,6 +87,9 @@ pub(crate) struct Core {
     pub(crate) formers: RwLock<HashMap<String, Arc<dyn Former>>>,
     /// Rust handlers of incoming flows registered in this process.
     pub(crate) incoming_handlers: RwLock<HashMap<String, Arc<dyn IncomingHandler>>>,
+    /// Rust handlers of exchange channels registered in this process.
+    #[cfg(feature = "receiver")]
+    pub(crate) channel_handlers: RwLock<HashMap<String, Arc<dyn ChannelHandler>>>,
     pub(crate) transports: Transports,
     pub(crate) catalog: Catalog,
     pub(crate) wake: Wake,
@@ -179,7 +184,15 @@ impl Core {
         }
     }
 
+    /// The message exchange's settings as configured now (the defaults when the
+    /// configuration has none).
+    pub(crate) fn exchange_settings(&self) -> Result<ExchangeSettings> {
+        let config = self.store.read(|db| db.config())?;
+        Ok(config.config().exchange.clone().unwrap_or_default())
+    }
+
     /// Reads from the database, to show it answers.
+    #[cfg(feature = "receiver")]
     pub(crate) fn check_database(&self) -> Result<()> {
         self.store.read(|db| db.config_version().map(|_| ()))?;
         Ok(())
@@ -254,6 +267,8 @@ impl Engine {
             owner: uuid::Uuid::new_v4().to_string(),
             formers: RwLock::new(HashMap::new()),
             incoming_handlers: RwLock::new(HashMap::new()),
+            #[cfg(feature = "receiver")]
+            channel_handlers: RwLock::new(HashMap::new()),
             transports: Transports::default(),
             catalog: Catalog::default(),
             wake: Wake::new(),

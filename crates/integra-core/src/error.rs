@@ -142,6 +142,26 @@ pub enum Error {
         /// The system's error.
         source: std::io::Error,
     },
+    /// No exchange endpoint has this code.
+    #[error("no exchange endpoint has code '{code}'")]
+    UnknownEndpoint {
+        /// The code asked for.
+        code: String,
+    },
+    /// The exchange endpoint is blocked: it receives nothing.
+    #[error("exchange endpoint '{code}' is blocked")]
+    EndpointBlocked {
+        /// The endpoint.
+        code: String,
+    },
+    /// Connecting an exchange endpoint failed at one of its checks; nothing was created.
+    #[error("connecting the endpoint failed: {check}: {reason}")]
+    Connect {
+        /// Which check failed, e.g. `recipient → this base`.
+        check: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
     /// A front-door handle was used before it opened a database.
     #[error("the engine is not open: call Open first")]
     NotOpen,
@@ -197,7 +217,8 @@ impl Error {
             Error::UnknownFlow { .. }
             | Error::MessageNotFound { .. }
             | Error::IncomingNotFound { .. }
-            | Error::UnknownListener { .. } => ErrorKind::NotFound,
+            | Error::UnknownListener { .. }
+            | Error::UnknownEndpoint { .. } => ErrorKind::NotFound,
             Error::FlowInactive { .. }
             | Error::WrongDirection { .. }
             | Error::WrongStatus { .. }
@@ -205,11 +226,14 @@ impl Error {
             | Error::WrongProcessor { .. }
             | Error::ExternalIdTaken { .. }
             | Error::ServerRunning
+            | Error::EndpointBlocked { .. }
             | Error::DispatcherRunning => ErrorKind::WrongState,
             e if e.is_retryable() => ErrorKind::Busy,
-            Error::Store(_) | Error::Schema { .. } | Error::Listen { .. } | Error::Spawn { .. } => {
-                ErrorKind::Failed
-            }
+            Error::Store(_)
+            | Error::Schema { .. }
+            | Error::Listen { .. }
+            | Error::Spawn { .. }
+            | Error::Connect { .. } => ErrorKind::Failed,
         }
     }
 

@@ -31,7 +31,8 @@
 //!   through ureq 3 with rustls.
 //! * `jsonrpc`, `interbase`: JSON-RPC 2.0 and inter-base subscribers (over `http`).
 //! * `amqp`, `kafka`, `mqtt`: RabbitMQ, Kafka and MQTT subscribers and sources.
-//! * `receiver`: the HTTP receiver (inter-base endpoint, webhook routes), on hyper.
+//! * `receiver`: the HTTP receiver (inter-base endpoint, webhook routes), on hyper, and
+//!   the message exchange between bases ([`exchange`]), which needs it.
 //! * `full`: all of the above.
 #![forbid(unsafe_code)]
 
@@ -39,6 +40,8 @@ pub mod config;
 pub mod dispatch;
 mod engine;
 pub mod error;
+#[cfg(feature = "receiver")]
+pub mod exchange;
 pub mod external_ids;
 pub mod inbound;
 pub mod json_api;
@@ -55,6 +58,11 @@ pub use dispatch::{DispatchReport, DispatcherOptions};
 pub use engine::{Engine, EngineOptions};
 pub use error::{Error, ErrorKind, Result};
 #[cfg(feature = "receiver")]
+pub use exchange::{
+    ChannelHandler, ChannelRecipients, ConnectionSettings, ExchangeEndpoint, ExchangeIdentity,
+    ExchangeMessage, QuickDeliveryReport, ReceivedMessage, Recipients, SentMessage,
+};
+#[cfg(feature = "receiver")]
 pub use inbound::receiver::Receiver;
 pub use inbound::sources::{Rejection, SourceStatus, Sources};
 pub use maintenance::cleanup::CleanupReport;
@@ -66,6 +74,6 @@ pub use queue::inspect::{
     QueueCounts, RetryFilter,
 };
 pub use queue::register::{RegisterOptions, Registration};
-pub use queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
+pub use queue::status::{DeliveryStatus, InboxStatus, IncomingStatus, MessageStatus, OutboxStatus};
 pub use store::{Durability, StoreError};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

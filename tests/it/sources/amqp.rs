@@ -10,9 +10,10 @@ use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use serde_json::{Value, json};
 
-use super::{engine, take_all, wait_for_incoming, wait_until};
+use super::{engine, take_all, wait_for_incoming};
 use crate::brokers::unique;
 use crate::support::brokers::rabbit_url;
+use crate::support::wait_until;
 
 /// A connection to the shared RabbitMQ for publishing and inspecting.
 struct Rabbit {

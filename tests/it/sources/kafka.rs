@@ -8,9 +8,10 @@ use rskafka::client::{Client, ClientBuilder};
 use rskafka::record::Record;
 use serde_json::{Value, json};
 
-use super::{engine, take_all, wait_for_incoming, wait_until};
+use super::{engine, take_all, wait_for_incoming};
 use crate::brokers::unique;
 use crate::support::brokers::Tansu;
+use crate::support::wait_until;
 
 /// A producer and reader on one broker.
 struct Kafka {

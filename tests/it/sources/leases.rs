@@ -6,7 +6,8 @@ use std::time::Duration;
 use integra::Engine;
 use serde_json::json;
 
-use super::{engine, wait_until};
+use super::engine;
+use crate::support::wait_until;
 use crate::support::{Receiver, Reply};
 
 /// (held, held by `engine`) for the flow's source, as `engine` sees it.

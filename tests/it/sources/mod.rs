@@ -55,15 +55,6 @@ pub fn wait_for_incoming(engine: &Engine, n: u64, timeout: Duration) {
     }
 }
 
-/// Waits until `cond` holds (panics after `timeout`).
-pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < timeout, "{what}: not within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Every stored incoming message, processed in the order the queue hands them out (which
 /// keeps each ordering key's order).
 pub fn take_all(engine: &Engine) -> Vec<IncomingItem> {

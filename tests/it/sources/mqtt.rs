@@ -5,9 +5,10 @@ use std::time::Duration;
 use rumqttc::{Client, Event, MqttOptions, Outgoing, Packet, QoS};
 use serde_json::{Value, json};
 
-use super::{engine, take_all, wait_for_incoming, wait_until};
+use super::{engine, take_all, wait_for_incoming};
 use crate::brokers::unique;
 use crate::support::brokers::Mosquitto;
+use crate::support::wait_until;
 
 /// Publishes `payloads` to `topic` at QoS 1 and waits for every PUBACK.
 fn publish(port: u16, topic: &str, payloads: &[String]) {

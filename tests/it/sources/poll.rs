@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{engine, take_all, wait_for_incoming, wait_until};
+use super::{engine, take_all, wait_for_incoming};
+use crate::support::wait_until;
 use crate::support::{Receiver, Reply};
 
 #[test]

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use integra::{Engine, EngineOptions, ManualClock, RegisterOptions, Timestamp};
+use integra::{
+    DispatcherOptions, Engine, EngineOptions, ExchangeMessage, ManualClock, RegisterOptions,
+    Timestamp,
+};
 
 const TASK: &str = "INTEGRA_TEST_CHILD";
 
@@ -70,6 +73,38 @@ fn child_process_entry() {
         // Dispatch once (the receiver hangs; the parent kills this process meanwhile).
         "dispatch" => {
             engine.dispatch(1000, Duration::from_secs(60)).unwrap();
+        }
+        // Serve the message exchange until killed (or orphaned): the receiver of listener
+        // "main"; with DISPATCHER=1 the background dispatcher; with HANDLED set, a Rust
+        // handler of that channel, which fails on a body holding "fail".
+        "exchange_base" => {
+            let _receiver = engine.start_receiver("main").unwrap();
+            if arg("DISPATCHER") == "1" {
+                let options = DispatcherOptions {
+                    poll_interval: Duration::from_millis(50),
+                    ..DispatcherOptions::default()
+                };
+                engine.start_dispatcher(options).unwrap();
+            }
+            if let Ok(channel) = std::env::var("HANDLED") {
+                engine.set_channel_handler(&channel, |m: &ExchangeMessage| {
+                    if m.body.contains("fail") {
+                        Err(format!("message {} asked to fail", m.id))
+                    } else {
+                        Ok(())
+                    }
+                });
+            }
+            let parent = std::os::unix::process::parent_id();
+            while std::os::unix::process::parent_id() == parent {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        // Push the quick messages, and write the report's JSON to OUT.
+        "deliver_messages" => {
+            let report = engine.deliver_messages().unwrap();
+            let json = serde_json::to_string(&report).unwrap();
+            std::fs::write(arg("OUT"), json).unwrap();
         }
         other => panic!("unknown child task {other}"),
     }

@@ -3,6 +3,7 @@
 
 pub mod brokers;
 pub mod child;
+pub mod http;
 pub mod proxy;
 pub mod receiver;
 pub mod tls;
@@ -14,6 +15,15 @@ use integra::{Engine, EngineOptions, ManualClock, MessageStatus, Timestamp};
 use serde_json::{Value, json};
 
 pub use receiver::{Receiver, Reply};
+
+/// Waits until `cond` holds, looking every 10 ms (panics after `timeout`).
+pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < timeout, "{what}: not within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
 
 /// The manual clock's starting time: 2027-01-15T08:00:00Z.
 pub const T0: i64 = 1_800_000_000_000;

@@ -136,13 +136,7 @@ impl Flow {
         {
             p.push(&object, "schema", "needs both 'schema' and 'component'");
         }
-        if self.retention.dead < self.retention.delivered {
-            p.push(
-                &object,
-                "retention.dead",
-                "must be at least as long as retention.delivered",
-            );
-        }
+        self.retention.check(&object, p);
     }
 }
 
@@ -223,6 +217,19 @@ pub struct Retention {
     /// Dead and undelivered messages. Default 30 days.
     #[serde(with = "duration")]
     pub dead: Duration,
+}
+
+impl Retention {
+    /// Checks that dead records are kept at least as long as finished ones.
+    pub(crate) fn check(&self, object: &str, p: &mut Problems) {
+        if self.dead < self.delivered {
+            p.push(
+                object,
+                "retention.dead",
+                "must be at least as long as retention.delivered",
+            );
+        }
+    }
 }
 
 impl Default for Retention {

@@ -34,6 +34,10 @@ pub struct Listener {
     /// `GET /metrics` (Prometheus, OpenMetrics text). Off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<MetricsEndpoint>,
+    /// The message exchange's endpoint (`/integra/exchange/v1/…`), where other bases
+    /// deliver messages and connect. Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<ExchangeListener>,
     /// Limits on connections and requests.
     #[serde(default)]
     pub limits: ListenerLimits,
@@ -70,6 +74,15 @@ fn default_roots() -> Vec<String> {
 pub struct MetricsEndpoint {
     /// How scrapers authenticate. Required: `{"type": "none"}` must be written to allow
     /// anonymous scrapes.
+    pub auth: InboundAuth,
+}
+
+/// The message exchange's endpoint on a listener.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeListener {
+    /// How other bases authenticate: the user and password given to them when they were
+    /// connected. Required.
     pub auth: InboundAuth,
 }
 
@@ -217,6 +230,7 @@ impl Listener {
             }),
             routes: Vec::new(),
             metrics: None,
+            exchange: None,
             limits: ListenerLimits::default(),
         }
     }
@@ -267,6 +281,9 @@ impl Listener {
         }
         if let Some(metrics) = &self.metrics {
             metrics.auth.check(&object, "metrics.auth", p);
+        }
+        if let Some(exchange) = &self.exchange {
+            exchange.auth.check(&object, "exchange.auth", p);
         }
         for (i, route) in self.routes.iter().enumerate() {
             let field = |name: &str| format!("routes[{i}].{name}");

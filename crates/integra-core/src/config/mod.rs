@@ -30,8 +30,12 @@ mod subscriber;
 use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "receiver")]
+use crate::queue::retry::RetryPolicy;
 
 pub use endpoint::{Auth, ENDPOINT_SCHEMES, Endpoint, ScramMechanism, Secret, TlsSettings};
 pub use flow::{Direction, Flow, Former, Ordering, Processor, Retention, SchemaRef};
@@ -69,6 +73,53 @@ pub struct Config {
     /// Addresses the HTTP receiver listens on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub listeners: Vec<Listener>,
+    /// The message exchange (the 1C SSL «Обмен сообщениями» API): this base's name and how
+    /// received messages are handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<ExchangeSettings>,
+}
+
+/// Settings of the message exchange.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExchangeSettings {
+    /// This base's name, as other bases show it. Default "Integra".
+    pub name: String,
+    /// Failed handling attempts after which a received message is quarantined. Default 3.
+    pub quarantine_after: u32,
+    /// How long after its first failed handling a received message is handled again; the
+    /// wait doubles with each further failure, up to 5 minutes. Default 1 s.
+    #[serde(with = "duration")]
+    pub retry_delay: Duration,
+    /// How long finished exchange messages are kept: sent ones the recipient processed and
+    /// received ones handled here after `delivered`, quarantined ones after `dead`.
+    pub retention: Retention,
+}
+
+impl Default for ExchangeSettings {
+    fn default() -> Self {
+        ExchangeSettings {
+            name: "Integra".to_owned(),
+            quarantine_after: 3,
+            retry_delay: Duration::from_secs(1),
+            retention: Retention::default(),
+        }
+    }
+}
+
+impl ExchangeSettings {
+    /// How failed handling of a received message is retried: `quarantine_after` attempts,
+    /// `retry_delay` doubling up to 5 minutes, ±20 % jitter.
+    #[cfg(feature = "receiver")]
+    pub(crate) fn handling_retry(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.quarantine_after,
+            initial_delay: self.retry_delay,
+            multiplier: 2.0,
+            max_delay: Duration::from_secs(300).max(self.retry_delay),
+            jitter: 0.2,
+        }
+    }
 }
 
 impl Config {
@@ -147,6 +198,15 @@ impl Config {
             s.check(&mut p);
             let object = format!("subscriber '{}'", s.code);
             self.check_endpoint_use(&object, "endpoint", &s.endpoint, s.kind, &mut p);
+        }
+        if let Some(exchange) = &self.exchange {
+            if exchange.name.trim().is_empty() {
+                p.push("exchange", "name", "must not be empty");
+            }
+            if exchange.quarantine_after == 0 {
+                p.push("exchange", "quarantine_after", "must be at least 1");
+            }
+            exchange.retention.check("exchange", &mut p);
         }
         unique_codes(&mut p, "listener", self.listeners.iter().map(|l| &l.code));
         let mut addresses = HashSet::new();

@@ -33,6 +33,8 @@ pub use background::DispatcherOptions;
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind, Processor};
 use crate::engine::Core;
 use crate::error::{Error, Result};
+#[cfg(feature = "receiver")]
+use crate::exchange;
 use crate::metrics::Observation;
 use crate::queue::delivery::finish_delivery;
 use crate::queue::forming::{
@@ -65,6 +67,12 @@ pub struct DispatchReport {
     pub processed: u64,
     /// Processing attempts that failed (retried, or Dead).
     pub processing_failed: u64,
+    /// Exchange messages (and notices) the recipient stored.
+    pub exchanged: u64,
+    /// Received exchange messages their channel's handler handled.
+    pub handled: u64,
+    /// Handling attempts of received exchange messages that failed.
+    pub handling_failed: u64,
     /// Outcomes not recorded because the work's lease had been taken back meanwhile.
     pub lost_leases: u64,
 }
@@ -81,6 +89,9 @@ impl DispatchReport {
             + self.dead
             + self.processed
             + self.processing_failed
+            + self.exchanged
+            + self.handled
+            + self.handling_failed
             + self.lost_leases
     }
 }
@@ -96,6 +107,9 @@ impl AddAssign for DispatchReport {
         self.dead += o.dead;
         self.processed += o.processed;
         self.processing_failed += o.processing_failed;
+        self.exchanged += o.exchanged;
+        self.handled += o.handled;
+        self.handling_failed += o.handling_failed;
         self.lost_leases += o.lost_leases;
     }
 }
@@ -110,6 +124,12 @@ pub(crate) enum WorkItem {
     Deliver(Vec<ClaimedDeliveryRow>),
     /// An incoming message for its flow's handler.
     Process(IncomingRow),
+    /// Exchange messages to one endpoint.
+    #[cfg(feature = "receiver")]
+    Exchange(exchange::deliver::Claimed),
+    /// A received exchange message for its channel's handler.
+    #[cfg(feature = "receiver")]
+    Channel(exchange::ExchangeMessage),
 }
 
 /// The outcome of one piece of work, to be recorded, and how long the work took.
@@ -123,6 +143,10 @@ enum Outcome {
     Formed(ClaimedFormingRow, FormingResult, bool),
     Delivered(Vec<(ClaimedDeliveryRow, Result<(), SendFailure>)>),
     Processed(IncomingRow, Result<(), String>),
+    #[cfg(feature = "receiver")]
+    Exchanged(exchange::deliver::Claimed, Result<(), String>),
+    #[cfg(feature = "receiver")]
+    Handled(exchange::ExchangeMessage, Result<(), String>),
 }
 
 /// Groups claimed deliveries into work: one item per delivery for HTTP-based subscribers
@@ -181,6 +205,8 @@ impl Core {
         let owner = self.owner.clone();
         let registered = self.registered_formers();
         let handled = self.registered_handlers();
+        #[cfg(feature = "receiver")]
+        let (channels, exchange) = (self.registered_channels(), self.exchange_settings()?);
         self.store.write(Commit::Lazy, move |db| {
             let config = db.config()?;
             let formed_here = flows_formed_here(&config, &registered);
@@ -240,6 +266,32 @@ impl Core {
                 }
             }
             claimed.items.extend(group_deliveries(&config, to_send));
+            #[cfg(feature = "receiver")]
+            {
+                let room = max.saturating_sub(claimed.items.len());
+                if room > 0 && !channels.is_empty() {
+                    let channels: Vec<&str> = channels.iter().map(String::as_str).collect();
+                    let times = (lease_until, now);
+                    let handled = Core::claim_exchange_inbox(
+                        db,
+                        &owner,
+                        times,
+                        (Some(&channels), &[]),
+                        room,
+                        exchange.quarantine_after,
+                    )?;
+                    claimed
+                        .items
+                        .extend(handled.into_iter().map(WorkItem::Channel));
+                }
+                let room = max.saturating_sub(claimed.items.len());
+                if room > 0 {
+                    let batches = Core::claim_due_outbox(db, (&owner, &exchange.name), now, room)?;
+                    claimed
+                        .items
+                        .extend(batches.into_iter().map(WorkItem::Exchange));
+                }
+            }
             Ok::<_, Error>(claimed)
         })
     }
@@ -317,6 +369,29 @@ impl Core {
                 };
                 Outcome::Processed(row, outcome)
             }
+            #[cfg(feature = "receiver")]
+            WorkItem::Exchange(claimed) => {
+                let outcome = catch_unwind(AssertUnwindSafe(|| Core::post_outbox(&claimed)))
+                    .unwrap_or_else(|_| Err("delivering panicked".to_owned()));
+                Outcome::Exchanged(claimed, outcome)
+            }
+            #[cfg(feature = "receiver")]
+            WorkItem::Channel(message) => {
+                let outcome = match self.channel_handler(&message.channel) {
+                    None => Err(format!(
+                        "no Rust handler is registered for channel '{}' in this process",
+                        message.channel
+                    )),
+                    Some(handler) => catch_unwind(AssertUnwindSafe(|| handler.handle(&message)))
+                        .unwrap_or_else(|_| {
+                            Err(format!(
+                                "the handler of channel '{}' panicked",
+                                message.channel
+                            ))
+                        }),
+                };
+                Outcome::Handled(message, outcome)
+            }
         }
     }
 
@@ -360,6 +435,8 @@ impl Core {
         }
         let now = self.now();
         let owner = self.owner.clone();
+        #[cfg(feature = "receiver")]
+        let retry = self.exchange_settings()?.handling_retry();
         let (report, observed) = self.store.write(Commit::Durable, move |db| {
             let config = db.config()?;
             let mut done = Recorded::default();
@@ -405,6 +482,33 @@ impl Core {
                             None => done.report.lost_leases += 1,
                         }
                     }
+                    #[cfg(feature = "receiver")]
+                    Outcome::Exchanged(claimed, outcome) => {
+                        let delivered = Core::record_outbox(db, &owner, &claimed, &outcome, now)?;
+                        done.report.exchanged += delivered;
+                        if let Err(e) = outcome {
+                            let endpoint = claimed.recipient();
+                            log::debug!(endpoint; "delivering to exchange endpoint {endpoint} failed: {e}");
+                        }
+                    }
+                    #[cfg(feature = "receiver")]
+                    Outcome::Handled(message, outcome) => {
+                        let error = outcome.err();
+                        let finished = Core::finish_exchange_message(
+                            db,
+                            &message.id,
+                            (error.as_deref(), Some(&owner)),
+                            &retry,
+                            now,
+                        )?;
+                        match finished {
+                            Some(crate::queue::status::InboxStatus::Processed) => {
+                                done.report.handled += 1;
+                            }
+                            Some(_) => done.report.handling_failed += 1,
+                            None => done.report.lost_leases += 1,
+                        }
+                    }
                 }
             }
             Ok::<_, Error>((done.report, done.observed))
@@ -428,6 +532,8 @@ impl Core {
     pub(crate) fn next_due(&self) -> Result<Option<Timestamp>> {
         let registered = self.registered_formers();
         let handled = self.registered_handlers();
+        #[cfg(feature = "receiver")]
+        let (channels, now) = (self.registered_channels(), self.now());
         self.store.read(|db| {
             let config = db.config()?;
             let flows = flows_formed_here(&config, &registered);
@@ -443,7 +549,27 @@ impl Core {
             } else {
                 db.next_incoming_due(&handled)?
             };
-            Ok::<_, Error>([delivery, forming, processing].into_iter().flatten().min())
+            #[cfg(feature = "receiver")]
+            let exchange = {
+                let channels: Vec<&str> = channels.iter().map(String::as_str).collect();
+                let received = if channels.is_empty() {
+                    None
+                } else {
+                    db.next_inbox_due(&channels)?
+                };
+                [db.next_outbox_due(now)?, received]
+                    .into_iter()
+                    .flatten()
+                    .min()
+            };
+            #[cfg(not(feature = "receiver"))]
+            let exchange = None;
+            Ok::<_, Error>(
+                [delivery, forming, processing, exchange]
+                    .into_iter()
+                    .flatten()
+                    .min(),
+            )
         })
     }
 }

@@ -9,6 +9,8 @@
 //! from many sessions, and they must not each run a dispatcher over the same queues. The
 //! engine and its background threads stop when the last handle on it is closed or dropped.
 
+#[cfg(feature = "receiver")]
+mod exchange;
 mod settings;
 mod shared;
 
@@ -400,8 +402,7 @@ impl Handle {
     /// # Errors
     /// As [`Engine::cleanup`].
     pub fn cleanup(&self) -> Result<u64> {
-        let report = self.engine()?.cleanup()?;
-        Ok(report.messages + report.incoming + report.rejections)
+        Ok(self.engine()?.cleanup()?.total())
     }
 
     /// Every metric, in the OpenMetrics text format.

@@ -1,7 +1,8 @@
 //! Cleanup: removes finished messages older than their flow's retention (sent and cancelled
 //! after `retention.delivered`, dead and undelivered after the longer `retention.dead`),
 //! with their deliveries and history, and processed / dead incoming messages likewise, and
-//! sources' rejections after the flow's `retention.dead`.
+//! sources' rejections after the flow's `retention.dead`, and the message exchange's
+//! finished messages after `exchange.retention`.
 //! Messages of flows no longer configured get the default retention. It works in small
 //! transactions so registrations are never held up for long.
 
@@ -24,6 +25,21 @@ pub struct CleanupReport {
     pub incoming: u64,
     /// Rejections by sources removed.
     pub rejections: u64,
+    /// Exchange messages sent and processed by their recipient, removed.
+    pub exchange_sent: u64,
+    /// Exchange messages received and handled (or quarantined), removed.
+    pub exchange_received: u64,
+}
+
+impl CleanupReport {
+    /// Every record removed.
+    pub fn total(&self) -> u64 {
+        self.messages
+            + self.incoming
+            + self.rejections
+            + self.exchange_sent
+            + self.exchange_received
+    }
 }
 
 impl Engine {
@@ -80,14 +96,41 @@ impl Engine {
                 Ok::<_, Error>(CleanupReport {
                     messages: db.delete_messages(&messages)? as u64,
                     incoming: db.delete_incoming(&incoming)? as u64,
-                    rejections: 0,
+                    ..CleanupReport::default()
                 })
             })?;
             report.messages += chunk.messages;
             report.incoming += chunk.incoming;
             if chunk.messages == 0 && chunk.incoming == 0 {
                 report.rejections = self.cleanup_rejections()?;
+                let (sent, received) = self.cleanup_exchange()?;
+                report.exchange_sent = sent;
+                report.exchange_received = received;
                 return Ok(report);
+            }
+        }
+    }
+
+    /// Removes finished exchange messages past `exchange.retention`: how many sent and
+    /// received.
+    fn cleanup_exchange(&self) -> Result<(u64, u64)> {
+        let retention = self.core.exchange_settings()?.retention;
+        let (mut sent, mut received) = (0, 0);
+        loop {
+            let now = self.core.now();
+            let cutoffs = Cutoffs {
+                flow: None,
+                known_flows: &[],
+                finished_before: now.minus(retention.delivered),
+                dead_before: now.minus(retention.dead),
+            };
+            let (s, r) = self.core.store.write(Commit::Durable, move |db| {
+                Ok::<_, Error>(db.delete_finished_exchange(&cutoffs, CHUNK)?)
+            })?;
+            sent += s as u64;
+            received += r as u64;
+            if s < CHUNK && r < CHUNK {
+                return Ok((sent, received));
             }
         }
     }

@@ -5,6 +5,10 @@ use crate::config::Endpoint;
 use crate::store::SchemaCopy;
 
 /// What a fetch brought.
+#[cfg_attr(
+    not(feature = "http"),
+    allow(dead_code, reason = "only an HTTP client brings a document")
+)]
 pub(crate) enum Fetched {
     /// The copy we hold is current (304).
     NotModified,

@@ -144,6 +144,15 @@ pub(crate) struct Refusal {
     /// Its id, when it had one.
     pub(crate) message_id: Option<String>,
     /// The body as received.
+    #[cfg_attr(
+        not(any(
+            feature = "http",
+            feature = "amqp",
+            feature = "kafka",
+            feature = "mqtt"
+        )),
+        allow(dead_code, reason = "only sources keep it, and this build has none")
+    )]
     pub(crate) payload: String,
     /// Why.
     pub(crate) error: Error,
@@ -153,6 +162,18 @@ pub(crate) struct Refusal {
 pub(crate) type CheckOutcome = Result<Checked, Box<Refusal>>;
 
 /// What storing one message of a batch did.
+#[cfg_attr(
+    not(any(
+        feature = "http",
+        feature = "amqp",
+        feature = "kafka",
+        feature = "mqtt"
+    )),
+    allow(
+        dead_code,
+        reason = "only sources store batches, and this build has none"
+    )
+)]
 pub(crate) type StoreOutcome = Result<Accepted, Box<Refusal>>;
 
 /// The value `locator` names in `value`: a JSON pointer (`/a/b`) or a top-level field name.
@@ -330,6 +351,18 @@ impl Core {
     /// one as a rejection of `source`. `also` runs first in the same transaction (moving an
     /// offset, saving poll state); when it returns false nothing is stored and the result is
     /// `None`. A refusal that concerns the flow as a whole fails the whole batch.
+    #[cfg_attr(
+        not(any(
+            feature = "http",
+            feature = "amqp",
+            feature = "kafka",
+            feature = "mqtt"
+        )),
+        allow(
+            dead_code,
+            reason = "only sources store batches, and this build has none"
+        )
+    )]
     pub(crate) fn store_batch(
         &self,
         flow: &str,

@@ -170,6 +170,38 @@ status_enum! {
     }
 }
 
+status_enum! {
+    /// Where a message of the message exchange (the 1C SSL «Обмен сообщениями» API) is on
+    /// the sending side.
+    OutboxStatus, "exchange outbox" {
+        /// Waiting to be delivered (due at its next attempt time). Entered by a send, or
+        /// after a failed attempt; left when `deliver_messages` or the dispatcher claims it.
+        Pending = "pending" / "ОжидаетОтправки",
+        /// Claimed by a deliverer under a lease. Left by the recipient's answer, or by
+        /// lease expiry.
+        Sending = "sending" / "Отправляется",
+        /// The recipient stored it; waiting for its notice that it was processed.
+        Sent = "sent" / "Отправлено",
+        /// The recipient processed it (or, for a control message, stored it). Terminal.
+        Done = "done" / "Обработано",
+    }
+}
+
+status_enum! {
+    /// Where a message of the message exchange is on the receiving side.
+    InboxStatus, "exchange inbox" {
+        /// Stored; waiting for a handler (a Rust channel handler or the pull API).
+        New = "new" / "Новое",
+        /// Claimed by a handler under a lease; the attempt is counted.
+        InProgress = "in_progress" / "ВОбработке",
+        /// Handled; the sender is told. Terminal.
+        Processed = "processed" / "Обработано",
+        /// Failed on its last allowed attempt, or came from a blocked endpoint: kept,
+        /// visible, and re-drivable. The SSL's «Заблокировано».
+        Quarantined = "quarantined" / "Заблокировано",
+    }
+}
+
 impl MessageStatus {
     /// True when nothing more will happen to the message without an operator.
     pub const fn is_final(self) -> bool {

@@ -13,6 +13,7 @@ const SUBSCRIBER: &str = "subscriber";
 const FLOW: &str = "flow";
 const SCHEMA: &str = "schema";
 const LISTENER: &str = "listener";
+const EXCHANGE: &str = "exchange";
 
 /// Decodes one stored object of `kind`.
 fn decode<T: DeserializeOwned>(kind: &str, code: &str, body: &str) -> Result<T> {
@@ -48,6 +49,7 @@ impl Db<'_> {
                 FLOW => config.flows.push(decode(&kind, &code, &body)?),
                 SCHEMA => config.schemas.push(decode(&kind, &code, &body)?),
                 LISTENER => config.listeners.push(decode(&kind, &code, &body)?),
+                EXCHANGE => config.exchange = Some(decode(&kind, &code, &body)?),
                 _ => {
                     return Err(StoreError::StoredConfig {
                         kind,
@@ -69,6 +71,7 @@ impl Db<'_> {
         self.insert_objects(FLOW, &config.flows, |f| &f.code)?;
         self.insert_objects(SCHEMA, &config.schemas, |s| &s.code)?;
         self.insert_objects(LISTENER, &config.listeners, |l| &l.code)?;
+        self.insert_objects(EXCHANGE, config.exchange.as_slice(), |_| EXCHANGE)?;
         Ok(self
             .row(sql!(bump_config_version), [], |r| r.get(0))?
             .unwrap_or(0))
@@ -79,13 +82,13 @@ impl Db<'_> {
         &self,
         kind: &str,
         objects: &[T],
-        code: impl Fn(&T) -> &String,
+        code: impl Fn(&T) -> &str,
     ) -> Result<()> {
         for (position, object) in objects.iter().enumerate() {
             let code = code(object);
             let body = serde_json::to_string(object).map_err(|e| StoreError::StoredConfig {
                 kind: kind.to_owned(),
-                code: code.clone(),
+                code: code.to_owned(),
                 reason: e.to_string(),
             })?;
             self.execute(sql!(insert_config_object), (kind, code, position, body))?;

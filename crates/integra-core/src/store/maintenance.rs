@@ -93,4 +93,20 @@ impl Db<'_> {
             ),
         }
     }
+
+    /// Removes up to `max` finished messages of the exchange past the cutoffs (`flow` and
+    /// `known_flows` do not apply): how many sent and how many received.
+    pub(crate) fn delete_finished_exchange(
+        &self,
+        c: &Cutoffs<'_>,
+        max: usize,
+    ) -> Result<(usize, usize)> {
+        let (before, dead_before) = (c.finished_before.as_millis(), c.dead_before.as_millis());
+        let sent = self.execute(sql!(delete_exchange_outbox_done), (before, max))?;
+        let received = self.execute(
+            sql!(delete_exchange_inbox_finished),
+            (before, dead_before, max),
+        )?;
+        Ok((sent, received))
+    }
 }

@@ -1,15 +1,18 @@
 //! Schema migrations: numbered SQL files applied in order, tracked by `PRAGMA user_version`.
 //!
-//! Migration text may hold `{{message_status}}`, `{{delivery_status}}` and
-//! `{{incoming_status}}`; they are replaced by the SQL lists of the status enums, so the
-//! `CHECK` constraints and the Rust enums come from one list.
+//! Migration text may hold `{{message_status}}`, `{{delivery_status}}`,
+//! `{{incoming_status}}`, `{{outbox_status}}` and `{{inbox_status}}`; they are replaced by
+//! the SQL lists of the status enums, so the `CHECK` constraints and the Rust enums come
+//! from one list.
 
 use std::path::Path;
 
 use rusqlite::Connection;
 
 use super::{Result, StoreError};
-use crate::queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
+use crate::queue::status::{
+    DeliveryStatus, InboxStatus, IncomingStatus, MessageStatus, OutboxStatus,
+};
 
 /// The migrations, in order; migration `i` brings the schema to version `i + 1`.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -19,6 +22,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "003_queue_counts",
         include_str!("migrations/003_queue_counts.sql"),
     ),
+    ("004_exchange", include_str!("migrations/004_exchange.sql")),
 ];
 
 /// The schema version this build writes.
@@ -29,6 +33,8 @@ fn expand(text: &str) -> String {
     text.replace("{{message_status}}", &MessageStatus::sql_list())
         .replace("{{delivery_status}}", &DeliveryStatus::sql_list())
         .replace("{{incoming_status}}", &IncomingStatus::sql_list())
+        .replace("{{outbox_status}}", &OutboxStatus::sql_list())
+        .replace("{{inbox_status}}", &InboxStatus::sql_list())
 }
 
 /// Brings the database up to [`CURRENT_VERSION`]. Safe when several processes open the same
@@ -90,6 +96,8 @@ mod tests {
             .map(|s| s.as_str())
             .chain(DeliveryStatus::ALL.iter().map(|s| s.as_str()))
             .chain(IncomingStatus::ALL.iter().map(|s| s.as_str()))
+            .chain(OutboxStatus::ALL.iter().map(|s| s.as_str()))
+            .chain(InboxStatus::ALL.iter().map(|s| s.as_str()))
             .collect();
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/sql");
         let mut checked = 0;

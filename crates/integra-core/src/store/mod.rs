@@ -30,6 +30,8 @@
 mod config;
 mod counts;
 mod db;
+#[cfg(feature = "receiver")]
+mod exchange;
 mod external_ids;
 mod incoming;
 mod inspect;
@@ -50,6 +52,10 @@ use crate::config::ConfigSnapshot;
 
 pub(crate) use counts::{Counted, QueueCount};
 pub(crate) use db::Db;
+#[cfg(feature = "receiver")]
+pub(crate) use exchange::{
+    EndpointRow, InboxRow, NewInbox, NewOutbox, OutboxListRow, OutboxRow, RecipientKind,
+};
 pub(crate) use incoming::{IncomingRow, NewIncoming};
 pub(crate) use inspect::{IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
 pub(crate) use maintenance::{Cutoffs, Finished, Leased};
@@ -57,6 +63,7 @@ pub(crate) use outgoing::{
     ClaimedDeliveryRow, ClaimedFormingRow, MessageState, NewDelivery, NewMessage,
 };
 pub(crate) use schema_copies::SchemaCopy;
+#[cfg(feature = "http")]
 pub(crate) use sources::PollStateRow;
 use writer::Writer;
 

@@ -17,6 +17,7 @@ pub(crate) struct SourceLeaseRow {
 }
 
 /// What a poll carries to the next one.
+#[cfg(feature = "http")]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PollStateRow {
     pub(crate) etag: Option<String>,
@@ -94,6 +95,7 @@ impl Db<'_> {
     }
 
     /// The stored next offsets of `flow`'s partitions of `topic`.
+    #[cfg(feature = "kafka")]
     pub(crate) fn source_offsets(&self, flow: &str, topic: &str) -> Result<Vec<(i32, i64)>> {
         self.rows(sql!(select_source_offsets), (flow, topic), |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -102,6 +104,7 @@ impl Db<'_> {
 
     /// Moves a partition's offset from `from` to `to`; false (nothing changed) when the
     /// stored offset is not `from`, because another reader moved it.
+    #[cfg(feature = "kafka")]
     pub(crate) fn advance_source_offset(
         &self,
         flow: &str,
@@ -120,6 +123,7 @@ impl Db<'_> {
     }
 
     /// What the last poll of `flow` left.
+    #[cfg(feature = "http")]
     pub(crate) fn poll_state(&self, flow: &str) -> Result<PollStateRow> {
         Ok(self
             .row(sql!(select_poll_state), [flow], |r| {
@@ -133,6 +137,7 @@ impl Db<'_> {
     }
 
     /// Stores what this poll of `flow` leaves for the next.
+    #[cfg(feature = "http")]
     pub(crate) fn save_poll_state(
         &self,
         flow: &str,
@@ -153,6 +158,15 @@ impl Db<'_> {
     }
 
     /// Records a message `source` received for `flow` and rejected.
+    #[cfg_attr(
+        not(any(
+            feature = "http",
+            feature = "amqp",
+            feature = "kafka",
+            feature = "mqtt"
+        )),
+        allow(dead_code, reason = "only sources reject, and this build has none")
+    )]
     pub(crate) fn insert_rejection(
         &self,
         flow: &str,

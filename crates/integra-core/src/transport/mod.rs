@@ -32,7 +32,7 @@ pub mod mqtt;
 pub(crate) mod runtime;
 #[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
 pub(crate) mod template;
-#[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
+#[cfg(feature = "tls")]
 pub(crate) mod tls;
 
 use std::collections::HashMap;
@@ -193,6 +193,19 @@ impl Transports {
         self.runtime.get()
     }
 
+    #[cfg_attr(
+        not(any(
+            feature = "http",
+            feature = "amqp",
+            feature = "kafka",
+            feature = "mqtt"
+        )),
+        expect(
+            unused_variables,
+            unreachable_code,
+            reason = "a build with no transport refuses every subscriber"
+        )
+    )]
     fn build(&self, config: &ConfigSnapshot, s: &Subscriber) -> Result<Arc<dyn Transport>, String> {
         let endpoint = config.endpoint(&s.endpoint).ok_or_else(|| {
             format!(

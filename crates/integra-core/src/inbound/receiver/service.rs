@@ -42,6 +42,7 @@ pub(super) struct Service {
 enum Target<'l> {
     Health,
     Metrics(&'l InboundAuth),
+    Exchange(&'l InboundAuth, String),
     Ping(&'l InterbaseListener),
     Interbase {
         interbase: &'l InterbaseListener,
@@ -126,6 +127,17 @@ impl Service {
                 Err(Box::new(method_not_allowed(Style::Text, "GET")))
             };
         }
+        if let Some(exchange) = &self.listener.exchange
+            && let Some(operation) = path
+                .strip_prefix(crate::exchange::wire::PREFIX)
+                .and_then(|rest| rest.strip_prefix('/'))
+        {
+            return if method == Method::POST {
+                Ok(Target::Exchange(&exchange.auth, operation.to_owned()))
+            } else {
+                Err(Box::new(method_not_allowed(Style::Json, "POST")))
+            };
+        }
         if let Some(interbase) = &self.listener.interbase {
             for root in &interbase.roots {
                 let Some(rest) = path
@@ -197,6 +209,34 @@ impl Service {
                 Ok(()) => self.metrics().await,
                 Err(denied) => refusal(Style::Text, denied),
             },
+            Target::Exchange(auth, operation) => {
+                if let Err(denied) = check_headers(auth, request.headers()) {
+                    return refusal(Style::Json, denied);
+                }
+                let body = match self.read_body(request, Style::Json).await {
+                    Ok(body) => body,
+                    Err(answer) => return answer,
+                };
+                let core = Arc::clone(&self.core);
+                let served =
+                    tokio::task::spawn_blocking(move || core.serve_exchange(&operation, &body))
+                        .await;
+                match served {
+                    Ok(Ok(json)) => answer(StatusCode::OK, "application/json", json),
+                    Ok(Err((status, message))) => failure(
+                        Style::Json,
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                        &message,
+                        serde_json::Value::Null,
+                    ),
+                    Err(_) => failure(
+                        Style::Json,
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "the exchange operation failed unexpectedly",
+                        serde_json::Value::Null,
+                    ),
+                }
+            }
             Target::Ping(interbase) => match check_headers(&interbase.auth, request.headers()) {
                 Ok(()) => answer(StatusCode::OK, "text/plain; charset=utf-8", "OK"),
                 Err(denied) => refusal(Style::Text, denied),

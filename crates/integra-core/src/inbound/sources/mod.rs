@@ -58,6 +58,15 @@ trait Session: Send {
 }
 
 /// What a session needs from its runner.
+#[cfg_attr(
+    not(any(
+        feature = "http",
+        feature = "amqp",
+        feature = "kafka",
+        feature = "mqtt"
+    )),
+    allow(dead_code, reason = "only sources use it, and this build has none")
+)]
 struct Context {
     core: Arc<Core>,
     flow: String,
@@ -65,6 +74,15 @@ struct Context {
     endpoint: Endpoint,
 }
 
+#[cfg_attr(
+    not(any(
+        feature = "http",
+        feature = "amqp",
+        feature = "kafka",
+        feature = "mqtt"
+    )),
+    allow(dead_code, reason = "only sources use it, and this build has none")
+)]
 impl Context {
     /// Checks a received message against the flow as configured now.
     fn check_one(&self, received: Received) -> CheckOutcome {
@@ -75,6 +93,7 @@ impl Context {
     }
 
     /// Checks received messages against the flow as configured now.
+    #[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
     fn check(&self, received: Vec<Received>) -> Vec<CheckOutcome> {
         received.into_iter().map(|r| self.check_one(r)).collect()
     }
@@ -122,7 +141,7 @@ fn open(context: Context) -> Result<Box<dyn Session>, String> {
         SourceKind::Mqtt => mqtt::open(context),
         #[cfg(feature = "http")]
         SourceKind::Poll => poll::open(context),
-        #[expect(
+        #[allow(
             unreachable_patterns,
             reason = "reached when a source's feature is off"
         )]

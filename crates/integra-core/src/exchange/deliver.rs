@@ -1,0 +1,254 @@
+//! Delivering the outbox: each recipient's messages in batches of up to 100, oldest first,
+//! in one `messages` call; a message is Sent once the recipient stored it (a notice is Done
+//! then). A failed batch waits for its next attempt (1 s doubling to 5 minutes; the exchange
+//! never gives up, as the SSL's does not). A recipient that is blocked receives nothing.
+//!
+//! Two deliverers: the background dispatcher delivers what is due; [`Engine::deliver_messages`]
+//! pushes the quick messages at once, one caller at a time across threads and processes
+//! (a lease in the database that expires if its holder dies), skipping for the rest of the
+//! call an endpoint that failed (its messages fall back to regular delivery).
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::connect::ConnectionSettings;
+use super::kind;
+use super::wire::{self, Batch, Envelope, Stored};
+use crate::config::Secret;
+use crate::engine::{Core, Engine};
+use crate::error::{Error, Result};
+use crate::queue::retry::RetryPolicy;
+use crate::queue::status::OutboxStatus;
+use crate::store::{Commit, Db, EndpointRow, OutboxRow};
+use crate::time::Timestamp;
+
+/// Most messages in one delivery.
+const BATCH: usize = 100;
+/// How long a claimed batch stays reserved.
+const CLAIM_LEASE: Duration = Duration::from_secs(60);
+/// The lease `deliver_messages` holds (the SSL's is 5 minutes).
+const DELIVERER_LEASE: Duration = Duration::from_secs(300);
+/// The name of that lease.
+const DELIVERER: &str = "deliver_messages";
+/// Retries of a failed delivery: never dead.
+const RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: u32::MAX,
+    initial_delay: Duration::from_secs(1),
+    multiplier: 2.0,
+    max_delay: Duration::from_secs(300),
+    jitter: 0.2,
+};
+
+/// What [`Engine::deliver_messages`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct QuickDeliveryReport {
+    /// Messages the recipients stored.
+    pub delivered: u64,
+    /// Endpoints that could not be reached: their messages wait for regular delivery.
+    pub unavailable: Vec<String>,
+    /// True when another caller was delivering (this call did nothing).
+    pub busy: bool,
+}
+
+/// A batch claimed for one recipient.
+pub(crate) struct Claimed {
+    /// This base's code.
+    sender: String,
+    recipient: EndpointRow,
+    rows: Vec<OutboxRow>,
+}
+
+impl Claimed {
+    pub(crate) fn recipient(&self) -> &str {
+        &self.recipient.code
+    }
+}
+
+impl Core {
+    /// Claims up to a batch for `recipient`: its quick messages, or those due. `name` is
+    /// this base's name, should its identity be made now.
+    pub(crate) fn claim_outbox(
+        db: &Db<'_>,
+        (owner, name): (&str, &str),
+        recipient: &str,
+        quick_only: bool,
+        now: Timestamp,
+    ) -> Result<Option<Claimed>> {
+        let Some(endpoint) = db.exchange_endpoint(recipient)?.filter(|e| !e.blocked) else {
+            return Ok(None);
+        };
+        let rows = db.claim_outbox(
+            owner,
+            now.plus(CLAIM_LEASE),
+            now,
+            recipient,
+            quick_only,
+            BATCH,
+        )?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Claimed {
+            sender: super::identity(db, name)?.code,
+            recipient: endpoint,
+            rows,
+        }))
+    }
+
+    /// Claims what the dispatcher should deliver now: a batch per recipient with due
+    /// messages, up to `max` messages in all.
+    pub(crate) fn claim_due_outbox(
+        db: &Db<'_>,
+        (owner, name): (&str, &str),
+        now: Timestamp,
+        max: usize,
+    ) -> Result<Vec<Claimed>> {
+        let mut claimed = Vec::new();
+        let mut room = max;
+        for recipient in db.outbox_recipients(now, false)? {
+            if room == 0 {
+                break;
+            }
+            if let Some(batch) = Core::claim_outbox(db, (owner, name), &recipient, false, now)? {
+                room = room.saturating_sub(batch.rows.len());
+                claimed.push(batch);
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Delivers a claimed batch; what went wrong, for the messages' history.
+    pub(crate) fn post_outbox(claimed: &Claimed) -> Result<(), String> {
+        let messages = claimed
+            .rows
+            .iter()
+            .map(|r| {
+                Ok(Envelope {
+                    version: wire::VERSION,
+                    id: r.uuid.clone(),
+                    kind: r.kind.clone(),
+                    channel: r.channel.clone(),
+                    body: RawValue::from_string(r.body.clone()).map_err(|e| e.to_string())?,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let settings = ConnectionSettings {
+            url: claimed.recipient.url.clone(),
+            username: claimed.recipient.username.clone(),
+            password: Secret::new(claimed.recipient.password.clone()),
+        };
+        let batch = Batch {
+            sender: claimed.sender.clone(),
+            messages,
+        };
+        wire::call::<_, Stored>(&settings, "messages", &batch).map(|_| ())
+    }
+
+    /// Records a batch's outcome; how many messages the recipient stored.
+    pub(crate) fn record_outbox(
+        db: &Db<'_>,
+        owner: &str,
+        claimed: &Claimed,
+        outcome: &Result<(), String>,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let mut delivered = 0;
+        for row in &claimed.rows {
+            let (to, error, next) = match outcome {
+                Ok(()) if row.kind == kind::MESSAGE => (OutboxStatus::Sent, None, None),
+                Ok(()) => (OutboxStatus::Done, None, None),
+                Err(e) => {
+                    let (to, next) = RETRY.status_after_failure(
+                        row.attempts,
+                        now,
+                        None,
+                        OutboxStatus::Pending,
+                        OutboxStatus::Pending,
+                    );
+                    (to, Some(e.as_str()), next)
+                }
+            };
+            if db.finish_outbox(row.id, owner, to, error, next, now)? && outcome.is_ok() {
+                delivered += 1;
+            }
+        }
+        Ok(delivered)
+    }
+}
+
+impl Engine {
+    /// Pushes every quick message now, looping until none is left: one caller at a time
+    /// across threads and processes (another caller makes this one return at once, `busy`).
+    /// An endpoint that fails is skipped for the rest of the call; its messages fall back to
+    /// regular delivery.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the database fails.
+    pub fn deliver_messages(&self) -> Result<QuickDeliveryReport> {
+        let core = &self.core;
+        let owner = core.owner.clone();
+        let now = core.now();
+        let holder = owner.clone();
+        let taken = core.store.write(Commit::Lazy, move |db| {
+            let until = now.plus(DELIVERER_LEASE);
+            Ok::<_, Error>(db.acquire_named_lease(DELIVERER, &holder, until, now)?)
+        })?;
+        if !taken {
+            return Ok(QuickDeliveryReport {
+                busy: true,
+                ..QuickDeliveryReport::default()
+            });
+        }
+        let delivered = self.deliver_quick(&owner);
+        let released = core.store.write(Commit::Lazy, move |db| {
+            Ok::<_, Error>(db.release_named_lease(DELIVERER, &owner)?)
+        });
+        let report = delivered?;
+        released?;
+        Ok(report)
+    }
+
+    fn deliver_quick(&self, owner: &str) -> Result<QuickDeliveryReport> {
+        let core = &self.core;
+        let name = core.exchange_settings()?.name;
+        let mut report = QuickDeliveryReport::default();
+        loop {
+            let now = core.now();
+            let recipients = core.store.read(|db| db.outbox_recipients(now, true))?;
+            let recipients: Vec<String> = recipients
+                .into_iter()
+                .filter(|r| !report.unavailable.contains(r))
+                .collect();
+            if recipients.is_empty() {
+                return Ok(report);
+            }
+            for recipient in recipients {
+                let now = core.now();
+                let (holder, who, to) = (owner.to_owned(), name.clone(), recipient.clone());
+                let claimed = core.store.write(Commit::Lazy, move |db| {
+                    Core::claim_outbox(db, (&holder, &who), &to, true, now)
+                })?;
+                let Some(claimed) = claimed else {
+                    continue;
+                };
+                let outcome = Core::post_outbox(&claimed);
+                let now = core.now();
+                let holder = owner.to_owned();
+                let recorded = outcome.clone();
+                let delivered = core.store.write(Commit::Durable, move |db| {
+                    Core::record_outbox(db, &holder, &claimed, &recorded, now)
+                })?;
+                report.delivered += delivered;
+                if let Err(e) = outcome {
+                    log::warn!(
+                        endpoint = recipient.as_str();
+                        "quick delivery to endpoint {recipient} failed; its messages wait for regular delivery: {e}"
+                    );
+                    report.unavailable.push(recipient);
+                }
+            }
+        }
+    }
+}

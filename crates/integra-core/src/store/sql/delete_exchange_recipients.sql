@@ -1,0 +1,1 @@
+DELETE FROM exchange_recipient WHERE kind = ?1 AND channel = ?2

@@ -1,0 +1,1 @@
+SELECT code, name, url, username, password, blocked FROM exchange_endpoint WHERE code = ?1

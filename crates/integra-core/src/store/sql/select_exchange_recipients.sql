@@ -1,0 +1,1 @@
+SELECT recipient FROM exchange_recipient WHERE kind = ?1 AND channel = ?2 ORDER BY recipient

@@ -1,0 +1,1 @@
+SELECT code, name FROM exchange_self WHERE id = 1

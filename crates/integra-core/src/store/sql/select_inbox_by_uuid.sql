@@ -1,0 +1,2 @@
+SELECT id, uuid, sender, channel, body, status, attempts, last_error, created_at, updated_at
+FROM exchange_inbox WHERE uuid = ?1
