@@ -9,6 +9,14 @@
 //! finished item, the next due time (backoff, delayed delivery), or the poll interval, which
 //! catches work registered by other processes. An idle dispatcher therefore makes no writes
 //! and wakes a few times a second at most (a read that finds nothing due).
+//!
+//! Every claim and every recording is a write transaction on the one writer the registering
+//! callers use too, so under load they are paced to carry many items each: with items in
+//! flight, the scheduler claims again only once fewer than half its capacity remain (the
+//! workers never run dry, and the registrations meanwhile join one claim), and it records
+//! results once half its capacity of them have gathered, nothing else is in flight, or the
+//! oldest has waited [`RECORD_DELAY`]. An idle dispatcher that is woken claims at once, so
+//! a lone message goes out without waiting.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering as AtomicOrdering;
@@ -18,6 +26,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, select};
 
 use super::{WorkItem, WorkResult};
+
+/// Longest a finished item's outcome waits to be recorded with others.
+const RECORD_DELAY: Duration = Duration::from_millis(5);
 use crate::engine::Core;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
@@ -83,7 +94,7 @@ pub(crate) struct Dispatcher {
 impl Dispatcher {
     pub(crate) fn start(core: Arc<Core>, options: DispatcherOptions) -> Result<Dispatcher> {
         options.check()?;
-        let capacity = options.threads * 2;
+        let capacity = options.batch.max(options.threads * 2);
         let (work_tx, work_rx) = crossbeam_channel::bounded::<WorkItem>(capacity);
         let (done_tx, done_rx) = crossbeam_channel::unbounded::<WorkResult>();
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(1);
@@ -181,21 +192,34 @@ impl Scheduler {
         let renew_every = core.options.lease / 3;
         let mut in_flight = 0usize;
         let mut results: Vec<WorkResult> = Vec::new();
+        // When the oldest unrecorded result came in.
+        let mut results_since: Option<Instant> = None;
+        // Claim again below this many items in flight; record once this many results wait.
+        let low_water = (self.capacity / 2).max(1);
         let mut look = true;
         let mut next_look = Instant::now();
         let mut next_rescue = Instant::now();
         let mut next_renew = Instant::now() + renew_every;
         let mut stop_by: Option<Instant> = None;
         loop {
+            let before = results.len();
             results.extend(self.done.try_iter());
+            in_flight -= results.len() - before;
             if !results.is_empty() {
-                in_flight -= results.len();
-                if let Err(e) = core.complete_work(std::mem::take(&mut results)) {
-                    log::error!(
-                        "recording dispatch results failed (the work will be retried): {e}"
-                    );
+                let since = *results_since.get_or_insert_with(Instant::now);
+                if results.len() >= low_water
+                    || in_flight == 0
+                    || since.elapsed() >= RECORD_DELAY
+                    || stop_by.is_some()
+                {
+                    if let Err(e) = core.complete_work(std::mem::take(&mut results)) {
+                        log::error!(
+                            "recording dispatch results failed (the work will be retried): {e}"
+                        );
+                    }
+                    results_since = None;
+                    look = true;
                 }
-                look = true;
             }
             let now = Instant::now();
             if let Some(deadline) = stop_by {
@@ -215,7 +239,7 @@ impl Scheduler {
                     }
                     next_renew = now + renew_every;
                 }
-                if (look || now >= next_look) && in_flight < self.capacity {
+                if (look || now >= next_look) && in_flight < low_water {
                     let signalled = look;
                     look = false;
                     // A wake-up means new work: claim at once. A poll reads first, so an idle
@@ -235,7 +259,7 @@ impl Scheduler {
                                     }
                                 }
                                 // A full batch suggests more is due: look again at once.
-                                look = got == room && in_flight < self.capacity;
+                                look = got == room && in_flight < low_water;
                                 if got == 0 {
                                     next_look = self.wake_for(now, self.next_due());
                                 }
@@ -252,13 +276,19 @@ impl Scheduler {
             if in_flight > 0 {
                 deadline = deadline.min(next_renew);
             }
-            let timeout = if look && in_flight < self.capacity && stop_by.is_none() {
+            if let Some(since) = results_since {
+                deadline = deadline.min(since + RECORD_DELAY);
+            }
+            let timeout = if look && in_flight < low_water && stop_by.is_none() {
                 Duration::ZERO
             } else {
                 deadline.saturating_duration_since(Instant::now())
             };
             select! {
-                recv(self.done) -> r => if let Ok(r) = r { results.push(r) },
+                recv(self.done) -> r => if let Ok(r) = r {
+                    results.push(r);
+                    in_flight -= 1;
+                },
                 recv(self.wake) -> _ => look = true,
                 recv(self.stop) -> _ => {
                     if stop_by.is_none() {

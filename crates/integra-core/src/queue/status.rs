@@ -57,15 +57,6 @@ macro_rules! status_enum {
             pub const fn name_1c(self) -> &'static str {
                 match self { $( $name::$variant => $ru, )+ }
             }
-
-            /// The SQL list `'a', 'b', ...` of every variant, for `CHECK` constraints.
-            pub(crate) fn sql_list() -> String {
-                Self::ALL
-                    .iter()
-                    .map(|s| format!("'{}'", s.as_str()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
         }
 
         impl fmt::Display for $name {
@@ -242,14 +233,6 @@ mod tests {
         }
         let err = "shipped".parse::<DeliveryStatus>().unwrap_err();
         assert_eq!(err.to_string(), "'shipped' is not a delivery status");
-    }
-
-    #[test]
-    fn sql_list_names_every_variant() {
-        assert_eq!(
-            IncomingStatus::sql_list(),
-            "'new', 'in_progress', 'processed', 'error', 'dead'"
-        );
     }
 
     #[test]

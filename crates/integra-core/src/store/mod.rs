@@ -23,6 +23,12 @@
 //!   prepared once per connection; the rest of the crate calls named functions on [`Db`] and
 //!   never sees SQL. The schema comes from numbered files in `migrations/`, tracked by
 //!   `PRAGMA user_version`.
+//! * **Statements SQLite need not rebuild or re-plan.** A bound `LIMIT` is written
+//!   `LIMIT ?n + 0`: SQLite plans a bare `LIMIT ?n` for the value bound, and so prepares the
+//!   statement again, parse and plan, whenever that value changes (every claim). A status
+//!   list of three values or more is written as comparisons, not `IN (…)`, in statements,
+//!   `CHECK` constraints and index conditions: SQLite builds a temporary table for such an
+//!   `IN` list each time a statement runs. Tests in `migrate.rs` hold both.
 //! * **Configuration cache.** The configuration's version number sits in `meta`; every
 //!   transaction compares it with the cached snapshot and reloads when another process (or
 //!   this one) changed it, so a change is seen by the very next write everywhere.

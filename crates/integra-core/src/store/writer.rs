@@ -1,6 +1,15 @@
 //! The writer: one connection per process that every write goes through, with group commit,
 //! and the background checkpointer that keeps the WAL short off the commit path.
 //!
+//! Checkpoints follow the WAL's length, which SQLite reports after every commit: once
+//! [`CHECKPOINT_FRAMES`] more frames are in it, the checkpoint thread copies them into the
+//! database while writes go on. Under a sustained stream of writes it never quite catches
+//! up (frames arrive while it copies), and SQLite can only start the WAL over once
+//! everything in it is copied; so when the WAL reaches [`RESTART_FRAMES`] the writer
+//! copies the little that is left itself, between two transactions. The WAL thus stays
+//! under a few tens of megabytes and is rewritten in place (pages the system has cached)
+//! rather than growing into new file blocks, which costs several times more per frame.
+//!
 //! A caller queues its job, then takes the connection. If another caller committed the job
 //! meanwhile (as part of its batch), the result is already there; otherwise this caller
 //! becomes the leader: it takes every queued job, runs each in its own savepoint inside one
@@ -10,6 +19,7 @@
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
@@ -20,8 +30,12 @@ use super::{Commit, ConfigCache, Db, Durability, StoreError};
 
 /// Most jobs committed in one transaction.
 const MAX_BATCH: usize = 512;
-/// Commits between two checkpoint requests.
-const CHECKPOINT_EVERY: u32 = 256;
+/// WAL frames (pages) between two requests to the checkpoint thread (SQLite's own
+/// automatic checkpoints use the same).
+const CHECKPOINT_FRAMES: u32 = 1000;
+/// WAL frames at which the writer completes the checkpoint itself, so that the WAL starts
+/// over (16 MB at 4 KB pages).
+const RESTART_FRAMES: u32 = 4 * CHECKPOINT_FRAMES;
 
 /// Publishes a job's result once the commit outcome is known.
 type Finish = Box<dyn FnOnce(Option<&StoreError>) + Send>;
@@ -41,7 +55,12 @@ struct WriterConn {
     conn: Connection,
     durability: Durability,
     synchronous_full: bool,
-    commits_since_checkpoint: u32,
+    /// Frames in the WAL after the latest commit (SQLite's WAL hook writes it).
+    wal_frames: Arc<AtomicU32>,
+    /// The WAL's length when the checkpoint thread was last asked to run.
+    checkpoint_asked_at: u32,
+    /// The WAL's length when the writer last completed a checkpoint itself.
+    checkpoint_done_at: u32,
 }
 
 /// The single write connection of a store.
@@ -62,11 +81,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Writer {
-    pub(super) fn new(conn: Connection, durability: Durability, checkpoint: Connection) -> Self {
+    pub(super) fn new(
+        mut conn: Connection,
+        durability: Durability,
+        checkpoint: Connection,
+    ) -> Self {
         let checkpointer = Checkpointer::start(checkpoint);
-        if checkpointer.requests.is_none() {
-            // No checkpoint thread: let SQLite checkpoint on commit rather than grow the WAL.
-            if let Err(e) = conn.pragma_update(None, "wal_autocheckpoint", 1000) {
+        let wal_frames = Arc::new(AtomicU32::new(0));
+        let frames = Arc::clone(&wal_frames);
+        let followed = checkpointer.requests.is_some()
+            && conn
+                .wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: i32| {
+                    frames.store(u32::try_from(pages).unwrap_or(0), Ordering::Relaxed);
+                    Ok(())
+                }))
+                .map_err(|e| log::warn!("cannot follow the WAL's length: {e}"))
+                .is_ok();
+        if !followed {
+            // No checkpoint thread, or no way to know when it is needed: let SQLite
+            // checkpoint on commit rather than grow the WAL.
+            if let Err(e) = conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_FRAMES) {
                 log::warn!("cannot re-enable automatic checkpoints: {e}");
             }
         }
@@ -75,7 +109,9 @@ impl Writer {
                 conn,
                 durability,
                 synchronous_full: false,
-                commits_since_checkpoint: 0,
+                wal_frames,
+                checkpoint_asked_at: 0,
+                checkpoint_done_at: 0,
             }),
             pending: Mutex::new(Vec::new()),
             checkpointer,
@@ -107,11 +143,7 @@ impl Writer {
                 pending.drain(..n).collect()
             };
             if conn.run_batch(config, batch) {
-                conn.commits_since_checkpoint += 1;
-                if conn.commits_since_checkpoint >= CHECKPOINT_EVERY {
-                    conn.commits_since_checkpoint = 0;
-                    self.checkpointer.request();
-                }
+                conn.after_commit(&self.checkpointer);
             }
         }
     }
@@ -167,6 +199,27 @@ fn panic_text(panic: &(dyn Any + Send)) -> String {
 }
 
 impl WriterConn {
+    /// Keeps the WAL short (see the module's docs).
+    fn after_commit(&mut self, checkpointer: &Checkpointer) {
+        let frames = self.wal_frames.load(Ordering::Relaxed);
+        if frames < self.checkpoint_asked_at.max(self.checkpoint_done_at) {
+            // The WAL started over.
+            self.checkpoint_asked_at = 0;
+            self.checkpoint_done_at = 0;
+        }
+        if frames >= RESTART_FRAMES && frames >= self.checkpoint_done_at + CHECKPOINT_FRAMES {
+            // A reader of another process may keep the WAL from starting over; then this
+            // is tried again only after as many frames more.
+            if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                log::warn!("WAL checkpoint failed: {e}");
+            }
+            self.checkpoint_done_at = frames;
+        } else if frames >= self.checkpoint_asked_at + CHECKPOINT_FRAMES {
+            checkpointer.request();
+            self.checkpoint_asked_at = frames;
+        }
+    }
+
     fn exec(&self, statement: &'static str, sql: &str) -> Result<(), StoreError> {
         self.conn
             .execute_batch(sql)

@@ -20,6 +20,7 @@ use base64::Engine as _;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 
+use super::resolver::CachingResolver;
 use super::{Outgoing, SendFailure, Transport};
 use crate::config::{Auth, Endpoint, HttpMethod, HttpSettings, IdsIn};
 
@@ -142,7 +143,7 @@ impl EndpointClient {
             None => None,
         };
         let read = endpoint.read_timeout;
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .max_redirects_will_error(false)
@@ -155,8 +156,12 @@ impl EndpointClient {
             .timeout_global(Some(endpoint.connect_timeout + read * 2))
             .user_agent(concat!("integra/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls.build())
-            .build()
-            .new_agent();
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            CachingResolver::default(),
+        );
         Ok(EndpointClient {
             agent,
             base: endpoint.base_url.trim_end_matches('/').to_owned(),

@@ -28,6 +28,8 @@ pub mod jsonrpc;
 pub mod kafka;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
+#[cfg(feature = "http")]
+pub(crate) mod resolver;
 #[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
 pub(crate) mod runtime;
 #[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]

@@ -14,11 +14,13 @@ WHERE id IN (
               SELECT 1 FROM delivery AS p
               WHERE p.subscriber = d.subscriber AND p.ordering_key = d.ordering_key
                 AND p.message_id < d.message_id
-                AND p.status IN ('new', 'in_progress', 'send_error', 'dead'))
+                AND (p.status = 'new' OR p.status = 'in_progress' OR p.status = 'send_error'
+                     OR p.status = 'dead'))
           AND NOT EXISTS (
               SELECT 1 FROM message AS m
               WHERE m.flow = d.flow AND m.ordering_key = d.ordering_key AND m.id < d.message_id
-                AND m.status IN ('new', 'forming', 'forming_error', 'ready', 'dead'))))
+                AND (m.status = 'new' OR m.status = 'forming' OR m.status = 'forming_error'
+                     OR m.status = 'ready' OR m.status = 'dead'))))
     ORDER BY d.next_attempt_at, d.id
-    LIMIT ?5)
+    LIMIT ?5 + 0)
 RETURNING id, message_id, subscriber, attempts

@@ -8,5 +8,5 @@ WHERE id IN (
     WHERE status IN ('new', 'forming_error') AND next_attempt_at <= ?3
       AND flow IN (SELECT value FROM json_each(?4))
     ORDER BY next_attempt_at, id
-    LIMIT ?5)
+    LIMIT ?5 + 0)
 RETURNING id, uuid, flow, source, object_key, attempts

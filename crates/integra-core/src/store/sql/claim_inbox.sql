@@ -16,5 +16,5 @@ WHERE id IN (
           WHERE p.sender = i.sender AND p.channel = i.channel AND p.id < i.id
             AND (p.status = 'new' OR p.status = 'in_progress'))
     ORDER BY i.id
-    LIMIT ?5)
+    LIMIT ?5 + 0)
 RETURNING id, uuid, sender, channel, body, attempts

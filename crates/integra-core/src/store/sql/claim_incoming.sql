@@ -11,7 +11,8 @@ WHERE id IN (
       AND (i.ordering_key IS NULL OR NOT EXISTS (
           SELECT 1 FROM incoming AS p
           WHERE p.flow = i.flow AND p.ordering_key = i.ordering_key AND p.id < i.id
-            AND p.status IN ('new', 'in_progress', 'error', 'dead')))
+            AND (p.status = 'new' OR p.status = 'in_progress' OR p.status = 'error'
+                 OR p.status = 'dead')))
     ORDER BY i.next_attempt_at, i.id
-    LIMIT ?5)
+    LIMIT ?5 + 0)
 RETURNING id, uuid, flow, message_id, payload, content_type, headers, attempts

@@ -12,7 +12,7 @@ WHERE id IN (
       AND ((status = 'pending' AND (?5 = 0 OR quick = 1))
            OR (status = 'sending' AND lease_until < ?3))
     ORDER BY id
-    LIMIT ?6)
+    LIMIT ?6 + 0)
   AND NOT EXISTS (
       SELECT 1 FROM exchange_outbox AS s
       WHERE s.recipient = ?4 AND s.status = 'sending' AND s.lease_until >= ?3)

@@ -6,5 +6,6 @@ SET status = CASE WHEN EXISTS (SELECT 1 FROM delivery WHERE message_id = ?1 AND 
     updated_at = ?2
 WHERE id = ?1 AND status = 'dispatched'
   AND NOT EXISTS (SELECT 1 FROM delivery
-                  WHERE message_id = ?1 AND status IN ('new', 'in_progress', 'send_error'))
+                  WHERE message_id = ?1
+                    AND (status = 'new' OR status = 'in_progress' OR status = 'send_error'))
 RETURNING status, attempts

@@ -15,4 +15,4 @@ WHERE (?1 IS NULL OR m.flow = ?1)
   AND (?6 IS NULL OR m.created_at < ?6)
   AND (?7 IS NULL OR m.id < ?7)
 ORDER BY m.id DESC
-LIMIT ?8
+LIMIT ?8 + 0

@@ -1,3 +1,3 @@
 -- Sent messages in status ?1 (any when NULL), oldest first, at most ?2.
 SELECT uuid, kind, channel, recipient, quick, status, attempts, last_error, created_at, updated_at
-FROM exchange_outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id LIMIT ?2
+FROM exchange_outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id LIMIT ?2 + 0

@@ -1,3 +1,3 @@
 -- The latest ?2 rejections of flow ?1, newest first.
 SELECT id, flow, source, message_id, reason, payload, at FROM incoming_rejection
-WHERE flow = ?1 ORDER BY id DESC LIMIT ?2
+WHERE flow = ?1 ORDER BY id DESC LIMIT ?2 + 0

@@ -1,0 +1,350 @@
+//! Integra's benchmark: measures the primitives of this machine (disk flushes, bare SQLite,
+//! group commit, loopback HTTP, JSON validation) and then Integra's scenarios in the same
+//! run, on the same data directory, and judges each performance goal as a ratio to those
+//! primitives, since absolute figures move with the machine and its neighbours.
+//!
+//! Run: `cargo bench --bench engine` (release build; about two minutes). Options:
+//! `--quick` (a smoke run that checks the benchmark works; its figures mean nothing),
+//! `--json PATH` (where the report goes; default `target/bench/engine.json`, or
+//! `engine-quick.json` for a quick run),
+//! `--dir PATH` (the data directory; default a fresh one under `target/`),
+//! `--only SCENARIO` (runs one scenario and prints its figures, for profiling it:
+//! `end-to-end`, `fan-out`, `batch`, `durable`, `backlog`, `fixed-load`, `idle`).
+//!
+//! What each figure means and the goals' thresholds are in `BENCHMARKS.md`.
+
+mod native;
+mod order;
+mod primitives;
+mod report;
+mod scenarios;
+mod server;
+mod stats;
+mod validation;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use integra::Durability;
+use serde::Serialize;
+
+use primitives::{Primitives, Sync};
+use report::Figures;
+use scenarios::{Bench, BenchError, ONE, THREE};
+use server::Sink;
+use stats::median;
+
+/// How much work each step does.
+struct Sizes {
+    /// How long each primitive runs.
+    primitive: Duration,
+    /// How many times the primitives are measured (round robin); medians are reported.
+    repeats: usize,
+    end_to_end: u64,
+    fan_out: u64,
+    batch: u64,
+    durable: u64,
+    backlog: u64,
+    fixed_load: Duration,
+    idle: Duration,
+    native_calls: usize,
+}
+
+impl Sizes {
+    fn new(quick: bool) -> Sizes {
+        if quick {
+            Sizes {
+                primitive: Duration::from_millis(100),
+                repeats: 1,
+                end_to_end: 200,
+                fan_out: 100,
+                batch: 1_000,
+                durable: 160,
+                backlog: 1_000,
+                fixed_load: Duration::from_millis(300),
+                idle: Duration::from_millis(500),
+                native_calls: 200,
+            }
+        } else {
+            Sizes {
+                primitive: Duration::from_secs(2),
+                repeats: 3,
+                end_to_end: 20_000,
+                fan_out: 10_000,
+                batch: 100_000,
+                durable: 16_000,
+                backlog: 100_000,
+                fixed_load: Duration::from_secs(5),
+                idle: Duration::from_secs(5),
+                native_calls: 20_000,
+            }
+        }
+    }
+}
+
+/// The command line.
+struct Args {
+    quick: bool,
+    json: PathBuf,
+    dir: Option<PathBuf>,
+    only: Option<String>,
+}
+
+fn args() -> Result<Args, BenchError> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut args = Args {
+        quick: false,
+        json: PathBuf::new(),
+        dir: None,
+        only: None,
+    };
+    let mut json = None;
+    let mut given = std::env::args().skip(1);
+    while let Some(arg) = given.next() {
+        match arg.as_str() {
+            "--quick" => args.quick = true,
+            "--json" => json = Some(given.next().ok_or("--json needs a path")?.into()),
+            "--dir" => args.dir = Some(given.next().ok_or("--dir needs a path")?.into()),
+            "--only" => args.only = Some(given.next().ok_or("--only needs a scenario")?),
+            // cargo passes --bench to benchmarks; test harness flags may come too.
+            _ => {}
+        }
+    }
+    args.json = json.unwrap_or_else(|| {
+        let name = if args.quick { "engine-quick" } else { "engine" };
+        root.join(format!("target/bench/{name}.json"))
+    });
+    Ok(args)
+}
+
+/// The machine and software the figures come from.
+#[derive(Debug, Serialize)]
+struct Machine {
+    cpu: String,
+    cores: usize,
+    kernel: String,
+    sqlite: &'static str,
+    data_directory: String,
+    load_before: String,
+    load_after: String,
+    profile: &'static str,
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+fn machine(dir: &Path) -> Machine {
+    let cpu = read("/proc/cpuinfo")
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")?
+                .split_once(':')
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    Machine {
+        cpu,
+        cores: std::thread::available_parallelism().map_or(0, usize::from),
+        kernel: read("/proc/sys/kernel/osrelease"),
+        sqlite: rusqlite::version(),
+        data_directory: dir.display().to_string(),
+        load_before: read("/proc/loadavg"),
+        load_after: String::new(),
+        profile: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+    }
+}
+
+/// The primitives, measured `repeats` times round robin; the medians.
+fn measure_primitives(
+    dir: &Path,
+    sink: &Sink,
+    payload: &str,
+    raw: &jsonschema::Validator,
+    sizes: &Sizes,
+) -> Result<Primitives, BenchError> {
+    let t = sizes.primitive;
+    let mut runs: Vec<Primitives> = Vec::new();
+    for round in 1..=sizes.repeats {
+        eprintln!("primitives, round {round} of {}", sizes.repeats);
+        let mut fsync = primitives::fsync(dir, t)?;
+        let mut http = primitives::http(sink, payload, t)?;
+        runs.push(Primitives {
+            fsync_per_s: fsync.per_second(),
+            fsync_p50_ms: fsync.ms(50.0),
+            fsync_p99_ms: fsync.ms(99.0),
+            insert_normal_per_s: primitives::insert(dir, Sync::Normal, 1, payload, t)?,
+            insert_full_per_s: primitives::insert(dir, Sync::Full, 1, payload, t)?,
+            insert_100_normal_rows_per_s: primitives::insert(dir, Sync::Normal, 100, payload, t)?,
+            group_commit_8_full_per_s: primitives::group_commit(dir, 8, Sync::Full, payload, t)?,
+            claim_ack_100_per_s: primitives::claim_ack(dir, 100, 100_000, payload, t)?,
+            http_per_s: http.per_second(),
+            http_p50_us: http.us(50.0),
+            parse_validate_per_s: primitives::parse_validate(payload, raw, t),
+        });
+    }
+    let pick = |f: fn(&Primitives) -> f64| median(runs.iter().map(f).collect());
+    Ok(Primitives {
+        fsync_per_s: pick(|p| p.fsync_per_s),
+        fsync_p50_ms: pick(|p| p.fsync_p50_ms),
+        fsync_p99_ms: pick(|p| p.fsync_p99_ms),
+        insert_normal_per_s: pick(|p| p.insert_normal_per_s),
+        insert_full_per_s: pick(|p| p.insert_full_per_s),
+        insert_100_normal_rows_per_s: pick(|p| p.insert_100_normal_rows_per_s),
+        group_commit_8_full_per_s: pick(|p| p.group_commit_8_full_per_s),
+        claim_ack_100_per_s: pick(|p| p.claim_ack_100_per_s),
+        http_per_s: pick(|p| p.http_per_s),
+        http_p50_us: pick(|p| p.http_p50_us),
+        parse_validate_per_s: pick(|p| p.parse_validate_per_s),
+    })
+}
+
+/// A native measurement, or nothing (with the reason on stderr) when it cannot run here.
+fn optional<T>(what: &str, result: Result<T, String>) -> Option<T> {
+    result.map_err(|e| eprintln!("{what} skipped: {e}")).ok()
+}
+
+fn run() -> Result<(), BenchError> {
+    let args = args()?;
+    let sizes = Sizes::new(args.quick);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scratch = match &args.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            tempfile::tempdir_in(dir)?
+        }
+        None => {
+            let target = root.join("target");
+            std::fs::create_dir_all(&target)?;
+            tempfile::Builder::new()
+                .prefix("bench-data-")
+                .tempdir_in(target)?
+        }
+    };
+    let dir = scratch.path().to_owned();
+    let mut machine = machine(&dir);
+    let payload = order::order(4);
+    let raw = jsonschema::options()
+        .with_format("uuid", |s: &str| s.len() == 36)
+        .should_validate_formats(true)
+        .build(&order::raw_schema())?;
+    let sink = Arc::new(Sink::start()?);
+    eprintln!(
+        "Integra benchmark ({} build{}), data in {}",
+        machine.profile,
+        if args.quick { ", quick" } else { "" },
+        dir.display()
+    );
+
+    let bench = Bench {
+        dir: dir.clone(),
+        sink: Arc::clone(&sink),
+        payload: payload.clone(),
+    };
+    if let Some(scenario) = &args.only {
+        return only(&bench, scenario, &sizes);
+    }
+    let primitives = measure_primitives(&dir, &sink, &payload, &raw, &sizes)?;
+    eprintln!("end to end");
+    let end_to_end_1 = bench.end_to_end(ONE, 1, sizes.end_to_end)?;
+    let end_to_end_3 = bench.end_to_end(THREE, 3, sizes.fan_out)?;
+    eprintln!("batch, durable callers, backlog");
+    let batch_100 = bench.batch_end_to_end(100, sizes.batch)?;
+    let durable_8 = bench.durable_callers(8, sizes.durable)?;
+    let backlog_drain = bench.backlog_drain(sizes.backlog)?;
+    eprintln!("fixed load, idle");
+    let fixed_load = bench.fixed_load(end_to_end_1.messages_per_s * 0.1, sizes.fixed_load)?;
+    let idle = bench.idle(sizes.idle)?;
+    eprintln!("native calls");
+    let warmup = sizes.native_calls / 10;
+    let c_abi_register = optional(
+        "the C ABI call",
+        native::c_abi_register(&dir, sizes.native_calls, warmup),
+    );
+    let addin_register = optional(
+        "the Native API call",
+        native::addin_register(&dir, sizes.native_calls, warmup),
+    );
+    eprintln!("validation");
+    let validating = bench.engine("validation", Durability::Normal)?;
+    let validation_1kb = validation::measure(&validating, ONE, &raw, 4, args.quick)?;
+    let validation_16kb = validation::measure(&validating, ONE, &raw, 94, args.quick)?;
+    machine.load_after = read("/proc/loadavg");
+
+    let figures = Figures {
+        primitives,
+        end_to_end_1,
+        end_to_end_3,
+        batch_100,
+        durable_8,
+        backlog_drain,
+        fixed_load,
+        idle,
+        c_abi_register,
+        addin_register,
+        validation_1kb,
+        validation_16kb,
+    };
+    let goals = report::goals(&figures);
+    report::print(&figures, &goals);
+    println!(
+        "\nMachine: {} ({} cores), Linux {}, SQLite {}; load {} → {}",
+        machine.cpu,
+        machine.cores,
+        machine.kernel,
+        machine.sqlite,
+        machine.load_before,
+        machine.load_after
+    );
+    if args.quick {
+        println!("(quick run: the figures only show that every step works)");
+    }
+    if let Some(parent) = args.json.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let json = serde_json::json!({
+        "command": "cargo bench --bench engine",
+        "quick": args.quick,
+        "machine": machine,
+        "figures": figures,
+        "goals": goals,
+    });
+    std::fs::write(&args.json, serde_json::to_string_pretty(&json)?)?;
+    println!("Written to {}", args.json.display());
+    Ok(())
+}
+
+/// Runs one scenario alone and prints its figures.
+fn only(bench: &Bench, scenario: &str, sizes: &Sizes) -> Result<(), BenchError> {
+    let figures = match scenario {
+        "end-to-end" => format!("{:?}", bench.end_to_end(ONE, 1, sizes.end_to_end)?),
+        "fan-out" => format!("{:?}", bench.end_to_end(THREE, 3, sizes.fan_out)?),
+        "batch" => format!("{:?}", bench.batch_end_to_end(100, sizes.batch)?),
+        "durable" => format!("{:?}", bench.durable_callers(8, sizes.durable)?),
+        "backlog" => format!("{:?}", bench.backlog_drain(sizes.backlog)?),
+        "fixed-load" => format!("{:?}", bench.fixed_load(400.0, sizes.fixed_load)?),
+        "idle" => format!("{:?}", bench.idle(sizes.idle)?),
+        other => return Err(format!("there is no scenario '{other}'").into()),
+    };
+    println!("{scenario}: {figures}");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("the benchmark failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
