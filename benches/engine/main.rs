@@ -9,7 +9,8 @@
 //! `engine-quick.json` for a quick run),
 //! `--dir PATH` (the data directory; default a fresh one under `target/`),
 //! `--only SCENARIO` (runs one scenario and prints its figures, for profiling it:
-//! `end-to-end`, `fan-out`, `batch`, `durable`, `backlog`, `fixed-load`, `idle`).
+//! `end-to-end`, `fan-out`, `batch`, `durable`, `backlog`, `fixed-load`, `idle`,
+//! `validation`).
 //!
 //! What each figure means and the goals' thresholds are in `BENCHMARKS.md`.
 
@@ -234,7 +235,7 @@ fn run() -> Result<(), BenchError> {
     let mut machine = machine(&dir);
     let payload = order::order(4);
     let raw = jsonschema::options()
-        .with_format("uuid", |s: &str| s.len() == 36)
+        .with_format("uuid", order::is_uuid)
         .should_validate_formats(true)
         .build(&order::raw_schema())?;
     let sink = Arc::new(Sink::start()?);
@@ -251,7 +252,7 @@ fn run() -> Result<(), BenchError> {
         payload: payload.clone(),
     };
     if let Some(scenario) = &args.only {
-        return only(&bench, scenario, &sizes);
+        return only(&bench, scenario, &sizes, &raw, args.quick);
     }
     let primitives = measure_primitives(&dir, &sink, &payload, &raw, &sizes)?;
     eprintln!("end to end");
@@ -324,7 +325,13 @@ fn run() -> Result<(), BenchError> {
 }
 
 /// Runs one scenario alone and prints its figures.
-fn only(bench: &Bench, scenario: &str, sizes: &Sizes) -> Result<(), BenchError> {
+fn only(
+    bench: &Bench,
+    scenario: &str,
+    sizes: &Sizes,
+    raw: &jsonschema::Validator,
+    quick: bool,
+) -> Result<(), BenchError> {
     let figures = match scenario {
         "end-to-end" => format!("{:?}", bench.end_to_end(ONE, 1, sizes.end_to_end)?),
         "fan-out" => format!("{:?}", bench.end_to_end(THREE, 3, sizes.fan_out)?),
@@ -333,6 +340,10 @@ fn only(bench: &Bench, scenario: &str, sizes: &Sizes) -> Result<(), BenchError> 
         "backlog" => format!("{:?}", bench.backlog_drain(sizes.backlog)?),
         "fixed-load" => format!("{:?}", bench.fixed_load(400.0, sizes.fixed_load)?),
         "idle" => format!("{:?}", bench.idle(sizes.idle)?),
+        "validation" => {
+            let engine = bench.engine("validation", Durability::Normal)?;
+            format!("{:?}", validation::measure(&engine, ONE, raw, 94, quick)?)
+        }
         other => return Err(format!("there is no scenario '{other}'").into()),
     };
     println!("{scenario}: {figures}");

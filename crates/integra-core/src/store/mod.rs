@@ -264,16 +264,21 @@ impl Store {
             Some(c) => c,
             None => open_connection(&self.path, &self.options, true)?,
         };
-        conn.execute_batch("BEGIN")
-            .map_err(|e| StoreError::sql("begin_read", e))?;
+        run_control(&conn, "BEGIN").map_err(|e| StoreError::sql("begin_read", e))?;
         let result = f(&Db::new(&conn, &self.config));
-        let ended = conn.execute_batch("COMMIT");
+        let ended = run_control(&conn, "COMMIT");
         let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
         if ended.is_ok() && readers.len() < MAX_IDLE_READERS {
             readers.push(conn);
         }
         result
     }
+}
+
+/// Runs a transaction-control statement (`BEGIN`, `COMMIT`, `SAVEPOINT`…), prepared once
+/// per connection: they run several times per write.
+fn run_control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 /// Opens one connection with Integra's PRAGMAs.

@@ -26,7 +26,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Sender, TrySendError};
 use rusqlite::Connection;
 
-use super::{Commit, ConfigCache, Db, Durability, StoreError};
+use super::{Commit, ConfigCache, Db, Durability, StoreError, run_control};
 
 /// Most jobs committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -221,9 +221,7 @@ impl WriterConn {
     }
 
     fn exec(&self, statement: &'static str, sql: &str) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch(sql)
-            .map_err(|e| StoreError::sql(statement, e))
+        run_control(&self.conn, sql).map_err(|e| StoreError::sql(statement, e))
     }
 
     /// Runs `jobs` in one transaction. Returns true when it committed.
@@ -261,12 +259,12 @@ impl WriterConn {
             finishes.push(finish);
             all_ok &= ok;
             if !single {
-                let end = if ok {
-                    "RELEASE job"
+                let undone = if ok {
+                    Ok(())
                 } else {
-                    "ROLLBACK TO job; RELEASE job"
+                    self.exec("savepoint_end", "ROLLBACK TO job")
                 };
-                if let Err(e) = self.exec("savepoint_end", end) {
+                if let Err(e) = undone.and_then(|()| self.exec("savepoint_end", "RELEASE job")) {
                     broken = Some(e);
                 }
             }
