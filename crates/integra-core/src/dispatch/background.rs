@@ -38,7 +38,10 @@ use crate::time::Timestamp;
 pub struct DispatcherOptions {
     /// Worker threads that form and send in parallel. Default 4.
     pub threads: usize,
-    /// Most items claimed at once. Default 64.
+    /// Most items claimed at once, and in flight (claimed, not yet recorded; at least twice
+    /// `threads`). Default 64. Larger batches mean fewer write transactions per message; a
+    /// smaller one shortens the queue that deliveries to fast subscribers may wait in behind
+    /// those to a slow one.
     pub batch: usize,
     /// How often to look for work nobody signalled (work registered by other processes).
     /// Default 250 ms.
