@@ -1,7 +1,9 @@
 //! The message exchange on an `integra_engine` (the 1C SSL «Обмен сообщениями» API): each
 //! function is the C face of the [`integra_core::json_api::Handle`] method with the same
 //! name. Present when the library is built with the `receiver` feature (as with
-//! `--features full`): a base must serve the exchange to take part in it.
+//! `--features full`): a base must serve the exchange to take part in it. Every body runs
+//! inside [`call`], which converts the handle and runs the call under the panic guard
+//! (`panic::guard(…)`), so nothing unwinds into C.
 
 use std::ffi::c_char;
 
