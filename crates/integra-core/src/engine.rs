@@ -187,8 +187,11 @@ impl Core {
     /// The message exchange's settings as configured now (the defaults when the
     /// configuration has none).
     pub(crate) fn exchange_settings(&self) -> Result<ExchangeSettings> {
-        let config = self.store.read(|db| db.config())?;
-        Ok(config.config().exchange.clone().unwrap_or_default())
+        Ok(self
+            .store
+            .read(|db| db.config())?
+            .config()
+            .exchange_settings())
     }
 
     /// Reads from the database, to show it answers.

@@ -307,6 +307,11 @@ impl Config {
         }
     }
 
+    /// The message exchange's settings: the configured ones, or the defaults.
+    pub fn exchange_settings(&self) -> ExchangeSettings {
+        self.exchange.clone().unwrap_or_default()
+    }
+
     /// The flow with this code.
     pub fn flow(&self, code: &str) -> Option<&Flow> {
         self.flows.iter().find(|f| f.code == code)

@@ -206,9 +206,11 @@ impl Core {
         let registered = self.registered_formers();
         let handled = self.registered_handlers();
         #[cfg(feature = "receiver")]
-        let (channels, exchange) = (self.registered_channels(), self.exchange_settings()?);
+        let channels = self.registered_channels();
         self.store.write(Commit::Lazy, move |db| {
             let config = db.config()?;
+            #[cfg(feature = "receiver")]
+            let exchange = config.config().exchange_settings();
             let formed_here = flows_formed_here(&config, &registered);
             let forms = claim_forming(db, &owner, lease_until, now, &formed_here, max)?;
             let processed_here = flows_processed_here(&config, &handled);
@@ -435,10 +437,10 @@ impl Core {
         }
         let now = self.now();
         let owner = self.owner.clone();
-        #[cfg(feature = "receiver")]
-        let retry = self.exchange_settings()?.handling_retry();
         let (report, observed) = self.store.write(Commit::Durable, move |db| {
             let config = db.config()?;
+            #[cfg(feature = "receiver")]
+            let retry = config.config().exchange_settings().handling_retry();
             let mut done = Recorded::default();
             for WorkResult { outcome, took } in results {
                 match outcome {

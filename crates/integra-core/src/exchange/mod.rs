@@ -277,9 +277,8 @@ impl Engine {
         };
         let subscribers = matches!(target, Target::Subscribers);
         let (channel, body, uuid) = (channel.to_owned(), body.to_owned(), id.clone());
-        let name = self.core.exchange_settings()?.name;
         self.core.store.write(Commit::Durable, move |db| {
-            let me = identity(db, &name)?;
+            let me = identity(db, &db.config()?.config().exchange_settings().name)?;
             let list = match recipients {
                 Some(list) => list,
                 None if subscribers => db.exchange_recipients(RecipientKind::Subscriber, &channel)?,
