@@ -94,6 +94,17 @@ enum integra_status integra_engine_close(struct integra_engine *engine);
 enum integra_status integra_engine_load_configuration(struct integra_engine *engine,
                                                       const char *config_json);
 
+// Writes the stored configuration, as JSON, to `config_out`, with every secret (password,
+// token, API key, HMAC secret) replaced by `"***"`. The string is the caller's, freed with
+// `integra_string_free`. Loading it back with `integra_engine_load_configuration` is refused
+// until the secrets are written in again.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_get_configuration(struct integra_engine *engine,
+                                                     char **config_out);
+
 // Registers a message on an outgoing flow. `options_json` may be NULL or empty, or hold
 // `object_key`, `ordering_key`, `not_before`. `id_out` receives the message id.
 //
@@ -309,6 +320,19 @@ enum integra_status integra_engine_find_by_external_id(struct integra_engine *en
 // error except where an argument is optional); out-parameters are writable.
 enum integra_status integra_engine_cleanup(struct integra_engine *engine, uint64_t *count_out);
 
+// Checks the database: SQLite's quick check (with `full`, its full integrity check, which
+// also compares every index with its table, several times slower) and Integra's own
+// invariants. `report_out` receives the report as JSON, `{"ok": bool, "mode": "quick" |
+// "full", "problems": [{"check", "what", "location"}], "elapsed_ms"}`; free it with
+// `integra_string_free`. The check reads one snapshot and blocks no writer.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_check_integrity(struct integra_engine *engine,
+                                                   bool full,
+                                                   char **report_out);
+
 // `text_out` receives every metric in the OpenMetrics text format.
 //
 // # Safety
@@ -377,8 +401,9 @@ enum integra_status integra_engine_deliver_messages(struct integra_engine *engin
 #if defined(INTEGRA_FEATURE_RECEIVER)
 // Connects another base after checking the connection both ways. `sender_json` says how
 // it reaches this base, `recipient_json` how this base reaches it: `{"url", "username",
-// "password"}`. The names may be NULL or empty (the recipient's own name; this base's
-// configured name). `endpoint_out` receives `{"code", "name", "url", "blocked"}`.
+// "password"}`. `recipient_name` (NULL or empty: the recipient's own name) and
+// `sender_name` (NULL or empty: this base's configured name) are optional. `endpoint_out`
+// receives `{"code", "name", "url", "blocked"}`.
 //
 // # Safety
 // `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an

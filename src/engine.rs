@@ -10,7 +10,7 @@
 use std::ffi::c_char;
 
 use crate::handle::{
-    IntegraEngine, call, free_engine, new_engine, optional_text, owned_string, put, put_string,
+    IntegraEngine, call, free_engine, new_engine, optional_out, optional_text, out, owned_string,
     text,
 };
 use crate::panic::guard;
@@ -106,6 +106,29 @@ pub unsafe extern "C" fn integra_engine_load_configuration(
     }
 }
 
+/// Writes the stored configuration, as JSON, to `config_out`, with every secret (password,
+/// token, API key, HMAC secret) replaced by `"***"`. The string is the caller's, freed with
+/// `integra_string_free`. Loading it back with `integra_engine_load_configuration` is refused
+/// until the secrets are written in again.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_get_configuration(
+    engine: *mut IntegraEngine,
+    config_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let config_out = out(config_out, "config_out")?;
+            let config = e.read(|h| h.configuration())?;
+            config_out.put_string(config)
+        })
+    }
+}
+
 /// Registers a message on an outgoing flow. `options_json` may be NULL or empty, or hold
 /// `object_key`, `ordering_key`, `not_before`. `id_out` receives the message id.
 ///
@@ -124,10 +147,11 @@ pub unsafe extern "C" fn integra_engine_register_message(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let id_out = out(id_out, "id_out")?;
             let (flow, source) = (text(flow, "flow")?, text(source_json, "source_json")?);
             let options = optional_text(options_json, "options_json")?;
             let id = e.read(|h| h.register_message(flow, source, register_duplicate, options))?;
-            put_string(id_out, id, "id_out")
+            id_out.put_string(id)
         })
     }
 }
@@ -148,9 +172,10 @@ pub unsafe extern "C" fn integra_engine_register_messages(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let ids_out = out(ids_out, "ids_out")?;
             let (flow, messages) = (text(flow, "flow")?, text(messages_json, "messages_json")?);
             let ids = e.read(|h| h.register_messages(flow, messages))?;
-            put_string(ids_out, ids, "ids_out")
+            ids_out.put_string(ids)
         })
     }
 }
@@ -171,8 +196,9 @@ pub unsafe extern "C" fn integra_engine_next_to_form(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let items_out = out(items_out, "items_out")?;
             let items = e.read(|h| h.next_to_form(max, lease_seconds))?;
-            put_string(items_out, items, "items_out")
+            items_out.put_string(items)
         })
     }
 }
@@ -193,9 +219,10 @@ pub unsafe extern "C" fn integra_engine_complete_forming(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let violations_out = out(violations_out, "violations_out")?;
             let (id, payload) = (text(id, "id")?, text(payload_json, "payload_json")?);
             let violations = e.read(|h| h.complete_forming(id, payload))?;
-            put_string(violations_out, violations, "violations_out")
+            violations_out.put_string(violations)
         })
     }
 }
@@ -256,8 +283,9 @@ pub unsafe extern "C" fn integra_engine_dispatch(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let report_out = out(report_out, "report_out")?;
             let report = e.read(|h| h.dispatch(max, timeout_ms))?;
-            put_string(report_out, report, "report_out")
+            report_out.put_string(report)
         })
     }
 }
@@ -290,11 +318,9 @@ pub unsafe extern "C" fn integra_engine_stop_dispatcher(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let was_running_out = optional_out(was_running_out);
             let was_running = e.read(|h| h.stop_dispatcher())?;
-            if was_running_out.is_null() {
-                return Ok(());
-            }
-            put(was_running_out, was_running, "was_running_out")
+            was_running_out.map_or(Ok(()), |o| o.put(was_running))
         })
     }
 }
@@ -317,13 +343,14 @@ pub unsafe extern "C" fn integra_engine_accept_incoming(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let result_out = out(result_out, "result_out")?;
             let (flow, message_id) = (text(flow, "flow")?, text(message_id, "message_id")?);
             let (body, headers) = (
                 text(body, "body")?,
                 optional_text(headers_json, "headers_json")?,
             );
             let result = e.read(|h| h.accept_incoming(flow, message_id, body, headers))?;
-            put_string(result_out, result, "result_out")
+            result_out.put_string(result)
         })
     }
 }
@@ -344,8 +371,9 @@ pub unsafe extern "C" fn integra_engine_next_incoming(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let items_out = out(items_out, "items_out")?;
             let items = e.read(|h| h.next_incoming(max, lease_seconds))?;
-            put_string(items_out, items, "items_out")
+            items_out.put_string(items)
         })
     }
 }
@@ -407,10 +435,11 @@ pub unsafe extern "C" fn integra_engine_validate(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let violations_out = out(violations_out, "violations_out")?;
             let (schema, component) = (text(schema, "schema")?, text(component, "component")?);
             let json = text(json, "json")?;
             let violations = e.read(|h| h.validate(schema, component, json))?;
-            put_string(violations_out, violations, "violations_out")
+            violations_out.put_string(violations)
         })
     }
 }
@@ -430,9 +459,10 @@ pub unsafe extern "C" fn integra_engine_message_status(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let status_out = out(status_out, "status_out")?;
             let id = text(id, "id")?;
             let status = e.read(|h| h.message_status(id))?;
-            put_string(status_out, status, "status_out")
+            status_out.put_string(status)
         })
     }
 }
@@ -453,12 +483,13 @@ pub unsafe extern "C" fn integra_engine_retry(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let count_out = out(count_out, "count_out")?;
             let (filter, reason) = (
                 optional_text(filter_json, "filter_json")?,
                 text(reason, "reason")?,
             );
             let n = e.read(|h| h.retry(filter, reason))?;
-            put(count_out, n, "count_out")
+            count_out.put(n)
         })
     }
 }
@@ -478,12 +509,10 @@ pub unsafe extern "C" fn integra_engine_delete_message(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let deleted_out = optional_out(deleted_out);
             let id = text(id, "id")?;
             let deleted = e.read(|h| h.delete_message(id))?;
-            if deleted_out.is_null() {
-                return Ok(());
-            }
-            put(deleted_out, deleted, "deleted_out")
+            deleted_out.map_or(Ok(()), |o| o.put(deleted))
         })
     }
 }
@@ -531,11 +560,12 @@ pub unsafe extern "C" fn integra_engine_get_external_id(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let external_id_out = out(external_id_out, "external_id_out")?;
             let (system, object_type) =
                 (text(system, "system")?, text(object_type, "object_type")?);
             let local = text(local_key, "local_key")?;
             let id = e.read(|h| h.get_external_id(system, object_type, local))?;
-            put_string(external_id_out, id, "external_id_out")
+            external_id_out.put_string(id)
         })
     }
 }
@@ -556,11 +586,12 @@ pub unsafe extern "C" fn integra_engine_find_by_external_id(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let local_key_out = out(local_key_out, "local_key_out")?;
             let (system, object_type) =
                 (text(system, "system")?, text(object_type, "object_type")?);
             let external = text(external_id, "external_id")?;
             let key = e.read(|h| h.find_by_external_id(system, object_type, external))?;
-            put_string(local_key_out, key, "local_key_out")
+            local_key_out.put_string(key)
         })
     }
 }
@@ -578,8 +609,34 @@ pub unsafe extern "C" fn integra_engine_cleanup(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let count_out = out(count_out, "count_out")?;
             let n = e.read(|h| h.cleanup())?;
-            put(count_out, n, "count_out")
+            count_out.put(n)
+        })
+    }
+}
+
+/// Checks the database: SQLite's quick check (with `full`, its full integrity check, which
+/// also compares every index with its table, several times slower) and Integra's own
+/// invariants. `report_out` receives the report as JSON, `{"ok": bool, "mode": "quick" |
+/// "full", "problems": [{"check", "what", "location"}], "elapsed_ms"}`; free it with
+/// `integra_string_free`. The check reads one snapshot and blocks no writer.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_check_integrity(
+    engine: *mut IntegraEngine,
+    full: bool,
+    report_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let report_out = out(report_out, "report_out")?;
+            let report = e.read(|h| h.check_integrity(full))?;
+            report_out.put_string(report)
         })
     }
 }
@@ -597,8 +654,9 @@ pub unsafe extern "C" fn integra_engine_metrics_text(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let text_out = out(text_out, "text_out")?;
             let metrics = e.read(|h| h.metrics_text())?;
-            put_string(text_out, metrics, "text_out")
+            text_out.put_string(metrics)
         })
     }
 }

@@ -1,12 +1,13 @@
 //! The only place raw pointers from C are turned into Rust values, and Rust values into
 //! pointers C owns: the engine handle (a `Box`), string arguments (borrowed, checked for
-//! NULL and UTF-8), out-parameters (written only on success) and returned strings (a
-//! `CString` C frees with `integra_string_free`).
+//! NULL and UTF-8), out-parameters (refused when NULL before the call does anything, written
+//! only on success) and returned strings (a `CString` C frees with `integra_string_free`).
 //!
 //! Every call on an engine goes through [`call`], which runs inside the panic guard, clears
 //! and records the engine's last error, and turns a failure into its status.
 
 use std::ffi::{CStr, CString, c_char};
+use std::ptr::NonNull;
 use std::sync::{Mutex, PoisonError, RwLock};
 
 use integra_core::Error;
@@ -145,33 +146,44 @@ pub(crate) unsafe fn optional_text<'a>(t: *const c_char, name: &str) -> Result<&
     }
 }
 
-/// Writes `value` to the out-parameter `out`.
+/// An out-parameter, checked for NULL before the call does any work (so a NULL one is
+/// refused with nothing done) and written only when the call succeeds. Made only by [`out`]
+/// and [`optional_out`], whose callers promise it is writable for the call, and used within
+/// it.
+pub(crate) struct Out<T>(NonNull<T>);
+
+/// The required out-parameter `out`; NULL is `INTEGRA_STATUS_NULL_PARAMETER`.
 ///
 /// # Safety
-/// `out` is NULL or valid for a write of `T`.
-pub(crate) unsafe fn put<T>(out: *mut T, value: T, name: &str) -> Result<(), Failure> {
-    if out.is_null() {
-        return Err(Failure::null(name));
-    }
-    // SAFETY: non-NULL and writable per the contract.
-    unsafe { out.write(value) };
-    Ok(())
+/// `out` is NULL or valid for a write of `T` until the call returns.
+pub(crate) unsafe fn out<T>(out: *mut T, name: &str) -> Result<Out<T>, Failure> {
+    NonNull::new(out)
+        .map(Out)
+        .ok_or_else(|| Failure::null(name))
 }
 
-/// Writes a new string C owns to the out-parameter `out`.
+/// An out-parameter the caller may leave NULL: `None` then.
 ///
 /// # Safety
-/// As [`put`].
-pub(crate) unsafe fn put_string(
-    out: *mut *mut c_char,
-    value: String,
-    name: &str,
-) -> Result<(), Failure> {
-    if out.is_null() {
-        return Err(Failure::null(name));
+/// As [`out`].
+pub(crate) unsafe fn optional_out<T>(out: *mut T) -> Option<Out<T>> {
+    NonNull::new(out).map(Out)
+}
+
+impl<T> Out<T> {
+    /// Writes `value`, at the end of a call that succeeded.
+    pub(crate) fn put(self, value: T) -> Result<(), Failure> {
+        // SAFETY: non-NULL, and writable until the call returns, as [`out`] requires.
+        unsafe { self.0.as_ptr().write(value) };
+        Ok(())
     }
-    // SAFETY: as the caller promised.
-    unsafe { put(out, owned_string(value), name) }
+}
+
+impl Out<*mut c_char> {
+    /// Writes a new string C owns.
+    pub(crate) fn put_string(self, value: String) -> Result<(), Failure> {
+        self.put(owned_string(value))
+    }
 }
 
 /// A string C owns (free with `integra_string_free`). A NUL inside (never in Integra's

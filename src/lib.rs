@@ -40,6 +40,8 @@
 //!   `integra_engine_new`, freed by `integra_engine_free` (NULL-safe).
 //! * Every fallible function returns an `integra_status`; on failure
 //!   `integra_engine_last_error` says what was wrong, and out-parameters are not written.
+//!   A NULL where a pointer is required is `INTEGRA_STATUS_NULL_PARAMETER`, refused before
+//!   the call does anything (`tests/it/c_abi.rs` sweeps every function for this).
 //! * Strings are NUL-terminated UTF-8 both ways; complex values are JSON. Returned strings
 //!   belong to the caller, who frees them with `integra_string_free`.
 //! * Nothing unwinds into C: every function runs inside one panic guard and reports a

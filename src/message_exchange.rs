@@ -7,7 +7,7 @@
 
 use std::ffi::c_char;
 
-use crate::handle::{IntegraEngine, call, optional_text, put, put_string, text};
+use crate::handle::{IntegraEngine, call, optional_text, out, text};
 use crate::status::IntegraStatus;
 
 /// Sends `body_json` on an addressed channel to `recipients` (NULL or empty: the sender's
@@ -30,10 +30,11 @@ pub unsafe extern "C" fn integra_engine_send_message(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let id_out = out(id_out, "id_out")?;
             let (channel, body) = (text(channel, "channel")?, text(body_json, "body_json")?);
             let recipients = optional_text(recipients, "recipients")?;
             let id = e.read(|h| h.send_message(channel, body, recipients, quick))?;
-            put_string(id_out, id, "id_out")
+            id_out.put_string(id)
         })
     }
 }
@@ -55,9 +56,10 @@ pub unsafe extern "C" fn integra_engine_send_message_to_subscribers(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let id_out = out(id_out, "id_out")?;
             let (channel, body) = (text(channel, "channel")?, text(body_json, "body_json")?);
             let id = e.read(|h| h.send_message_to_subscribers(channel, body, quick))?;
-            put_string(id_out, id, "id_out")
+            id_out.put_string(id)
         })
     }
 }
@@ -76,16 +78,18 @@ pub unsafe extern "C" fn integra_engine_deliver_messages(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let report_out = out(report_out, "report_out")?;
             let report = e.read(|h| h.deliver_messages())?;
-            put_string(report_out, report, "report_out")
+            report_out.put_string(report)
         })
     }
 }
 
 /// Connects another base after checking the connection both ways. `sender_json` says how
 /// it reaches this base, `recipient_json` how this base reaches it: `{"url", "username",
-/// "password"}`. The names may be NULL or empty (the recipient's own name; this base's
-/// configured name). `endpoint_out` receives `{"code", "name", "url", "blocked"}`.
+/// "password"}`. `recipient_name` (NULL or empty: the recipient's own name) and
+/// `sender_name` (NULL or empty: this base's configured name) are optional. `endpoint_out`
+/// receives `{"code", "name", "url", "blocked"}`.
 ///
 /// # Safety
 /// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
@@ -102,6 +106,7 @@ pub unsafe extern "C" fn integra_engine_connect_endpoint(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let endpoint_out = out(endpoint_out, "endpoint_out")?;
             let (sender, recipient) = (
                 text(sender_json, "sender_json")?,
                 text(recipient_json, "recipient_json")?,
@@ -112,7 +117,7 @@ pub unsafe extern "C" fn integra_engine_connect_endpoint(
             );
             let endpoint =
                 e.read(|h| h.connect_endpoint(sender, recipient, recipient_name, sender_name))?;
-            put_string(endpoint_out, endpoint, "endpoint_out")
+            endpoint_out.put_string(endpoint)
         })
     }
 }
@@ -246,8 +251,9 @@ pub unsafe extern "C" fn integra_engine_exchange_endpoints(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let endpoints_out = out(endpoints_out, "endpoints_out")?;
             let endpoints = e.read(|h| h.exchange_endpoints())?;
-            put_string(endpoints_out, endpoints, "endpoints_out")
+            endpoints_out.put_string(endpoints)
         })
     }
 }
@@ -267,9 +273,10 @@ pub unsafe extern "C" fn integra_engine_channel_recipients(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let recipients_out = out(recipients_out, "recipients_out")?;
             let channel = text(channel, "channel")?;
             let recipients = e.read(|h| h.channel_recipients(channel))?;
-            put_string(recipients_out, recipients, "recipients_out")
+            recipients_out.put_string(recipients)
         })
     }
 }
@@ -291,8 +298,9 @@ pub unsafe extern "C" fn integra_engine_next_exchange_messages(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let items_out = out(items_out, "items_out")?;
             let items = e.read(|h| h.next_exchange_messages(max, lease_seconds))?;
-            put_string(items_out, items, "items_out")
+            items_out.put_string(items)
         })
     }
 }
@@ -353,9 +361,10 @@ pub unsafe extern "C" fn integra_engine_received_exchange_messages(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let items_out = out(items_out, "items_out")?;
             let status = optional_text(status, "status")?;
             let items = e.read(|h| h.received_exchange_messages(status, limit))?;
-            put_string(items_out, items, "items_out")
+            items_out.put_string(items)
         })
     }
 }
@@ -376,9 +385,10 @@ pub unsafe extern "C" fn integra_engine_sent_exchange_messages(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let items_out = out(items_out, "items_out")?;
             let status = optional_text(status, "status")?;
             let items = e.read(|h| h.sent_exchange_messages(status, limit))?;
-            put_string(items_out, items, "items_out")
+            items_out.put_string(items)
         })
     }
 }
@@ -398,9 +408,10 @@ pub unsafe extern "C" fn integra_engine_retry_received_exchange_messages(
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
+            let count_out = out(count_out, "count_out")?;
             let id = optional_text(id, "id")?;
             let n = e.read(|h| h.retry_received_exchange_messages(id))?;
-            put(count_out, n, "count_out")
+            count_out.put(n)
         })
     }
 }

@@ -17,7 +17,8 @@ pub(crate) struct Component {
 }
 
 impl Component {
-    fn set_last_error(&self, text: String) {
+    /// Keeps `text` as `LastError` (empty after a call that succeeded).
+    pub(crate) fn set_last_error(&self, text: String) {
         *self
             .last_error
             .lock()

@@ -24,3 +24,12 @@ mod methods;
 mod value;
 
 pub use methods::reference;
+
+/// The `tVariant` decoder behind a safe entry, for the fuzz targets in `fuzz/` only (feature
+/// `fuzzing`; not part of the add-in's interface).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::abi::{HostVariant, decode};
+    pub use crate::value::Value;
+}

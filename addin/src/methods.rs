@@ -416,12 +416,32 @@ pub(crate) static METHODS: &[Method] = &[
         run: |h, _| number(h.cleanup()?),
     },
     Method {
+        name: "CheckIntegrity",
+        name_ru: "ПроверитьЦелостность",
+        params: &[Param {
+            name: "full",
+            kind: Boolean,
+            default: Some(no),
+        }],
+        returns: true,
+        doc: "Checks the database (SQLite's quick check, or with full = Истина its full one, and Integra's invariants); returns the report as JSON: {\"ok\": ..., \"problems\": [...]}.",
+        run: |h, a| text(h.check_integrity(a.boolean(0)?)?),
+    },
+    Method {
         name: "MetricsText",
         name_ru: "ТекстМетрик",
         params: &[],
         returns: true,
         doc: "Returns every metric in the OpenMetrics text format, for an HTTP service to serve.",
         run: |h, _| text(h.metrics_text()?),
+    },
+    Method {
+        name: "GetConfiguration",
+        name_ru: "ПолучитьКонфигурацию",
+        params: &[],
+        returns: true,
+        doc: "Returns the configuration as JSON with every secret (password, token, key) replaced by \"***\"; write them in again before loading it.",
+        run: |h, _| text(h.configuration()?),
     },
     Method {
         name: "StartServer",

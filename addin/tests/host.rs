@@ -2,8 +2,9 @@
 //! compiled here with g++ against `include/integra_native_api.h`): the attach phase, every
 //! name in both languages and any case, the whole cycle against a real HTTP subscriber,
 //! every kind of bad input, calls after `Done`, several sessions on several threads, and no
-//! platform memory leaked or freed twice. It runs under AddressSanitizer with UBSan, and
-//! under valgrind's memcheck.
+//! platform memory leaked or freed twice; and a sweep of every method, property and lookup
+//! with every kind of wrong input. Both run under AddressSanitizer with UBSan, and under
+//! valgrind's memcheck.
 #![expect(
     clippy::expect_used,
     reason = "a test that meets the unexpected should stop right there, loudly"
@@ -67,7 +68,7 @@ fn shop() -> (String, std::thread::JoinHandle<()>) {
     (url, thread)
 }
 
-fn run(mut command: Command) -> String {
+fn run(command: &mut Command) -> String {
     let output = command.output().expect("the host runs");
     let text = format!(
         "{}{}",
@@ -83,29 +84,23 @@ fn run(mut command: Command) -> String {
     text
 }
 
-#[test]
-fn the_host_runs_clean_under_address_and_undefined_behaviour_sanitizers() {
-    let dir = tempfile::tempdir().expect("a scratch directory");
-    let host = build_host(dir.path(), true);
-    let (url, _server) = shop();
-    let mut command = Command::new(host);
+/// The host built with sanitizers, to run on `dir` against the subscriber at `url`.
+fn under_sanitizers(dir: &Path, url: &str) -> Command {
+    let mut command = Command::new(build_host(dir, true));
     command
         .arg(library())
-        .arg(dir.path())
-        .arg(&url)
+        .arg(dir)
+        .arg(url)
         .env(
             "ASAN_OPTIONS",
             "detect_leaks=1:abort_on_error=0:halt_on_error=1",
         )
         .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1");
-    run(command);
+    command
 }
 
-#[test]
-fn the_host_runs_clean_under_valgrind_memcheck() {
-    let dir = tempfile::tempdir().expect("a scratch directory");
-    let host = build_host(dir.path(), false);
-    let (url, _server) = shop();
+/// The plain host under valgrind's memcheck, to run on `dir` against the subscriber at `url`.
+fn under_valgrind(dir: &Path, url: &str) -> Command {
     let mut command = Command::new("valgrind");
     command
         .args([
@@ -114,11 +109,50 @@ fn the_host_runs_clean_under_valgrind_memcheck() {
             "--errors-for-leak-kinds=definite",
             "--error-exitcode=99",
         ])
-        .arg(host)
+        .arg(build_host(dir, false))
         .arg(library())
-        .arg(dir.path())
-        .arg(&url);
-    run(command);
+        .arg(dir)
+        .arg(url);
+    command
+}
+
+#[test]
+fn the_host_runs_clean_under_address_and_undefined_behaviour_sanitizers() {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let (url, _server) = shop();
+    run(&mut under_sanitizers(dir.path(), &url));
+}
+
+#[test]
+fn the_host_runs_clean_under_valgrind_memcheck() {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let (url, _server) = shop();
+    run(&mut under_valgrind(dir.path(), &url));
+}
+
+/// No subscriber: the sweep sends nothing.
+const NOWHERE: &str = "http://127.0.0.1:9";
+
+/// Issue 10: every method (enumerated through the Native API), with no engine open and with
+/// each wrong value in each position; calls with frames the platform never builds; lookups,
+/// defaults and properties out of range: each returns, and each failed call says why through
+/// `AddError` and `LastError` (the host's `sweep` mode).
+#[test]
+fn every_method_survives_every_kind_of_wrong_input_under_sanitizers() {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let mut command = under_sanitizers(dir.path(), NOWHERE);
+    let output = run(command.arg("sweep"));
+    assert!(output.contains("host: the sweep made"), "{output}");
+}
+
+/// The same sweep under valgrind's memcheck, with long strings of 4096 units rather than a
+/// megabyte (memcheck runs the add-in some fifty times slower).
+#[test]
+fn every_method_survives_every_kind_of_wrong_input_under_valgrind() {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let mut command = under_valgrind(dir.path(), NOWHERE);
+    let output = run(command.args(["sweep", "4096"]));
+    assert!(output.contains("host: the sweep made"), "{output}");
 }
 
 #[test]

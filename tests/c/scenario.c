@@ -28,7 +28,8 @@ int main(int argc, char **argv) {
     char settings[4096];
     snprintf(settings, sizeof settings,
              "{\"database\": \"%s\", \"config\": {"
-             "\"endpoints\": [{\"code\": \"shop\", \"base_url\": \"%s\"}],"
+             "\"endpoints\": [{\"code\": \"shop\", \"base_url\": \"%s\","
+             " \"auth\": {\"type\": \"bearer\", \"token\": \"c-secret-token\"}}],"
              "\"subscribers\": [{\"code\": \"shop\", \"kind\": \"http\", \"endpoint\": \"shop\","
              " \"http\": {\"path\": \"/orders\"}}],"
              "\"flows\": [{\"code\": \"ORDERS\", \"direction\": \"outgoing\","
@@ -96,6 +97,18 @@ int main(int argc, char **argv) {
     must(engine, integra_engine_metrics_text(engine, &metrics), "metrics_text");
     CHECK(strstr(metrics, "integra_deliveries_total") != NULL, "metrics: %.200s", metrics);
     integra_string_free(metrics);
+    char *integrity = NULL;
+    must(engine, integra_engine_check_integrity(engine, true, &integrity), "check_integrity");
+    CHECK(strstr(integrity, "\"ok\":true") != NULL, "integrity: %.200s", integrity);
+    integra_string_free(integrity);
+
+    /* The exported configuration hides the token. */
+    char *config = NULL;
+    must(engine, integra_engine_get_configuration(engine, &config), "get_configuration");
+    CHECK(strstr(config, "c-secret-token") == NULL, "the export shows the token: %s", config);
+    CHECK(strstr(config, "\"token\":\"***\"") != NULL, "export: %s", config);
+    integra_string_free(config);
+
     char *error = integra_engine_last_error(engine);
     CHECK(strcmp(error, "") == 0, "last error after success: %s", error);
     integra_string_free(error);

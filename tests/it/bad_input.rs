@@ -146,14 +146,24 @@ fn opening_something_that_is_not_an_integra_database_fails_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, vec![0x42u8; 8192]).unwrap();
-    let err = Engine::open(&junk, EngineOptions::default()).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "cannot open database '{}': file is not a database",
-            junk.display()
-        )
-    );
+    // An Integra database whose header was overwritten (issue 10): the same.
+    let damaged = dir.path().join("damaged.db");
+    drop(Engine::open(&damaged, EngineOptions::default()).unwrap());
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&damaged)
+        .unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &[0x42u8; 100], 0).unwrap();
+    for path in [junk, damaged] {
+        let err = Engine::open(&path, EngineOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "database '{}' is corrupt: file is not a database; restore it from a backup",
+                path.display()
+            )
+        );
+    }
     let err = Engine::open(dir.path(), EngineOptions::default()).unwrap_err();
     assert!(
         err.to_string()
@@ -171,5 +181,106 @@ fn opening_something_that_is_not_an_integra_database_fails_clearly() {
     assert_eq!(
         err.to_string(),
         "invalid lease: must be at least one second"
+    );
+}
+
+/// `[[…]]` nested `depth` levels.
+fn nested(depth: usize) -> String {
+    format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+#[test]
+fn inputs_over_the_limits_are_refused_naming_the_limit_and_the_value() {
+    use integra::limits::{MAX_BATCH, MAX_JSON_DEPTH, MAX_MESSAGE_BYTES};
+
+    let t = TestEngine::new(&config());
+    let e = &t.engine;
+    let none = RegisterOptions::default();
+    let deep = nested(MAX_JSON_DEPTH + 1);
+    let depth_error = "nested deeper than 127 levels, the limit, at line 1 column 128";
+    let huge = format!("\"{}\"", "x".repeat(MAX_MESSAGE_BYTES));
+    let cases: Vec<(integra::Result<String>, String)> = vec![
+        (
+            e.register("ORDERS", &deep, &none),
+            format!("the source of message 0 for flow 'ORDERS' is not valid JSON: {depth_error}"),
+        ),
+        (
+            e.register("ORDERS", &huge, &none),
+            "the source of message 0 for flow 'ORDERS' is 67108866 bytes, over the limit of 67108864 bytes".into(),
+        ),
+        (
+            e.accept("IN", "m-1", &deep, &Default::default())
+                .map(|a| a.id),
+            format!("the body of incoming message 'm-1' for flow 'IN' is not valid JSON: {depth_error}"),
+        ),
+        (
+            e.accept("IN", "m-2", &huge, &Default::default())
+                .map(|a| a.id),
+            "the body of incoming message 'm-2' for flow 'IN' is 67108866 bytes, over the limit of 67108864 bytes".into(),
+        ),
+    ];
+    for (result, expected) in cases {
+        let err = result.unwrap_err();
+        assert_eq!(err.to_string(), expected);
+        assert_eq!(err.kind(), integra::ErrorKind::InvalidArgument);
+    }
+    assert!(e.register("ORDERS", &nested(MAX_JSON_DEPTH), &none).is_ok());
+
+    // A batch through the front door the C ABI and the add-in share: one item too many.
+    let mut handle = integra::json_api::Handle::new();
+    let database = t.dir.path().join("integra.db");
+    handle
+        .open(&json!({"database": database}).to_string())
+        .unwrap();
+    let items = format!("[{}]", vec![r#"{"source": 1}"#; MAX_BATCH + 1].join(","));
+    let err = handle.register_messages("ORDERS", &items).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the batch for flow 'ORDERS' is 100001 items, over the limit of 100000 items"
+    );
+    let err = handle.next_to_form(100_001, 60).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid max: must be between 1 and 100000, got 100001"
+    );
+    let deep_item = format!(r#"[{{"source": {deep}}}]"#);
+    let err = handle.register_messages("ORDERS", &deep_item).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("nested deeper than 127 levels, the limit"),
+        "{err}"
+    );
+    assert_eq!(total_messages(&t), 1, "only the message within the limits");
+
+    // Validation of deep input against a recursive schema: the deepest accepted payload is
+    // checked without exhausting the stack, a deeper one refused by the limit; a document
+    // nested too deep is refused naming the limit.
+    let tree = r##"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {},
+      "components": {"schemas": {"Node": {"type": "object",
+        "properties": {"children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}}}}}}"##;
+    let node = |levels: usize| {
+        format!(
+            "{}{{}}{}",
+            r#"{"children": ["#.repeat(levels),
+            "]}".repeat(levels)
+        )
+    };
+    let deepest = node((MAX_JSON_DEPTH - 1) / 2);
+    assert_eq!(e.validate(tree, "Node", &deepest).unwrap(), []);
+    let bad_leaf = deepest.replacen("{}", "{\"children\": 1}", 1);
+    assert_eq!(e.validate(tree, "Node", &bad_leaf).unwrap().len(), 1);
+    let err = e.validate(tree, "Node", &node(MAX_JSON_DEPTH)).unwrap_err();
+    assert!(
+        err.to_string().contains("nested deeper than 127 levels"),
+        "{err}"
+    );
+    let deep_document = tree.replace(
+        r#""paths": {}"#,
+        &format!(r#""paths": {{}}, "x-deep": {}"#, nested(200)),
+    );
+    let err = e.validate(&deep_document, "Node", "{}").unwrap_err();
+    assert!(
+        err.to_string().contains("nested deeper than 127 levels"),
+        "{err}"
     );
 }

@@ -23,8 +23,10 @@ mod external_ids;
 mod incoming;
 // The HTTP subscriber: auth, ids, methods, statuses, Retry-After, timeouts, gzip, TLS.
 mod http_subscriber;
-// Leases, crashes (SIGKILL of a child process) and two processes on one file.
+// Leases, and crashes (SIGKILL of a child process) of work in flight.
 mod crash;
+// Faults injected many times and counted: SIGKILL loops, outages, four processes on one file.
+mod faults;
 // The C ABI: the header, a C program through it.
 mod c_abi;
 // Metrics: Prometheus exposition, the 1C subsystem's names, scrape cost.
@@ -41,6 +43,8 @@ mod exchange;
 mod dispatcher;
 // Bad input: clear errors, nothing half-written.
 mod bad_input;
+// Secrets: never in logs, errors, metrics, status output or exported configuration.
+mod secrets;
 // The store: group commit under concurrency, FULL durability.
 mod store;
 // OpenAPI 3.0 validation.
@@ -48,3 +52,7 @@ mod openapi;
 // Every subscriber kind against the real thing: RabbitMQ, Kafka (tansu), MQTT (Mosquitto),
 // HTTP, JSON-RPC, inter-base.
 mod brokers;
+// The fuzz corpora replayed through the fuzz targets' bodies (fuzz/src/targets.rs).
+mod fuzz_corpora;
+// Storage faults: read-only, full disk, damaged file; the integrity check.
+mod storage_faults;

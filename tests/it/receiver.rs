@@ -635,3 +635,28 @@ fn two_bases_exchange_over_the_inter_base_endpoint_and_a_repeat_is_not_stored_tw
         20
     );
 }
+
+/// Found by the `receiver_request` fuzz target: a client that shut down its sending side
+/// once the request was out got no answer, though its message was stored.
+#[test]
+fn a_client_that_half_closes_after_its_request_gets_the_answer() {
+    let s = Server::start(quick_limits());
+    let body = r#"{"number": "H-1"}"#;
+    let request = format!(
+        "POST /webhooks/shop/orders HTTP/1.1\r\nHost: x\r\nX-API-Key: k3y\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    for request in [request.as_str(), "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"] {
+        let mut stream = TcpStream::connect(s.addr()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{request}: {answer:?}");
+    }
+    assert_eq!(s.incoming_count(), 1);
+}

@@ -58,7 +58,7 @@ unsafe extern "system" fn set_mem_manager(this: *mut c_void, memory: *mut c_void
 }
 
 unsafe extern "system" fn get_info(_this: *mut c_void) -> c_long {
-    TECHNOLOGY_VERSION
+    guard(|| TECHNOLOGY_VERSION)
 }
 
 unsafe extern "system" fn done(this: *mut c_void) {

@@ -137,7 +137,7 @@ unsafe extern "system" fn register_extension_as(this: *mut c_void, name: *mut *m
 }
 
 unsafe extern "system" fn get_n_props(_this: *mut c_void) -> c_long {
-    count(PROPERTIES.len())
+    guard(|| count(PROPERTIES.len()))
 }
 
 unsafe extern "system" fn find_prop(_this: *mut c_void, name: *const u16) -> c_long {
@@ -179,19 +179,19 @@ unsafe extern "system" fn set_prop_val(
     _num: c_long,
     _value: *mut TVariant,
 ) -> bool {
-    false
+    guard(|| false)
 }
 
 unsafe extern "system" fn is_prop_readable(_this: *mut c_void, num: c_long) -> bool {
-    index(num, PROPERTIES.len()).is_some()
+    guard(|| index(num, PROPERTIES.len()).is_some())
 }
 
 unsafe extern "system" fn is_prop_writable(_this: *mut c_void, _num: c_long) -> bool {
-    false
+    guard(|| false)
 }
 
 unsafe extern "system" fn get_n_methods(_this: *mut c_void) -> c_long {
-    count(METHODS.len())
+    guard(|| count(METHODS.len()))
 }
 
 unsafe extern "system" fn find_method(_this: *mut c_void, name: *const u16) -> c_long {
@@ -220,7 +220,7 @@ unsafe extern "system" fn get_method_name(
 }
 
 unsafe extern "system" fn get_n_params(_this: *mut c_void, method: c_long) -> c_long {
-    index(method, METHODS.len()).map_or(0, |i| count(METHODS[i].params.len()))
+    guard(|| index(method, METHODS.len()).map_or(0, |i| count(METHODS[i].params.len())))
 }
 
 unsafe extern "system" fn get_param_def_value(
@@ -240,7 +240,7 @@ unsafe extern "system" fn get_param_def_value(
 }
 
 unsafe extern "system" fn has_ret_val(_this: *mut c_void, method: c_long) -> bool {
-    index(method, METHODS.len()).is_some_and(|i| METHODS[i].returns)
+    guard(|| index(method, METHODS.len()).is_some_and(|i| METHODS[i].returns))
 }
 
 /// The values of the platform's `count` parameters.
@@ -309,6 +309,11 @@ unsafe extern "system" fn call_as_func(
     guard(|| {
         // SAFETY: the platform calls with this base of a live object and `count` params.
         let state = unsafe { state(this) };
+        if ret.is_null() {
+            // Refused before the method runs: its work would be done and its result lost.
+            state.report("CallAsFunc was given no variant for the result");
+            return false;
+        }
         // SAFETY: as above.
         match unsafe { run(state, method, params, count) } {
             Some(value) => give(state, ret, &value),

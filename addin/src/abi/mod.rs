@@ -19,6 +19,9 @@ mod str1c;
 mod user_language;
 mod variant;
 
+#[cfg(feature = "fuzzing")]
+pub use variant::{HostVariant, decode};
+
 use std::ffi::{c_int, c_long, c_void};
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -49,7 +52,7 @@ static PLATFORM_CAPABILITIES: AtomicI32 = AtomicI32::new(0);
 /// The classes this library provides, separated by `|`.
 #[unsafe(no_mangle)]
 pub extern "C" fn GetClassNames() -> *const u16 {
-    CLASS_NAMES.as_ptr()
+    guard(|| CLASS_NAMES.as_ptr())
 }
 
 /// Creates an object of class `name` into `*object`; non-zero on success.
@@ -98,12 +101,14 @@ pub unsafe extern "C" fn DestroyObject(object: *mut *mut c_void) -> c_long {
 /// The platform's capability level in, ours out.
 #[unsafe(no_mangle)]
 pub extern "C" fn SetPlatformCapabilities(capabilities: c_int) -> c_int {
-    PLATFORM_CAPABILITIES.store(capabilities, Ordering::Relaxed);
-    CAPABILITIES
+    guard(|| {
+        PLATFORM_CAPABILITIES.store(capabilities, Ordering::Relaxed);
+        CAPABILITIES
+    })
 }
 
 /// Where the add-in may be attached: anywhere.
 #[unsafe(no_mangle)]
 pub extern "C" fn GetAttachType() -> c_int {
-    ATTACH_ANY
+    guard(|| ATTACH_ANY)
 }

@@ -112,8 +112,11 @@ impl State {
         self.component.close();
     }
 
-    /// Reports a failed call's `text` to the calling BSL code as an exception.
+    /// Reports a failed call's `text` to the calling BSL code as an exception, and keeps it
+    /// as `LastError`: a call refused before it reached its method (a malformed frame, no
+    /// memory for the result) says why both ways, as a method's own failure does.
     pub(crate) fn report(&self, text: &str) {
+        self.component.set_last_error(text.to_owned());
         let connection = self.connection.load(Ordering::Acquire);
         if !connection.is_null() && !self.is_done() {
             // SAFETY: the platform's object from `Init`, valid until `Done`, which has

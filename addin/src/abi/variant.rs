@@ -150,6 +150,76 @@ pub(crate) unsafe fn read(v: *const TVariant) -> Value {
     }
 }
 
+/// A `tVariant` as a 1C host fills it, described without raw pointers: the fuzz targets'
+/// way into [`read`] (feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+#[derive(Clone, Debug, Default)]
+pub struct HostVariant<'a> {
+    /// The type code, flag bits included.
+    pub vt: u16,
+    /// The array size field.
+    pub elements: u32,
+    /// The first 16 bytes of the payload, in memory order: where numbers and the Boolean are.
+    pub scalar: [u8; 16],
+    /// What a `VTYPE_PWSTR` points to; its length is the one the host claims.
+    pub units: &'a [u16],
+    /// What a `VTYPE_PSTR` or `VTYPE_BLOB` points to; its length is the one the host claims.
+    pub bytes: &'a [u8],
+    /// Whether the pointer is NULL (the length stays what the slice says).
+    pub null: bool,
+}
+
+/// Lays `host` out as a `tVariant`, pointers into its slices, and reads it as a call
+/// argument is read.
+#[cfg(feature = "fuzzing")]
+pub fn decode(host: &HostVariant<'_>) -> Value {
+    let zero = Tm {
+        sec: 0,
+        min: 0,
+        hour: 0,
+        mday: 0,
+        mon: 0,
+        year: 0,
+        wday: 0,
+        yday: 0,
+        isdst: 0,
+        #[cfg(not(windows))]
+        gmtoff: 0,
+        #[cfg(not(windows))]
+        zone: std::ptr::null(),
+    };
+    let mut payload = Payload { tm: zero };
+    payload.iid = host.scalar;
+    let claimed = |len: usize| u32::try_from(len).unwrap_or(u32::MAX);
+    match host.vt {
+        VTYPE_PWSTR => {
+            payload.units = Units {
+                ptr: host.units.as_ptr().cast_mut(),
+                len: claimed(host.units.len()),
+            }
+        }
+        VTYPE_PSTR | VTYPE_BLOB => {
+            payload.bytes = Bytes {
+                ptr: host.bytes.as_ptr().cast::<c_char>().cast_mut(),
+                len: claimed(host.bytes.len()),
+            }
+        }
+        _ => {}
+    }
+    if host.null && matches!(host.vt, VTYPE_PWSTR | VTYPE_PSTR | VTYPE_BLOB) {
+        payload.ptr = std::ptr::null_mut();
+    }
+    let variant = TVariant {
+        payload,
+        elements: host.elements,
+        vt: host.vt,
+    };
+    // SAFETY: the payload is initialised in full; a string or blob pointer is NULL or
+    // points into a slice that outlives the call, with the slice's length (a slice longer
+    // than `u32::MAX` is claimed shorter, never longer). The decoder only reads.
+    unsafe { read(&variant) }
+}
+
 /// `len` bytes at `ptr` (NULL is empty).
 ///
 /// # Safety

@@ -4,7 +4,7 @@
 // allocation and free, and a connection that records AddError and traps any call after
 // Done. Checks print "FAIL ..." lines; the exit code is the number of failures.
 //
-// Usage: host <library> <scratch directory> <subscriber base URL> [quick]
+// Usage: host <library> <scratch directory> <subscriber base URL> [quick | sweep [long units]]
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -176,16 +177,30 @@ struct Result {
 
 // An argument as the platform would pass it.
 struct Arg {
-    enum Kind { Empty, Text, Unterminated, I4, R8, Bool } kind;
-    std::string text;
+    enum Kind { Empty, Text, Unterminated, I4, R8, Bool, Blob, Date, Tm } kind = Empty;
+    // Text and Unterminated: the string's UTF-16 units (any, unpaired surrogates too);
+    // Blob: the bytes, one per unit.
+    std::u16string units;
     double number = 0;
     bool flag = false;
-    static Arg str(const std::string &s) { return {Text, s, 0, false}; }
-    static Arg bare(const std::string &s) { return {Unterminated, s, 0, false}; }
-    static Arg i4(int n) { return {I4, "", double(n), false}; }
-    static Arg r8(double n) { return {R8, "", n, false}; }
-    static Arg boolean(bool b) { return {Bool, "", 0, b}; }
-    static Arg none() { return {Empty, "", 0, false}; }
+    static Arg of(Kind kind, double number = 0) {
+        Arg a;
+        a.kind = kind;
+        a.number = number;
+        return a;
+    }
+    static Arg utf16(const std::u16string &units) { Arg a = of(Text); a.units = units; return a; }
+    static Arg str(const std::string &s) { return utf16(::utf16(s)); }
+    static Arg bare(const std::string &s) { Arg a = str(s); a.kind = Unterminated; return a; }
+    static Arg i4(int n) { return of(I4, n); }
+    static Arg r8(double n) { return of(R8, n); }
+    static Arg boolean(bool b) { Arg a = of(Bool); a.flag = b; return a; }
+    static Arg none() { return of(Empty); }
+    static Arg blob(const std::string &bytes) { Arg a = of(Blob); a.units.assign(bytes.begin(), bytes.end()); return a; }
+    // A date as an OLE automation day number (VTYPE_DATE).
+    static Arg date(double days) { return of(Date, days); }
+    // A date as the platform passes one (VTYPE_TM, 2024-05-10).
+    static Arg tm() { return of(Tm); }
 };
 
 static void fill(tVariant &v, const Arg &a) {
@@ -193,16 +208,30 @@ static void fill(tVariant &v, const Arg &a) {
     switch (a.kind) {
         case Arg::Empty: v.vt = VTYPE_EMPTY; break;
         case Arg::Text:
-        case Arg::Unterminated: {
-            auto units = utf16(a.text);
-            v.pwstrVal = platform_string(units, a.kind == Arg::Text);
-            v.wstrLen = uint32_t(units.size());
+        case Arg::Unterminated:
+            v.pwstrVal = platform_string(a.units, a.kind == Arg::Text);
+            v.wstrLen = uint32_t(a.units.size());
             v.vt = VTYPE_PWSTR;
             break;
-        }
         case Arg::I4: v.lVal = int32_t(a.number); v.vt = VTYPE_I4; break;
         case Arg::R8: v.dblVal = a.number; v.vt = VTYPE_R8; break;
         case Arg::Bool: v.bVal = a.flag; v.vt = VTYPE_BOOL; break;
+        case Arg::Blob: {
+            void *p = nullptr;
+            memory.AllocMemory(&p, a.units.size());
+            for (size_t i = 0; i < a.units.size(); i++) static_cast<char *>(p)[i] = char(a.units[i]);
+            v.pstrVal = static_cast<char *>(p);
+            v.strLen = uint32_t(a.units.size());
+            v.vt = VTYPE_BLOB;
+            break;
+        }
+        case Arg::Date: v.date = a.number; v.vt = VTYPE_DATE; break;
+        case Arg::Tm:
+            v.tmVal.tm_year = 124;
+            v.tmVal.tm_mon = 4;
+            v.tmVal.tm_mday = 10;
+            v.vt = VTYPE_TM;
+            break;
     }
 }
 
@@ -280,6 +309,12 @@ struct Object {
     Result call(const std::string &name, const std::vector<Arg> &args, bool as_function = true) {
         long m = find(name);
         CHECK(m >= 0, "FindMethod(%s)", name.c_str());
+        return invoke(m, args, as_function && component->HasRetVal(m));
+    }
+
+    // Calls method number `m` with the arguments given and defaults for the rest: through
+    // CallAsFunc when `function`, else CallAsProc.
+    Result invoke(long m, const std::vector<Arg> &args, bool function) {
         long n = component->GetNParams(m);
         std::vector<tVariant> params(size_t(n > 0 ? n : 0));
         for (long i = 0; i < n; i++) {
@@ -288,13 +323,13 @@ struct Object {
             } else {
                 std::memset(&params[size_t(i)], 0, sizeof(tVariant));
                 CHECK(component->GetParamDefValue(m, i, &params[size_t(i)]),
-                      "%s: no default for parameter %ld", name.c_str(), i);
+                      "method %ld: no default for parameter %ld", m, i);
             }
         }
         Result r;
         tVariant ret;
         std::memset(&ret, 0, sizeof ret);
-        if (as_function && component->HasRetVal(m)) {
+        if (function) {
             r.ok = component->CallAsFunc(m, &ret, params.data(), n);
             if (r.ok) {
                 auto value = take(ret);
@@ -448,6 +483,8 @@ static void cycle(const std::string &dir, const std::string &url) {
     CHECK(accepted.ok && contains(accepted.text, "\"duplicate\":false"), "AcceptIncoming: %s", accepted.text.c_str());
     Result cleaned = o.call("Cleanup", {});
     CHECK(cleaned.ok && cleaned.vt == VTYPE_I4 && cleaned.number == 0, "Cleanup");
+    Result checked = o.call("ПроверитьЦелостность", {});
+    CHECK(checked.ok && contains(checked.text, "\"ok\":true"), "CheckIntegrity: %s", checked.text.c_str());
     Result valid = o.call("Validate", {Arg::str("{\"openapi\": \"3.0.3\", \"info\": {\"title\": \"t\", \"version\": \"1\"}, \"paths\": {}, \"components\": {\"schemas\": {\"A\": {\"type\": \"object\", \"required\": [\"n\"]}}}}"), Arg::str("A"), Arg::str("{}")});
     CHECK(valid.ok && contains(valid.text, "required property"), "Validate: %s", valid.text.c_str());
     Result metrics = o.call("MetricsText", {});
@@ -632,9 +669,219 @@ static void sessions(const std::string &dir, const std::string &url) {
     CHECK(thread_count() <= threads_before, "threads left running: %d before, %d after", threads_before, thread_count());
 }
 
+// ---- The sweep: every method, property and lookup, with every kind of wrong input ----
+//
+// Issue 10: the add-in never crashes its host. The methods are enumerated through the
+// Native API itself (GetNMethods, GetMethodName, GetNParams, HasRetVal), so a method added
+// to the table is swept without a change here.
+
+static int sweep_calls = 0;
+// The length of the long strings the sweep passes, in units: 1 MB of text, and JSON nested
+// as deep, by default; less under valgrind, which runs the add-in some fifty times slower.
+static size_t long_units = 1 << 20;
+
+// A method as the platform sees it.
+struct MethodInfo {
+    long index;
+    std::string name;
+    long params;
+    bool function;
+};
+
+static std::vector<MethodInfo> method_table(IComponentBase *c) {
+    std::vector<MethodInfo> all;
+    for (long i = 0; i < c->GetNMethods(); i++) {
+        const WCHAR_T *name = c->GetMethodName(i, 0);
+        all.push_back({i, utf8(name), c->GetNParams(i), c->HasRetVal(i)});
+        void *owned = const_cast<WCHAR_T *>(name);
+        memory.FreeMemory(&owned);
+    }
+    return all;
+}
+
+// What a BSL author can pass by mistake: each goes into every position of every method.
+static const std::vector<std::pair<const char *, Arg>> &wrong_values() {
+    static const std::vector<std::pair<const char *, Arg>> values = {
+        {"Undefined", Arg::none()},
+        {"a Number", Arg::i4(7)},
+        {"a negative Number", Arg::i4(-1)},
+        {"a fraction", Arg::r8(0.5)},
+        {"a huge Number", Arg::r8(1e300)},
+        {"NaN", Arg::r8(std::nan(""))},
+        {"a Boolean", Arg::boolean(true)},
+        {"BinaryData", Arg::blob(std::string("\0\xff", 2))},
+        {"a Date (VTYPE_DATE)", Arg::date(45422.5)},
+        {"a Date (VTYPE_TM)", Arg::tm()},
+        {"an empty String", Arg::str("")},
+        {"a long String", Arg::str(std::string(long_units, 'x'))},
+        {"unpaired surrogates", Arg::utf16(u"\xdc00{\xd800")},
+        {"not JSON", Arg::str("{oops")},
+        {"JSON nested too deep", Arg::str(std::string(long_units, '['))},
+        {"an unterminated String", Arg::bare("{}")},
+    };
+    return values;
+}
+
+// `call` returned; a failure was reported once through AddError and kept as LastError, a
+// success reported nothing and cleared LastError.
+static void expect_reported(Object &o, const std::string &what, const std::function<bool()> &call) {
+    size_t before = o.connection.error_count();
+    bool ok = call();
+    sweep_calls++;
+    size_t reported = o.connection.error_count() - before;
+    std::string last = o.property("LastError");
+    if (ok) {
+        CHECK(reported == 0 && last.empty(), "%s succeeded but reported \"%.200s\"", what.c_str(), last.c_str());
+    } else {
+        CHECK(reported == 1, "%s failed with %zu AddError calls", what.c_str(), reported);
+        CHECK(!last.empty() && last == o.connection.last_error(), "%s: LastError \"%.200s\" is not what AddError got",
+              what.c_str(), last.c_str());
+    }
+}
+
+// Arguments of the types method `m` takes, learned as a BSL author would, from the error
+// each other type gets ("takes a Number here, got String"). Parameters are converted in
+// order, so with those before `p` right and those after it Undefined, a wrong candidate at
+// `p` is the only error naming the candidate's type. `o` has no engine open, so every one
+// of these calls is also a call before Open.
+static std::vector<Arg> well_typed(Object &o, const MethodInfo &m) {
+    std::vector<Arg> args(size_t(m.params), Arg::none());
+    const std::pair<const char *, Arg> candidates[] = {
+        {"String", Arg::str("x")}, {"Number", Arg::i4(1)}, {"Boolean", Arg::boolean(false)}};
+    for (size_t p = 0; p < args.size(); p++) {
+        for (auto &candidate : candidates) {
+            args[p] = candidate.second;
+            expect_reported(o, m.name + " before Open", [&] { return o.invoke(m.index, args, m.function).ok; });
+            if (!contains(o.property("LastError"), std::string("here, got ") + candidate.first)) break;
+        }
+    }
+    return args;
+}
+
+// Lookups and counts with numbers and names out of range; property reads and writes with
+// every value.
+static void sweep_lookups(Object &o, const std::vector<MethodInfo> &methods) {
+    IComponentBase *c = o.component;
+    long n = long(methods.size()), props = c->GetNProps();
+    tVariant v;
+    for (long bad : {LONG_MIN, -1L, n, LONG_MAX}) {
+        std::memset(&v, 0, sizeof v);
+        CHECK(c->GetMethodName(bad, 0) == nullptr && c->GetNParams(bad) == 0 && !c->HasRetVal(bad), "method %ld", bad);
+        CHECK(!c->GetParamDefValue(bad, 0, &v), "a default of method %ld", bad);
+        sweep_calls += 4;
+    }
+    for (auto &m : methods) {
+        for (long p = -1; p <= m.params + 1; p++) {
+            std::memset(&v, 0, sizeof v);
+            bool has = c->GetParamDefValue(m.index, p, &v);
+            CHECK(!has || (p >= 0 && p < m.params), "%s has a default for parameter %ld", m.name.c_str(), p);
+            if (has) take(v);
+            CHECK(!c->GetParamDefValue(m.index, p, nullptr), "%s wrote a default to NULL", m.name.c_str());
+            sweep_calls += 2;
+        }
+        CHECK(c->GetMethodName(m.index, LONG_MIN) == nullptr && c->GetMethodName(m.index, 2) == nullptr, "alias");
+        sweep_calls += 2;
+    }
+    for (long i : {LONG_MIN, -1L, 0L, props - 1, props, LONG_MAX}) {
+        bool exists = i >= 0 && i < props;
+        std::memset(&v, 0, sizeof v);
+        bool read = c->GetPropVal(i, &v);
+        CHECK(read == exists, "GetPropVal(%ld)", i);
+        if (read) take(v);
+        CHECK(!c->GetPropVal(i, nullptr), "GetPropVal(%ld) wrote to NULL", i);
+        CHECK(c->IsPropReadable(i) == exists && !c->IsPropWritable(i), "property %ld access", i);
+        const WCHAR_T *name = c->GetPropName(i, 0);
+        CHECK((name != nullptr) == exists, "GetPropName(%ld)", i);
+        void *owned = const_cast<WCHAR_T *>(name);
+        memory.FreeMemory(&owned);
+        CHECK(!c->SetPropVal(i, nullptr), "SetPropVal(%ld, NULL)", i);
+        sweep_calls += 6;
+        for (auto &wrong : wrong_values()) {
+            tVariant in;
+            fill(in, wrong.second);
+            CHECK(!c->SetPropVal(i, &in), "property %ld was set to %s", i, wrong.first);
+            release(in);
+            sweep_calls++;
+        }
+    }
+    std::u16string huge(1 << 20, u'x');
+    std::vector<std::u16string> garbage = {u"", u"\xd800", u"Open\xdc00", u"Open ", u"ОткрытьX", huge + u"Open"};
+    for (auto &name : garbage) {
+        auto z = reinterpret_cast<const WCHAR_T *>(name.c_str());
+        CHECK(c->FindMethod(z) == -1 && c->FindProp(z) == -1, "a garbage name of %zu units was found", name.size());
+        sweep_calls += 2;
+    }
+    // A name exactly as long as the add-in reads, with no terminator: ASan sees any over-read.
+    WCHAR_T *bare = platform_string(huge, false);
+    CHECK(c->FindMethod(bare) == -1 && c->FindProp(bare) == -1, "an unterminated name was found");
+    memory.FreeMemory(reinterpret_cast<void **>(&bare));
+    CHECK(c->FindMethod(nullptr) == -1 && c->FindProp(nullptr) == -1, "a NULL name was found");
+    sweep_calls += 4;
+}
+
+// Calls whose frame the platform would never build: no place for the result, parameters
+// announced and missing, a negative count, one parameter too many, no such method.
+static void sweep_frames(Object &o, const MethodInfo &m) {
+    IComponentBase *c = o.component;
+    std::vector<tVariant> params(size_t(m.params + 1));
+    for (auto &p : params) fill(p, Arg::none());
+    std::string name = m.name;
+    expect_reported(o, name + " with no place for the result", [&] { return c->CallAsFunc(m.index, nullptr, params.data(), m.params); });
+    tVariant ret;
+    std::memset(&ret, 0, sizeof ret);
+    if (m.params > 0) {
+        expect_reported(o, name + " with parameters missing", [&] { return c->CallAsFunc(m.index, &ret, nullptr, m.params); });
+    }
+    expect_reported(o, name + " with -1 parameters", [&] { return c->CallAsProc(m.index, params.data(), -1); });
+    expect_reported(o, name + " with a parameter too many", [&] { return c->CallAsProc(m.index, params.data(), m.params + 1); });
+    expect_reported(o, "method LONG_MIN", [&] { return c->CallAsFunc(LONG_MIN, &ret, nullptr, 0); });
+    if (ret.vt != VTYPE_EMPTY) take(ret);
+}
+
+static void sweep(const std::string &dir) {
+    Object o;
+    o.create(true);
+    auto methods = method_table(o.component);
+    CHECK(methods.size() > 40, "only %zu methods", methods.size());
+    // Before Open: every method, well typed, fails and says why (an argument's shape, or that
+    // no engine is open), through CallAsFunc and CallAsProc alike.
+    std::vector<std::vector<Arg>> typed;
+    for (auto &m : methods) {
+        typed.push_back(well_typed(o, m));
+        for (bool function : {true, false}) {
+            bool ok = false;
+            expect_reported(o, m.name + " before Open", [&] { return ok = o.invoke(m.index, typed.back(), function).ok; });
+            std::string error = o.property("LastError");
+            CHECK(!ok && !contains(error, "here, got"), "%s before Open: %s", m.name.c_str(), error.c_str());
+        }
+    }
+    // Open: each wrong value in each position, the rest well typed.
+    std::string settings = "{\"database\": \"" + dir + "/sweep.db\", \"config\": {\"flows\": [{\"code\": \"x\","
+                           " \"direction\": \"outgoing\", \"former\": \"external\"}]}}";
+    for (size_t i = 0; i < methods.size(); i++) {
+        auto &m = methods[i];
+        CHECK(o.call("Open", {Arg::str(settings)}).ok, "Open: %s", o.connection.last_error().c_str());
+        for (size_t p = 0; p < typed[i].size(); p++) {
+            for (auto &wrong : wrong_values()) {
+                auto args = typed[i];
+                args[p] = wrong.second;
+                std::string what = m.name + " with " + wrong.first + " in position " + std::to_string(p);
+                expect_reported(o, what, [&] { return o.invoke(m.index, args, m.function).ok; });
+            }
+        }
+        sweep_frames(o, m);
+    }
+    sweep_lookups(o, methods);
+    o.call("StopDispatcher", {});
+    o.call("StopServer", {});
+    o.done();
+    o.destroy();
+    std::printf("host: the sweep made %d calls on %zu methods\n", sweep_calls, methods.size());
+}
+
 int main(int argc, char **argv) {
     if (argc < 4) {
-        std::fprintf(stderr, "usage: %s <library> <scratch dir> <URL> [quick]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s <library> <scratch dir> <URL> [quick | sweep [long units]]\n", argv[0]);
         return 100;
     }
     void *library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
@@ -652,12 +899,17 @@ int main(int argc, char **argv) {
         return 100;
     }
     std::string dir = argv[2], url = argv[3];
-    bool quick = argc > 4 && std::string(argv[4]) == "quick";
-    attach();
-    names();
-    cycle(dir, url);
-    exchange(dir);
-    if (!quick) sessions(dir, url);
+    std::string mode = argc > 4 ? argv[4] : "";
+    if (mode == "sweep") {
+        if (argc > 5) long_units = std::strtoul(argv[5], nullptr, 10);
+        sweep(dir);
+    } else {
+        attach();
+        names();
+        cycle(dir, url);
+        exchange(dir);
+        if (mode != "quick") sessions(dir, url);
+    }
     CHECK(memory.outstanding() == 0, "%zu platform allocations were never freed", memory.outstanding());
     CHECK(memory.foreign_frees == 0, "%d frees of memory the platform did not give", memory.foreign_frees.load());
     std::printf("host: %s\n", failures == 0 ? "all checks passed" : "checks failed");

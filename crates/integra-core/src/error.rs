@@ -46,6 +46,19 @@ pub enum Error {
         /// The parser's message, with line and column.
         reason: String,
     },
+    /// An input is larger than its limit ([`crate::limits`]); nothing was parsed or
+    /// written.
+    #[error("{what} is {size} {unit}, over the limit of {limit} {unit}")]
+    TooLarge {
+        /// Which input, e.g. `the source of message 3 for flow 'ORDERS'`.
+        what: String,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+        /// What is counted: `bytes` or `items`.
+        unit: &'static str,
+    },
     /// An argument is out of its allowed range or form.
     #[error("invalid {name}: {reason}")]
     InvalidArgument {
@@ -210,7 +223,9 @@ impl Error {
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::InvalidJson { .. } | Error::InvalidArgument { .. } => ErrorKind::InvalidArgument,
+            Error::InvalidJson { .. } | Error::InvalidArgument { .. } | Error::TooLarge { .. } => {
+                ErrorKind::InvalidArgument
+            }
             Error::Invalid { .. } => ErrorKind::Invalid,
             Error::Config(_) => ErrorKind::Config,
             Error::NotOpen => ErrorKind::NotOpen,
@@ -250,7 +265,7 @@ impl Error {
     pub(crate) fn invalid_json(what: impl Into<String>, e: &serde_json::Error) -> Self {
         Error::InvalidJson {
             what: what.into(),
-            reason: e.to_string(),
+            reason: crate::limits::json_error_reason(e),
         }
     }
 }

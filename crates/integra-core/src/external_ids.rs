@@ -4,10 +4,8 @@
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::limits::MAX_ID_CHARS;
 use crate::store::Commit;
-
-/// Longest part of an external-ID mapping, in characters.
-pub const MAX_ID_CHARS: usize = 1024;
 
 fn check(name: &'static str, value: &str) -> Result<()> {
     if value.is_empty() || value.chars().count() > MAX_ID_CHARS {

@@ -45,6 +45,7 @@ pub mod exchange;
 pub mod external_ids;
 pub mod inbound;
 pub mod json_api;
+pub mod limits;
 pub mod maintenance;
 pub mod metrics;
 pub mod openapi;
@@ -66,6 +67,9 @@ pub use exchange::{
 pub use inbound::receiver::Receiver;
 pub use inbound::sources::{Rejection, SourceStatus, Sources};
 pub use maintenance::cleanup::CleanupReport;
+pub use maintenance::integrity::{
+    IntegrityCheck, IntegrityMode, IntegrityProblem, IntegrityReport,
+};
 pub use openapi::Violation;
 pub use queue::forming::{FormOutcome, Former, FormingItem};
 pub use queue::incoming::{Accepted, IncomingHandler, IncomingItem};

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Got, Peer, collect, unique};
 use crate::support::TestEngine;
-use crate::support::brokers::{RabbitNode, rabbit_url};
+use crate::support::brokers::{RabbitNode, rabbit_endpoint, rabbit_url};
 use crate::support::proxy::{Proxy, ProxyOptions};
 use crate::support::tls::Pki;
 
@@ -132,8 +132,7 @@ impl Peer for AmqpPeer {
     }
 
     fn endpoint_at(&self, port: u16) -> Value {
-        json!({"code": "e", "base_url": format!("amqp://127.0.0.1:{port}/%2f"), "connect_timeout": "3s",
-               "read_timeout": "5s", "auth": {"type": "basic", "username": "guest", "password": "guest"}})
+        rabbit_endpoint(port)
     }
 
     fn subscriber(&self) -> Value {

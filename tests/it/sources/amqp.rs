@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::{engine, take_all, wait_for_incoming};
 use crate::brokers::unique;
-use crate::support::brokers::rabbit_url;
+use crate::support::brokers::{rabbit_endpoint, rabbit_url};
 use crate::support::wait_until;
 
 /// A connection to the shared RabbitMQ for publishing and inspecting.
@@ -167,7 +167,7 @@ impl Drop for Rabbit {
 }
 
 fn endpoint() -> Value {
-    json!({"code": "e", "base_url": format!("{}", rabbit_url()), "connect_timeout": "3s"})
+    rabbit_endpoint(5672)
 }
 
 #[test]

@@ -16,6 +16,14 @@ pub fn rabbit_url() -> String {
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
+/// Integra's endpoint `e` for the RabbitMQ on `port` (the shared one is on 5672), with the
+/// guest user.
+pub fn rabbit_endpoint(port: u16) -> serde_json::Value {
+    serde_json::json!({"code": "e", "base_url": format!("amqp://127.0.0.1:{port}/%2f"),
+                       "connect_timeout": "3s", "read_timeout": "5s",
+                       "auth": {"type": "basic", "username": "guest", "password": "guest"}})
+}
+
 /// A port nobody listens on (for now).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

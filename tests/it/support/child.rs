@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use integra::{
     DispatcherOptions, Engine, EngineOptions, ExchangeMessage, ManualClock, RegisterOptions,
-    Timestamp,
+    Registration, Timestamp,
 };
 
 const TASK: &str = "INTEGRA_TEST_CHILD";
@@ -16,6 +16,18 @@ const TASK: &str = "INTEGRA_TEST_CHILD";
 /// Starts this test binary as a child performing `task` with `args` (environment
 /// variables).
 pub fn spawn(task: &str, args: &[(&str, String)]) -> Child {
+    spawn_with_stdout(task, args, Stdio::null())
+}
+
+/// [`spawn`], with the child's standard output going to `stdout` (`Stdio::piped()` to read
+/// what it reports).
+pub fn spawn_with_stdout(task: &str, args: &[(&str, String)], stdout: Stdio) -> Child {
+    command(task, args).stdout(stdout).spawn().unwrap()
+}
+
+/// The command that runs this test binary as a child performing `task` with `args`, for a
+/// test that changes how it runs (its user, its limits) before starting it.
+pub fn command(task: &str, args: &[(&str, String)]) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args([
         "--exact",
@@ -30,7 +42,7 @@ pub fn spawn(task: &str, args: &[(&str, String)]) -> Child {
     for (k, v) in args {
         cmd.env(k, v);
     }
-    cmd.spawn().unwrap()
+    cmd
 }
 
 fn arg(name: &str) -> String {
@@ -48,8 +60,43 @@ fn child_process_entry() {
         let start = Timestamp::from_millis(ms.parse().unwrap());
         options.clock = Arc::new(ManualClock::new(start));
     }
-    let engine = Engine::open(arg("DB"), options).unwrap();
+    if let Ok(ms) = std::env::var("LEASE_MS") {
+        options.lease = Duration::from_millis(ms.parse().unwrap());
+    }
+    let engine = match (Engine::open(arg("DB"), options), task.as_str()) {
+        // Only open, printing `ERROR <why>` when that fails (storage_faults).
+        (Err(e), "open") => return println!("ERROR {e}"),
+        (engine, _) => engine.unwrap(),
+    };
     match task.as_str() {
+        "open" => println!("OPENED"),
+        // Under a file-size limit (storage_faults): register a batch of BATCH messages,
+        // printing `BATCH <why>` when it fails, then single messages, printing `ACK <id>` for
+        // each until one fails with `FULL <why>`; then `COUNTED <n>`, the messages counted.
+        "register_until_full" => {
+            let pad = "x".repeat(1000);
+            let source = |what: &str, n: usize| format!(r#"{{"{what}": {n}, "pad": "{pad}"}}"#);
+            let batch = (0..arg("BATCH").parse().unwrap())
+                .map(|n| Registration {
+                    source: source("batch", n),
+                    options: RegisterOptions::default(),
+                })
+                .collect();
+            if let Err(e) = engine.register_batch("ORDERS", batch) {
+                println!("BATCH {e}");
+            }
+            for n in 0.. {
+                match engine.register("ORDERS", &source("n", n), &RegisterOptions::default()) {
+                    Ok(id) => println!("ACK {id}"),
+                    Err(e) => {
+                        println!("FULL {e}");
+                        break;
+                    }
+                }
+            }
+            let counted: u64 = engine.counts().unwrap().messages.values().sum();
+            println!("COUNTED {counted}");
+        }
         // Register COUNT messages tagged TAG, then dispatch until they are all handled.
         "register_and_dispatch" => {
             let count: usize = arg("COUNT").parse().unwrap();
@@ -69,6 +116,28 @@ fn child_process_entry() {
                 .total()
                 > 0
             {}
+        }
+        // Dispatch in the background and register a message every PACE_US microseconds,
+        // printing `ACK <id>` once each registration has returned, until killed.
+        "crash_worker" => {
+            engine
+                .start_dispatcher(DispatcherOptions {
+                    poll_interval: Duration::from_millis(20),
+                    ..DispatcherOptions::default()
+                })
+                .unwrap();
+            let pace = Duration::from_micros(arg("PACE_US").parse().unwrap());
+            for n in 0.. {
+                let id = engine
+                    .register(
+                        "ORDERS",
+                        &format!(r#"{{"n": {n}}}"#),
+                        &RegisterOptions::default(),
+                    )
+                    .unwrap();
+                println!("ACK {id}");
+                std::thread::sleep(pace);
+            }
         }
         // Dispatch once (the receiver hangs; the parent kills this process meanwhile).
         "dispatch" => {

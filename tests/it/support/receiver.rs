@@ -87,8 +87,16 @@ impl Receiver {
 
     /// A receiver that answers with `behaviour`.
     pub fn start(behaviour: impl FnMut(&Received) -> Reply + Send + 'static) -> Self {
-        let server =
-            Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind a loopback port"));
+        Receiver::start_on("127.0.0.1:0", behaviour)
+    }
+
+    /// A receiver on `address` (e.g. the port of one that was stopped) that answers with
+    /// `behaviour`.
+    pub fn start_on(
+        address: &str,
+        behaviour: impl FnMut(&Received) -> Reply + Send + 'static,
+    ) -> Self {
+        let server = Arc::new(tiny_http::Server::http(address).expect("bind a loopback port"));
         let url = format!(
             "http://{}",
             server.server_addr().to_ip().expect("an IP address")

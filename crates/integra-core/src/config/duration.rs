@@ -36,13 +36,12 @@ impl Visitor<'_> for DurationVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
-        if v.is_finite() && v >= 0.0 {
-            Ok(Duration::from_secs_f64(v / 1000.0))
-        } else {
-            Err(E::custom(format!(
-                "a duration must be a non-negative number of milliseconds, got {v}"
-            )))
-        }
+        // Not `from_secs_f64`: it panics on a value too large for a `Duration`.
+        Duration::try_from_secs_f64(v / 1000.0).map_err(|_| {
+            E::custom(format!(
+                "a duration must be a non-negative number of milliseconds that fits, got {v}"
+            ))
+        })
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
@@ -89,5 +88,15 @@ mod tests {
         let err = parse(r#"{"d":"soon"}"#).unwrap_err();
         assert!(err.contains("'soon' is not a duration"), "{err}");
         assert!(parse(r#"{"d":-5}"#).unwrap_err().contains("negative"));
+        assert!(parse(r#"{"d":-0.5}"#).unwrap_err().contains("non-negative"));
+    }
+
+    /// Found by the `configuration` fuzz target: a fractional number of milliseconds too
+    /// large for a `Duration` panicked.
+    #[test]
+    fn refuses_a_number_too_large_for_a_duration() {
+        let err = parse(r#"{"d":5555555555555555555555555.5}"#).unwrap_err();
+        assert!(err.contains("that fits"), "{err}");
+        assert_eq!(parse(r#"{"d":1.5}"#), Ok(Duration::from_micros(1500)));
     }
 }

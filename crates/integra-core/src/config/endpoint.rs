@@ -7,13 +7,19 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::settings::header_name_problem;
-use super::{Problems, SubscriberKind, duration, url_problem};
+use super::{Problems, SubscriberKind, duration, url_problem, without_credentials};
 
 /// A secret (password, token, key). Its `Debug` never shows the value, so secrets do not
-/// leak into logs and error messages.
+/// leak into logs and error messages. It serializes as its value, because the stored
+/// configuration must keep it; [`super::Config::redacted`] is the form to show or export.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(transparent)]
 pub struct Secret(String);
+
+/// What a redacted configuration ([`super::Config::redacted`]) holds in place of each
+/// secret. A configuration that still holds it is refused: the secrets must be written in
+/// again before an export is loaded.
+pub const REDACTED: &str = "***";
 
 impl Secret {
     /// Wraps a secret value.
@@ -24,6 +30,22 @@ impl Secret {
     /// The secret value, for the code that must send it.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// Replaces the value with [`REDACTED`].
+    pub(crate) fn redact(&mut self) {
+        REDACTED.clone_into(&mut self.0);
+    }
+
+    /// Reports the secret at `field` when it is still [`REDACTED`].
+    pub(crate) fn check(&self, object: &str, field: &str, p: &mut Problems) {
+        if self.0 == REDACTED {
+            p.push(
+                object,
+                field,
+                format!("is '{REDACTED}', which an exported configuration holds in place of a secret; write the secret itself"),
+            );
+        }
     }
 }
 
@@ -121,7 +143,7 @@ impl Endpoint {
         if !self.base_url.starts_with(plain) && !self.base_url.starts_with(tls) {
             return Some(format!(
                 "a '{kind}' subscriber needs {plain} or {tls} addresses; this endpoint is at '{}'",
-                self.base_url
+                without_credentials(&self.base_url)
             ));
         }
         if self.proxy.is_some() && plain != "http://" {
@@ -188,6 +210,29 @@ pub enum ScramMechanism {
 }
 
 impl Auth {
+    /// The secret this authentication carries, with its field's name.
+    fn secret(&self) -> Option<(&'static str, &Secret)> {
+        match self {
+            Auth::None | Auth::ClientCertificate { .. } => None,
+            Auth::Basic { password, .. } | Auth::Scram { password, .. } => {
+                Some(("password", password))
+            }
+            Auth::Bearer { token } => Some(("token", token)),
+            Auth::ApiKey { value, .. } => Some(("value", value)),
+        }
+    }
+
+    /// Replaces the secret with [`REDACTED`].
+    pub(crate) fn redact(&mut self) {
+        match self {
+            Auth::None | Auth::ClientCertificate { .. } => {}
+            Auth::Basic { password: s, .. }
+            | Auth::Scram { password: s, .. }
+            | Auth::Bearer { token: s }
+            | Auth::ApiKey { value: s, .. } => s.redact(),
+        }
+    }
+
     /// Why this authentication cannot be used by a subscriber of `kind`, if it cannot.
     fn unsuitable_for(&self, kind: SubscriberKind) -> Option<String> {
         let over_http = kind.schemes()[0] == "http://";
@@ -203,6 +248,9 @@ impl Auth {
     }
 
     fn check(&self, object: &str, p: &mut Problems) {
+        if let Some((name, secret)) = self.secret() {
+            secret.check(object, &format!("auth.{name}"), p);
+        }
         match self {
             Auth::None | Auth::Bearer { .. } | Auth::ClientCertificate { .. } => {}
             Auth::Scram { username, .. } => {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::settings::header_name_problem;
 use super::source::check_locator;
 use super::{Problems, Secret, duration};
+use crate::limits::MAX_MESSAGE_BYTES;
 
 /// Paths the receiver serves itself on every listener.
 pub const RESERVED_PATHS: &[&str] = &["/health", "/metrics"];
@@ -185,7 +186,8 @@ pub enum SignatureEncoding {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ListenerLimits {
-    /// Largest request body, in bytes. Default 10 MiB.
+    /// Largest request body, in bytes. Default 10 MiB; at most 64 MiB
+    /// ([`crate::limits::MAX_MESSAGE_BYTES`]).
     pub max_body_bytes: usize,
     /// Largest request head (request line and headers), in bytes. Default 16 KiB; at least
     /// 8 KiB.
@@ -246,6 +248,19 @@ impl Listener {
                 self.address
             )
         })
+    }
+
+    /// Replaces the secret of every way in with [`super::REDACTED`].
+    pub(crate) fn redact(&mut self) {
+        let interbase = self.interbase.iter_mut().map(|i| &mut i.auth);
+        let metrics = self.metrics.iter_mut().map(|m| &mut m.auth);
+        let exchange = self.exchange.iter_mut().map(|e| &mut e.auth);
+        let routes = self.routes.iter_mut().map(|r| &mut r.auth);
+        interbase
+            .chain(metrics)
+            .chain(exchange)
+            .chain(routes)
+            .for_each(InboundAuth::redact);
     }
 
     /// Every flow this listener names, with the field naming it.
@@ -331,13 +346,39 @@ fn check_path<'a>(
 }
 
 impl InboundAuth {
-    fn check(&self, object: &str, field: &str, p: &mut Problems) {
-        let empty = |p: &mut Problems, name: &str| {
-            p.push(object, &format!("{field}.{name}"), "must not be empty");
-        };
+    /// The secret callers must prove they know, with its field's name.
+    fn secret(&self) -> Option<(&'static str, &Secret)> {
+        match self {
+            InboundAuth::None => None,
+            InboundAuth::Basic { password, .. } => Some(("password", password)),
+            InboundAuth::Bearer { token } => Some(("token", token)),
+            InboundAuth::ApiKey { value, .. } => Some(("value", value)),
+            InboundAuth::Hmac { secret, .. } => Some(("secret", secret)),
+        }
+    }
+
+    /// Replaces the secret with [`super::REDACTED`].
+    fn redact(&mut self) {
         match self {
             InboundAuth::None => {}
-            InboundAuth::Basic { username, password } => {
+            InboundAuth::Basic { password: s, .. }
+            | InboundAuth::Bearer { token: s }
+            | InboundAuth::ApiKey { value: s, .. }
+            | InboundAuth::Hmac { secret: s, .. } => s.redact(),
+        }
+    }
+
+    fn check(&self, object: &str, field: &str, p: &mut Problems) {
+        if let Some((name, secret)) = self.secret() {
+            let at = format!("{field}.{name}");
+            if secret.expose().is_empty() {
+                p.push(object, &at, "must not be empty");
+            }
+            secret.check(object, &at, p);
+        }
+        match self {
+            InboundAuth::None | InboundAuth::Bearer { .. } => {}
+            InboundAuth::Basic { username, .. } => {
                 if username.is_empty() || username.contains(':') {
                     p.push(
                         object,
@@ -345,29 +386,10 @@ impl InboundAuth {
                         "must be non-empty and contain no ':'",
                     );
                 }
-                if password.expose().is_empty() {
-                    empty(p, "password");
-                }
             }
-            InboundAuth::Bearer { token } => {
-                if token.expose().is_empty() {
-                    empty(p, "token");
-                }
-            }
-            InboundAuth::ApiKey { header, value } => {
+            InboundAuth::ApiKey { header, .. } | InboundAuth::Hmac { header, .. } => {
                 if let Some(problem) = header_name_problem(header) {
                     p.push(object, &format!("{field}.header"), problem);
-                }
-                if value.expose().is_empty() {
-                    empty(p, "value");
-                }
-            }
-            InboundAuth::Hmac { header, secret, .. } => {
-                if let Some(problem) = header_name_problem(header) {
-                    p.push(object, &format!("{field}.header"), problem);
-                }
-                if secret.expose().is_empty() {
-                    empty(p, "secret");
                 }
             }
         }
@@ -376,11 +398,11 @@ impl InboundAuth {
 
 impl ListenerLimits {
     fn check(&self, object: &str, p: &mut Problems) {
-        if !(1024..=1 << 30).contains(&self.max_body_bytes) {
+        if !(1024..=MAX_MESSAGE_BYTES).contains(&self.max_body_bytes) {
             p.push(
                 object,
                 "limits.max_body_bytes",
-                "must be between 1024 and 1073741824",
+                format!("must be between 1024 and {MAX_MESSAGE_BYTES}, the largest message"),
             );
         }
         if !(8192..=1 << 20).contains(&self.max_header_bytes) {

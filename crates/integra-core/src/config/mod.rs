@@ -6,6 +6,13 @@
 //! the engine, and it is validated as a whole before anything is written: a [`ConfigError`]
 //! lists every problem, each naming the object and the field at fault.
 //!
+//! **Secrets** (passwords, tokens, API keys, HMAC secrets) are [`Secret`]s, given only in
+//! `auth` sections. The stored configuration keeps them; [`Config::redacted`] is the form
+//! to show or export, with each secret replaced by [`REDACTED`], and a configuration that
+//! still holds the marker is refused until the secrets are written in again. Addresses
+//! may not carry credentials (`user:password@`), and static headers may not carry
+//! `Authorization`: either would show wherever the address or headers are shown.
+//!
 //! ```json
 //! {
 //!   "endpoints":   [{"code": "shop", "base_url": "https://shop.example.com",
@@ -37,7 +44,9 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "receiver")]
 use crate::queue::retry::RetryPolicy;
 
-pub use endpoint::{Auth, ENDPOINT_SCHEMES, Endpoint, ScramMechanism, Secret, TlsSettings};
+pub use endpoint::{
+    Auth, ENDPOINT_SCHEMES, Endpoint, REDACTED, ScramMechanism, Secret, TlsSettings,
+};
 pub use flow::{Direction, Flow, Former, Ordering, Processor, Retention, SchemaRef};
 pub use listener::{
     HmacAlgorithm, InboundAuth, InterbaseListener, Listener, ListenerLimits, RESERVED_PATHS, Route,
@@ -151,7 +160,7 @@ impl Config {
     /// [`ConfigError`] when the file cannot be read or is not a valid configuration.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = crate::limits::read_text_file(path).map_err(|e| {
             ConfigError::single(
                 &format!("file '{}'", path.display()),
                 "",
@@ -159,6 +168,20 @@ impl Config {
             )
         })?;
         Config::parse(&text, path.parent())
+    }
+
+    /// This configuration with every secret replaced by [`REDACTED`]: the form to show,
+    /// log or export. Loading it back is refused until the secrets are written in again.
+    #[must_use]
+    pub fn redacted(&self) -> Config {
+        let mut config = self.clone();
+        for e in &mut config.endpoints {
+            e.auth.redact();
+        }
+        for l in &mut config.listeners {
+            l.redact();
+        }
+        config
     }
 
     /// Checks every object and every reference between objects.
@@ -342,8 +365,15 @@ fn unique_codes<'a>(p: &mut Problems, kind: &str, codes: impl Iterator<Item = &'
     }
 }
 
-/// Returns why `url` is not an address with one of `schemes`, or `None` when it is.
+/// Returns why `url` is not an address with one of `schemes`, or `None` when it is. An
+/// address with credentials (`user:password@host`) is refused without repeating it.
 pub(crate) fn url_problem(url: &str, schemes: &[&str]) -> Option<String> {
+    if split_credentials(url).is_some() {
+        return Some(format!(
+            "'{}' holds credentials before '@', which would show wherever the address is shown; give them in the authentication settings instead",
+            without_credentials(url)
+        ));
+    }
     let Some(rest) = schemes.iter().find_map(|s| url.strip_prefix(s)) else {
         return Some(format!("'{url}' must start with {}", schemes.join(" or ")));
     };
@@ -355,6 +385,24 @@ pub(crate) fn url_problem(url: &str, schemes: &[&str]) -> Option<String> {
         Some(format!("'{url}' contains characters not allowed in a URL"))
     } else {
         None
+    }
+}
+
+/// `url` split around credentials in its authority: (the scheme with `://`, if any; the
+/// rest after `@`), or `None` when it holds none.
+fn split_credentials(url: &str) -> Option<(&str, &str)> {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let (scheme, rest) = url.split_at(start);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (credentials, _) = authority.rsplit_once('@')?;
+    Some((scheme, &rest[credentials.len() + 1..]))
+}
+
+/// `url` with any credentials in it replaced by `***`, for messages.
+pub(crate) fn without_credentials(url: &str) -> std::borrow::Cow<'_, str> {
+    match split_credentials(url) {
+        Some((scheme, rest)) => format!("{scheme}***@{rest}").into(),
+        None => url.into(),
     }
 }
 
@@ -531,6 +579,134 @@ mod tests {
             "flow 'G', field 'subscribers': no subscriber has code 'nobody'",
         ];
         assert_eq!(p, expected);
+    }
+
+    /// Every kind of authentication, each with a secret of its own, `s3cret-<n>`.
+    const EVERY_SECRET: &str = r#"{
+        "endpoints": [
+            {"code": "basic", "base_url": "http://h", "auth": {"type": "basic", "username": "u", "password": "s3cret-1"}},
+            {"code": "bearer", "base_url": "http://h", "auth": {"type": "bearer", "token": "s3cret-2"}},
+            {"code": "key", "base_url": "http://h", "auth": {"type": "api_key", "header": "X-Key", "value": "s3cret-3"}},
+            {"code": "scram", "base_url": "kafka://h:9092", "auth": {"type": "scram", "mechanism": "sha256", "username": "u", "password": "s3cret-4"}},
+            {"code": "cert", "base_url": "https://h", "auth": {"type": "client_certificate", "certificate": "c.pem", "key": "k.pem"}}
+        ],
+        "flows": [{"code": "IN", "direction": "incoming"}],
+        "listeners": [{"code": "main",
+            "interbase": {"auth": {"type": "basic", "username": "u", "password": "s3cret-5"}},
+            "metrics": {"auth": {"type": "bearer", "token": "s3cret-6"}},
+            "exchange": {"auth": {"type": "basic", "username": "u", "password": "s3cret-7"}},
+            "routes": [
+                {"prefix": "/a", "flow": "IN", "auth": {"type": "api_key", "header": "X-Key", "value": "s3cret-8"}},
+                {"prefix": "/b", "flow": "IN", "auth": {"type": "hmac", "header": "X-Sig", "secret": "s3cret-9"}},
+                {"prefix": "/c", "flow": "IN", "auth": {"type": "none"}}
+            ]}]
+    }"#;
+
+    /// Fails to compile when a kind of authentication is added: add it to [`EVERY_SECRET`].
+    fn covered(endpoint: &Auth, inbound: &InboundAuth) {
+        match endpoint {
+            Auth::None
+            | Auth::Basic { .. }
+            | Auth::Bearer { .. }
+            | Auth::ApiKey { .. }
+            | Auth::ClientCertificate { .. }
+            | Auth::Scram { .. } => {}
+        }
+        match inbound {
+            InboundAuth::None
+            | InboundAuth::Basic { .. }
+            | InboundAuth::Bearer { .. }
+            | InboundAuth::ApiKey { .. }
+            | InboundAuth::Hmac { .. } => {}
+        }
+    }
+
+    #[test]
+    fn an_export_holds_no_secret_and_is_refused_until_they_are_written_in() {
+        let config = Config::from_json(EVERY_SECRET).unwrap();
+        covered(&config.endpoints[0].auth, &InboundAuth::None);
+        let stored = serde_json::to_string(&config).unwrap();
+        let export = serde_json::to_string(&config.redacted()).unwrap();
+        for n in 1..=9 {
+            let secret = format!("s3cret-{n}");
+            assert!(stored.contains(&secret), "the stored form keeps {secret}");
+            assert!(
+                !export.contains(&secret),
+                "{secret} in the export: {export}"
+            );
+        }
+        assert_eq!(export.matches("\"***\"").count(), 9, "{export}");
+        // Everything else is kept: names, headers, files.
+        assert_eq!(
+            stored.replace(|c: char| c.is_ascii_digit(), ""),
+            export
+                .replace("\"***\"", "\"s3cret-\"")
+                .replace(|c: char| c.is_ascii_digit(), "")
+        );
+
+        let p = problems(&export);
+        let field = |object: &str, field: &str| {
+            format!(
+                "{object}, field '{field}': is '***', which an exported configuration holds in place of a secret; write the secret itself"
+            )
+        };
+        let expected = [
+            field("endpoint 'basic'", "auth.password"),
+            field("endpoint 'bearer'", "auth.token"),
+            field("endpoint 'key'", "auth.value"),
+            field("endpoint 'scram'", "auth.password"),
+            field("listener 'main'", "interbase.auth.password"),
+            field("listener 'main'", "metrics.auth.token"),
+            field("listener 'main'", "exchange.auth.password"),
+            field("listener 'main'", "routes[0].auth.value"),
+            field("listener 'main'", "routes[1].auth.secret"),
+        ];
+        assert_eq!(p, expected);
+    }
+
+    #[test]
+    fn credentials_in_addresses_and_static_headers_are_refused_without_repeating_them() {
+        let p = problems(
+            r#"{
+            "endpoints": [{"code": "a", "base_url": "amqp://guest:pa55word@rabbit:5672/vh"},
+                          {"code": "h", "base_url": "http://u:pa55word@shop/api", "proxy": "http://p:pa55word@proxy:3128"},
+                          {"code": "x", "base_url": "u:pa55word@shop"}],
+            "subscribers": [{"code": "s", "kind": "http", "endpoint": "a",
+                             "http": {"headers": {"authorization": "Bearer pa55word"}}}],
+            "flows": [{"code": "F", "direction": "outgoing", "subscribers": ["s"]}]
+        }"#,
+        );
+        let joined = p.join("\n");
+        assert!(!joined.contains("pa55word"), "{joined}");
+        let credentials = |at: &str| {
+            format!(
+                "'{at}' holds credentials before '@', which would show wherever the address is shown; give them in the authentication settings instead"
+            )
+        };
+        let expected = [
+            format!("endpoint 'a', field 'base_url': {}", credentials("amqp://***@rabbit:5672/vh")),
+            format!("endpoint 'h', field 'base_url': {}", credentials("http://***@shop/api")),
+            format!("endpoint 'h', field 'proxy': {}", credentials("http://***@proxy:3128")),
+            format!("endpoint 'x', field 'base_url': {}", credentials("***@shop")),
+            "subscriber 's', field 'http.headers': 'authorization' carries credentials; give them in the endpoint's auth, which keeps them secret".to_owned(),
+            "subscriber 's', field 'endpoint': endpoint 'a': a 'http' subscriber needs http:// or https:// addresses; this endpoint is at 'amqp://***@rabbit:5672/vh'".to_owned(),
+        ];
+        assert_eq!(p, expected);
+        // An '@' after the authority is no credential.
+        assert_eq!(url_problem("http://shop/a@b?c=d@e", ENDPOINT_SCHEMES), None);
+    }
+
+    #[test]
+    fn listeners_bind_to_loopback_unless_configured_otherwise() {
+        let c = Config::from_json(
+            r#"{"flows": [{"code": "IN", "direction": "incoming"}],
+                "listeners": [{"code": "main", "routes": [
+                    {"prefix": "/a", "flow": "IN", "auth": {"type": "none"}}]}]}"#,
+        )
+        .unwrap();
+        let address = c.listeners[0].socket_address().unwrap();
+        assert!(address.ip().is_loopback(), "{address}");
+        assert_eq!(address.to_string(), "127.0.0.1:8780");
     }
 
     #[test]

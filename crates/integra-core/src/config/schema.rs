@@ -74,7 +74,7 @@ impl SchemaEntry {
             Some(dir) if file.is_relative() => dir.join(&file),
             _ => file,
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let text = crate::limits::read_text_file(&path).map_err(|e| {
             ConfigError::single(
                 &format!("schema '{}'", self.code),
                 "file",

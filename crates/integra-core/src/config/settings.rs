@@ -45,11 +45,19 @@ pub(crate) fn header_name_problem(name: &str) -> Option<String> {
     (!valid).then(|| format!("'{name}' is not a valid header name"))
 }
 
-/// Reports header names that are not HTTP tokens and values with line breaks.
+/// Reports header names that are not HTTP tokens, values with line breaks, and headers
+/// that carry credentials (static headers are not secret: they show in exports).
 fn check_headers(object: &str, field: &str, headers: &BTreeMap<String, String>, p: &mut Problems) {
     for (name, value) in headers {
         if let Some(problem) = header_name_problem(name) {
             p.push(object, field, problem);
+        }
+        if ["authorization", "proxy-authorization"].contains(&name.to_ascii_lowercase().as_str()) {
+            p.push(
+                object,
+                field,
+                format!("'{name}' carries credentials; give them in the endpoint's auth, which keeps them secret"),
+            );
         }
         if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
             p.push(

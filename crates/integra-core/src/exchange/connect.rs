@@ -35,10 +35,10 @@ pub struct ConnectionSettings {
 
 impl ConnectionSettings {
     fn check(&self, which: &'static str) -> Result<()> {
-        if crate::config::url_problem(&self.url, &["http://", "https://"]).is_some() {
+        if let Some(reason) = crate::config::url_problem(&self.url, &["http://", "https://"]) {
             return Err(Error::InvalidArgument {
                 name: which,
-                reason: format!("'{}' is not an http:// or https:// URL", self.url),
+                reason,
             });
         }
         Ok(())

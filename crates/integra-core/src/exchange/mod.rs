@@ -32,12 +32,10 @@ pub use inbox::{ChannelHandler, ExchangeMessage, ReceivedMessage};
 
 use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
+use crate::limits::MAX_CHANNEL_CHARS;
 use crate::queue::status::OutboxStatus;
 use crate::store::{Commit, Db, NewInbox, NewOutbox, OutboxListRow, RecipientKind};
 use crate::time::Timestamp;
-
-/// Longest channel name, in characters (as the SSL's).
-pub const MAX_CHANNEL_CHARS: usize = 150;
 
 /// What an outbox row carries: a channel message, or a notice between the two bases.
 pub(crate) mod kind {
@@ -268,7 +266,7 @@ impl Engine {
                 reason: "the list of recipients is empty".to_owned(),
             });
         }
-        crate::queue::register::check_json(|| "the message body".to_owned(), body)?;
+        crate::limits::check_message(|| "the message body".to_owned(), body)?;
         let now = self.core.now();
         let id = uuid::Uuid::now_v7().to_string();
         let recipients = match target {

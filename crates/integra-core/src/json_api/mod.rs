@@ -32,8 +32,8 @@ use shared::Shared;
 /// The version of Integra.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Most items one `NextToForm`, `NextIncoming` or `Dispatch` call takes.
-const MAX_BATCH: i64 = 100_000;
+/// Most items one `NextToForm`, `NextIncoming`, `Dispatch` or listing call takes.
+const MAX_BATCH: i64 = crate::limits::MAX_BATCH as i64;
 /// The longest lease a caller may ask for, in seconds (a day).
 const MAX_LEASE_SECONDS: i64 = 86_400;
 
@@ -79,10 +79,11 @@ fn parse<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> Resu
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let at = e.path().to_string();
+        let inner = crate::limits::json_error_reason(e.inner());
         let reason = if at == "." {
-            e.inner().to_string()
+            inner
         } else {
-            format!("at {at}: {}", e.inner())
+            format!("at {at}: {inner}")
         };
         Error::InvalidJson {
             what: what.to_owned(),
@@ -139,6 +140,16 @@ impl Handle {
     pub fn load_configuration(&self, json: &str) -> Result<()> {
         let config = Config::from_json(json)?;
         self.engine()?.load_config(&config)
+    }
+
+    /// The stored configuration as JSON, with every secret replaced by `"***"`
+    /// ([`Config::redacted`]): safe to show or keep. Loading it back is refused until the
+    /// secrets are written in again.
+    ///
+    /// # Errors
+    /// [`Error::NotOpen`]; [`Error::Store`] when it cannot be read.
+    pub fn configuration(&self) -> Result<String> {
+        Ok(json(&self.engine()?.config()?.redacted()))
     }
 
     /// Registers one message; returns its id. `register_duplicate` queues it even when it
@@ -403,6 +414,20 @@ impl Handle {
     /// As [`Engine::cleanup`].
     pub fn cleanup(&self) -> Result<u64> {
         Ok(self.engine()?.cleanup()?.total())
+    }
+
+    /// Checks the database (SQLite's quick check, or with `full` its full one, and
+    /// Integra's invariants); the [`IntegrityReport`](crate::IntegrityReport) as JSON.
+    ///
+    /// # Errors
+    /// As [`Engine::check_integrity`].
+    pub fn check_integrity(&self, full: bool) -> Result<String> {
+        let mode = if full {
+            crate::IntegrityMode::Full
+        } else {
+            crate::IntegrityMode::Quick
+        };
+        Ok(json(&self.engine()?.check_integrity(mode)?))
     }
 
     /// Every metric, in the OpenMetrics text format.

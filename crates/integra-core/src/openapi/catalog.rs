@@ -24,11 +24,20 @@ use super::validator::Compiled;
 use crate::config::{ConfigSnapshot, Direction, ExternalSchema, Flow};
 use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
+use crate::limits::parse_message;
 use crate::store::{Commit, SchemaCopy};
 use crate::time::Timestamp;
 
 /// The longest wait before a failed refresh is tried again.
 const RETRY_FAILED_REFRESH: Duration = Duration::from_secs(300);
+
+/// Most compiled validators kept. Past it the cache starts over: validators of documents no
+/// longer in use (replaced schemas, documents given as text) would otherwise pile up for
+/// the life of the process.
+const MAX_VALIDATORS: usize = 1024;
+
+/// Most documents given as text kept parsed; past it that cache starts over.
+const MAX_ADHOC_DOCUMENTS: usize = 64;
 
 /// The fingerprint of a document's text: equal texts share compiled validators.
 pub(crate) fn fingerprint(text: &str) -> u64 {
@@ -72,6 +81,15 @@ impl std::fmt::Debug for Catalog {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Inserts into a cache of at most `max` entries, emptying it first when it is full.
+fn insert_bounded<K: Eq + Hash, V>(cache: &Mutex<HashMap<K, V>>, max: usize, key: K, value: V) {
+    let mut cache = lock(cache);
+    if cache.len() >= max && !cache.contains_key(&key) {
+        cache.clear();
+    }
+    cache.insert(key, value);
 }
 
 /// The state of an external schema's fetched copy.
@@ -140,7 +158,12 @@ impl Core {
         self.catalog
             .compilations
             .fetch_add(1, AtomicOrdering::Relaxed);
-        lock(&self.catalog.validators).insert(key, Arc::clone(&compiled));
+        insert_bounded(
+            &self.catalog.validators,
+            MAX_VALIDATORS,
+            key,
+            Arc::clone(&compiled),
+        );
         Ok(compiled)
     }
 
@@ -338,7 +361,12 @@ impl Core {
                     .join("; "),
             }
         })?);
-        lock(&self.catalog.adhoc).insert(fp, Arc::clone(&doc));
+        insert_bounded(
+            &self.catalog.adhoc,
+            MAX_ADHOC_DOCUMENTS,
+            fp,
+            Arc::clone(&doc),
+        );
         Ok((fp, doc))
     }
 }
@@ -352,8 +380,7 @@ impl Engine {
     /// [`Error::InvalidJson`] when `json` does not parse; [`Error::Schema`] when the schema
     /// is unknown, the document is not valid OpenAPI 3.0, or has no such component.
     pub fn validate(&self, schema: &str, component: &str, json: &str) -> Result<Vec<Violation>> {
-        let value: Value =
-            serde_json::from_str(json).map_err(|e| Error::invalid_json("the instance", &e))?;
+        let value: Value = parse_message(|| "the instance".into(), json)?;
         let config = self.core.store.read(|db| Ok::<_, Error>(db.config()?))?;
         let (fingerprint, doc) = if config.config().schema(schema).is_some() {
             self.core.schema_document(&config, schema)?
@@ -377,8 +404,7 @@ impl Engine {
     /// # Errors
     /// [`Error::UnknownFlow`], [`Error::InvalidJson`], [`Error::Schema`].
     pub fn validate_for_flow(&self, flow: &str, json: &str) -> Result<Vec<Violation>> {
-        let value: Value =
-            serde_json::from_str(json).map_err(|e| Error::invalid_json("the sample", &e))?;
+        let value: Value = parse_message(|| "the sample".into(), json)?;
         let config = self.core.store.read(|db| Ok::<_, Error>(db.config()?))?;
         let f = config.flow(flow).ok_or_else(|| Error::UnknownFlow {
             flow: flow.to_owned(),
@@ -462,5 +488,23 @@ mod tests {
             1
         );
         assert_eq!(compiled(), 3, "a changed document is compiled again");
+    }
+
+    /// Found by the `openapi_document` fuzz target: every distinct document given as text
+    /// stayed parsed and compiled for the life of the process.
+    #[test]
+    fn documents_given_as_text_do_not_pile_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path().join("c.db"), EngineOptions::default()).unwrap();
+        for minimum in 0..=super::MAX_VALIDATORS {
+            let number = json!({"type": "number", "minimum": minimum});
+            let document = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+                "paths": {}, "components": {"schemas": {"N": number}}});
+            let violations = engine.validate(&document.to_string(), "N", "0").unwrap();
+            assert_eq!(violations.len(), usize::from(minimum > 0));
+        }
+        let catalog = &engine.core.catalog;
+        assert!(super::lock(&catalog.adhoc).len() <= super::MAX_ADHOC_DOCUMENTS);
+        assert!(super::lock(&catalog.validators).len() <= super::MAX_VALIDATORS);
     }
 }

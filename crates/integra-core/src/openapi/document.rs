@@ -159,7 +159,7 @@ fn parse_text(text: &str) -> Result<Value, DocumentError> {
     if trimmed.starts_with('{') {
         return serde_json::from_str(text).map_err(|e| DocumentError {
             pointer: String::new(),
-            message: format!("not valid JSON: {e}"),
+            message: format!("not valid JSON: {}", crate::limits::json_error_reason(&e)),
         });
     }
     let yaml: serde_norway::Value = serde_norway::from_str(text).map_err(|e| DocumentError {

@@ -20,6 +20,7 @@ use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
 use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
+use crate::limits::parse_message;
 use crate::metrics::Observation;
 use crate::openapi::{Violation, summary};
 use crate::store::{ClaimedFormingRow, Commit, Db, MessageState};
@@ -188,8 +189,7 @@ impl Engine {
     /// [`Error::WrongStatus`] when the message is not being formed; [`Error::Schema`] when
     /// the flow's schema cannot be had (the message stays claimed until its lease expires).
     pub fn complete_forming(&self, id: &str, payload: &str) -> Result<Vec<Violation>> {
-        let value: Value = serde_json::from_str(payload)
-            .map_err(|e| Error::invalid_json(format!("the payload of message '{id}'"), &e))?;
+        let value: Value = parse_message(|| format!("the payload of message '{id}'"), payload)?;
         let now = self.core.now();
         let uuid = id.to_owned();
         self.core

@@ -10,11 +10,9 @@ use serde_json::value::RawValue;
 use super::status::{DeliveryStatus, IncomingStatus, MessageStatus};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::limits::MAX_LIST;
 use crate::store::{Commit, IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
 use crate::time::Timestamp;
-
-/// Most messages one listing returns.
-pub const MAX_LIST: usize = 10_000;
 
 /// An outgoing message with its deliveries and history.
 #[derive(Clone, Debug, Serialize)]

@@ -20,13 +20,11 @@ use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Flow, Former, Ordering};
 use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
+use crate::limits::{MAX_KEY_CHARS, check_batch, check_message};
 use crate::metrics::Observation;
 use crate::openapi::{Violation, summary};
 use crate::store::{Commit, Db, NewMessage};
 use crate::time::Timestamp;
-
-/// Longest object or ordering key, in characters.
-pub const MAX_KEY_CHARS: usize = 1024;
 
 /// Options of a registration.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -99,13 +97,6 @@ pub(crate) fn new_message_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// Checks that `source` is JSON, without building it.
-pub(crate) fn check_json(what: impl FnOnce() -> String, text: &str) -> Result<()> {
-    serde_json::from_str::<serde::de::IgnoredAny>(text)
-        .map(|_| ())
-        .map_err(|e| Error::invalid_json(what(), &e))
-}
-
 /// The flow `code`, if it accepts registrations.
 pub(crate) fn outgoing_flow<'c>(config: &'c ConfigSnapshot, code: &str) -> Result<&'c Flow> {
     super::active_flow_going(
@@ -143,8 +134,9 @@ impl Engine {
     /// # Errors
     /// As [`Engine::register`]; the error names the position of a bad item.
     pub fn register_batch(&self, flow: &str, items: Vec<Registration>) -> Result<Vec<String>> {
+        check_batch(|| format!("the batch for flow '{flow}'"), items.len())?;
         for (i, item) in items.iter().enumerate() {
-            check_json(
+            check_message(
                 || format!("the source of message {i} for flow '{flow}'"),
                 &item.source,
             )?;

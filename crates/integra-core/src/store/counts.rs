@@ -20,13 +20,21 @@ pub(crate) enum Counted {
 }
 
 impl Counted {
-    fn from_kind(kind: &str) -> Option<Self> {
-        match kind {
-            "message" => Some(Counted::Messages),
-            "delivery" => Some(Counted::Deliveries),
-            "incoming" => Some(Counted::Incoming),
-            _ => None,
+    /// Every queue counted.
+    pub(crate) const ALL: [Counted; 3] =
+        [Counted::Messages, Counted::Deliveries, Counted::Incoming];
+
+    /// The queue's name in `queue_count.kind`.
+    pub(crate) const fn kind(self) -> &'static str {
+        match self {
+            Counted::Messages => "message",
+            Counted::Deliveries => "delivery",
+            Counted::Incoming => "incoming",
         }
+    }
+
+    fn from_kind(kind: &str) -> Option<Self> {
+        Counted::ALL.into_iter().find(|c| c.kind() == kind)
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`Db`]: a connection inside a transaction, and the helpers every named operation uses to
 //! run its statement (prepared once per connection, errors labelled with the statement name).
 
+use std::path::Path;
 use std::sync::Arc;
 
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Params, Row};
@@ -31,17 +32,24 @@ pub(crate) use sql;
 pub(crate) struct Db<'c> {
     conn: &'c Connection,
     config: &'c ConfigCache,
+    /// The database file, named in errors.
+    path: &'c Path,
 }
 
 impl<'c> Db<'c> {
-    pub(super) fn new(conn: &'c Connection, config: &'c ConfigCache) -> Self {
-        Db { conn, config }
+    pub(super) fn new(conn: &'c Connection, config: &'c ConfigCache, path: &'c Path) -> Self {
+        Db { conn, config, path }
+    }
+
+    /// The error of statement `statement`.
+    pub(super) fn fail(&self, statement: &'static str, e: rusqlite::Error) -> StoreError {
+        StoreError::sql(self.path, statement, e)
     }
 
     fn prepare(&self, sql: Sql) -> Result<CachedStatement<'c>> {
         self.conn
             .prepare_cached(sql.text)
-            .map_err(|e| StoreError::sql(sql.name, e))
+            .map_err(|e| self.fail(sql.name, e))
     }
 
     /// The row id of the last row this connection inserted.
@@ -53,7 +61,7 @@ impl<'c> Db<'c> {
     pub(super) fn execute(&self, sql: Sql, params: impl Params) -> Result<usize> {
         self.prepare(sql)?
             .execute(params)
-            .map_err(|e| StoreError::sql(sql.name, e))
+            .map_err(|e| self.fail(sql.name, e))
     }
 
     /// Runs a query expected to return at most one row.
@@ -66,7 +74,7 @@ impl<'c> Db<'c> {
         self.prepare(sql)?
             .query_row(params, f)
             .optional()
-            .map_err(|e| StoreError::sql(sql.name, e))
+            .map_err(|e| self.fail(sql.name, e))
     }
 
     /// Runs a query, collecting every row.
@@ -74,14 +82,35 @@ impl<'c> Db<'c> {
         &self,
         sql: Sql,
         params: impl Params,
-        mut f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>> {
+        match self.rows_until_error(sql, params, f)? {
+            (rows, None) => Ok(rows),
+            (_, Some(e)) => Err(e),
+        }
+    }
+
+    /// Runs a query, collecting rows until the first error: the rows read before it, and
+    /// the error. For statements whose early rows stay true when a later one fails (SQLite's
+    /// integrity check reports damage, then stops at damage it cannot read past).
+    pub(super) fn rows_until_error<T>(
+        &self,
+        sql: Sql,
+        params: impl Params,
+        mut f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<(Vec<T>, Option<StoreError>)> {
         let mut stmt = self.prepare(sql)?;
         let rows = stmt
             .query_map(params, |r| f(r))
-            .map_err(|e| StoreError::sql(sql.name, e))?;
-        rows.collect::<rusqlite::Result<Vec<T>>>()
-            .map_err(|e| StoreError::sql(sql.name, e))
+            .map_err(|e| self.fail(sql.name, e))?;
+        let mut read = Vec::new();
+        for row in rows {
+            match row {
+                Ok(value) => read.push(value),
+                Err(e) => return Ok((read, Some(self.fail(sql.name, e)))),
+            }
+        }
+        Ok((read, None))
     }
 
     /// The configuration as of this transaction, reloaded when its stored version changed.

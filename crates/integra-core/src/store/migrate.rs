@@ -88,7 +88,7 @@ fn expand(text: &str) -> String {
 /// new file at once: the version is read and the migrations applied in one `IMMEDIATE`
 /// transaction.
 pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
-    let sql_err = |statement| move |e| StoreError::sql(statement, e);
+    let sql_err = |statement| move |e| StoreError::sql(path, statement, e);
     conn.execute_batch("BEGIN IMMEDIATE")
         .map_err(sql_err("begin_migration"))?;
     let outcome = (|| {
@@ -104,11 +104,7 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
         }
         let start = usize::try_from(found).unwrap_or(0);
         for (name, text) in &MIGRATIONS[start..] {
-            conn.execute_batch(&expand(text))
-                .map_err(|e| StoreError::Sql {
-                    statement: name,
-                    source: e,
-                })?;
+            conn.execute_batch(&expand(text)).map_err(sql_err(name))?;
         }
         conn.pragma_update(None, "user_version", CURRENT_VERSION)
             .map_err(sql_err("write_user_version"))

@@ -41,6 +41,7 @@ mod exchange;
 mod external_ids;
 mod incoming;
 mod inspect;
+mod integrity;
 mod maintenance;
 mod migrate;
 mod outgoing;
@@ -64,6 +65,7 @@ pub(crate) use exchange::{
 };
 pub(crate) use incoming::{IncomingRow, NewIncoming};
 pub(crate) use inspect::{IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
+pub(crate) use integrity::Finding;
 pub(crate) use maintenance::{Cutoffs, Finished, Leased};
 pub(crate) use outgoing::{
     ClaimedDeliveryRow, ClaimedFormingRow, MessageState, NewDelivery, NewMessage,
@@ -153,14 +155,109 @@ pub enum StoreError {
         /// The panic message.
         what: String,
     },
+    /// The file cannot be written: its permissions, its directory's (SQLite creates the
+    /// `-wal` and `-shm` files beside it) or a read-only mount. Integra writes at open (the
+    /// schema's migrations), so this comes from `open`. Permanent until someone changes the
+    /// permissions.
+    #[error(
+        "database '{path}' is read-only: Integra must write to it and create its -wal and -shm files beside it; give this process write access to the file and its directory"
+    )]
+    ReadOnly {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file could not grow: the disk is full, or the file reached the process's size
+    /// limit (`RLIMIT_FSIZE`), which SQLite reports as a failed write. The transaction was
+    /// rolled back whole: nothing of it was written. Not retryable by itself: space must be
+    /// freed first.
+    #[error(
+        "database '{path}' is full: {cause}; the write was rolled back and nothing of it was kept"
+    )]
+    Full {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite reported, in words.
+        cause: &'static str,
+    },
+    /// The file is not an SQLite database, or it is damaged (a page or the header
+    /// overwritten). [`crate::Engine::check_integrity`] lists the damage when the file still
+    /// opens. Permanent: restore the file from a backup.
+    #[error("database '{path}' is corrupt: {reason}; restore it from a backup")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        reason: String,
+    },
 }
 
 impl StoreError {
-    pub(crate) fn sql(statement: &'static str, source: rusqlite::Error) -> Self {
+    /// The error of statement `statement` on the database at `path`: a fault of the file
+    /// itself (read-only, full, corrupt) when it is one.
+    pub(crate) fn sql(path: &Path, statement: &'static str, source: rusqlite::Error) -> Self {
         if source.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) {
-            StoreError::Busy { statement }
-        } else {
-            StoreError::Sql { statement, source }
+            return StoreError::Busy { statement };
+        }
+        StoreError::file_fault(path, source)
+            .unwrap_or_else(|source| StoreError::Sql { statement, source })
+    }
+
+    /// The error of opening or preparing the database at `path`.
+    fn open(path: &Path, source: rusqlite::Error) -> Self {
+        StoreError::file_fault(path, source).unwrap_or_else(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// The fault of the file that `source` reports, or `source` back when it is none.
+    fn file_fault(path: &Path, source: rusqlite::Error) -> Result<Self, rusqlite::Error> {
+        use rusqlite::ErrorCode;
+        let Some(&rusqlite::ffi::Error {
+            code,
+            extended_code,
+        }) = source.sqlite_error()
+        else {
+            return Err(source);
+        };
+        let path = path.to_owned();
+        Ok(match code {
+            ErrorCode::ReadOnly => StoreError::ReadOnly { path },
+            ErrorCode::DiskFull => StoreError::Full {
+                path,
+                cause: "the disk has no space left",
+            },
+            ErrorCode::SystemIoFailure if extended_code == rusqlite::ffi::SQLITE_IOERR_WRITE => {
+                StoreError::Full {
+                    path,
+                    cause: "a write failed (disk I/O error): the disk is full, the file reached \
+                            its size limit, or the device failed",
+                }
+            }
+            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StoreError::Corrupt {
+                path,
+                reason: source.to_string(),
+            },
+            _ => return Err(source),
+        })
+    }
+
+    /// This error, as the result of each job of a transaction that failed with it: a fault
+    /// of the file as itself, anything else as a failed commit.
+    pub(crate) fn for_job(&self) -> Self {
+        match self {
+            StoreError::ReadOnly { path } => StoreError::ReadOnly { path: path.clone() },
+            StoreError::Full { path, cause } => StoreError::Full {
+                path: path.clone(),
+                cause,
+            },
+            StoreError::Corrupt { path, reason } => StoreError::Corrupt {
+                path: path.clone(),
+                reason: reason.clone(),
+            },
+            other => StoreError::Commit {
+                reason: other.to_string(),
+            },
         }
     }
 
@@ -215,7 +312,7 @@ impl Store {
         let checkpoint = open_connection(path, &options, false)?;
         let store = Store {
             path: path.to_owned(),
-            writer: Writer::new(conn, options.durability, checkpoint),
+            writer: Writer::new(conn, options.durability, checkpoint, path),
             readers: Mutex::new(Vec::new()),
             config: ConfigCache::default(),
             options,
@@ -264,8 +361,8 @@ impl Store {
             Some(c) => c,
             None => open_connection(&self.path, &self.options, true)?,
         };
-        run_control(&conn, "BEGIN").map_err(|e| StoreError::sql("begin_read", e))?;
-        let result = f(&Db::new(&conn, &self.config));
+        run_control(&conn, "BEGIN").map_err(|e| StoreError::sql(&self.path, "begin_read", e))?;
+        let result = f(&Db::new(&conn, &self.config, &self.path));
         let ended = run_control(&conn, "COMMIT");
         let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
         if ended.is_ok() && readers.len() < MAX_IDLE_READERS {
@@ -283,15 +380,18 @@ fn run_control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 
 /// Opens one connection with Integra's PRAGMAs.
 fn open_connection(path: &Path, options: &StoreOptions, read_only: bool) -> Result<Connection> {
-    let fail = |source| StoreError::Open {
-        path: path.to_owned(),
-        source,
-    };
+    let fail = |source| StoreError::open(path, source);
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags).map_err(fail)?;
+    // SQLite falls back to reading a file it may not write; Integra must write.
+    if !read_only && conn.is_readonly(rusqlite::MAIN_DB).map_err(fail)? {
+        return Err(StoreError::ReadOnly {
+            path: path.to_owned(),
+        });
+    }
     conn.busy_timeout(options.busy_timeout).map_err(fail)?;
     conn.set_prepared_statement_cache_capacity(128);
     let journal: String = conn

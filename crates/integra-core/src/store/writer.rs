@@ -19,6 +19,7 @@
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -53,6 +54,8 @@ struct Job {
 
 struct WriterConn {
     conn: Connection,
+    /// The database file, named in errors.
+    path: PathBuf,
     durability: Durability,
     synchronous_full: bool,
     /// Frames in the WAL after the latest commit (SQLite's WAL hook writes it).
@@ -85,6 +88,7 @@ impl Writer {
         mut conn: Connection,
         durability: Durability,
         checkpoint: Connection,
+        path: &Path,
     ) -> Self {
         let checkpointer = Checkpointer::start(checkpoint);
         let wal_frames = Arc::new(AtomicU32::new(0));
@@ -107,6 +111,7 @@ impl Writer {
         Writer {
             conn: Mutex::new(WriterConn {
                 conn,
+                path: path.to_owned(),
                 durability,
                 synchronous_full: false,
                 wal_frames,
@@ -171,9 +176,7 @@ where
             let ok = result.is_ok();
             let finish: Finish = Box::new(move |commit_error| {
                 let result = match (commit_error, result) {
-                    (Some(e), Ok(_)) => Err(E::from(StoreError::Commit {
-                        reason: e.to_string(),
-                    })),
+                    (Some(e), Ok(_)) => Err(E::from(e.for_job())),
                     (_, r) => r,
                 };
                 *lock(&slot) = Some(result);
@@ -181,9 +184,7 @@ where
             (ok, finish)
         }),
         abort: Box::new(move |e| {
-            *lock(&abort_slot) = Some(Err(E::from(StoreError::Commit {
-                reason: e.to_string(),
-            })));
+            *lock(&abort_slot) = Some(Err(E::from(e.for_job())));
         }),
     }
 }
@@ -221,7 +222,7 @@ impl WriterConn {
     }
 
     fn exec(&self, statement: &'static str, sql: &str) -> Result<(), StoreError> {
-        run_control(&self.conn, sql).map_err(|e| StoreError::sql(statement, e))
+        run_control(&self.conn, sql).map_err(|e| StoreError::sql(&self.path, statement, e))
     }
 
     /// Runs `jobs` in one transaction. Returns true when it committed.
@@ -244,7 +245,7 @@ impl WriterConn {
         let mut finishes = Vec::with_capacity(jobs.len());
         let mut all_ok = true;
         let mut broken: Option<StoreError> = None;
-        let db = Db::new(&self.conn, config);
+        let db = Db::new(&self.conn, config, &self.path);
         for job in jobs {
             if let Some(e) = &broken {
                 (job.abort)(e);
@@ -305,7 +306,7 @@ impl WriterConn {
             let mode = if full { "FULL" } else { "NORMAL" };
             self.conn
                 .pragma_update(None, "synchronous", mode)
-                .map_err(|e| StoreError::sql("set_synchronous", e))?;
+                .map_err(|e| StoreError::sql(&self.path, "set_synchronous", e))?;
             self.synchronous_full = full;
         }
         Ok(())

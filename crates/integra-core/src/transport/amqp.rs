@@ -58,7 +58,7 @@ impl AmqpLink {
         let mut uri: AMQPUri = endpoint.base_url.parse().map_err(|e| {
             context(format!(
                 "'{}' is not an AMQP address: {e}",
-                endpoint.base_url
+                crate::config::without_credentials(&endpoint.base_url)
             ))
         })?;
         let address = format!("{}:{}", uri.authority.host, uri.authority.port);

@@ -67,7 +67,7 @@ impl KafkaLink {
             _ => {
                 return Err(context(format!(
                     "'{}' is not a kafka:// or kafkas:// address",
-                    endpoint.base_url
+                    crate::config::without_credentials(&endpoint.base_url)
                 )));
             }
         };
@@ -80,7 +80,7 @@ impl KafkaLink {
         if brokers.is_empty() || brokers.iter().any(|b| !b.contains(':')) {
             return Err(context(format!(
                 "'{}' must list brokers as host:port, separated by commas",
-                endpoint.base_url
+                crate::config::without_credentials(&endpoint.base_url)
             )));
         }
         let sasl = match &endpoint.auth {

@@ -87,7 +87,7 @@ pub(crate) fn options(
         _ => {
             return Err(context(format!(
                 "'{}' is not an mqtt:// or mqtts:// address",
-                endpoint.base_url
+                crate::config::without_credentials(&endpoint.base_url)
             )));
         }
     };

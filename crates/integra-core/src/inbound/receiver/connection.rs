@@ -80,6 +80,10 @@ async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.request_timeout)
         .max_buf_size(limits.max_header_bytes)
+        // A client may shut down its sending side once the request is out (HTTP/1.0 tools,
+        // `nc -N`): it still gets its answer. Without this, hyper drops the connection on
+        // that EOF while the request is being stored, and the sender never learns it was.
+        .half_close(true)
         .serve_connection(
             io,
             service_fn(move |request| {

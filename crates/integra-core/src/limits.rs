@@ -1,0 +1,222 @@
+//! Input limits: the largest inputs Integra accepts, whichever door they come through (the
+//! Rust API, the C ABI, the 1C add-in, the HTTP receiver, the sources). They are defined
+//! here, in one table, so the code and the documentation name the same numbers.
+//!
+//! Each limit is checked where the input enters, before anything is parsed or written, and
+//! an input over it is refused with an error naming the input, the limit and the value:
+//! [`Error::TooLarge`] for sizes and counts, [`Error::InvalidArgument`] for text arguments
+//! (`must be 1 to 1024 characters`). Nothing is written then.
+//!
+//! Messages are JSON of at most [`MAX_MESSAGE_BYTES`], nested at most [`MAX_JSON_DEPTH`]
+//! levels deep. Arrays and strings inside a message have no limit of their own beyond the
+//! message's size: a flow's schema bounds them (`maxItems`, `maxLength`) where a flow
+//! needs tighter ones. The HTTP receiver has its own, configurable limits on bodies and
+//! headers per listener (`ListenerLimits`), within these.
+//!
+//! The recursive code that walks JSON (the OpenAPI document checks, the translation to JSON
+//! Schema, the validator) only ever sees values that passed the depth limit, so deep input
+//! cannot exhaust the stack.
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+/// Largest message, in bytes: a registered source, a formed payload, an incoming body, an
+/// instance to validate. 64 MiB.
+pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// Deepest nesting of arrays and objects in a JSON input: the JSON parser's own limit (it
+/// refuses the 128th level).
+pub const MAX_JSON_DEPTH: usize = 127;
+
+/// Largest file Integra reads as text: a configuration file, or a schema's `file`. 64 MiB.
+pub const MAX_FILE_BYTES: usize = 64 << 20;
+
+/// Most items one call takes or returns: messages in a batch registration, items claimed
+/// to form, incoming messages claimed, items dispatched at once.
+pub const MAX_BATCH: usize = 100_000;
+
+/// Most messages one listing returns.
+pub const MAX_LIST: usize = 10_000;
+
+/// Longest object or ordering key, in characters.
+pub const MAX_KEY_CHARS: usize = 1024;
+
+/// Longest sender's message id of an incoming message, in characters.
+pub const MAX_MESSAGE_ID_CHARS: usize = 200;
+
+/// Longest part of an external-ID mapping (system, object type, key, id), in characters.
+pub const MAX_ID_CHARS: usize = 1024;
+
+/// Longest exchange channel name, in characters (as the SSL's).
+pub const MAX_CHANNEL_CHARS: usize = 150;
+
+/// Refuses a batch of `n` items over [`MAX_BATCH`]; `what` names the batch.
+///
+/// # Errors
+/// [`Error::TooLarge`].
+pub(crate) fn check_batch(what: impl FnOnce() -> String, n: usize) -> Result<()> {
+    if n > MAX_BATCH {
+        return Err(Error::TooLarge {
+            what: what(),
+            size: n,
+            limit: MAX_BATCH,
+            unit: "items",
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a message text over [`MAX_MESSAGE_BYTES`]; `what` names it.
+///
+/// # Errors
+/// [`Error::TooLarge`].
+pub(crate) fn check_message_size(what: impl FnOnce() -> String, text: &str) -> Result<()> {
+    if text.len() > MAX_MESSAGE_BYTES {
+        return Err(Error::TooLarge {
+            what: what(),
+            size: text.len(),
+            limit: MAX_MESSAGE_BYTES,
+            unit: "bytes",
+        });
+    }
+    Ok(())
+}
+
+/// Reads the text file at `path`, refusing one larger than [`MAX_FILE_BYTES`] (a device
+/// such as `/dev/zero` named by mistake ends there too, instead of filling memory).
+///
+/// # Errors
+/// The reason, in words: the I/O error, or the limit.
+pub(crate) fn read_text_file(path: &std::path::Path) -> std::result::Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "it is larger than {MAX_FILE_BYTES} bytes, the limit"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_owned())
+}
+
+/// Parses a message's JSON text: refused when larger than [`MAX_MESSAGE_BYTES`] or nested
+/// deeper than [`MAX_JSON_DEPTH`]. `what` names the text in the error.
+///
+/// # Errors
+/// [`Error::TooLarge`]; [`Error::InvalidJson`] with the parser's position.
+pub(crate) fn parse_message<T: DeserializeOwned>(
+    what: impl Fn() -> String,
+    text: &str,
+) -> Result<T> {
+    check_message_size(&what, text)?;
+    serde_json::from_str(text).map_err(|e| Error::invalid_json(what(), &e))
+}
+
+/// Checks that a message's text is JSON within the limits, without building it (skipping
+/// a value does not count its depth, so the depth is measured on the side).
+///
+/// # Errors
+/// As [`parse_message`].
+pub(crate) fn check_message(what: impl Fn() -> String, text: &str) -> Result<()> {
+    parse_message::<serde::de::IgnoredAny>(&what, text)?;
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let (mut line, mut column) = (1usize, 0usize);
+    for &b in text.as_bytes() {
+        column += 1;
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            b'[' | b'{' if !in_string => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(Error::InvalidJson {
+                        what: what(),
+                        reason: depth_reason(line, column),
+                    });
+                }
+            }
+            b']' | b'}' if !in_string => depth -= 1,
+            b'\n' => (line, column) = (line + 1, 0),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn depth_reason(line: usize, column: usize) -> String {
+    format!("nested deeper than {MAX_JSON_DEPTH} levels, the limit, at line {line} column {column}")
+}
+
+/// The parser's message for `e`, naming the depth limit when that is what was hit.
+pub(crate) fn json_error_reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if text.starts_with("recursion limit exceeded") {
+        depth_reason(e.line(), e.column())
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(depth: usize) -> String {
+        format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+    }
+
+    #[test]
+    fn the_depth_limit_is_the_parsers_and_is_named() {
+        let ok: Result<serde_json::Value> = parse_message(|| "x".into(), &nested(MAX_JSON_DEPTH));
+        assert!(ok.is_ok(), "{ok:?}");
+        assert!(check_message(|| "x".into(), &nested(MAX_JSON_DEPTH)).is_ok());
+        for depth in [MAX_JSON_DEPTH + 1, 100_000] {
+            let err = parse_message::<serde_json::Value>(|| "the source".into(), &nested(depth))
+                .unwrap_err()
+                .to_string();
+            let expected = "the source is not valid JSON: nested deeper than 127 levels, the limit, at line 1 column 128";
+            assert_eq!(err, expected);
+            let err = check_message(|| "the source".into(), &nested(depth)).unwrap_err();
+            assert_eq!(err.to_string(), expected);
+        }
+        // Brackets in strings do not count.
+        let text = format!(r#"{{"a": "{}", "b": ["\\\"["]}}"#, "[".repeat(500));
+        assert!(check_message(|| "x".into(), &text).is_ok());
+    }
+
+    #[test]
+    fn a_file_read_as_text_stops_at_the_limit() {
+        let err = read_text_file(std::path::Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(err, "it is larger than 67108864 bytes, the limit");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.json");
+        std::fs::write(&file, "{}").unwrap();
+        assert_eq!(read_text_file(&file).unwrap(), "{}");
+        std::fs::write(&file, b"\xff").unwrap();
+        assert_eq!(read_text_file(&file).unwrap_err(), "it is not UTF-8 text");
+    }
+
+    #[test]
+    fn sizes_and_counts_over_their_limits_name_limit_and_value() {
+        let big = " ".repeat(MAX_MESSAGE_BYTES + 1);
+        let err = parse_message::<serde::de::IgnoredAny>(|| "the payload".into(), &big)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "the payload is 67108865 bytes, over the limit of 67108864 bytes"
+        );
+        assert!(check_batch(|| "the batch".into(), MAX_BATCH).is_ok());
+        let err = check_batch(|| "the batch".into(), MAX_BATCH + 1).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the batch is 100001 items, over the limit of 100000 items"
+        );
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
+    }
+}

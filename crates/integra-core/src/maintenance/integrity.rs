@@ -1,0 +1,236 @@
+//! The integrity check: what is wrong with a database, if anything.
+//!
+//! Two kinds of checks run, in one read transaction (a snapshot: writers of this and other
+//! processes go on meanwhile, and nothing is locked; only the WAL cannot be checkpointed
+//! past the snapshot until the check ends):
+//!
+//! * **SQLite's** check of the file: `PRAGMA quick_check` by default, `integrity_check` on
+//!   request (it also compares every index with its table, and takes several times longer),
+//!   and `foreign_key_check`.
+//! * **Integra's invariants**, which a crash cannot break (every change is one transaction)
+//!   but a bug, a hand edit or a damaged file can: every delivery's message exists; every
+//!   message's status agrees with its deliveries; the counts kept by triggers
+//!   (`queue_count`, read by `counts` and the metrics) equal the rows; every history row's
+//!   message exists.
+//!
+//! Each check lists at most [`MAX_LISTED`] problems. A check that cannot run because the
+//! file is damaged where it reads is itself a problem, and the other checks still run.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::store::{Db, Finding, StoreError};
+
+/// Most problems each check lists.
+pub const MAX_LISTED: usize = 100;
+
+/// How thoroughly SQLite checks the file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrityMode {
+    /// `PRAGMA quick_check`: pages, b-trees, NOT NULL and CHECK constraints.
+    #[default]
+    Quick,
+    /// `PRAGMA integrity_check`: the quick check, and every index against its table.
+    Full,
+}
+
+/// Which check found a problem.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrityCheck {
+    /// SQLite's check of the file (`quick_check` or `integrity_check`).
+    Sqlite,
+    /// SQLite's `foreign_key_check`.
+    ForeignKeys,
+    /// Every delivery's message exists.
+    Deliveries,
+    /// Every message's status agrees with its deliveries.
+    MessageStatus,
+    /// The maintained counts by status equal the rows.
+    Counts,
+    /// Every history row's message exists.
+    History,
+}
+
+/// One problem: which check found it, what is wrong, and where.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IntegrityProblem {
+    /// The check that found it.
+    pub check: IntegrityCheck,
+    /// What is wrong.
+    pub what: String,
+    /// Where: a table and row, a message, a page; empty when the whole file.
+    pub location: String,
+}
+
+/// What an integrity check found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IntegrityReport {
+    /// True when nothing is wrong.
+    pub ok: bool,
+    /// How thoroughly SQLite checked the file.
+    pub mode: IntegrityMode,
+    /// Every problem found, by check (at most [`MAX_LISTED`] per check).
+    pub problems: Vec<IntegrityProblem>,
+    /// How long the check took, in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// One check: what it found (at most [`MAX_LISTED`]).
+type Run = fn(&Db<'_>, IntegrityMode) -> Result<Vec<Finding>, StoreError>;
+
+/// The checks, in the order they run.
+const CHECKS: [(IntegrityCheck, Run); 6] = [
+    (IntegrityCheck::Sqlite, |db, mode| {
+        db.check_sqlite(mode == IntegrityMode::Full, MAX_LISTED)
+    }),
+    (IntegrityCheck::ForeignKeys, |db, _| {
+        db.check_foreign_keys(MAX_LISTED)
+    }),
+    (IntegrityCheck::Deliveries, |db, _| {
+        db.check_orphan_deliveries(MAX_LISTED)
+    }),
+    (IntegrityCheck::MessageStatus, |db, _| {
+        db.check_message_statuses(MAX_LISTED)
+    }),
+    (IntegrityCheck::Counts, |db, _| {
+        db.check_queue_counts(MAX_LISTED)
+    }),
+    (IntegrityCheck::History, |db, _| {
+        db.check_orphan_history(MAX_LISTED)
+    }),
+];
+
+impl Engine {
+    /// Checks the database: SQLite's check of the file (quick or full, per `mode`) and
+    /// Integra's invariants (see [the module's docs](self)). It reads one snapshot and
+    /// blocks no writer, so it may run while this and other processes work on the file.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the database cannot be read at all (damage where a check reads
+    /// is reported as a problem instead).
+    pub fn check_integrity(&self, mode: IntegrityMode) -> Result<IntegrityReport> {
+        let started = Instant::now();
+        let problems = self.core.store.read(|db| {
+            let mut problems = Vec::new();
+            for (check, run) in CHECKS {
+                match run(db, mode) {
+                    Ok(findings) => {
+                        problems.extend(findings.into_iter().map(|f| problem(check, f)))
+                    }
+                    Err(e @ StoreError::Corrupt { .. }) => problems.push(IntegrityProblem {
+                        check,
+                        what: format!("the check could not run: {e}"),
+                        location: String::new(),
+                    }),
+                    Err(e) => return Err(Error::Store(e)),
+                }
+            }
+            Ok::<_, Error>(problems)
+        })?;
+        Ok(IntegrityReport {
+            ok: problems.is_empty(),
+            mode,
+            problems,
+            elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+}
+
+/// A finding, described.
+fn problem(check: IntegrityCheck, finding: Finding) -> IntegrityProblem {
+    let (what, location) = match finding {
+        Finding::Sqlite(line) => sqlite_line(&line),
+        Finding::ForeignKey {
+            table,
+            rowid,
+            parent,
+        } => (
+            format!("the row's foreign key points to no row of table {parent}"),
+            match rowid {
+                Some(rowid) => format!("table {table}, row {rowid}"),
+                None => format!("table {table}"),
+            },
+        ),
+        Finding::OrphanDelivery {
+            id,
+            message_id,
+            subscriber,
+        } => (
+            format!(
+                "the delivery to subscriber '{subscriber}' belongs to message row {message_id}, which does not exist"
+            ),
+            format!("table delivery, row {id}"),
+        ),
+        Finding::OrphanHistory {
+            incoming,
+            record_id,
+            rows,
+        } => {
+            let (table, record) = if incoming {
+                ("incoming_history", "incoming message")
+            } else {
+                ("message_history", "message")
+            };
+            (
+                format!(
+                    "{rows} history rows belong to {record} row {record_id}, which does not exist"
+                ),
+                format!("table {table}, {record} row {record_id}"),
+            )
+        }
+        Finding::MessageStatus {
+            id,
+            uuid,
+            status,
+            deliveries,
+            pending,
+            dead,
+        } => (
+            format!(
+                "the message is {status}, but of its {deliveries} deliveries {pending} are pending and {dead} dead"
+            ),
+            format!("message '{uuid}' (table message, row {id})"),
+        ),
+        Finding::Count {
+            kind,
+            flow,
+            subscriber,
+            status,
+            kept,
+            actual,
+        } => (
+            format!("{kept} counted, {actual} there"),
+            if subscriber.is_empty() {
+                format!("table queue_count: {kind} of flow '{flow}' in status {status}")
+            } else {
+                format!(
+                    "table queue_count: {kind} of flow '{flow}' to subscriber '{subscriber}' in status {status}"
+                )
+            },
+        ),
+    };
+    IntegrityProblem {
+        check,
+        what,
+        location,
+    }
+}
+
+/// A line of SQLite's check as (what, where): `Tree 4 page 4: btreeInitPage() returns
+/// error code 11` is where (`Tree 4 page 4`) and what; a line without a location (`row 3
+/// missing from index i`) is all what.
+fn sqlite_line(line: &str) -> (String, String) {
+    match line.split_once(": ") {
+        Some((location, what))
+            if location.starts_with("Tree ") || location.starts_with("Page ") =>
+        {
+            (what.to_owned(), location.to_owned())
+        }
+        _ => (line.to_owned(), String::new()),
+    }
+}

@@ -1,0 +1,376 @@
+//! Secrets never show: a configuration with a distinctive secret in every place one can be
+//! (each kind of endpoint authentication, each kind of inbound authentication, the message
+//! exchange's passwords) is driven through failing deliveries, refused and accepted
+//! requests, a metrics scrape, status reads, a failed and a successful connection between
+//! two bases, and an export; none of the secrets appears in any log line, error, metrics
+//! text, status JSON or export.
+
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, Once, PoisonError};
+use std::time::Duration;
+
+use hmac::{KeyInit, Mac};
+use integra::config::Secret;
+use integra::json_api::Handle;
+use integra::{ConnectionSettings, Recipients};
+use serde_json::{Value, json};
+
+use crate::support::http::{basic, get, post};
+use crate::support::{Receiver, Reply, TestEngine, wait_until};
+
+/// Every secret the test configures or sends.
+const SECRETS: &[&str] = &[
+    "leak-out-basic",
+    "leak-out-bearer",
+    "leak-out-key",
+    "leak-out-amqp",
+    "leak-out-scram",
+    "leak-in-basic",
+    "leak-in-bearer",
+    "leak-in-key",
+    "leak-in-hmac",
+    "leak-in-metrics",
+    "leak-exchange-a",
+    "leak-exchange-b",
+    "leak-given-wrong",
+];
+
+/// Log lines captured while [`Capture::start`] is in effect.
+static LOGS: Mutex<String> = Mutex::new(String::new());
+/// How many tests capture logs now; the logger records nothing while none does.
+static CAPTURING: AtomicUsize = AtomicUsize::new(0);
+
+/// The test binary's logger: records every line, at every level, while a test captures.
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        CAPTURING.load(Ordering::SeqCst) > 0
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        // ureq-proto dumps the raw bytes of every request at TRACE, credentials included
+        // (documented: keep `ureq_proto` below TRACE); everything else is checked.
+        let wire_dump =
+            record.target() == "ureq_proto::util" && record.level() == log::Level::Trace;
+        if self.enabled(record.metadata()) && !wire_dump {
+            let line = format!(
+                "{} {}: {}\n",
+                record.level(),
+                record.target(),
+                record.args()
+            );
+            LOGS.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push_str(&line);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+impl Capture {
+    /// Installs the logger (once per test binary) and starts capturing.
+    fn start() -> CaptureGuard {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            log::set_logger(&Capture).expect("no other logger is installed in the test binary");
+            log::set_max_level(log::LevelFilter::Trace);
+        });
+        CAPTURING.fetch_add(1, Ordering::SeqCst);
+        CaptureGuard
+    }
+}
+
+/// Stops capturing when dropped.
+struct CaptureGuard;
+
+impl CaptureGuard {
+    fn logs(&self) -> String {
+        LOGS.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn config(rejecting: &str) -> Value {
+    let closed = closed_port();
+    let quick = |mut endpoint: Value| {
+        endpoint["connect_timeout"] = json!("1s");
+        endpoint["read_timeout"] = json!("2s");
+        endpoint
+    };
+    json!({
+        "endpoints": [
+            quick(json!({"code": "basic", "base_url": rejecting,
+                         "auth": {"type": "basic", "username": "u", "password": "leak-out-basic"}})),
+            quick(json!({"code": "bearer", "base_url": format!("http://127.0.0.1:{closed}"),
+                         "auth": {"type": "bearer", "token": "leak-out-bearer"}})),
+            quick(json!({"code": "key", "base_url": format!("https://127.0.0.1:{closed}"),
+                         "tls": {"verify": false},
+                         "auth": {"type": "api_key", "header": "X-Key", "value": "leak-out-key"}})),
+            quick(json!({"code": "amqp", "base_url": format!("amqp://127.0.0.1:{closed}"),
+                         "auth": {"type": "basic", "username": "u", "password": "leak-out-amqp"}})),
+            quick(json!({"code": "kafka", "base_url": format!("kafka://127.0.0.1:{closed}"),
+                         "auth": {"type": "scram", "mechanism": "sha256", "username": "u",
+                                  "password": "leak-out-scram"}}))
+        ],
+        "subscribers": [
+            {"code": "basic", "kind": "http", "endpoint": "basic", "retry": {"max_attempts": 1}},
+            {"code": "bearer", "kind": "http", "endpoint": "bearer", "retry": {"max_attempts": 1}},
+            {"code": "key", "kind": "http", "endpoint": "key", "retry": {"max_attempts": 1}},
+            {"code": "amqp", "kind": "amqp", "endpoint": "amqp", "retry": {"max_attempts": 1},
+             "amqp": {"exchange": "", "routing_key": "q"}},
+            {"code": "kafka", "kind": "kafka", "endpoint": "kafka", "retry": {"max_attempts": 1},
+             "kafka": {"topic": "t"}}
+        ],
+        "flows": [
+            {"code": "OUT", "direction": "outgoing",
+             "subscribers": ["basic", "bearer", "key", "amqp", "kafka"]},
+            {"code": "IN", "direction": "incoming"}
+        ],
+        "listeners": [{
+            "code": "main", "address": "127.0.0.1:0",
+            "interbase": {"auth": {"type": "basic", "username": "u", "password": "leak-in-basic"}},
+            "metrics": {"auth": {"type": "bearer", "token": "leak-in-metrics"}},
+            "exchange": {"auth": {"type": "basic", "username": "a", "password": "leak-exchange-a"}},
+            "routes": [
+                {"prefix": "/bearer", "flow": "IN", "auth": {"type": "bearer", "token": "leak-in-bearer"}},
+                {"prefix": "/key", "flow": "IN", "auth": {"type": "api_key", "header": "X-Key", "value": "leak-in-key"}},
+                {"prefix": "/hmac", "flow": "IN", "auth": {"type": "hmac", "header": "X-Sig", "secret": "leak-in-hmac"}}
+            ]
+        }]
+    })
+}
+
+/// Asserts that no secret (nor the Basic form of one) is in `text`, which is `what`.
+fn assert_clean(what: &str, text: &str) {
+    for secret in SECRETS {
+        assert!(
+            !text.contains(secret)
+                && !text.contains(basic("u", secret).trim_start_matches("Basic ")),
+            "{what} shows the secret {secret}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn secrets_never_show_in_logs_errors_metrics_status_or_exports() {
+    let capture = Capture::start();
+    let rejecting = Receiver::start(|_| Reply::status(401).body("who are you?"));
+    let t = TestEngine::new(&config(rejecting.url()));
+    let receiver = t.engine.start_receiver("main").unwrap();
+    let url = |path: &str| format!("http://{}{path}", receiver.local_addr());
+    let mut seen: Vec<(String, String)> = Vec::new();
+
+    // Outgoing: a 401, a refused connection, a TLS failure, two brokers that are not there.
+    let id = t
+        .engine
+        .register("OUT", r#"{"n": 1}"#, &Default::default())
+        .unwrap();
+    t.dispatch();
+    let status = t.engine.message_status(&id).unwrap();
+    assert_eq!(
+        rejecting.received().len(),
+        1,
+        "the 401 came from the receiver"
+    );
+    for d in &status.deliveries {
+        assert!(
+            d.last_error.is_some(),
+            "{} did not fail: {d:?}",
+            d.subscriber
+        );
+    }
+    seen.push((
+        "message status".into(),
+        serde_json::to_string(&status).unwrap(),
+    ));
+
+    // Inbound: missing and wrong credentials on every way in, then the right ones.
+    let message = "0b8f7f4e-3c55-4f43-9d7b-8f1a3e0c2d11";
+    let interbase = url(&format!("/hs/is_api/v1/IN/{message}"));
+    let wrong_basic = basic("u", "leak-given-wrong");
+    let wrong_bearer = "Bearer leak-given-wrong".to_owned();
+    for (path, header, right) in [
+        (
+            interbase.clone(),
+            "Authorization",
+            basic("u", "leak-in-basic"),
+        ),
+        (
+            url("/bearer/x"),
+            "Authorization",
+            "Bearer leak-in-bearer".to_owned(),
+        ),
+        (url("/key/x"), "X-Key", "leak-in-key".to_owned()),
+    ] {
+        let (status, text, headers) = post(&path, &[], "{}");
+        assert_eq!(status, 401, "{path}: {text}");
+        seen.push((
+            format!("{path} without credentials"),
+            format!("{text} {headers:?}"),
+        ));
+        let wrong = match header {
+            "X-Key" => "leak-given-wrong",
+            _ if right.starts_with("Basic") => &wrong_basic,
+            _ => &wrong_bearer,
+        };
+        let (status, text, headers) = post(&path, &[(header, wrong)], "{}");
+        assert_eq!(status, 403, "{path}: {text}");
+        seen.push((
+            format!("{path} with wrong credentials"),
+            format!("{text} {headers:?}"),
+        ));
+        let (status, text, headers) = post(&path, &[(header, &right)], r#"{"ok": 1}"#);
+        assert_eq!(status, 200, "{path}: {text}");
+        seen.push((format!("{path} accepted"), format!("{text} {headers:?}")));
+    }
+    let body = r#"{"signed": true}"#;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"leak-in-hmac").unwrap();
+    mac.update(body.as_bytes());
+    let signature: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let (status, text, _) = post(&url("/hmac/x"), &[("X-Sig", "0000")], body);
+    assert_eq!(status, 403, "{text}");
+    seen.push(("a bad signature".into(), text));
+    let (status, text, _) = post(&url("/hmac/x"), &[("X-Sig", &signature)], body);
+    assert_eq!(status, 200, "{text}");
+
+    // What was stored, as the pull API and the status read show it.
+    let items = t
+        .engine
+        .next_incoming(100, Duration::from_secs(60))
+        .unwrap();
+    assert_eq!(items.len(), 4);
+    seen.push((
+        "incoming items".into(),
+        serde_json::to_string(&items).unwrap(),
+    ));
+    for item in &items {
+        let report = t.engine.incoming_status(&item.id).unwrap();
+        seen.push((
+            "incoming status".into(),
+            serde_json::to_string(&report).unwrap(),
+        ));
+    }
+
+    // Metrics: scraped (with and without the token) and asked for.
+    let (status, text) = get(
+        &url("/metrics"),
+        &[("Authorization", "Bearer leak-in-metrics")],
+    );
+    assert_eq!(status, 200, "{text}");
+    seen.push(("the metrics scrape".into(), text));
+    let (status, text) = get(&url("/metrics"), &[("Authorization", &wrong_bearer)]);
+    assert_eq!(status, 403, "{text}");
+    seen.push(("a refused scrape".into(), text));
+    seen.push(("metrics text".into(), t.engine.metrics_text().unwrap()));
+
+    // The exchange: a connection refused for a wrong password, then one that works.
+    let b = TestEngine::new(
+        &json!({"listeners": [{"code": "main", "address": "127.0.0.1:0",
+        "exchange": {"auth": {"type": "basic", "username": "b", "password": "leak-exchange-b"}}}]}),
+    );
+    let b_receiver = b.engine.start_receiver("main").unwrap();
+    let settings = |address: std::net::SocketAddr, user: &str, password: &str| ConnectionSettings {
+        url: format!("http://{address}"),
+        username: user.to_owned(),
+        password: Secret::new(password),
+    };
+    let a_settings = settings(receiver.local_addr(), "a", "leak-exchange-a");
+    let wrong = settings(b_receiver.local_addr(), "b", "leak-given-wrong");
+    let err = t
+        .engine
+        .connect_endpoint(&a_settings, &wrong, "B", "A")
+        .unwrap_err();
+    seen.push(("a refused connection".into(), format!("{err} {err:?}")));
+    let mut with_credentials = a_settings.clone();
+    with_credentials.url = format!("http://a:leak-exchange-a@{}", receiver.local_addr());
+    let err = t
+        .engine
+        .connect_endpoint(&with_credentials, &wrong, "B", "A")
+        .unwrap_err();
+    assert!(err.to_string().contains("holds credentials"), "{err}");
+    seen.push(("credentials in a URL".into(), format!("{err} {err:?}")));
+    let b_settings = settings(b_receiver.local_addr(), "b", "leak-exchange-b");
+    let endpoint = t
+        .engine
+        .connect_endpoint(&a_settings, &b_settings, "B", "A")
+        .unwrap();
+    t.engine
+        .send_message_now(
+            "news",
+            r#"{"n": 1}"#,
+            &Recipients::Endpoints(vec![endpoint.code]),
+        )
+        .unwrap();
+    t.engine.deliver_messages().unwrap();
+    wait_until("B receives", Duration::from_secs(10), || {
+        !b.engine
+            .received_exchange_messages(None, 10)
+            .unwrap()
+            .is_empty()
+    });
+    for (base, engine) in [("A", &t.engine), ("B", &b.engine)] {
+        let endpoints = serde_json::to_string(&engine.exchange_endpoints().unwrap()).unwrap();
+        seen.push((format!("{base}'s exchange endpoints"), endpoints));
+        let sent = engine.sent_exchange_messages(None, 100).unwrap();
+        seen.push((
+            format!("{base}'s sent messages"),
+            serde_json::to_string(&sent).unwrap(),
+        ));
+        let received = engine.received_exchange_messages(None, 100).unwrap();
+        seen.push((
+            format!("{base}'s received messages"),
+            serde_json::to_string(&received).unwrap(),
+        ));
+    }
+
+    // The export, through the front door the C ABI and the add-in use; loading it back is
+    // refused, naming the secrets to write in, without showing any.
+    let mut handle = Handle::new();
+    let database = t.dir.path().join("integra.db");
+    handle
+        .open(&json!({"database": database}).to_string())
+        .unwrap();
+    let export = handle.configuration().unwrap();
+    assert!(export.contains(r#""password":"***""#), "{export}");
+    seen.push(("the export".into(), export.clone()));
+    let err = handle.load_configuration(&export).unwrap_err();
+    assert!(err.to_string().contains("write the secret itself"), "{err}");
+    seen.push(("loading the export".into(), err.to_string()));
+    seen.push((
+        "the engine's debug form of the configuration".into(),
+        format!("{:?}", t.engine.config().unwrap()),
+    ));
+
+    // The switched-off TLS verification is logged; no secret is.
+    let logs = capture.logs();
+    assert!(
+        logs.contains("endpoint 'key': TLS certificate verification is switched off"),
+        "{logs}"
+    );
+    seen.push(("the logs".into(), logs));
+    for (what, text) in &seen {
+        assert_clean(what, text);
+    }
+}
