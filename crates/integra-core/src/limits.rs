@@ -17,7 +17,10 @@
 //! Schema, the validator) only ever sees values that passed the depth limit, so deep input
 //! cannot exhaust the stack.
 
-use serde::de::DeserializeOwned;
+use std::fmt;
+
+use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use crate::error::{Error, Result};
 
@@ -116,36 +119,68 @@ pub(crate) fn parse_message<T: DeserializeOwned>(
     serde_json::from_str(text).map_err(|e| Error::invalid_json(what(), &e))
 }
 
-/// Checks that a message's text is JSON within the limits, without building it (skipping
-/// a value does not count its depth, so the depth is measured on the side).
+/// Checks that a message's text is JSON within the limits, without building it.
 ///
 /// # Errors
 /// As [`parse_message`].
 pub(crate) fn check_message(what: impl Fn() -> String, text: &str) -> Result<()> {
-    parse_message::<serde::de::IgnoredAny>(&what, text)?;
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    let (mut line, mut column) = (1usize, 0usize);
-    for &b in text.as_bytes() {
-        column += 1;
-        match b {
-            _ if escaped => escaped = false,
-            b'\\' if in_string => escaped = true,
-            b'"' => in_string = !in_string,
-            b'[' | b'{' if !in_string => {
-                depth += 1;
-                if depth > MAX_JSON_DEPTH {
-                    return Err(Error::InvalidJson {
-                        what: what(),
-                        reason: depth_reason(line, column),
-                    });
-                }
-            }
-            b']' | b'}' if !in_string => depth -= 1,
-            b'\n' => (line, column) = (line + 1, 0),
-            _ => {}
-        }
+    parse_message::<Skipped>(what, text).map(|_| ())
+}
+
+/// Any JSON value, read and dropped. Unlike `serde::de::IgnoredAny`, which the parser skips
+/// without counting how deep it goes, it is read through `deserialize_any`, so the parser's
+/// depth limit applies.
+struct Skipped;
+
+impl<'de> Deserialize<'de> for Skipped {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(Skipped)
     }
-    Ok(())
+}
+
+impl<'de> Visitor<'de> for Skipped {
+    type Value = Skipped;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Skipped, E> {
+        Ok(Skipped)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Skipped, E> {
+        Ok(Skipped)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Skipped, E> {
+        Ok(Skipped)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Skipped, E> {
+        Ok(Skipped)
+    }
+
+    fn visit_str<E>(self, _: &str) -> std::result::Result<Skipped, E> {
+        Ok(Skipped)
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Skipped, E> {
+        Ok(Skipped)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> std::result::Result<Skipped, A::Error> {
+        while items.next_element::<Skipped>()?.is_some() {}
+        Ok(Skipped)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut entries: A,
+    ) -> std::result::Result<Skipped, A::Error> {
+        while entries.next_entry::<IgnoredAny, Skipped>()?.is_some() {}
+        Ok(Skipped)
+    }
 }
 
 fn depth_reason(line: usize, column: usize) -> String {
