@@ -48,14 +48,7 @@ fn four_processes_on_one_file_lose_nothing_and_send_nothing_twice() {
     t.dispatch();
     assert_intact(&t.engine);
 
-    let messages = t
-        .engine
-        .list_messages(&integra::ListFilter {
-            limit: Some(10_000),
-            ..integra::ListFilter::default()
-        })
-        .unwrap();
-    let registered: HashSet<String> = messages.into_iter().map(|m| m.id).collect();
+    let registered = every_message_id(&t.engine);
     let tally = rx.tally(&registered);
     println!(
         "concurrency: 4 processes, {} messages, {} lost, {} duplicates",
@@ -70,4 +63,21 @@ fn four_processes_on_one_file_lose_nothing_and_send_nothing_twice() {
     let counts = t.engine.counts().unwrap();
     assert_eq!(counts.messages.get("sent"), Some(&(4 * per_process as u64)));
     assert_eq!(counts.messages.len(), 1);
+}
+
+/// The ids of every message `engine` holds, page by page (newest first).
+fn every_message_id(engine: &integra::Engine) -> HashSet<String> {
+    let mut ids = HashSet::new();
+    let mut filter = integra::ListFilter {
+        limit: Some(10_000),
+        ..integra::ListFilter::default()
+    };
+    loop {
+        let page = engine.list_messages(&filter).unwrap();
+        let Some(oldest) = page.last() else {
+            return ids;
+        };
+        filter.before_seq = Some(oldest.seq);
+        ids.extend(page.into_iter().map(|m| m.id));
+    }
 }
