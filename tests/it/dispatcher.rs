@@ -49,14 +49,14 @@ fn registered_messages_are_delivered_without_anyone_calling_dispatch() {
                     ..Default::default()
                 })
                 .unwrap();
-            let errors: Vec<Option<String>> = failed
+            let errors: Vec<_> = failed
                 .iter()
                 .flat_map(|m| t.engine.message_status(&m.id).unwrap().deliveries)
-                .map(|d| d.last_error)
                 .collect();
             panic!(
-                "{:?}; failed deliveries: {errors:?}",
-                t.engine.counts().unwrap()
+                "{:?}; received {}; failed deliveries: {errors:?}",
+                t.engine.counts().unwrap(),
+                rx.received().len()
             );
         }
         std::thread::sleep(Duration::from_millis(10));

@@ -1,6 +1,11 @@
-//! A real HTTP server standing in for a subscriber (a web shop, a WMS): it records every
-//! request and answers as the test tells it to.
+//! A real HTTP/1.1 server standing in for a subscriber (a web shop, a WMS): it records every
+//! request and answers as the test tells it to. It is written on `std::net` because
+//! tiny_http's connection pool can leave a new connection unserved while another stays open
+//! (a stale idle-thread count), which made deliveries time out under load.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -70,12 +75,15 @@ impl Reply {
 
 type Behaviour = Box<dyn FnMut(&Received) -> Reply + Send>;
 
-/// A running receiver. Dropping it stops the server.
+/// A running receiver: a listener with a thread per connection (keep-alive honoured).
+/// Dropping it closes the listener and every open connection, as a stopped server would.
 pub struct Receiver {
     url: String,
+    address: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
     behaviour: Arc<Mutex<Behaviour>>,
-    server: Arc<tiny_http::Server>,
+    stopping: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<TcpStream>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -96,53 +104,42 @@ impl Receiver {
         address: &str,
         behaviour: impl FnMut(&Received) -> Reply + Send + 'static,
     ) -> Self {
-        let server = Arc::new(tiny_http::Server::http(address).expect("bind a loopback port"));
-        let url = format!(
-            "http://{}",
-            server.server_addr().to_ip().expect("an IP address")
-        );
+        let listener = TcpListener::bind(address).expect("bind a loopback port");
+        let address = listener.local_addr().expect("a local address");
         let received = Arc::new(Mutex::new(Vec::new()));
         let behaviour: Arc<Mutex<Behaviour>> = Arc::new(Mutex::new(Box::new(behaviour)));
+        let stopping = Arc::new(AtomicBool::new(false));
+        let connections = Arc::new(Mutex::new(Vec::new()));
         let thread = {
-            let (server, received, behaviour) = (
-                Arc::clone(&server),
+            let (received, behaviour, stopping, connections) = (
                 Arc::clone(&received),
                 Arc::clone(&behaviour),
+                Arc::clone(&stopping),
+                Arc::clone(&connections),
             );
             std::thread::spawn(move || {
-                // Each request is answered on its own thread, so a slow reply holds up nothing else.
-                for mut request in server.incoming_requests() {
-                    let mut body = String::new();
-                    let _ = request.as_reader().read_to_string(&mut body);
-                    let r = Received {
-                        method: request.method().to_string(),
-                        url: request.url().to_owned(),
-                        headers: request
-                            .headers()
-                            .iter()
-                            .map(|h| (h.field.to_string(), h.value.to_string()))
-                            .collect(),
-                        body,
-                    };
-                    let reply = (behaviour.lock().unwrap())(&r);
-                    received.lock().unwrap().push(r);
-                    std::thread::spawn(move || {
-                        std::thread::sleep(reply.delay);
-                        let mut response = tiny_http::Response::from_data(reply.body)
-                            .with_status_code(reply.status);
-                        for (k, v) in reply.headers {
-                            response.add_header(tiny_http::Header::from_bytes(k, v).unwrap());
-                        }
-                        let _ = request.respond(response);
-                    });
+                for stream in listener.incoming() {
+                    if stopping.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    if let Ok(clone) = stream.try_clone() {
+                        connections.lock().unwrap().push(clone);
+                    }
+                    let (received, behaviour) = (Arc::clone(&received), Arc::clone(&behaviour));
+                    // Each connection is served on its own thread, so a slow reply holds up
+                    // nothing else.
+                    std::thread::spawn(move || serve(stream, &received, &behaviour));
                 }
             })
         };
         Receiver {
-            url,
+            url: format!("http://{address}"),
+            address,
             received,
             behaviour,
-            server,
+            stopping,
+            connections,
             thread: Some(thread),
         }
     }
@@ -182,9 +179,109 @@ impl Receiver {
 
 impl Drop for Receiver {
     fn drop(&mut self) {
-        self.server.unblock();
+        self.stopping.store(true, Ordering::SeqCst);
+        // Wakes the accept loop, which then sees `stopping` and closes the listener.
+        let _ = TcpStream::connect(self.address);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        for connection in self.connections.lock().unwrap().drain(..) {
+            let _ = connection.shutdown(Shutdown::Both);
+        }
     }
+}
+
+/// Serves one connection: request after request until the client closes it or asks to.
+fn serve(stream: TcpStream, received: &Mutex<Vec<Received>>, behaviour: &Mutex<Behaviour>) {
+    let Ok(writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    let mut writer = writer;
+    while let Some(request) = read_request(&mut reader) {
+        let close = request
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let reply = (behaviour.lock().unwrap())(&request);
+        received.lock().unwrap().push(request);
+        std::thread::sleep(reply.delay);
+        if write_reply(&mut writer, reply).is_err() || close {
+            return;
+        }
+    }
+}
+
+/// Reads one request (its body by `Content-Length` or chunked); None at the end of the
+/// connection or on anything that is not HTTP/1.1.
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Received> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let (method, url) = (parts.next()?.to_owned(), parts.next()?.to_owned());
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':')?;
+        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    let mut request = Received {
+        method,
+        url,
+        headers,
+        body: String::new(),
+    };
+    let body = if request
+        .header("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+    {
+        read_chunked(reader)?
+    } else {
+        let length: usize = request
+            .header("content-length")
+            .unwrap_or("0")
+            .parse()
+            .ok()?;
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).ok()?;
+        body
+    };
+    request.body = String::from_utf8_lossy(&body).into_owned();
+    Some(request)
+}
+
+fn read_chunked(reader: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size).ok()?;
+        let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+        let mut chunk = vec![0; size + 2];
+        reader.read_exact(&mut chunk).ok()?;
+        if size == 0 {
+            return Some(body);
+        }
+        body.extend_from_slice(&chunk[..size]);
+    }
+}
+
+fn write_reply(writer: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {} Status\r\nContent-Length: {}\r\n",
+        reply.status,
+        reply.body.len()
+    );
+    for (name, value) in &reply.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    writer.write_all(head.as_bytes())?;
+    writer.write_all(&reply.body)?;
+    writer.flush()
 }
