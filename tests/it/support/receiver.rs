@@ -3,6 +3,7 @@
 //! tiny_http's connection pool can leave a new connection unserved while another stays open
 //! (a stale idle-thread count), which made deliveries time out under load.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -83,7 +84,8 @@ pub struct Receiver {
     received: Arc<Mutex<Vec<Received>>>,
     behaviour: Arc<Mutex<Behaviour>>,
     stopping: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<TcpStream>>>,
+    /// The open connections by number, each removed when it ends.
+    connections: Arc<Mutex<HashMap<u64, TcpStream>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -109,7 +111,7 @@ impl Receiver {
         let received = Arc::new(Mutex::new(Vec::new()));
         let behaviour: Arc<Mutex<Behaviour>> = Arc::new(Mutex::new(Box::new(behaviour)));
         let stopping = Arc::new(AtomicBool::new(false));
-        let connections = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(Mutex::new(HashMap::new()));
         let thread = {
             let (received, behaviour, stopping, connections) = (
                 Arc::clone(&received),
@@ -118,18 +120,25 @@ impl Receiver {
                 Arc::clone(&connections),
             );
             std::thread::spawn(move || {
-                for stream in listener.incoming() {
+                for (number, stream) in (0u64..).zip(listener.incoming()) {
                     if stopping.load(Ordering::SeqCst) {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
                     if let Ok(clone) = stream.try_clone() {
-                        connections.lock().unwrap().push(clone);
+                        connections.lock().unwrap().insert(number, clone);
                     }
-                    let (received, behaviour) = (Arc::clone(&received), Arc::clone(&behaviour));
+                    let (received, behaviour, connections) = (
+                        Arc::clone(&received),
+                        Arc::clone(&behaviour),
+                        Arc::clone(&connections),
+                    );
                     // Each connection is served on its own thread, so a slow reply holds up
                     // nothing else.
-                    std::thread::spawn(move || serve(stream, &received, &behaviour));
+                    std::thread::spawn(move || {
+                        serve(stream, &received, &behaviour);
+                        connections.lock().unwrap().remove(&number);
+                    });
                 }
             })
         };
@@ -185,7 +194,7 @@ impl Drop for Receiver {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        for connection in self.connections.lock().unwrap().drain(..) {
+        for (_, connection) in self.connections.lock().unwrap().drain() {
             let _ = connection.shutdown(Shutdown::Both);
         }
     }
@@ -193,11 +202,10 @@ impl Drop for Receiver {
 
 /// Serves one connection: request after request until the client closes it or asks to.
 fn serve(stream: TcpStream, received: &Mutex<Vec<Received>>, behaviour: &Mutex<Behaviour>) {
-    let Ok(writer) = stream.try_clone() else {
+    let Ok(mut writer) = stream.try_clone() else {
         return;
     };
     let mut reader = BufReader::new(stream);
-    let mut writer = writer;
     while let Some(request) = read_request(&mut reader) {
         let close = request
             .header("connection")
@@ -212,7 +220,7 @@ fn serve(stream: TcpStream, received: &Mutex<Vec<Received>>, behaviour: &Mutex<B
 }
 
 /// Reads one request (its body by `Content-Length` or chunked); None at the end of the
-/// connection or on anything that is not HTTP/1.1.
+/// connection or on a malformed request.
 fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Received> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
