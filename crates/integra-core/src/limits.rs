@@ -54,6 +54,41 @@ pub const MAX_ID_CHARS: usize = 1024;
 /// Longest exchange channel name, in characters (as the SSL's).
 pub const MAX_CHANNEL_CHARS: usize = 150;
 
+/// Longest piece of an input an error quotes, in characters: a longer input is quoted by
+/// its beginning and its size ([`quoted`]).
+pub const MAX_QUOTED_CHARS: usize = 120;
+
+/// Longest error text a front door hands out (a C error message, the add-in's `LastError`,
+/// an HTTP answer's reason), in bytes ([`bounded_error_text`]).
+pub const MAX_ERROR_BYTES: usize = 4096;
+
+/// `text` as an error quotes it: whole when it has at most [`MAX_QUOTED_CHARS`] characters,
+/// otherwise its first [`MAX_QUOTED_CHARS`] characters followed by `…` and its size, so an
+/// error about a 5 MB argument stays a line long.
+pub fn quoted(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_QUOTED_CHARS) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => {
+            std::borrow::Cow::Owned(format!("{}… ({} bytes in all)", &text[..end], text.len()))
+        }
+    }
+}
+
+/// An error's text cut to at most [`MAX_ERROR_BYTES`] bytes (on a character boundary, ending
+/// in `…`): the last bound on what a front door hands out, behind [`quoted`].
+pub fn bounded_error_text(mut text: String) -> String {
+    if text.len() > MAX_ERROR_BYTES {
+        let ellipsis = "…";
+        let mut end = MAX_ERROR_BYTES - ellipsis.len();
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str(ellipsis);
+    }
+    text
+}
+
 /// Refuses a batch of `n` items over [`MAX_BATCH`]; `what` names the batch.
 ///
 /// # Errors
@@ -234,6 +269,25 @@ mod tests {
         assert_eq!(read_text_file(&file).unwrap(), "{}");
         std::fs::write(&file, b"\xff").unwrap();
         assert_eq!(read_text_file(&file).unwrap_err(), "it is not UTF-8 text");
+    }
+
+    #[test]
+    fn quoted_inputs_and_error_texts_are_bounded() {
+        assert_eq!(quoted("ORDERS"), "ORDERS");
+        let exact = "я".repeat(MAX_QUOTED_CHARS);
+        assert_eq!(quoted(&exact), exact.as_str());
+        let long = "я".repeat(5_000_000);
+        let q = quoted(&long);
+        assert!(q.starts_with(&"я".repeat(MAX_QUOTED_CHARS)));
+        assert!(q.ends_with("… (10000000 bytes in all)"), "{q}");
+        assert!(q.chars().count() < MAX_QUOTED_CHARS + 30);
+        assert_eq!(bounded_error_text("short".into()), "short");
+        let cut = bounded_error_text("ж".repeat(MAX_ERROR_BYTES));
+        assert!(
+            cut.len() <= MAX_ERROR_BYTES && cut.ends_with('…'),
+            "{}",
+            cut.len()
+        );
     }
 
     #[test]
