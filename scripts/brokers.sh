@@ -10,6 +10,9 @@
 #   scripts/brokers.sh stop      stop what `start` started
 #
 # Kafka and MQTT tests start brokers of their own on free ports (tests/it/support/brokers.rs).
+# The tests run `install` and `start` themselves when a broker they need is missing, so
+# `cargo test` alone works on a fresh machine; `install` and `start` hold a lock, so test
+# processes that ask at the same time wait for one another.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=.brokers
@@ -59,9 +62,15 @@ stop() {
     rm -f "$dir/started"
 }
 
+locked() {
+    exec 9>"$dir/lock"
+    flock 9
+    "$@"
+}
+
 case "${1:-}" in
-    install) install ;;
-    start) start ;;
+    install) locked install ;;
+    start) locked start ;;
     stop) stop ;;
     *) echo "usage: $0 install|start|stop" >&2; exit 2 ;;
 esac

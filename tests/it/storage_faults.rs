@@ -3,7 +3,6 @@
 
 use std::fs::{OpenOptions, Permissions};
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use integra::{
@@ -220,9 +219,20 @@ fn a_read_only_database_is_refused_at_open_naming_the_file() {
     std::fs::set_permissions(dir.path(), Permissions::from_mode(0o555)).unwrap();
 
     let error = if running_as_root() {
-        // Root writes whatever the permissions say: open as nobody, in a child.
-        let mut cmd = child::command("open", &[("DB", path.display().to_string())]);
-        cmd.uid(65534).gid(65534);
+        // Root writes whatever the permissions say: open in a child that is root without
+        // the capabilities that override them. (Not as another user: the checkout, where
+        // the test binary is, may be private to root; issue 15.)
+        let exe = std::env::current_exe().unwrap();
+        let reopen = child::command("open", &[("DB", path.display().to_string())]);
+        let mut cmd = Command::new("setpriv");
+        cmd.args([
+            "--bounding-set",
+            "-dac_override,-dac_read_search,-fowner",
+            "--",
+        ])
+        .arg(exe)
+        .args(reopen.get_args())
+        .envs(reopen.get_envs().filter_map(|(k, v)| Some((k, v?))));
         let lines = child_lines(cmd);
         tagged(&lines, "ERROR").concat()
     } else {

