@@ -77,8 +77,11 @@ fn concurrent_durable_writers_share_commits_and_lose_nothing() {
 }
 
 /// Under a steady stream of writes the WAL starts over instead of growing: the writer
-/// finishes the checkpoint itself once the WAL reaches 4,000 frames (16 MB at 4 KB pages).
-/// 6,000 registrations write some 55,000 frames, over 200 MB if the WAL never started over.
+/// finishes the checkpoint itself once the WAL reaches 4,000 frames (16 MB at 4 KB pages),
+/// and waits for the checkpoint thread at 8,000 when that thread is still copying (its
+/// flush can stall for a third of a second on a busy disk, long enough for the writer to
+/// add 30,000 frames: issue 15's CI runs). 6,000 registrations write some 55,000 frames,
+/// over 200 MB if the WAL never started over.
 #[test]
 fn the_wal_stays_short_under_a_steady_stream_of_writes() {
     let rx = Receiver::ok();
@@ -97,6 +100,6 @@ fn the_wal_stays_short_under_a_steady_stream_of_writes() {
             .unwrap();
         largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
     }
-    assert!(largest < 24 << 20, "the WAL reached {} MB", largest >> 20);
+    assert!(largest < 36 << 20, "the WAL reached {} MB", largest >> 20);
     assert_eq!(engine.counts().unwrap().messages["dispatched"], 6000);
 }

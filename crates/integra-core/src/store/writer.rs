@@ -6,9 +6,13 @@
 //! database while writes go on. Under a sustained stream of writes it never quite catches
 //! up (frames arrive while it copies), and SQLite can only start the WAL over once
 //! everything in it is copied; so when the WAL reaches [`RESTART_FRAMES`] the writer
-//! copies the little that is left itself, between two transactions. The WAL thus stays
-//! under a few tens of megabytes and is rewritten in place (pages the system has cached)
-//! rather than growing into new file blocks, which costs several times more per frame.
+//! copies the little that is left itself, between two transactions. When the checkpoint
+//! thread is copying at that moment (its flush can take hundreds of milliseconds on a busy
+//! disk), the writer tries again after each commit, and once the WAL reaches
+//! [`MAX_WAL_FRAMES`] it waits for the thread to finish first: the disk is then the
+//! bottleneck, and the WAL must not grow with the backlog. The WAL thus stays under a few
+//! tens of megabytes and is rewritten in place (pages the system has cached) rather than
+//! growing into new file blocks, which costs several times more per frame.
 //!
 //! A caller queues its job, then takes the connection. If another caller committed the job
 //! meanwhile (as part of its batch), the result is already there; otherwise this caller
@@ -37,6 +41,9 @@ const CHECKPOINT_FRAMES: u32 = 1000;
 /// WAL frames at which the writer completes the checkpoint itself, so that the WAL starts
 /// over (16 MB at 4 KB pages).
 const RESTART_FRAMES: u32 = 4 * CHECKPOINT_FRAMES;
+/// WAL frames at which the writer waits for a checkpoint in progress rather than let the
+/// WAL grow further (32 MB at 4 KB pages).
+const MAX_WAL_FRAMES: u32 = 2 * RESTART_FRAMES;
 
 /// Publishes a job's result once the commit outcome is known.
 type Finish = Box<dyn FnOnce(Option<&StoreError>) + Send>;
@@ -211,10 +218,20 @@ impl WriterConn {
         if frames >= RESTART_FRAMES && frames >= self.checkpoint_done_at + CHECKPOINT_FRAMES {
             // A reader of another process may keep the WAL from starting over; then this
             // is tried again only after as many frames more.
-            if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
-                log::warn!("WAL checkpoint failed: {e}");
+            let _thread_idle = (frames >= MAX_WAL_FRAMES).then(|| checkpointer.wait_idle());
+            match self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get::<_, i64>(0))
+            {
+                // Another checkpoint is copying (this process's thread, or another
+                // process): try again after the next commit.
+                Ok(busy) if busy != 0 => {}
+                Ok(_) => self.checkpoint_done_at = frames,
+                Err(e) => {
+                    log::warn!("WAL checkpoint failed: {e}");
+                    self.checkpoint_done_at = frames;
+                }
             }
-            self.checkpoint_done_at = frames;
         } else if frames >= self.checkpoint_asked_at + CHECKPOINT_FRAMES {
             checkpointer.request();
             self.checkpoint_asked_at = frames;
@@ -318,15 +335,20 @@ impl WriterConn {
 struct Checkpointer {
     requests: Option<Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// Held by the thread while it copies.
+    copying: Arc<Mutex<()>>,
 }
 
 impl Checkpointer {
     fn start(conn: Connection) -> Self {
         let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+        let copying = Arc::new(Mutex::new(()));
+        let held = Arc::clone(&copying);
         let thread = std::thread::Builder::new()
             .name("integra-checkpoint".into())
             .spawn(move || {
                 while rx.recv().is_ok() {
+                    let _copying = lock(&held);
                     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
                         log::warn!("WAL checkpoint failed: {e}");
                     }
@@ -336,15 +358,23 @@ impl Checkpointer {
             Ok(handle) => Checkpointer {
                 requests: Some(tx),
                 thread: Some(handle),
+                copying,
             },
             Err(e) => {
                 log::warn!("cannot start the checkpoint thread: {e}");
                 Checkpointer {
                     requests: None,
                     thread: None,
+                    copying,
                 }
             }
         }
+    }
+
+    /// Waits until the thread is not copying, and keeps it from starting until the guard
+    /// is dropped.
+    fn wait_idle(&self) -> MutexGuard<'_, ()> {
+        lock(&self.copying)
     }
 
     fn request(&self) {
