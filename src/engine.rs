@@ -51,7 +51,9 @@ pub unsafe extern "C" fn integra_engine_last_error(engine: *const IntegraEngine)
 }
 
 /// Opens (or joins) the engine on a database. `settings_json`: `{"database": path,
-/// "config": {…} | "config_path": path, "durability": "normal" | "full"}`.
+/// "config": {…} | "config_path": path, "durability": "normal" | "full"}`. Handles on one
+/// database in a process share its engine, and so its durability: another one is refused
+/// (`INTEGRA_STATUS_INVALID_ARGUMENT`).
 ///
 /// # Safety
 /// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an

@@ -1,13 +1,16 @@
 //! Storage faults: a read-only database, a full disk (a file-size limit on a child process),
-//! a damaged file; and the integrity check that reports what is wrong (issue 10).
+//! a damaged file, a file deleted or replaced under the engine; the integrity check that
+//! reports what is wrong (issue 10); handles of one process sharing an engine (issue 15).
 
 use std::fs::{OpenOptions, Permissions};
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::process::{Command, Stdio};
 
+use integra::json_api::Handle;
 use integra::{
     Engine, EngineOptions, IntegrityCheck, IntegrityMode, IntegrityProblem, RegisterOptions,
 };
+use serde_json::json;
 
 use crate::support::{TestEngine, child, http_config};
 
@@ -336,5 +339,94 @@ fn a_full_disk_fails_the_write_that_does_not_fit_and_keeps_every_one_before_it()
     // And it writes again.
     engine
         .register("ORDERS", "{}", &RegisterOptions::default())
+        .unwrap();
+}
+
+/// A database file deleted or replaced under a running engine is noticed: every write is
+/// refused naming what happened, the integrity check reports it, and a front-door handle
+/// that opens the path again gets an engine on the file that is there now (issue 15).
+#[test]
+fn a_database_deleted_or_replaced_under_the_engine_refuses_new_work() {
+    for replace in [false, true] {
+        let (t, ids) = engine_with_messages(2);
+        let path = db_path(&t);
+        std::fs::remove_file(&path).unwrap();
+        let how = if replace {
+            // Another process makes a fresh database at the path (with no WAL of the old
+            // one beside it, which SQLite would apply to the new file).
+            for suffix in ["-wal", "-shm"] {
+                std::fs::remove_file(format!("{}{suffix}", path.display())).unwrap();
+            }
+            drop(Engine::open(&path, EngineOptions::default()).unwrap());
+            "was replaced by another file"
+        } else {
+            "was deleted"
+        };
+        let expected = format!(
+            "database '{}' {how} while this engine had it open; new work is refused, since it would be kept only in a file no other process can reach; put the file back, or open the engine again",
+            path.display()
+        );
+        let err = t
+            .engine
+            .register("ORDERS", "{}", &RegisterOptions::default())
+            .unwrap_err();
+        assert_eq!(err.to_string(), expected);
+        assert!(t.engine.retry(&Default::default(), "again").is_err());
+        let found = problems(&t.engine, IntegrityMode::Quick);
+        assert_eq!(found[0].check, IntegrityCheck::File, "{found:?}");
+        assert_eq!(found[0].what, expected);
+        // What was acknowledged before is still in the file the engine has open.
+        assert!(t.engine.message_status(&ids[0]).is_ok());
+    }
+}
+
+/// A handle of the front doors (the C ABI, the add-in) that opens a path whose engine lost
+/// its file gets an engine on the file there now, not the one refusing all work (issue 15).
+#[test]
+fn a_handle_opening_a_replaced_database_gets_the_file_there_now() {
+    let (t, _) = engine_with_messages(1);
+    let settings =
+        json!({"database": db_path(&t), "config": http_config("http://127.0.0.1:1", &["a"])})
+            .to_string();
+    let mut first = Handle::new();
+    first.open(&settings).unwrap();
+    std::fs::remove_file(db_path(&t)).unwrap();
+    assert!(first.register_message("ORDERS", "{}", false, "").is_err());
+    let mut second = Handle::new();
+    second.open(&settings).unwrap();
+    second.register_message("ORDERS", "{}", false, "").unwrap();
+    let counts = second.engine().unwrap().counts().unwrap();
+    assert_eq!(counts.messages.values().sum::<u64>(), 1, "{counts:?}");
+}
+
+/// Handles on one database in one process share its engine, and so its durability: a
+/// handle asking for another durability is refused, naming both, instead of silently
+/// getting the first one's (issue 15).
+#[test]
+fn a_handle_asking_for_another_durability_than_the_shared_engine_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("integra.db");
+    let mut normal = Handle::new();
+    normal
+        .open(&json!({"database": database, "durability": "normal"}).to_string())
+        .unwrap();
+    let mut full = Handle::new();
+    let err = full
+        .open(&json!({"database": database, "durability": "full"}).to_string())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "invalid durability: database '{}' is open in this process with durability 'normal', and all handles on one database share its engine; open it with 'normal' too, or close the other handles first",
+            database.canonicalize().unwrap().display()
+        )
+    );
+    assert!(full.engine().is_err(), "the refused handle has no engine");
+    full.open(&json!({"database": database}).to_string())
+        .unwrap();
+    // Once the other handles are closed, the engine opens with what is asked.
+    normal.close();
+    full.close();
+    full.open(&json!({"database": database, "durability": "full"}).to_string())
         .unwrap();
 }

@@ -194,9 +194,11 @@ impl Core {
             .exchange_settings())
     }
 
-    /// Reads from the database, to show it answers.
+    /// Reads from the database, to show it answers, and checks that its file is still the
+    /// one at its path.
     #[cfg(feature = "receiver")]
     pub(crate) fn check_database(&self) -> Result<()> {
+        self.store.check_file()?;
         self.store.read(|db| db.config_version().map(|_| ()))?;
         Ok(())
     }

@@ -112,11 +112,12 @@ impl Handle {
     /// Opens (or joins) the engine on a database: `{"database": path, "config": {…} |
     /// "config_path": path, "durability": "normal" | "full"}`. A configuration given is
     /// loaded, replacing the stored one. Opening again switches this handle to the new
-    /// database.
+    /// database. Handles on one database share its engine and so its durability.
     ///
     /// # Errors
     /// [`Error::InvalidJson`] naming the bad setting; [`Error::Config`]; [`Error::Store`]
-    /// when the file cannot be opened.
+    /// when the file cannot be opened; [`Error::InvalidArgument`] for another durability
+    /// than the shared engine's.
     pub fn open(&mut self, settings_json: &str) -> Result<()> {
         let settings: OpenSettings = parse("the settings", settings_json)?;
         let config = settings.config()?;

@@ -61,7 +61,23 @@ pub(super) fn open(settings: &OpenSettings) -> Result<Arc<Shared>> {
     let mut registry = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
     let engines = registry.get_or_insert_with(HashMap::new);
     engines.retain(|_, weak| weak.strong_count() > 0);
-    if let Some(shared) = engines.get(&key).and_then(Weak::upgrade) {
+    // An engine whose file was deleted or replaced refuses all work: a handle opening the
+    // path now gets an engine on the file that is there.
+    if let Some(shared) = engines.get(&key).and_then(Weak::upgrade)
+        && shared.engine.core.store.check_file().is_ok()
+    {
+        let open_with = shared.engine.core.options.durability;
+        if open_with != settings.durability {
+            return Err(Error::InvalidArgument {
+                name: "durability",
+                reason: format!(
+                    "database '{}' is open in this process with durability '{}', and all handles on one database share its engine; open it with '{}' too, or close the other handles first",
+                    key.display(),
+                    open_with.as_str(),
+                    open_with.as_str()
+                ),
+            });
+        }
         return Ok(shared);
     }
     let options = EngineOptions {

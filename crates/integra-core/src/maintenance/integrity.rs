@@ -1,6 +1,7 @@
 //! The integrity check: what is wrong with a database, if anything.
 //!
-//! Two kinds of checks run, in one read transaction (a snapshot: writers of this and other
+//! First, the file at the database's path must still be the file the engine opened (not
+//! deleted or replaced under it). Then two kinds of checks run, in one read transaction (a snapshot: writers of this and other
 //! processes go on meanwhile, and nothing is locked; only the WAL cannot be checkpointed
 //! past the snapshot until the check ends):
 //!
@@ -42,6 +43,8 @@ pub enum IntegrityMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IntegrityCheck {
+    /// The file at the database's path is the file the engine has open.
+    File,
     /// SQLite's check of the file (`quick_check` or `integrity_check`).
     Sqlite,
     /// SQLite's `foreign_key_check`.
@@ -115,7 +118,15 @@ impl Engine {
     /// is reported as a problem instead).
     pub fn check_integrity(&self, mode: IntegrityMode) -> Result<IntegrityReport> {
         let started = Instant::now();
-        let problems = self.core.store.read(|db| {
+        let mut problems = Vec::new();
+        if let Err(e) = self.core.store.check_file() {
+            problems.push(IntegrityProblem {
+                check: IntegrityCheck::File,
+                what: e.to_string(),
+                location: self.core.store.path().display().to_string(),
+            });
+        }
+        let checked = self.core.store.read(|db| {
             let mut problems = Vec::new();
             for (check, run) in CHECKS {
                 match run(db, mode) {
@@ -131,7 +142,14 @@ impl Engine {
                 }
             }
             Ok::<_, Error>(problems)
-        })?;
+        });
+        match checked {
+            Ok(found) => problems.extend(found),
+            // The read connections opened before the file was replaced still read it; a
+            // new one is refused, which the problem above already says.
+            Err(Error::Store(StoreError::Replaced { .. })) if !problems.is_empty() => {}
+            Err(e) => return Err(e),
+        }
         Ok(IntegrityReport {
             ok: problems.is_empty(),
             mode,

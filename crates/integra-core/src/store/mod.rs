@@ -39,6 +39,7 @@ mod db;
 #[cfg(feature = "receiver")]
 mod exchange;
 mod external_ids;
+mod file;
 mod incoming;
 mod inspect;
 mod integrity;
@@ -63,6 +64,7 @@ pub(crate) use db::Db;
 pub(crate) use exchange::{
     EndpointRow, InboxRow, NewInbox, NewOutbox, OutboxListRow, OutboxRow, RecipientKind,
 };
+use file::OpenedFile;
 pub(crate) use incoming::{IncomingRow, NewIncoming};
 pub(crate) use inspect::{IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
 pub(crate) use integrity::Finding;
@@ -85,6 +87,16 @@ pub enum Durability {
     Normal,
     /// `synchronous=FULL`: each durable commit is flushed to the disk before it returns.
     Full,
+}
+
+impl Durability {
+    /// The setting's name in settings and errors: `normal`, `full`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Durability::Normal => "normal",
+            Durability::Full => "full",
+        }
+    }
 }
 
 /// Whether a write must honour the engine's durability, or may commit lazily because
@@ -179,6 +191,27 @@ pub enum StoreError {
         /// What SQLite reported, in words.
         cause: &'static str,
     },
+    /// The file at the database's path is no longer the file this engine opened: it was
+    /// deleted, or replaced (moved away, a backup restored over it). Writing on would keep
+    /// acknowledged work only in a file no other process can reach, so every write is
+    /// refused. Permanent: put the file back, or open the engine again on the new one.
+    #[error(
+        "database '{path}' {how} while this engine had it open; new work is refused, since it would be kept only in a file no other process can reach; put the file back, or open the engine again"
+    )]
+    Replaced {
+        /// The file.
+        path: PathBuf,
+        /// What happened to it: `was deleted`, `was replaced by another file`.
+        how: &'static str,
+    },
+    /// The database file could not be examined when it was opened.
+    #[error("cannot examine database file '{path}': {source}")]
+    Examine {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// The file is not an SQLite database, or it is damaged (a page or the header
     /// overwritten). [`crate::Engine::check_integrity`] lists the damage when the file still
     /// opens. Permanent: restore the file from a backup.
@@ -255,6 +288,10 @@ impl StoreError {
                 path: path.clone(),
                 reason: reason.clone(),
             },
+            StoreError::Replaced { path, how } => StoreError::Replaced {
+                path: path.clone(),
+                how,
+            },
             other => StoreError::Commit {
                 reason: other.to_string(),
             },
@@ -295,6 +332,8 @@ impl ConfigCache {
 #[derive(Debug)]
 pub(crate) struct Store {
     path: PathBuf,
+    /// The file opened, to tell whether it is still the one at `path`.
+    file: OpenedFile,
     options: StoreOptions,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
@@ -307,12 +346,14 @@ const MAX_IDLE_READERS: usize = 8;
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub(crate) fn open(path: &Path, options: StoreOptions) -> Result<Store> {
-        let conn = open_connection(path, &options, false)?;
+        let conn = open_connection(path, &options, Access::Create)?;
+        let file = OpenedFile::note(path)?;
         migrate::migrate(&conn, path)?;
-        let checkpoint = open_connection(path, &options, false)?;
+        let checkpoint = open_connection(path, &options, Access::Write)?;
         let store = Store {
             path: path.to_owned(),
-            writer: Writer::new(conn, options.durability, checkpoint, path),
+            writer: Writer::new(conn, options.durability, checkpoint, file.clone()),
+            file,
             readers: Mutex::new(Vec::new()),
             config: ConfigCache::default(),
             options,
@@ -323,6 +364,14 @@ impl Store {
     /// The database file.
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Checks that the file at the path is still the one this store opened.
+    ///
+    /// # Errors
+    /// [`StoreError::Replaced`] when it was deleted or replaced.
+    pub(crate) fn check_file(&self) -> Result<()> {
+        self.file.check()
     }
 
     /// Runs `f` in a write transaction, committed together with whatever other threads
@@ -359,7 +408,11 @@ impl Store {
             .pop();
         let conn = match pooled {
             Some(c) => c,
-            None => open_connection(&self.path, &self.options, true)?,
+            None => {
+                // A new connection opens whatever file is at the path now.
+                self.file.check()?;
+                open_connection(&self.path, &self.options, Access::Read)?
+            }
         };
         run_control(&conn, "BEGIN").map_err(|e| StoreError::sql(&self.path, "begin_read", e))?;
         let result = f(&Db::new(&conn, &self.config, &self.path));
@@ -378,13 +431,27 @@ fn run_control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
+/// What a connection does with the file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// The writer's: creates the file when missing.
+    Create,
+    /// Writes an existing file (the checkpoint thread's).
+    Write,
+    /// Reads an existing file.
+    Read,
+}
+
 /// Opens one connection with Integra's PRAGMAs.
-fn open_connection(path: &Path, options: &StoreOptions, read_only: bool) -> Result<Connection> {
+fn open_connection(path: &Path, options: &StoreOptions, access: Access) -> Result<Connection> {
     let fail = |source| StoreError::open(path, source);
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
+    let read_only = access == Access::Read;
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
+    if access == Access::Create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
     let conn = Connection::open_with_flags(path, flags).map_err(fail)?;
     // SQLite falls back to reading a file it may not write; Integra must write.
     if !read_only && conn.is_readonly(rusqlite::MAIN_DB).map_err(fail)? {

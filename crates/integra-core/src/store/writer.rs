@@ -23,7 +23,7 @@
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -31,6 +31,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Sender, TrySendError};
 use rusqlite::Connection;
 
+use super::file::OpenedFile;
 use super::{Commit, ConfigCache, Db, Durability, StoreError, run_control};
 
 /// Most jobs committed in one transaction.
@@ -63,6 +64,8 @@ struct WriterConn {
     conn: Connection,
     /// The database file, named in errors.
     path: PathBuf,
+    /// The file opened, checked before each transaction.
+    file: OpenedFile,
     durability: Durability,
     synchronous_full: bool,
     /// Frames in the WAL after the latest commit (SQLite's WAL hook writes it).
@@ -95,7 +98,7 @@ impl Writer {
         mut conn: Connection,
         durability: Durability,
         checkpoint: Connection,
-        path: &Path,
+        file: OpenedFile,
     ) -> Self {
         let checkpointer = Checkpointer::start(checkpoint);
         let wal_frames = Arc::new(AtomicU32::new(0));
@@ -118,7 +121,8 @@ impl Writer {
         Writer {
             conn: Mutex::new(WriterConn {
                 conn,
-                path: path.to_owned(),
+                path: file.path().to_owned(),
+                file,
                 durability,
                 synchronous_full: false,
                 wal_frames,
@@ -221,8 +225,9 @@ impl WriterConn {
             let _thread_idle = (frames >= MAX_WAL_FRAMES).then(|| checkpointer.wait_idle());
             match self
                 .conn
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get::<_, i64>(0))
-            {
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                    row.get::<_, i64>(0)
+                }) {
                 // Another checkpoint is copying (this process's thread, or another
                 // process): try again after the next commit.
                 Ok(busy) if busy != 0 => {}
@@ -250,7 +255,9 @@ impl WriterConn {
         let full =
             self.durability == Durability::Full && jobs.iter().any(|j| j.commit == Commit::Durable);
         if let Err(e) = self
-            .set_synchronous(full)
+            .file
+            .check()
+            .and_then(|()| self.set_synchronous(full))
             .and_then(|()| self.exec("begin", "BEGIN IMMEDIATE"))
         {
             for job in jobs {
