@@ -51,8 +51,10 @@ pub unsafe extern "C" fn integra_engine_last_error(engine: *const IntegraEngine)
 }
 
 /// Opens (or joins) the engine on a database. `settings_json`: `{"database": path,
-/// "config": {…} | "config_path": path, "durability": "normal" | "full"}`. Handles on one
-/// database in a process share its engine, and so its durability: another one is refused
+/// "config": {…} | "config_path": path, "durability": "normal" | "full", "secrets_key_file":
+/// path}` (without a key file, the key is read from the environment variable
+/// `INTEGRA_SECRETS_KEY` when it is set). Handles on one database in a process share its
+/// engine, and so its durability and key: others are refused
 /// (`INTEGRA_STATUS_INVALID_ARGUMENT`).
 ///
 /// # Safety

@@ -199,7 +199,7 @@ pub(crate) static METHODS: &[Method] = &[
         name_ru: "Открыть",
         params: &[required("settingsJson", Text)],
         returns: false,
-        doc: "Opens the database: {\"database\": path, \"config\": {…} | \"config_path\": path, \"durability\": \"normal\" | \"full\"}. Objects on one database share one engine (and its durability: another is refused).",
+        doc: "Opens the database: {\"database\": path, \"config\": {…} | \"config_path\": path, \"durability\": \"normal\" | \"full\", \"secrets_key_file\": path}. Objects on one database share one engine (and its durability and key: others are refused).",
         run: |h, a| done(h.open(&a.text(0)?)?),
     },
     Method {

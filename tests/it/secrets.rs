@@ -3,9 +3,13 @@
 //! exchange's passwords) is driven through failing deliveries, refused and accepted
 //! requests, a metrics scrape, status reads, a failed and a successful connection between
 //! two bases, and an export; none of the secrets appears in any log line, error, metrics
-//! text, status JSON or export.
+//! text, status JSON or export. At rest, the database file is its owner's alone, and with a
+//! secrets key it holds every secret sealed.
 
+use std::fs::Permissions;
 use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, Once, PoisonError};
 use std::time::Duration;
@@ -13,11 +17,14 @@ use std::time::Duration;
 use hmac::{KeyInit, Mac};
 use integra::config::Secret;
 use integra::json_api::Handle;
-use integra::{ConnectionSettings, Recipients};
+use integra::{Config, ConnectionSettings, Engine, EngineOptions, Recipients, SecretsKey};
 use serde_json::{Value, json};
 
 use crate::support::http::{basic, get, post};
 use crate::support::{Receiver, Reply, TestEngine, wait_until};
+
+/// A secrets key, as 64 hexadecimal digits.
+const KEY: &str = "8f1e0d2c3b4a59687766554433221100ffeeddccbbaa99887766554433221100";
 
 /// Every secret the test configures or sends.
 const SECRETS: &[&str] = &[
@@ -373,4 +380,147 @@ fn secrets_never_show_in_logs_errors_metrics_status_or_exports() {
     for (what, text) in &seen {
         assert_clean(what, text);
     }
+}
+
+/// The bytes of the database file and its `-wal`, where secrets at rest would be.
+fn file_bytes(database: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(database).unwrap();
+    bytes.extend(std::fs::read(format!("{}-wal", database.display())).unwrap_or_default());
+    bytes
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// The database and its `-wal` and `-shm` files are created readable by their owner only;
+/// with a secrets key, no secret of the configuration or the exchange is in them in clear,
+/// yet every one works (a Basic password reaches the subscriber, an exchange connection
+/// delivers); an engine without the key, or with another, is refused naming the key's
+/// fingerprint; a database used without a key has its secrets sealed when it is opened with
+/// one (issue 15).
+#[test]
+fn with_a_key_secrets_are_sealed_at_rest_in_a_file_only_its_owner_reads() {
+    let key = SecretsKey::from_hex(KEY, "the test").unwrap();
+    let options = |key: Option<&SecretsKey>| EngineOptions {
+        secrets_key: key.cloned(),
+        ..EngineOptions::default()
+    };
+    let shop = Receiver::ok();
+    let config = json!({
+        "endpoints": [{"code": "shop", "base_url": shop.url(),
+                       "auth": {"type": "basic", "username": "u", "password": "sealed-out-basic"}}],
+        "subscribers": [{"code": "shop", "kind": "http", "endpoint": "shop"}],
+        "flows": [{"code": "OUT", "direction": "outgoing", "subscribers": ["shop"]},
+                  {"code": "IN", "direction": "incoming"}],
+        "listeners": [{"code": "main", "address": "127.0.0.1:0",
+            "exchange": {"auth": {"type": "basic", "username": "a", "password": "sealed-exchange-a"}},
+            "routes": [{"prefix": "/in", "flow": "IN",
+                        "auth": {"type": "bearer", "token": "sealed-in-bearer"}}]}]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("integra.db");
+    let a = Engine::open(&database, options(Some(&key))).unwrap();
+    a.load_config_json(&config.to_string()).unwrap();
+    for file in ["", "-wal", "-shm"] {
+        let mode = std::fs::metadata(format!("{}{file}", database.display()))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "integra.db{file}");
+    }
+
+    // The secrets work: the subscriber gets the password, another base gets connected.
+    let receiver = a.start_receiver("main").unwrap();
+    a.register("OUT", "{}", &Default::default()).unwrap();
+    a.dispatch(10, Duration::from_secs(10)).unwrap();
+    assert_eq!(
+        shop.received()[0].header("authorization"),
+        Some(basic("u", "sealed-out-basic").as_str())
+    );
+    let b = TestEngine::new(
+        &json!({"listeners": [{"code": "main", "address": "127.0.0.1:0",
+        "exchange": {"auth": {"type": "basic", "username": "b", "password": "sealed-exchange-b"}}}]}),
+    );
+    let b_receiver = b.engine.start_receiver("main").unwrap();
+    let settings = |address: std::net::SocketAddr, user: &str, password: &str| ConnectionSettings {
+        url: format!("http://{address}"),
+        username: user.to_owned(),
+        password: Secret::new(password),
+    };
+    a.connect_endpoint(
+        &settings(receiver.local_addr(), "a", "sealed-exchange-a"),
+        &settings(b_receiver.local_addr(), "b", "sealed-exchange-b"),
+        "B",
+        "A",
+    )
+    .unwrap();
+    drop((receiver, b_receiver));
+    drop(a);
+    let bytes = file_bytes(&database);
+    for secret in [
+        "sealed-out-basic",
+        "sealed-exchange-a",
+        "sealed-exchange-b",
+        "sealed-in-bearer",
+    ] {
+        assert!(
+            !contains(&bytes, secret),
+            "{secret} is in the file in clear"
+        );
+    }
+    assert!(contains(
+        &bytes,
+        &format!("sealed:v1:{}:", key.fingerprint())
+    ));
+
+    // Without the key, or with another, the engine is refused at open.
+    let err = Engine::open(&database, options(None)).unwrap_err();
+    assert!(
+        err.to_string().starts_with(&format!(
+            "the database's secrets are sealed with key {}, and this engine has no key",
+            key.fingerprint()
+        )),
+        "{err}"
+    );
+    let other = SecretsKey::from_hex(&KEY.replace('0', "f"), "the test").unwrap();
+    let err = Engine::open(&database, options(Some(&other))).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("every process on one database needs the same key"),
+        "{err}"
+    );
+    let reopened = Engine::open(&database, options(Some(&key))).unwrap();
+    assert_eq!(
+        reopened.config().unwrap().endpoints[0].auth,
+        Config::from_json(&config.to_string()).unwrap().endpoints[0].auth
+    );
+
+    // A database used without a key: its secrets are sealed when a key is given.
+    let plain = TestEngine::new(
+        &json!({"endpoints": [{"code": "shop", "base_url": shop.url(),
+        "auth": {"type": "bearer", "token": "sealed-later"}}]}),
+    );
+    let plain_db = plain.dir.path().join("integra.db");
+    drop(Engine::open(&plain_db, options(Some(&key))).unwrap());
+    let err = Engine::open(&plain_db, options(None)).unwrap_err();
+    assert!(err.to_string().contains("this engine has no key"), "{err}");
+
+    // A key given to the front doors in a file only its owner reads.
+    let key_file = dir.path().join("integra.key");
+    std::fs::write(&key_file, KEY).unwrap();
+    std::fs::set_permissions(&key_file, Permissions::from_mode(0o600)).unwrap();
+    drop(reopened);
+    let mut handle = Handle::new();
+    handle
+        .open(&json!({"database": database, "secrets_key_file": key_file}).to_string())
+        .unwrap();
+    assert!(
+        handle
+            .configuration()
+            .unwrap()
+            .contains(r#""password":"***""#)
+    );
 }

@@ -22,6 +22,7 @@ use crate::metrics::{Metrics, Observation};
 use crate::openapi::Catalog;
 use crate::queue::forming::Former;
 use crate::queue::incoming::IncomingHandler;
+use crate::secrets::SecretsKey;
 use crate::store::{Commit, Db, Durability, Store, StoreError, StoreOptions};
 use crate::time::{Clock, SystemClock, Timestamp};
 use crate::transport::Transports;
@@ -40,6 +41,10 @@ pub struct EngineOptions {
     pub clock: Arc<dyn Clock>,
     /// Most schema violations reported for one message. Default 100.
     pub max_violations: usize,
+    /// The key that seals the configuration's secrets in the database file
+    /// ([`crate::secrets`]). Default none: secrets are kept as given, in a file only its
+    /// owner may read.
+    pub secrets_key: Option<SecretsKey>,
 }
 
 impl Default for EngineOptions {
@@ -50,6 +55,7 @@ impl Default for EngineOptions {
             busy_timeout: Duration::from_secs(10),
             clock: Arc::new(SystemClock),
             max_violations: 100,
+            secrets_key: None,
         }
     }
 }
@@ -264,6 +270,7 @@ impl Engine {
             StoreOptions {
                 durability: options.durability,
                 busy_timeout: options.busy_timeout,
+                secrets_key: options.secrets_key.clone(),
             },
         )?;
         let core = Core {
@@ -279,6 +286,18 @@ impl Engine {
             wake: Wake::new(),
             metrics: Metrics::new(),
         };
+        if let Some(key) = &core.options.secrets_key {
+            let now = core.now();
+            let sealed = core
+                .store
+                .write(Commit::Durable, move |db| db.seal_secrets_in_clear(now))?;
+            if sealed > 0 {
+                log::info!(
+                    "sealed {sealed} secrets that were stored in clear, with key {}",
+                    key.fingerprint()
+                );
+            }
+        }
         // Warm the configuration cache, so the first calls need not prepare twice.
         core.store.read(|db| db.config().map(|_| ()))?;
         Ok(Engine {

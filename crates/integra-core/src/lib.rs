@@ -50,6 +50,7 @@ pub mod maintenance;
 pub mod metrics;
 pub mod openapi;
 pub mod queue;
+pub mod secrets;
 pub(crate) mod store;
 pub mod time;
 pub mod transport;
@@ -79,5 +80,6 @@ pub use queue::inspect::{
 };
 pub use queue::register::{RegisterOptions, Registration};
 pub use queue::status::{DeliveryStatus, InboxStatus, IncomingStatus, MessageStatus, OutboxStatus};
+pub use secrets::{SecretsError, SecretsKey};
 pub use store::{Durability, StoreError};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

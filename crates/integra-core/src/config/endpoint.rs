@@ -32,18 +32,25 @@ impl Secret {
         &self.0
     }
 
-    /// Replaces the value with [`REDACTED`].
-    pub(crate) fn redact(&mut self) {
-        REDACTED.clone_into(&mut self.0);
+    /// The value, to replace: with [`REDACTED`], sealed or opened at rest.
+    pub(crate) fn value_mut(&mut self) -> &mut String {
+        &mut self.0
     }
 
-    /// Reports the secret at `field` when it is still [`REDACTED`].
+    /// Reports the secret at `field` when it is still [`REDACTED`], or looks sealed (as the
+    /// database keeps it with a secrets key, `sealed:v1:…`).
     pub(crate) fn check(&self, object: &str, field: &str, p: &mut Problems) {
         if self.0 == REDACTED {
             p.push(
                 object,
                 field,
                 format!("is '{REDACTED}', which an exported configuration holds in place of a secret; write the secret itself"),
+            );
+        } else if crate::secrets::is_sealed(&self.0) {
+            p.push(
+                object,
+                field,
+                "is a sealed secret, as the database keeps it; write the secret itself",
             );
         }
     }
@@ -222,14 +229,14 @@ impl Auth {
         }
     }
 
-    /// Replaces the secret with [`REDACTED`].
-    pub(crate) fn redact(&mut self) {
+    /// The secret, to change in place.
+    pub(crate) fn secret_mut(&mut self) -> Option<&mut Secret> {
         match self {
-            Auth::None | Auth::ClientCertificate { .. } => {}
+            Auth::None | Auth::ClientCertificate { .. } => None,
             Auth::Basic { password: s, .. }
             | Auth::Scram { password: s, .. }
             | Auth::Bearer { token: s }
-            | Auth::ApiKey { value: s, .. } => s.redact(),
+            | Auth::ApiKey { value: s, .. } => Some(s),
         }
     }
 

@@ -250,8 +250,8 @@ impl Listener {
         })
     }
 
-    /// Replaces the secret of every way in with [`super::REDACTED`].
-    pub(crate) fn redact(&mut self) {
+    /// The secret of every way in, to change in place.
+    pub(crate) fn secrets_mut(&mut self) -> impl Iterator<Item = &mut Secret> {
         let interbase = self.interbase.iter_mut().map(|i| &mut i.auth);
         let metrics = self.metrics.iter_mut().map(|m| &mut m.auth);
         let exchange = self.exchange.iter_mut().map(|e| &mut e.auth);
@@ -260,7 +260,7 @@ impl Listener {
             .chain(metrics)
             .chain(exchange)
             .chain(routes)
-            .for_each(InboundAuth::redact);
+            .filter_map(InboundAuth::secret_mut)
     }
 
     /// Every flow this listener names, with the field naming it.
@@ -357,14 +357,14 @@ impl InboundAuth {
         }
     }
 
-    /// Replaces the secret with [`super::REDACTED`].
-    fn redact(&mut self) {
+    /// The secret, to change in place.
+    fn secret_mut(&mut self) -> Option<&mut Secret> {
         match self {
-            InboundAuth::None => {}
+            InboundAuth::None => None,
             InboundAuth::Basic { password: s, .. }
             | InboundAuth::Bearer { token: s }
             | InboundAuth::ApiKey { value: s, .. }
-            | InboundAuth::Hmac { secret: s, .. } => s.redact(),
+            | InboundAuth::Hmac { secret: s, .. } => Some(s),
         }
     }
 

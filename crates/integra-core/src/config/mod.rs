@@ -175,13 +175,20 @@ impl Config {
     #[must_use]
     pub fn redacted(&self) -> Config {
         let mut config = self.clone();
-        for e in &mut config.endpoints {
-            e.auth.redact();
-        }
-        for l in &mut config.listeners {
-            l.redact();
+        for secret in config.secrets_mut() {
+            REDACTED.clone_into(secret.value_mut());
         }
         config
+    }
+
+    /// Every secret of the configuration, to change in place (redacted, sealed, opened).
+    pub(crate) fn secrets_mut(&mut self) -> impl Iterator<Item = &mut Secret> {
+        let endpoints = self
+            .endpoints
+            .iter_mut()
+            .filter_map(|e| e.auth.secret_mut());
+        let listeners = self.listeners.iter_mut().flat_map(Listener::secrets_mut);
+        endpoints.chain(listeners)
     }
 
     /// Checks every object and every reference between objects.

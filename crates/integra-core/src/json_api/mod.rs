@@ -110,9 +110,10 @@ impl Handle {
     }
 
     /// Opens (or joins) the engine on a database: `{"database": path, "config": {…} |
-    /// "config_path": path, "durability": "normal" | "full"}`. A configuration given is
-    /// loaded, replacing the stored one. Opening again switches this handle to the new
-    /// database. Handles on one database share its engine and so its durability.
+    /// "config_path": path, "durability": "normal" | "full", "secrets_key_file": path}`
+    /// ([`OpenSettings`]). A configuration given is loaded, replacing the stored one.
+    /// Opening again switches this handle to the new database. Handles on one database
+    /// share its engine and so its durability and secrets key.
     ///
     /// # Errors
     /// [`Error::InvalidJson`] naming the bad setting; [`Error::Config`]; [`Error::Store`]

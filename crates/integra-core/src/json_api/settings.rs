@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::secrets::SecretsKey;
 use crate::store::Durability;
 
 /// `Open`'s settings.
@@ -24,9 +25,25 @@ pub struct OpenSettings {
     /// `normal` (default) or `full`.
     #[serde(default)]
     pub durability: Durability,
+    /// The file holding the key that seals secrets in the database ([`crate::secrets`]);
+    /// without it, the environment variable [`crate::secrets::SECRETS_KEY_ENV`] when set.
+    #[serde(default)]
+    pub secrets_key_file: Option<PathBuf>,
 }
 
 impl OpenSettings {
+    /// The secrets key the settings name: from the key file, else from the environment.
+    ///
+    /// # Errors
+    /// [`Error::Store`] with the [`crate::secrets::SecretsError`] when the key cannot be had.
+    pub(crate) fn secrets_key(&self) -> Result<Option<SecretsKey>> {
+        let key = match &self.secrets_key_file {
+            Some(path) => SecretsKey::from_file(path).map(Some),
+            None => SecretsKey::from_env(),
+        };
+        key.map_err(|e| Error::Store(e.into()))
+    }
+
     /// The configuration to load, if the settings carry one.
     ///
     /// # Errors

@@ -12,6 +12,7 @@ use super::settings::{OpenSettings, ServerSettings};
 use crate::engine::{Engine, EngineOptions};
 use crate::error::{Error, Result};
 use crate::inbound::sources::Sources;
+use crate::secrets::SecretsKey;
 
 /// What runs for an engine on behalf of its handles.
 #[derive(Default)]
@@ -63,18 +64,28 @@ pub(super) fn open(settings: &OpenSettings) -> Result<Arc<Shared>> {
     engines.retain(|_, weak| weak.strong_count() > 0);
     // An engine whose file was deleted or replaced refuses all work: a handle opening the
     // path now gets an engine on the file that is there.
+    let secrets_key = settings.secrets_key()?;
     if let Some(shared) = engines.get(&key).and_then(Weak::upgrade)
         && shared.engine.core.store.check_file().is_ok()
     {
-        let open_with = shared.engine.core.options.durability;
-        if open_with != settings.durability {
+        let options = &shared.engine.core.options;
+        let fingerprint = |k: &Option<SecretsKey>| {
+            k.as_ref()
+                .map_or("none".to_owned(), |k| k.fingerprint().to_owned())
+        };
+        let mismatch = if options.durability != settings.durability {
+            Some(("durability", options.durability.as_str().to_owned()))
+        } else if fingerprint(&options.secrets_key) != fingerprint(&secrets_key) {
+            Some(("secrets key", fingerprint(&options.secrets_key)))
+        } else {
+            None
+        };
+        if let Some((name, open_with)) = mismatch {
             return Err(Error::InvalidArgument {
-                name: "durability",
+                name,
                 reason: format!(
-                    "database '{}' is open in this process with durability '{}', and all handles on one database share its engine; open it with '{}' too, or close the other handles first",
+                    "database '{}' is open in this process with {name} '{open_with}', and all handles on one database share its engine; open it with '{open_with}' too, or close the other handles first",
                     key.display(),
-                    open_with.as_str(),
-                    open_with.as_str()
                 ),
             });
         }
@@ -82,6 +93,7 @@ pub(super) fn open(settings: &OpenSettings) -> Result<Arc<Shared>> {
     }
     let options = EngineOptions {
         durability: settings.durability,
+        secrets_key,
         ..EngineOptions::default()
     };
     let shared = Arc::new(Shared {

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use super::db::sql;
 use super::{Db, Result, StoreError};
 use crate::config::Config;
+use crate::time::Timestamp;
 
 const ENDPOINT: &str = "endpoint";
 const SUBSCRIBER: &str = "subscriber";
@@ -32,8 +33,48 @@ impl Db<'_> {
             .unwrap_or(0))
     }
 
-    /// Reads the stored configuration.
+    /// Reads the stored configuration, its secrets opened.
     pub(crate) fn load_config(&self) -> Result<Config> {
+        let mut config = self.load_config_as_stored()?;
+        let key = self.secrets_key();
+        for secret in config.secrets_mut() {
+            *secret.value_mut() = crate::secrets::open(key, secret.value_mut())?;
+        }
+        Ok(config)
+    }
+
+    /// Seals every secret still stored in clear, when the store has a key (the database
+    /// was used without one before). Returns how many were sealed.
+    pub(crate) fn seal_secrets_in_clear(&self, now: Timestamp) -> Result<usize> {
+        if self.secrets_key().is_none() {
+            return Ok(0);
+        }
+        let mut stored = self.load_config_as_stored()?;
+        let in_clear = stored
+            .secrets_mut()
+            .filter(|s| !crate::secrets::is_sealed(s.expose()))
+            .count();
+        if in_clear > 0 {
+            self.replace_config(&self.load_config()?)?;
+        }
+        #[cfg(feature = "receiver")]
+        let in_clear = {
+            let mut more = in_clear;
+            for endpoint in self.exchange_endpoints_as_stored()? {
+                if !crate::secrets::is_sealed(&endpoint.password) {
+                    self.upsert_exchange_endpoint(&endpoint, now)?;
+                    more += 1;
+                }
+            }
+            more
+        };
+        #[cfg(not(feature = "receiver"))]
+        let _ = now;
+        Ok(in_clear)
+    }
+
+    /// Reads the stored configuration, its secrets as stored.
+    fn load_config_as_stored(&self) -> Result<Config> {
         let mut config = Config::default();
         let rows = self.rows(sql!(select_config_objects), [], |r| {
             Ok((
@@ -65,6 +106,18 @@ impl Db<'_> {
     /// Replaces the stored configuration with `config` (already validated) and bumps the
     /// version. Returns the new version.
     pub(crate) fn replace_config(&self, config: &Config) -> Result<i64> {
+        let sealed;
+        let config = match self.secrets_key() {
+            Some(key) => {
+                let mut copy = config.clone();
+                for secret in copy.secrets_mut() {
+                    *secret.value_mut() = key.seal(secret.value_mut());
+                }
+                sealed = copy;
+                &sealed
+            }
+            None => config,
+        };
         self.execute(sql!(delete_config_objects), [])?;
         self.insert_objects(ENDPOINT, &config.endpoints, |e| &e.code)?;
         self.insert_objects(SUBSCRIBER, &config.subscribers, |s| &s.code)?;

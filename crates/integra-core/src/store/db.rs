@@ -8,6 +8,7 @@ use rusqlite::{CachedStatement, Connection, OptionalExtension, Params, Row};
 
 use super::{ConfigCache, Result, StoreError};
 use crate::config::ConfigSnapshot;
+use crate::secrets::SecretsKey;
 
 /// A named SQL statement from `store/sql/`.
 #[derive(Clone, Copy)]
@@ -111,6 +112,11 @@ impl<'c> Db<'c> {
             }
         }
         Ok((read, None))
+    }
+
+    /// The key secrets are sealed with at rest, if any.
+    pub(super) fn secrets_key(&self) -> Option<&SecretsKey> {
+        self.config.secrets_key.as_ref()
     }
 
     /// The configuration as of this transaction, reloaded when its stored version changed.

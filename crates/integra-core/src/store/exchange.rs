@@ -151,7 +151,8 @@ impl Db<'_> {
         })
     }
 
-    /// Adds an endpoint, or updates its name and connection settings.
+    /// Adds an endpoint, or updates its name and connection settings. The password is
+    /// sealed when the store has a secrets key.
     pub(crate) fn upsert_exchange_endpoint(&self, e: &EndpointRow, now: Timestamp) -> Result<()> {
         self.execute(
             sql!(upsert_exchange_endpoint),
@@ -160,7 +161,7 @@ impl Db<'_> {
                 &e.name,
                 &e.url,
                 &e.username,
-                &e.password,
+                crate::secrets::seal(self.secrets_key(), &e.password),
                 now.as_millis(),
             ),
         )?;
@@ -169,12 +170,28 @@ impl Db<'_> {
 
     /// The endpoint with this code.
     pub(crate) fn exchange_endpoint(&self, code: &str) -> Result<Option<EndpointRow>> {
-        self.row(sql!(select_exchange_endpoint), [code], endpoint)
+        self.row(sql!(select_exchange_endpoint), [code], endpoint)?
+            .map(|e| self.open_password(e))
+            .transpose()
     }
 
     /// Every endpoint.
     pub(crate) fn exchange_endpoints(&self) -> Result<Vec<EndpointRow>> {
+        self.exchange_endpoints_as_stored()?
+            .into_iter()
+            .map(|e| self.open_password(e))
+            .collect()
+    }
+
+    /// Every endpoint, its password as stored (sealed or not).
+    pub(super) fn exchange_endpoints_as_stored(&self) -> Result<Vec<EndpointRow>> {
         self.rows(sql!(select_exchange_endpoints), [], endpoint)
+    }
+
+    /// `e` with its password as given (opened when sealed).
+    fn open_password(&self, mut e: EndpointRow) -> Result<EndpointRow> {
+        e.password = crate::secrets::open(self.secrets_key(), &e.password)?;
+        Ok(e)
     }
 
     /// Blocks or unblocks an endpoint; false when there is none.

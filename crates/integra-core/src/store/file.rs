@@ -1,5 +1,10 @@
-//! The database file's identity: whether the file at the database's path is still the file
-//! the engine opened.
+//! The database file: created readable by its owner only, and its identity: whether the
+//! file at the database's path is still the file the engine opened.
+//!
+//! SQLite creates a database with mode 0644 and gives its `-wal` and `-shm` files the
+//! database's mode; the file holds the configuration's secrets and every message, so the
+//! store creates it first, empty, with mode 0600 (an empty file is an empty database). A
+//! file that exists keeps the mode its owner gave it.
 //!
 //! An open SQLite file lives on after it is deleted or replaced at its path (moved away,
 //! a backup restored over it): the engine would go on acknowledging work into a file no
@@ -12,6 +17,19 @@
 use std::path::{Path, PathBuf};
 
 use super::{Result, StoreError};
+
+/// Creates the database file at `path`, empty and readable by its owner only, unless a
+/// file is there. Failures are left to SQLite's open, which names them.
+pub(crate) fn create_private(path: &Path) {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let _ = options.open(path);
+}
 
 /// Which file is at a path: its device and inode where the system has them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

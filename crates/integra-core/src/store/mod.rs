@@ -57,6 +57,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::config::ConfigSnapshot;
+use crate::secrets::SecretsKey;
 
 pub(crate) use counts::{Counted, QueueCount};
 pub(crate) use db::Db;
@@ -212,6 +213,9 @@ pub enum StoreError {
         /// What the system said.
         source: std::io::Error,
     },
+    /// The stored secrets cannot be opened: no key, another key, damage.
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
     /// The file is not an SQLite database, or it is damaged (a page or the header
     /// overwritten). [`crate::Engine::check_integrity`] lists the damage when the file still
     /// opens. Permanent: restore the file from a backup.
@@ -312,19 +316,28 @@ pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub(crate) struct StoreOptions {
     pub(crate) durability: Durability,
     pub(crate) busy_timeout: Duration,
+    /// The key secrets are sealed with at rest, if any ([`crate::secrets`]).
+    pub(crate) secrets_key: Option<SecretsKey>,
 }
 
-/// The configuration snapshot shared by all connections of one store.
+/// The configuration snapshot shared by all connections of one store, and the key that
+/// seals its secrets at rest.
 #[derive(Debug, Default)]
-pub(crate) struct ConfigCache(RwLock<Arc<ConfigSnapshot>>);
+pub(crate) struct ConfigCache {
+    snapshot: RwLock<Arc<ConfigSnapshot>>,
+    secrets_key: Option<SecretsKey>,
+}
 
 impl ConfigCache {
     fn get(&self) -> Arc<ConfigSnapshot> {
-        Arc::clone(&self.0.read().unwrap_or_else(PoisonError::into_inner))
+        Arc::clone(&self.snapshot.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     fn set(&self, snapshot: Arc<ConfigSnapshot>) {
-        *self.0.write().unwrap_or_else(PoisonError::into_inner) = snapshot;
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = snapshot;
     }
 }
 
@@ -346,6 +359,7 @@ const MAX_IDLE_READERS: usize = 8;
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub(crate) fn open(path: &Path, options: StoreOptions) -> Result<Store> {
+        file::create_private(path);
         let conn = open_connection(path, &options, Access::Create)?;
         let file = OpenedFile::note(path)?;
         migrate::migrate(&conn, path)?;
@@ -355,7 +369,10 @@ impl Store {
             writer: Writer::new(conn, options.durability, checkpoint, file.clone()),
             file,
             readers: Mutex::new(Vec::new()),
-            config: ConfigCache::default(),
+            config: ConfigCache {
+                snapshot: RwLock::default(),
+                secrets_key: options.secrets_key.clone(),
+            },
             options,
         };
         Ok(store)
