@@ -9,6 +9,8 @@
 
 use std::ffi::c_char;
 
+use integra_core::json_api::OWN_MEMORY;
+
 use crate::handle::{
     IntegraEngine, call, free_engine, new_engine, optional_out, optional_text, out, owned_string,
     text,
@@ -154,7 +156,9 @@ pub unsafe extern "C" fn integra_engine_register_message(
             let id_out = out(id_out, "id_out")?;
             let (flow, source) = (text(flow, "flow")?, text(source_json, "source_json")?);
             let options = optional_text(options_json, "options_json")?;
-            let id = e.read(|h| h.register_message(flow, source, register_duplicate, options))?;
+            let id = e.read(|h| {
+                h.register_message(flow, source, register_duplicate, options, OWN_MEMORY)
+            })?;
             id_out.put_string(id)
         })
     }
@@ -178,7 +182,7 @@ pub unsafe extern "C" fn integra_engine_register_messages(
         call(engine, |e| {
             let ids_out = out(ids_out, "ids_out")?;
             let (flow, messages) = (text(flow, "flow")?, text(messages_json, "messages_json")?);
-            let ids = e.read(|h| h.register_messages(flow, messages))?;
+            let ids = e.read(|h| h.register_messages(flow, messages, OWN_MEMORY))?;
             ids_out.put_string(ids)
         })
     }
@@ -201,7 +205,7 @@ pub unsafe extern "C" fn integra_engine_next_to_form(
     unsafe {
         call(engine, |e| {
             let items_out = out(items_out, "items_out")?;
-            let items = e.read(|h| h.next_to_form(max, lease_seconds))?;
+            let items = e.read(|h| h.next_to_form(max, lease_seconds, OWN_MEMORY))?;
             items_out.put_string(items)
         })
     }
@@ -353,7 +357,8 @@ pub unsafe extern "C" fn integra_engine_accept_incoming(
                 text(body, "body")?,
                 optional_text(headers_json, "headers_json")?,
             );
-            let result = e.read(|h| h.accept_incoming(flow, message_id, body, headers))?;
+            let result =
+                e.read(|h| h.accept_incoming(flow, message_id, body, headers, OWN_MEMORY))?;
             result_out.put_string(result)
         })
     }
@@ -376,7 +381,7 @@ pub unsafe extern "C" fn integra_engine_next_incoming(
     unsafe {
         call(engine, |e| {
             let items_out = out(items_out, "items_out")?;
-            let items = e.read(|h| h.next_incoming(max, lease_seconds))?;
+            let items = e.read(|h| h.next_incoming(max, lease_seconds, OWN_MEMORY))?;
             items_out.put_string(items)
         })
     }

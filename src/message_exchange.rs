@@ -7,6 +7,8 @@
 
 use std::ffi::c_char;
 
+use integra_core::json_api::OWN_MEMORY;
+
 use crate::handle::{IntegraEngine, call, optional_text, out, text};
 use crate::status::IntegraStatus;
 
@@ -33,7 +35,7 @@ pub unsafe extern "C" fn integra_engine_send_message(
             let id_out = out(id_out, "id_out")?;
             let (channel, body) = (text(channel, "channel")?, text(body_json, "body_json")?);
             let recipients = optional_text(recipients, "recipients")?;
-            let id = e.read(|h| h.send_message(channel, body, recipients, quick))?;
+            let id = e.read(|h| h.send_message(channel, body, recipients, quick, OWN_MEMORY))?;
             id_out.put_string(id)
         })
     }
@@ -58,7 +60,7 @@ pub unsafe extern "C" fn integra_engine_send_message_to_subscribers(
         call(engine, |e| {
             let id_out = out(id_out, "id_out")?;
             let (channel, body) = (text(channel, "channel")?, text(body_json, "body_json")?);
-            let id = e.read(|h| h.send_message_to_subscribers(channel, body, quick))?;
+            let id = e.read(|h| h.send_message_to_subscribers(channel, body, quick, OWN_MEMORY))?;
             id_out.put_string(id)
         })
     }
@@ -299,7 +301,7 @@ pub unsafe extern "C" fn integra_engine_next_exchange_messages(
     unsafe {
         call(engine, |e| {
             let items_out = out(items_out, "items_out")?;
-            let items = e.read(|h| h.next_exchange_messages(max, lease_seconds))?;
+            let items = e.read(|h| h.next_exchange_messages(max, lease_seconds, OWN_MEMORY))?;
             items_out.put_string(items)
         })
     }

@@ -4,7 +4,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use integra_core::json_api::Handle;
+use integra_core::json_api::{Handle, Reserve};
 
 use crate::methods::{Args, METHODS, PROPERTIES};
 use crate::value::Value;
@@ -25,16 +25,23 @@ impl Component {
             .unwrap_or_else(PoisonError::into_inner) = text;
     }
 
-    /// Calls method `index` with one value per parameter. A failure's text is returned and
-    /// kept as `LastError`; success clears `LastError`.
-    pub(crate) fn call(&self, index: usize, values: &[Value]) -> Result<Value, String> {
+    /// Calls method `index` with one value per parameter; `reserve` secures the platform's
+    /// memory for its result. A failure's text is returned and kept as `LastError`; success
+    /// clears `LastError`.
+    pub(crate) fn call(
+        &self,
+        index: usize,
+        values: &[Value],
+        reserve: Reserve<'_>,
+    ) -> Result<Value, String> {
         let Some(method) = METHODS.get(index) else {
             let text = format!("there is no method number {index}");
             self.set_last_error(text.clone());
             return Err(text);
         };
         let mut handle = self.handle.lock().unwrap_or_else(PoisonError::into_inner);
-        let outcome = Args::new(method, values).and_then(|args| (method.run)(&mut handle, &args));
+        let outcome =
+            Args::new(method, values, reserve).and_then(|args| (method.run)(&mut handle, &args));
         match outcome {
             Ok(value) => {
                 self.set_last_error(String::new());

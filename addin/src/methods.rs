@@ -9,7 +9,7 @@
 //! passes them as integers or as doubles.
 
 use integra_core::Error;
-use integra_core::json_api::{Handle, VERSION};
+use integra_core::json_api::{Handle, Reserve, VERSION};
 
 use crate::value::Value;
 
@@ -98,10 +98,14 @@ pub(crate) struct Property {
     pub(crate) read: fn(last_error: &str) -> Value,
 }
 
-/// The arguments of one call, as many as the method has parameters.
+/// The arguments of one call, as many as the method has parameters, and the platform
+/// memory the call may secure for its result before it writes.
 pub(crate) struct Args<'a> {
     method: &'static Method,
     values: &'a [Value],
+    /// Asks the platform now for the memory of a text result of so many UTF-16 units
+    /// (the calls that write pass it to the core, which asks before writing).
+    pub(crate) reserve: Reserve<'a>,
 }
 
 impl<'a> Args<'a> {
@@ -109,7 +113,11 @@ impl<'a> Args<'a> {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] when the count differs.
-    pub(crate) fn new(method: &'static Method, values: &'a [Value]) -> Result<Self, Error> {
+    pub(crate) fn new(
+        method: &'static Method,
+        values: &'a [Value],
+        reserve: Reserve<'a>,
+    ) -> Result<Self, Error> {
         if values.len() != method.params.len() {
             return Err(Error::InvalidArgument {
                 name: "parameters",
@@ -121,7 +129,11 @@ impl<'a> Args<'a> {
                 ),
             });
         }
-        Ok(Args { method, values })
+        Ok(Args {
+            method,
+            values,
+            reserve,
+        })
     }
 
     /// Parameter `i`, its default when omitted.
@@ -226,7 +238,9 @@ pub(crate) static METHODS: &[Method] = &[
         returns: true,
         doc: "Registers a message on an outgoing flow; returns its id. Options: object_key, ordering_key, not_before.",
         run: |h, a| {
-            text(h.register_message(&a.text(0)?, &a.text(1)?, a.boolean(2)?, &a.text(3)?)?)
+            let (flow, source, duplicate, options) =
+                (a.text(0)?, a.text(1)?, a.boolean(2)?, a.text(3)?);
+            text(h.register_message(&flow, &source, duplicate, &options, a.reserve)?)
         },
     },
     Method {
@@ -235,7 +249,7 @@ pub(crate) static METHODS: &[Method] = &[
         params: &[required("flow", Text), required("messagesJson", Text)],
         returns: true,
         doc: "Registers a JSON array of {\"source\": …, \"options\": {…}} in one transaction; returns the JSON array of ids.",
-        run: |h, a| text(h.register_messages(&a.text(0)?, &a.text(1)?)?),
+        run: |h, a| text(h.register_messages(&a.text(0)?, &a.text(1)?, a.reserve)?),
     },
     Method {
         name: "NextToForm",
@@ -243,7 +257,7 @@ pub(crate) static METHODS: &[Method] = &[
         params: &[required("max", Integer), required("leaseSeconds", Integer)],
         returns: true,
         doc: "Claims messages to form; returns a JSON array of {id, flow, source, object_key, attempt, …}.",
-        run: |h, a| text(h.next_to_form(a.integer(0)?, a.integer(1)?)?),
+        run: |h, a| text(h.next_to_form(a.integer(0)?, a.integer(1)?, a.reserve)?),
     },
     Method {
         name: "CompleteForming",
@@ -308,7 +322,10 @@ pub(crate) static METHODS: &[Method] = &[
         ],
         returns: true,
         doc: "Stores an incoming message once per message id; returns {\"id\", \"duplicate\"}.",
-        run: |h, a| text(h.accept_incoming(&a.text(0)?, &a.text(1)?, &a.text(2)?, &a.text(3)?)?),
+        run: |h, a| {
+            let (flow, id, body, headers) = (a.text(0)?, a.text(1)?, a.text(2)?, a.text(3)?);
+            text(h.accept_incoming(&flow, &id, &body, &headers, a.reserve)?)
+        },
     },
     Method {
         name: "NextIncoming",
@@ -316,7 +333,7 @@ pub(crate) static METHODS: &[Method] = &[
         params: &[required("max", Integer), required("leaseSeconds", Integer)],
         returns: true,
         doc: "Claims incoming messages to process; returns a JSON array of {id, flow, message_id, payload, headers, …}.",
-        run: |h, a| text(h.next_incoming(a.integer(0)?, a.integer(1)?)?),
+        run: |h, a| text(h.next_incoming(a.integer(0)?, a.integer(1)?, a.reserve)?),
     },
     Method {
         name: "AckIncoming",
@@ -469,7 +486,9 @@ pub(crate) static METHODS: &[Method] = &[
         ],
         returns: true,
         doc: "Message exchange: sends on an addressed channel to an endpoint code, a JSON array of codes, or (\"\") the sender's recipients of the channel; returns the message id. Delivered by the dispatcher.",
-        run: |h, a| text(h.send_message(&a.text(0)?, &a.text(1)?, &a.text(2)?, false)?),
+        run: |h, a| {
+            text(h.send_message(&a.text(0)?, &a.text(1)?, &a.text(2)?, false, a.reserve)?)
+        },
     },
     Method {
         name: "SendMessageNow",
@@ -481,7 +500,7 @@ pub(crate) static METHODS: &[Method] = &[
         ],
         returns: true,
         doc: "As SendMessage, as a quick message: DeliverMessages pushes it at once.",
-        run: |h, a| text(h.send_message(&a.text(0)?, &a.text(1)?, &a.text(2)?, true)?),
+        run: |h, a| text(h.send_message(&a.text(0)?, &a.text(1)?, &a.text(2)?, true, a.reserve)?),
     },
     Method {
         name: "SendMessageToSubscribers",
@@ -489,7 +508,9 @@ pub(crate) static METHODS: &[Method] = &[
         params: &[required("channel", Text), required("bodyJson", Text)],
         returns: true,
         doc: "Sends on a broadcast channel to the endpoints subscribed to it; returns the message id.",
-        run: |h, a| text(h.send_message_to_subscribers(&a.text(0)?, &a.text(1)?, false)?),
+        run: |h, a| {
+            text(h.send_message_to_subscribers(&a.text(0)?, &a.text(1)?, false, a.reserve)?)
+        },
     },
     Method {
         name: "SendMessageToSubscribersNow",
@@ -497,7 +518,9 @@ pub(crate) static METHODS: &[Method] = &[
         params: &[required("channel", Text), required("bodyJson", Text)],
         returns: true,
         doc: "As SendMessageToSubscribers, as a quick message.",
-        run: |h, a| text(h.send_message_to_subscribers(&a.text(0)?, &a.text(1)?, true)?),
+        run: |h, a| {
+            text(h.send_message_to_subscribers(&a.text(0)?, &a.text(1)?, true, a.reserve)?)
+        },
     },
     Method {
         name: "DeliverMessages",
@@ -612,7 +635,7 @@ pub(crate) static METHODS: &[Method] = &[
         params: &[required("max", Integer), required("leaseSeconds", Integer)],
         returns: true,
         doc: "Claims received messages to handle, in arrival order per sender and channel; returns a JSON array of {id, sender, channel, body, attempt}.",
-        run: |h, a| text(h.next_exchange_messages(a.integer(0)?, a.integer(1)?)?),
+        run: |h, a| text(h.next_exchange_messages(a.integer(0)?, a.integer(1)?, a.reserve)?),
     },
     Method {
         name: "AckExchangeMessage",

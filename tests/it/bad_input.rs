@@ -227,24 +227,29 @@ fn inputs_over_the_limits_are_refused_naming_the_limit_and_the_value() {
     assert!(e.register("ORDERS", &nested(MAX_JSON_DEPTH), &none).is_ok());
 
     // A batch through the front door the C ABI and the add-in share: one item too many.
+    use integra::json_api::OWN_MEMORY;
     let mut handle = integra::json_api::Handle::new();
     let database = t.dir.path().join("integra.db");
     handle
         .open(&json!({"database": database}).to_string())
         .unwrap();
     let items = format!("[{}]", vec![r#"{"source": 1}"#; MAX_BATCH + 1].join(","));
-    let err = handle.register_messages("ORDERS", &items).unwrap_err();
+    let err = handle
+        .register_messages("ORDERS", &items, OWN_MEMORY)
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "the batch for flow 'ORDERS' is 100001 items, over the limit of 100000 items"
     );
-    let err = handle.next_to_form(100_001, 60).unwrap_err();
+    let err = handle.next_to_form(100_001, 60, OWN_MEMORY).unwrap_err();
     assert_eq!(
         err.to_string(),
         "invalid max: must be between 1 and 100000, got 100001"
     );
     let deep_item = format!(r#"[{{"source": {deep}}}]"#);
-    let err = handle.register_messages("ORDERS", &deep_item).unwrap_err();
+    let err = handle
+        .register_messages("ORDERS", &deep_item, OWN_MEMORY)
+        .unwrap_err();
     assert!(
         err.to_string()
             .contains("nested deeper than 127 levels, the limit"),

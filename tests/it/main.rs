@@ -56,3 +56,5 @@ mod brokers;
 mod fuzz_corpora;
 // Storage faults: read-only, full disk, damaged file; the integrity check.
 mod storage_faults;
+// The front doors' handle, shared by the C library and the add-in: results and writes.
+mod handles;

@@ -6,7 +6,7 @@ use std::fs::{OpenOptions, Permissions};
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::process::{Command, Stdio};
 
-use integra::json_api::Handle;
+use integra::json_api::{Handle, OWN_MEMORY};
 use integra::{
     Engine, EngineOptions, IntegrityCheck, IntegrityMode, IntegrityProblem, RegisterOptions,
 };
@@ -391,10 +391,16 @@ fn a_handle_opening_a_replaced_database_gets_the_file_there_now() {
     let mut first = Handle::new();
     first.open(&settings).unwrap();
     std::fs::remove_file(db_path(&t)).unwrap();
-    assert!(first.register_message("ORDERS", "{}", false, "").is_err());
+    assert!(
+        first
+            .register_message("ORDERS", "{}", false, "", OWN_MEMORY)
+            .is_err()
+    );
     let mut second = Handle::new();
     second.open(&settings).unwrap();
-    second.register_message("ORDERS", "{}", false, "").unwrap();
+    second
+        .register_message("ORDERS", "{}", false, "", OWN_MEMORY)
+        .unwrap();
     let counts = second.engine().unwrap().counts().unwrap();
     assert_eq!(counts.messages.values().sum::<u64>(), 1, "{counts:?}");
 }

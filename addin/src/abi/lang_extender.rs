@@ -7,10 +7,12 @@
 use std::ffi::{c_long, c_void};
 
 use super::guard::guard;
-use super::memory::MemoryManager;
+use super::memory::{MemoryManager, Reservation};
 use super::object::{LANG_EXTENDER, Object, State, destructor};
 use super::str1c::{from_terminated, terminated};
 use super::variant::{TVariant, read, write};
+use integra_core::json_api::Reserve;
+
 use crate::methods::{METHODS, PROPERTIES, find, method_names, property_names};
 use crate::value::Value;
 
@@ -105,7 +107,7 @@ fn platform_string(state: &State, text: &str) -> *mut u16 {
 
 /// Writes `value` to `out` for the platform; false (with the reason reported) when it
 /// cannot.
-fn give(state: &State, out: *mut TVariant, value: &Value) -> bool {
+fn give(state: &State, out: *mut TVariant, value: &Value, reserved: Option<&Reservation>) -> bool {
     let Some(memory) = state.memory() else {
         return false;
     };
@@ -113,7 +115,7 @@ fn give(state: &State, out: *mut TVariant, value: &Value) -> bool {
         return false;
     }
     // SAFETY: `out` is the platform's writable variant; the memory manager is live.
-    match unsafe { write(out, value, memory) } {
+    match unsafe { write(out, value, memory, reserved) } {
         Ok(()) => true,
         Err(reason) => {
             state.report(reason);
@@ -170,7 +172,7 @@ unsafe extern "system" fn get_prop_val(this: *mut c_void, num: c_long, out: *mut
         // SAFETY: the platform calls with this base of a live object.
         let state = unsafe { state(this) };
         let value = index(num, PROPERTIES.len()).and_then(|i| state.component.property(i));
-        value.is_some_and(|v| give(state, out, &v))
+        value.is_some_and(|v| give(state, out, &v, None))
     })
 }
 
@@ -235,7 +237,7 @@ unsafe extern "system" fn get_param_def_value(
         let default = index(method, METHODS.len())
             .and_then(|m| METHODS[m].params.get(usize::try_from(param).ok()?))
             .and_then(|p| p.default);
-        default.is_some_and(|d| give(state, out, &d()))
+        default.is_some_and(|d| give(state, out, &d(), None))
     })
 }
 
@@ -269,6 +271,7 @@ unsafe fn run(
     method: c_long,
     params: *const TVariant,
     count: c_long,
+    reserve: Reserve<'_>,
 ) -> Option<Value> {
     if state.is_done() {
         return None;
@@ -276,7 +279,7 @@ unsafe fn run(
     // SAFETY: as the caller promised.
     let outcome = unsafe { arguments(params, count) }.and_then(|values| {
         let index = usize::try_from(method).unwrap_or(usize::MAX);
-        state.component.call(index, &values)
+        state.component.call(index, &values, reserve)
     });
     match outcome {
         Ok(value) => Some(value),
@@ -295,7 +298,8 @@ unsafe extern "system" fn call_as_proc(
 ) -> bool {
     guard(|| {
         // SAFETY: the platform calls with this base of a live object and `count` params.
-        unsafe { run(state(this), method, params, count) }.is_some()
+        // A procedure hands no result over: nothing need be reserved.
+        unsafe { run(state(this), method, params, count, &|_| true) }.is_some()
     })
 }
 
@@ -314,9 +318,13 @@ unsafe extern "system" fn call_as_func(
             state.report("CallAsFunc was given no variant for the result");
             return false;
         }
+        // Memory the method secures for its result before it writes (see
+        // `json_api::Reserve`), given back unless the result goes there.
+        let reservation = Reservation::new(state.memory());
+        let reserve = |units| reservation.reserve(units);
         // SAFETY: as above.
-        match unsafe { run(state, method, params, count) } {
-            Some(value) => give(state, ret, &value),
+        match unsafe { run(state, method, params, count, &reserve) } {
+            Some(value) => give(state, ret, &value, Some(&reservation)),
             None => false,
         }
     })

@@ -2,6 +2,7 @@
 //! the extension name, string and binary results) is allocated through it, because the
 //! platform frees it with `FreeMemory`. Rust's allocator must never be used for those.
 
+use std::cell::Cell;
 use std::ffi::{c_ulong, c_void};
 
 /// The platform's `IMemoryManager` vtable: destructor slot(s), then the two methods.
@@ -45,6 +46,16 @@ impl MemoryManager {
         Some(memory)
     }
 
+    /// Gives `memory` back to the platform.
+    ///
+    /// # Safety
+    /// As [`MemoryManager::alloc`]; `memory` came from this manager and is not used after.
+    unsafe fn free(this: *mut MemoryManager, memory: *mut c_void) {
+        let mut memory = memory;
+        // SAFETY: the vtable is the platform's, per the contract.
+        unsafe { ((*(*this).vtable).free_memory)(this, &raw mut memory) };
+    }
+
     /// A copy of `bytes` in platform memory.
     ///
     /// # Safety
@@ -62,3 +73,68 @@ impl MemoryManager {
 const _: () = assert!(std::mem::size_of::<MemoryManagerVtable>() == 4 * 8);
 #[cfg(all(target_pointer_width = "64", windows))]
 const _: () = assert!(std::mem::size_of::<MemoryManagerVtable>() == 3 * 8);
+
+/// Platform memory secured for a call's text result before the call wrote anything: the
+/// result goes there when it fits; a block not handed over is given back when the
+/// reservation is dropped.
+pub(crate) struct Reservation {
+    memory: Option<*mut MemoryManager>,
+    /// The block and how many UTF-16 units it holds.
+    block: Cell<Option<(*mut u16, usize)>>,
+}
+
+impl Reservation {
+    /// A reservation from `memory` (none when the object has no memory manager: then
+    /// nothing can be reserved).
+    pub(crate) fn new(memory: Option<*mut MemoryManager>) -> Self {
+        Reservation {
+            memory,
+            block: Cell::new(None),
+        }
+    }
+
+    /// Secures room for a text of `units` UTF-16 units and its terminator, in place of any
+    /// block reserved before; false when the platform refuses.
+    pub(crate) fn reserve(&self, units: usize) -> bool {
+        self.release();
+        let (Some(memory), Some(units)) = (self.memory, units.checked_add(1)) else {
+            return false;
+        };
+        let Some(bytes) = units.checked_mul(size_of::<u16>()) else {
+            return false;
+        };
+        // SAFETY: `memory` is the object's live memory manager (the object is in a call).
+        match unsafe { MemoryManager::alloc(memory, bytes) } {
+            Some(block) => {
+                self.block.set(Some((block.cast(), units)));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The reserved block for `units` (a terminated text's units), when it holds them; the
+    /// caller then owns it and hands it to the platform.
+    pub(crate) fn take(&self, units: usize) -> Option<*mut u16> {
+        match self.block.get() {
+            Some((block, room)) if units <= room => {
+                self.block.set(None);
+                Some(block)
+            }
+            _ => None,
+        }
+    }
+
+    fn release(&self) {
+        if let (Some(memory), Some((block, _))) = (self.memory, self.block.take()) {
+            // SAFETY: `block` came from `memory`, which is live while the call runs.
+            unsafe { MemoryManager::free(memory, block.cast()) };
+        }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.release();
+    }
+}

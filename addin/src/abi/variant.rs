@@ -6,7 +6,7 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use super::memory::MemoryManager;
+use super::memory::{MemoryManager, Reservation};
 use super::str1c::{from_parts, terminated};
 use crate::value::Value;
 
@@ -233,7 +233,7 @@ unsafe fn bytes<'a>(ptr: *const u8, len: u32) -> &'a [u8] {
 }
 
 /// Writes `value` for the platform to read: strings and blobs in platform memory (the
-/// platform frees them). Numbers that are whole and fit go as `VTYPE_I4`, others as
+/// platform frees them; a string goes into the `reserved` block when it fits). Numbers that are whole and fit go as `VTYPE_I4`, others as
 /// `VTYPE_R8` (1C maps no 64-bit integer type).
 ///
 /// # Errors
@@ -245,6 +245,7 @@ pub(crate) unsafe fn write(
     v: *mut TVariant,
     value: &Value,
     memory: *mut MemoryManager,
+    reserved: Option<&Reservation>,
 ) -> Result<(), &'static str> {
     // SAFETY: `v` is writable per the contract.
     let v = unsafe { &mut *v };
@@ -269,9 +270,16 @@ pub(crate) unsafe fn write(
             let units = terminated(s);
             let len =
                 u32::try_from(units.len() - 1).map_err(|_| "the string is too long for 1C")?;
-            // SAFETY: the memory manager is live per the contract.
-            let ptr = unsafe { MemoryManager::alloc_utf16(memory, &units) }
-                .ok_or("the platform refused memory for the result")?;
+            let ptr = match reserved.and_then(|r| r.take(units.len())) {
+                Some(block) => {
+                    // SAFETY: the block holds at least `units.len()` units, and is ours.
+                    unsafe { std::ptr::copy_nonoverlapping(units.as_ptr(), block, units.len()) };
+                    block
+                }
+                // SAFETY: the memory manager is live per the contract.
+                None => unsafe { MemoryManager::alloc_utf16(memory, &units) }
+                    .ok_or("the platform refused memory for the result")?,
+            };
             v.payload.units = Units { ptr, len };
             v.vt = VTYPE_PWSTR;
         }

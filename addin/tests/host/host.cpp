@@ -68,6 +68,10 @@ public:
 
     bool AllocMemory(void **p, unsigned long bytes) override {
         if (refuse) return false;
+        return take(p, bytes);
+    }
+    // The host's own allocation of an argument: never refused.
+    bool take(void **p, unsigned long bytes) {
         *p = std::malloc(bytes == 0 ? 1 : bytes);
         std::lock_guard<std::mutex> g(lock);
         live[*p] = bytes;
@@ -102,7 +106,7 @@ static TrackingMemory memory;
 // A string the host owns, in platform memory (as the platform passes arguments).
 static WCHAR_T *platform_string(const std::u16string &s, bool terminate = true) {
     void *p = nullptr;
-    memory.AllocMemory(&p, (s.size() + (terminate ? 1 : 0)) * sizeof(WCHAR_T));
+    memory.take(&p, (s.size() + (terminate ? 1 : 0)) * sizeof(WCHAR_T));
     std::memcpy(p, s.data(), s.size() * sizeof(WCHAR_T));
     if (terminate) static_cast<WCHAR_T *>(p)[s.size()] = 0;
     return static_cast<WCHAR_T *>(p);
@@ -218,7 +222,7 @@ static void fill(tVariant &v, const Arg &a) {
         case Arg::Bool: v.bVal = a.flag; v.vt = VTYPE_BOOL; break;
         case Arg::Blob: {
             void *p = nullptr;
-            memory.AllocMemory(&p, a.units.size());
+            memory.take(&p, a.units.size());
             for (size_t i = 0; i < a.units.size(); i++) static_cast<char *>(p)[i] = char(a.units[i]);
             v.pstrVal = static_cast<char *>(p);
             v.strLen = uint32_t(a.units.size());
@@ -536,6 +540,23 @@ static void cycle(const std::string &dir, const std::string &url) {
     CHECK(!o.call("MetricsText", {}).ok, "a result was returned without memory");
     memory.refuse = false;
     CHECK(contains(o.connection.last_error(), "refused memory"), "%s", o.connection.last_error().c_str());
+    // A call that writes and returns a value writes nothing when the memory for its result
+    // cannot be had: BSL that retries registers one message, not two, and a claim is given
+    // back with its attempt uncounted (issue 15).
+    memory.refuse = true;
+    CHECK(!o.call("RegisterMessage", {Arg::str("ORDERS"), Arg::str("{\"ref\": \"refused\"}"), Arg::boolean(false), Arg::str("")}).ok,
+          "registered without memory for the id");
+    memory.refuse = false;
+    CHECK(contains(o.connection.last_error(), "nothing was written"), "%s", o.connection.last_error().c_str());
+    Result retried = o.call("RegisterMessage", {Arg::str("ORDERS"), Arg::str("{\"ref\": \"retried\"}")});
+    CHECK(retried.ok, "RegisterMessage: %s", o.connection.last_error().c_str());
+    memory.refuse = true;
+    CHECK(!o.call("NextToForm", {Arg::i4(10), Arg::i4(60)}).ok, "claimed without memory for the result");
+    memory.refuse = false;
+    Result claimed = o.call("NextToForm", {Arg::i4(10), Arg::i4(60)});
+    CHECK(claimed.ok && contains(claimed.text, retried.text) && !contains(claimed.text, "refused") &&
+              contains(claimed.text, "\"attempt\":1"),
+          "NextToForm after a refused one: %s", claimed.text.c_str());
 
     // After Done: nothing runs, nothing touches the platform.
     o.done();

@@ -164,6 +164,23 @@ impl Core {
         format!("{}/pull", self.owner)
     }
 
+    /// Gives work claimed through the pull API back with `release` (the store's statement
+    /// for its kind), and wakes the dispatcher. Returns how many were given back.
+    pub(crate) fn release_pulled(
+        &self,
+        ids: &[String],
+        release: fn(&Db<'_>, &[&str], &str, Timestamp) -> Result<usize, StoreError>,
+    ) -> Result<usize> {
+        let ids = ids.to_vec();
+        let (owner, now) = (self.pull_owner(), self.now());
+        let released = self.store.write(Commit::Lazy, move |db| {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            release(db, &ids, &owner, now)
+        })?;
+        self.wake.notify();
+        Ok(released)
+    }
+
     /// The flows with an incoming handler registered in this process.
     pub(crate) fn registered_handlers(&self) -> Vec<String> {
         self.incoming_handlers

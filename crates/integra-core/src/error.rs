@@ -184,6 +184,11 @@ pub enum Error {
     /// The background dispatcher is already running on this engine.
     #[error("the dispatcher is already running")]
     DispatcherRunning,
+    /// A front door could not have memory for the call's result (the 1C platform refused
+    /// it), so the call wrote nothing: it was refused before writing, or the work it had
+    /// claimed was given back. Retryable.
+    #[error("no memory could be had for the result, so nothing was written")]
+    NoRoomForResult,
     /// An operating-system resource (a thread) could not be had.
     #[error("cannot start {what}: {source}")]
     Spawn {
@@ -243,6 +248,7 @@ impl Error {
             | Error::ServerRunning
             | Error::EndpointBlocked { .. }
             | Error::DispatcherRunning => ErrorKind::WrongState,
+            Error::NoRoomForResult => ErrorKind::Failed,
             e if e.is_retryable() => ErrorKind::Busy,
             Error::Store(_)
             | Error::Schema { .. }
@@ -257,7 +263,7 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Store(e) => e.is_retryable(),
-            Error::Spawn { .. } => true,
+            Error::Spawn { .. } | Error::NoRoomForResult => true,
             _ => false,
         }
     }

@@ -297,6 +297,16 @@ impl Engine {
         })
     }
 
+    /// Gives messages claimed with [`Engine::next_exchange_messages`] back to be handled
+    /// (the attempt uncounted); see [`Engine::release_forming`]. Returns how many.
+    ///
+    /// # Errors
+    /// [`Error::Store`].
+    pub fn release_exchange_messages(&self, ids: &[String]) -> Result<usize> {
+        self.core
+            .release_pulled(ids, |db, ids, owner, now| db.release_inbox(ids, owner, now))
+    }
+
     /// Marks a claimed message handled; the sender is told.
     ///
     /// # Errors

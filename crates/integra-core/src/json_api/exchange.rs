@@ -4,7 +4,9 @@
 
 use std::str::FromStr;
 
-use super::{Handle, MAX_BATCH, count, json, lease, parse};
+use super::{
+    Handle, ID_UNITS, MAX_BATCH, Reserve, claimed, count, json, lease, parse, reserve_room,
+};
 use crate::error::{Error, Result};
 use crate::exchange::{ConnectionSettings, Recipients};
 
@@ -61,16 +63,18 @@ impl Handle {
     /// it a quick message, pushed by `deliver_messages`. The message id.
     ///
     /// # Errors
-    /// As [`crate::Engine::send_message`].
+    /// As [`crate::Engine::send_message`]; [`Error::NoRoomForResult`].
     pub fn send_message(
         &self,
         channel: &str,
         body: &str,
         recipients_json: &str,
         quick: bool,
+        reserve: Reserve<'_>,
     ) -> Result<String> {
         let to = recipients(recipients_json)?;
         let engine = self.engine()?;
+        reserve_room(reserve, ID_UNITS)?;
         if quick {
             engine.send_message_now(channel, body, &to)
         } else {
@@ -82,14 +86,16 @@ impl Handle {
     /// [`Handle::send_message`]); the message id.
     ///
     /// # Errors
-    /// As [`crate::Engine::send_message_to_subscribers`].
+    /// As [`crate::Engine::send_message_to_subscribers`]; [`Error::NoRoomForResult`].
     pub fn send_message_to_subscribers(
         &self,
         channel: &str,
         body: &str,
         quick: bool,
+        reserve: Reserve<'_>,
     ) -> Result<String> {
         let engine = self.engine()?;
+        reserve_room(reserve, ID_UNITS)?;
         if quick {
             engine.send_message_to_subscribers_now(channel, body)
         } else {
@@ -222,12 +228,23 @@ impl Handle {
     /// `lease_seconds`; the JSON array of `{id, sender, channel, body, attempt}`.
     ///
     /// # Errors
-    /// As [`crate::Engine::next_exchange_messages`].
-    pub fn next_exchange_messages(&self, max: i64, lease_seconds: i64) -> Result<String> {
-        let messages = self
-            .engine()?
-            .next_exchange_messages(count("max", max, MAX_BATCH)?, lease(lease_seconds)?)?;
-        Ok(json(&messages))
+    /// As [`crate::Engine::next_exchange_messages`]; [`Error::NoRoomForResult`], the
+    /// claim given back.
+    pub fn next_exchange_messages(
+        &self,
+        max: i64,
+        lease_seconds: i64,
+        reserve: Reserve<'_>,
+    ) -> Result<String> {
+        let engine = self.engine()?;
+        let messages =
+            engine.next_exchange_messages(count("max", max, MAX_BATCH)?, lease(lease_seconds)?)?;
+        claimed(
+            &messages,
+            |m| &m.id,
+            |ids| engine.release_exchange_messages(ids),
+            reserve,
+        )
     }
 
     /// Marks a claimed received message handled; its sender is told.

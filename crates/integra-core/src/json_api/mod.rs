@@ -25,6 +25,7 @@ use crate::config::Config;
 use crate::dispatch::DispatcherOptions;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::queue::incoming::Accepted;
 use crate::queue::inspect::RetryFilter;
 use crate::queue::register::{RegisterOptions, Registration};
 use shared::Shared;
@@ -36,6 +37,57 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 const MAX_BATCH: i64 = crate::limits::MAX_BATCH as i64;
 /// The longest lease a caller may ask for, in seconds (a day).
 const MAX_LEASE_SECONDS: i64 = 86_400;
+
+/// Room a front door secures for a call's text result, given its length in UTF-16 units:
+/// true when it could. Calls that write ask before they write (or, for a claim, before the
+/// claim is kept, giving it back otherwise), so that a result that cannot be handed over
+/// leaves nothing written that a retry would repeat. The 1C add-in asks the platform for the
+/// memory there; the C library's results are its own strings, so it always answers true.
+pub type Reserve<'a> = &'a dyn Fn(usize) -> bool;
+
+/// The [`Reserve`] of a front door that hands results over in memory of its own (the C
+/// library): there is always room.
+pub const OWN_MEMORY: Reserve<'static> = &|_| true;
+
+/// The length of a message id (a UUID) as text.
+const ID_UNITS: usize = 36;
+
+/// Secures room for a result of `units` UTF-16 units.
+///
+/// # Errors
+/// [`Error::NoRoomForResult`] when the front door cannot.
+fn reserve_room(reserve: Reserve<'_>, units: usize) -> Result<()> {
+    if reserve(units) {
+        Ok(())
+    } else {
+        Err(Error::NoRoomForResult)
+    }
+}
+
+/// `text`'s length in UTF-16 units.
+fn units(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+/// The JSON text of claimed `items`, once `reserve` secured room for it; otherwise the
+/// claim is given back with `release`.
+///
+/// # Errors
+/// [`Error::NoRoomForResult`], after giving the claim back.
+fn claimed<T: Serialize>(
+    items: &[T],
+    id: impl Fn(&T) -> &String,
+    release: impl FnOnce(&[String]) -> Result<usize>,
+    reserve: Reserve<'_>,
+) -> Result<String> {
+    let text = json(&items);
+    if reserve(units(&text)) {
+        return Ok(text);
+    }
+    let ids: Vec<String> = items.iter().map(|i| id(i).clone()).collect();
+    release(&ids)?;
+    Err(Error::NoRoomForResult)
+}
 
 /// One foreign object's connection to an engine.
 #[derive(Default)]
@@ -159,25 +211,35 @@ impl Handle {
     /// `ordering_key`, `not_before`.
     ///
     /// # Errors
-    /// As [`Engine::register`], and [`Error::InvalidJson`] for bad options.
+    /// As [`Engine::register`], [`Error::InvalidJson`] for bad options,
+    /// [`Error::NoRoomForResult`].
     pub fn register_message(
         &self,
         flow: &str,
         source_json: &str,
         register_duplicate: bool,
         options_json: &str,
+        reserve: Reserve<'_>,
     ) -> Result<String> {
         let mut options = RegisterOptions::from_json(options_json)?;
         options.allow_duplicate |= register_duplicate;
-        self.engine()?.register(flow, source_json, &options)
+        let engine = self.engine()?;
+        reserve_room(reserve, ID_UNITS)?;
+        engine.register(flow, source_json, &options)
     }
 
     /// Registers a JSON array of `{"source": <JSON>, "options": {…}}` in one transaction;
     /// returns the JSON array of their ids.
     ///
     /// # Errors
-    /// As [`Engine::register_batch`]; [`Error::InvalidJson`] for a malformed array.
-    pub fn register_messages(&self, flow: &str, array_json: &str) -> Result<String> {
+    /// As [`Engine::register_batch`]; [`Error::InvalidJson`] for a malformed array;
+    /// [`Error::NoRoomForResult`].
+    pub fn register_messages(
+        &self,
+        flow: &str,
+        array_json: &str,
+        reserve: Reserve<'_>,
+    ) -> Result<String> {
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Item {
@@ -192,19 +254,33 @@ impl Handle {
                 source: item.source.to_string(),
                 options: item.options,
             })
-            .collect();
-        Ok(json(&self.engine()?.register_batch(flow, registrations)?))
+            .collect::<Vec<_>>();
+        let engine = self.engine()?;
+        // `["id","id"]`: each id quoted, a comma between two, the brackets.
+        let n = registrations.len();
+        reserve_room(reserve, 2 + n * (ID_UNITS + 2) + n.saturating_sub(1))?;
+        Ok(json(&engine.register_batch(flow, registrations)?))
     }
 
     /// Claims up to `max` messages to form for `lease_seconds`; the JSON array of them.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a count or lease out of range.
-    pub fn next_to_form(&self, max: i64, lease_seconds: i64) -> Result<String> {
-        let items = self
-            .engine()?
-            .next_to_form(count("max", max, MAX_BATCH)?, lease(lease_seconds)?)?;
-        Ok(json(&items))
+    /// [`Error::InvalidArgument`] for a count or lease out of range;
+    /// [`Error::NoRoomForResult`], the claim given back.
+    pub fn next_to_form(
+        &self,
+        max: i64,
+        lease_seconds: i64,
+        reserve: Reserve<'_>,
+    ) -> Result<String> {
+        let engine = self.engine()?;
+        let items = engine.next_to_form(count("max", max, MAX_BATCH)?, lease(lease_seconds)?)?;
+        claimed(
+            &items,
+            |i| &i.id,
+            |ids| engine.release_forming(ids),
+            reserve,
+        )
     }
 
     /// Completes forming with the payload: `""` when accepted, else the JSON array of the
@@ -277,33 +353,48 @@ impl Handle {
     /// names to values. The JSON `{"id", "duplicate"}`.
     ///
     /// # Errors
-    /// As [`Engine::accept`].
+    /// As [`Engine::accept`]; [`Error::NoRoomForResult`].
     pub fn accept_incoming(
         &self,
         flow: &str,
         message_id: &str,
         body: &str,
         headers_json: &str,
+        reserve: Reserve<'_>,
     ) -> Result<String> {
         let headers = if headers_json.trim().is_empty() {
             Default::default()
         } else {
             parse("the headers", headers_json)?
         };
-        Ok(json(
-            &self.engine()?.accept(flow, message_id, body, &headers)?,
-        ))
+        let engine = self.engine()?;
+        let longest = Accepted {
+            id: "-".repeat(ID_UNITS),
+            duplicate: false,
+        };
+        reserve_room(reserve, units(&json(&longest)))?;
+        Ok(json(&engine.accept(flow, message_id, body, &headers)?))
     }
 
     /// Claims up to `max` incoming messages for `lease_seconds`; the JSON array of them.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a count or lease out of range.
-    pub fn next_incoming(&self, max: i64, lease_seconds: i64) -> Result<String> {
-        let items = self
-            .engine()?
-            .next_incoming(count("max", max, MAX_BATCH)?, lease(lease_seconds)?)?;
-        Ok(json(&items))
+    /// [`Error::InvalidArgument`] for a count or lease out of range;
+    /// [`Error::NoRoomForResult`], the claim given back.
+    pub fn next_incoming(
+        &self,
+        max: i64,
+        lease_seconds: i64,
+        reserve: Reserve<'_>,
+    ) -> Result<String> {
+        let engine = self.engine()?;
+        let items = engine.next_incoming(count("max", max, MAX_BATCH)?, lease(lease_seconds)?)?;
+        claimed(
+            &items,
+            |i| &i.id,
+            |ids| engine.release_incoming(ids),
+            reserve,
+        )
     }
 
     /// Marks a claimed incoming message processed.

@@ -178,6 +178,20 @@ impl Engine {
         Ok(rows.into_iter().map(FormingItem::from_row).collect())
     }
 
+    /// Gives messages claimed with [`Engine::next_to_form`] back unformed, as they were
+    /// before the claim (the attempt uncounted, due at once), for a caller that claimed
+    /// more than it will form, or could not take the claim (the 1C add-in when the
+    /// platform refuses memory for the result). Ids not claimed through this engine's pull
+    /// API are left alone. Returns how many were given back.
+    ///
+    /// # Errors
+    /// [`Error::Store`].
+    pub fn release_forming(&self, ids: &[String]) -> Result<usize> {
+        self.core.release_pulled(ids, |db, ids, owner, now| {
+            db.release_forming(ids, owner, now)
+        })
+    }
+
     /// Stores the formed payload (JSON text) of a message being formed, after checking it
     /// against the flow's schema, and fans it out to the flow's subscribers. Returns the
     /// schema violations: empty when the payload was accepted; otherwise nothing is sent and

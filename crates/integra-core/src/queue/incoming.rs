@@ -545,6 +545,18 @@ impl Engine {
         Ok(rows.into_iter().map(IncomingItem::from_row).collect())
     }
 
+    /// Gives messages claimed with [`Engine::next_incoming`] back unprocessed, as they were
+    /// before the claim (the attempt uncounted, due at once); see
+    /// [`Engine::release_forming`]. Returns how many were given back.
+    ///
+    /// # Errors
+    /// [`Error::Store`].
+    pub fn release_incoming(&self, ids: &[String]) -> Result<usize> {
+        self.core.release_pulled(ids, |db, ids, owner, now| {
+            db.release_incoming(ids, owner, now)
+        })
+    }
+
     /// Marks a claimed incoming message processed.
     ///
     /// # Errors

@@ -427,6 +427,14 @@ impl Db<'_> {
         Ok(inserted.is_some())
     }
 
+    /// Gives received messages claimed by `owner` back to be handled. Returns how many.
+    pub(crate) fn release_inbox(&self, ids: &[&str], owner: &str, now: Timestamp) -> Result<usize> {
+        self.execute(
+            sql!(release_inbox),
+            (json_list(ids), owner, now.as_millis()),
+        )
+    }
+
     /// Claims up to `max` received messages of `channels` (all when `None`) but not of
     /// `excluded`.
     pub(crate) fn claim_inbox(

@@ -57,6 +57,20 @@ impl Db<'_> {
         self.row(sql!(select_incoming_uuid), (flow, message_id), |r| r.get(0))
     }
 
+    /// Gives incoming messages claimed by `owner` back, as they were before the claim.
+    /// Returns how many.
+    pub(crate) fn release_incoming(
+        &self,
+        ids: &[&str],
+        owner: &str,
+        now: Timestamp,
+    ) -> Result<usize> {
+        self.execute(
+            sql!(release_incoming),
+            (json_list(ids), owner, now.as_millis()),
+        )
+    }
+
     /// Claims up to `max` incoming messages of `flows` that are due, under a lease.
     pub(crate) fn claim_incoming(
         &self,

@@ -193,6 +193,20 @@ impl Db<'_> {
         )
     }
 
+    /// Gives messages claimed for forming by `owner` back, as they were before the claim.
+    /// Returns how many.
+    pub(crate) fn release_forming(
+        &self,
+        ids: &[&str],
+        owner: &str,
+        now: Timestamp,
+    ) -> Result<usize> {
+        self.execute(
+            sql!(release_forming),
+            (json_list(ids), owner, now.as_millis()),
+        )
+    }
+
     /// Counts a forming attempt made outside a claim (the validation of a pass-through
     /// source at registration).
     pub(crate) fn bump_forming_attempts(&self, id: i64) -> Result<()> {

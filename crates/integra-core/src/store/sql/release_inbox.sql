@@ -1,0 +1,6 @@
+-- Gives the received exchange messages with the ids in the JSON array ?1, claimed by owner ?2,
+-- back to be handled: the attempt uncounted, no lease, due as before.
+UPDATE exchange_inbox
+SET status = 'new', attempts = attempts - 1, lease_owner = NULL, lease_until = NULL,
+    updated_at = ?3
+WHERE uuid IN (SELECT value FROM json_each(?1)) AND status = 'in_progress' AND lease_owner = ?2
