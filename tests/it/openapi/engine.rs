@@ -293,3 +293,176 @@ fn standalone_validation_takes_a_code_or_a_document() {
         "{err}"
     );
 }
+
+/// A document whose components are `schemas`.
+fn with_schemas(schemas: Value) -> Value {
+    json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {},
+           "components": {"schemas": schemas}})
+}
+
+/// Issue 15: a pattern the regular expression engine gives up on (its backtracking limit)
+/// says nothing about the value; it is an error of the schema, not a violation by a value
+/// that in fact matches (here through the second alternative).
+#[test]
+fn a_pattern_past_the_backtracking_limit_is_an_error_of_the_schema() {
+    let document =
+        with_schemas(json!({"Code": {"type": "string", "pattern": "^(?:(a|a)*\\1b|a*c)$"}}));
+    let t = TestEngine::new(
+        &json!({"schemas": [{"code": "codes", "document": document}],
+        "flows": [{"code": "IN", "direction": "incoming", "schema": {"schema": "codes", "component": "Code"}}]}),
+    );
+    let costly = json!(format!("{}c", "a".repeat(40))).to_string();
+    let err = t.engine.validate("codes", "Code", &costly).unwrap_err();
+    assert!(matches!(err, Error::Schema { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("schema 'codes': component 'Code': /components/schemas/Code/pattern: "),
+        "{text}"
+    );
+    assert!(text.contains("backtracking limit"), "{text}");
+    let err = t
+        .engine
+        .accept("IN", "m1", &costly, &BTreeMap::new())
+        .unwrap_err();
+    assert!(matches!(err, Error::Schema { .. }), "{err}");
+    assert!(t.engine.counts().unwrap().incoming.is_empty());
+    // Values the engine decides stay ordinary.
+    assert!(
+        t.engine
+            .validate("codes", "Code", r#""aac""#)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        t.engine.validate("codes", "Code", r#""x""#).unwrap().len(),
+        1
+    );
+}
+
+/// Issue 15, item 19: an error quotes at most a bounded prefix of any input. Asking a 9 MB
+/// document given as text for a component it lacks repeated the whole document.
+#[test]
+fn errors_quote_a_bounded_prefix_of_the_document_and_names() {
+    let t = TestEngine::new(&json!({}));
+    let mut schemas = serde_json::Map::new();
+    for i in 0..20_000 {
+        schemas.insert(
+            format!("Component{i:05}"),
+            json!({"type": "string", "description": "x".repeat(400)}),
+        );
+    }
+    let text = with_schemas(Value::Object(schemas)).to_string();
+    assert!(text.len() > 8_000_000);
+    let missing = "M".repeat(100_000);
+    let err = t
+        .engine
+        .validate(&text, &missing, "{}")
+        .unwrap_err()
+        .to_string();
+    assert!(err.len() < 2_000, "{} bytes: {}", err.len(), &err[..2_000]);
+    assert!(err.contains("has no component 'MMMM"), "{err}");
+    assert!(err.contains("Component00000, Component00001"), "{err}");
+    assert!(err.contains("19990 more"), "{err}");
+
+    let err = t
+        .engine
+        .validate(&"x".repeat(1_000_000), "X", "{}")
+        .unwrap_err()
+        .to_string();
+    assert!(err.len() < 1_000, "{} bytes", err.len());
+
+    let huge = "k".repeat(1_000_000);
+    let bad = with_schemas(
+        json!({"A": {"type": {"no": "x".repeat(1_000_000)}, "properties": {&huge: {"type": 5}},
+        "enum": "x".repeat(1_000_000), "pattern": format!("({}", "y".repeat(1_000_000))}}),
+    );
+    let err = t
+        .engine
+        .validate(&bad.to_string(), "A", "{}")
+        .unwrap_err()
+        .to_string();
+    assert!(err.len() < 4_000, "{} bytes: {}", err.len(), &err[..4_000]);
+    assert!(err.contains("bytes in all"), "{err}");
+}
+
+/// Issue 15, item 19: a violation quotes a bounded prefix of the value it is about.
+#[test]
+fn violations_quote_a_bounded_prefix_of_the_value() {
+    let t = TestEngine::new(
+        &json!({"schemas": [{"code": "s", "document": with_schemas(json!({
+        "S": {"type": "object", "properties": {"a": {"type": "string", "maxLength": 3}, "b": {"type": "integer"}}}}))}]}),
+    );
+    let long = "ж".repeat(1_000_000);
+    let v = t
+        .engine
+        .validate("s", "S", &json!({"a": long, "b": [long]}).to_string())
+        .unwrap();
+    assert_eq!(v.len(), 2);
+    for violation in &v {
+        assert!(
+            violation.message.len() < 1_000,
+            "{}",
+            violation.message.len()
+        );
+    }
+    assert!(
+        v[0].message
+            .ends_with("bytes in all) is longer than 3 characters"),
+        "{}",
+        v[0].message
+    );
+}
+
+/// Issue 15: references that lead back to where they started without reaching into the
+/// value would apply to the same value forever; such a document is refused at load time,
+/// while a recursive tree (the cycle passes through `items`) stays valid.
+#[test]
+fn a_pure_reference_cycle_is_refused_and_a_tree_is_not() {
+    let t = TestEngine::new(&json!({}));
+    let cycle = with_schemas(json!({
+        "A": {"$ref": "#/components/schemas/B"},
+        "B": {"$ref": "#/components/schemas/A"},
+        "Tree": {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}}}
+    }));
+    let err = t
+        .engine
+        .load_config_json(&json!({"schemas": [{"code": "c", "document": cycle}]}).to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "/components/schemas/A: a cycle of references that never reaches into the value"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("/components/schemas/A → /components/schemas/B → /components/schemas/A"),
+        "{err}"
+    );
+    let err = t
+        .engine
+        .validate(
+            &with_schemas(json!({"S": {"allOf": [{"$ref": "#/components/schemas/S"}]}}))
+                .to_string(),
+            "S",
+            "1",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("/components/schemas/S: a cycle of references"),
+        "{err}"
+    );
+    let tree = with_schemas(
+        json!({"Tree": {"type": "object", "properties": {"children": {"type": "array", "items": {"$ref": "#/components/schemas/Tree"}}}}}),
+    );
+    let v = t
+        .engine
+        .validate(
+            &tree.to_string(),
+            "Tree",
+            r#"{"children": [{"children": [1]}]}"#,
+        )
+        .unwrap();
+    assert_eq!(v.len(), 1, "{v:?}");
+}

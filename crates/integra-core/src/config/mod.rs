@@ -288,15 +288,13 @@ impl Config {
                 } else if let Some(doc) = documents.get(r.schema.as_str())
                     && !doc.components().contains(&r.component)
                 {
-                    let known: Vec<&str> = doc.components().iter().map(String::as_str).collect();
                     p.push(
                         &object,
                         "schema.component",
                         format!(
-                            "schema '{}' has no component '{}' (it has: {})",
+                            "schema '{}' {}",
                             r.schema,
-                            r.component,
-                            known.join(", ")
+                            doc.no_such_component(&r.component)
                         ),
                     );
                 }

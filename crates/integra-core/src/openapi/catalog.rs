@@ -24,7 +24,7 @@ use super::validator::Compiled;
 use crate::config::{ConfigSnapshot, Direction, ExternalSchema, Flow};
 use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
-use crate::limits::parse_message;
+use crate::limits::{parse_message, quoted};
 use crate::store::{Commit, SchemaCopy};
 use crate::time::Timestamp;
 
@@ -139,19 +139,18 @@ impl Core {
             return Ok(Arc::clone(v));
         }
         if !doc.components().contains(component) {
-            let known: Vec<&str> = doc.components().iter().map(String::as_str).collect();
             return Err(Error::Schema {
-                schema: code.to_owned(),
-                reason: format!(
-                    "it has no component '{component}' (it has: {})",
-                    known.join(", ")
-                ),
+                schema: quoted(code).into_owned(),
+                reason: format!("it {}", doc.no_such_component(component)),
             });
         }
-        let compiled = Compiled::new(&translate(doc, component, direction)).map_err(|reason| {
+        let compiled = Compiled::new(translate(doc, component, direction)).map_err(|reason| {
             Error::Schema {
-                schema: code.to_owned(),
-                reason: format!("component '{component}' cannot be compiled: {reason}"),
+                schema: quoted(code).into_owned(),
+                reason: format!(
+                    "component '{}' cannot be compiled: {reason}",
+                    quoted(component)
+                ),
             }
         })?;
         let compiled = Arc::new(compiled);
@@ -179,7 +178,11 @@ impl Core {
             return Ok(Vec::new());
         };
         let v = self.validator(config, &r.schema, &r.component, Some(flow.direction))?;
-        Ok(v.violations(value, self.options.max_violations))
+        undecided_is_an_error(
+            &r.schema,
+            &r.component,
+            v.violations(value, self.options.max_violations),
+        )
     }
 
     /// The document of schema `code`.
@@ -388,14 +391,18 @@ impl Engine {
             self.core.adhoc_document(schema)?
         } else {
             return Err(Error::Schema {
-                schema: schema.to_owned(),
+                schema: quoted(schema).into_owned(),
                 reason: "no schema has this code (and it is not an OpenAPI document)".into(),
             });
         };
         let v = self
             .core
             .compiled(schema, fingerprint, &doc, component, None)?;
-        Ok(v.violations(&value, self.core.options.max_violations))
+        undecided_is_an_error(
+            schema,
+            component,
+            v.violations(&value, self.core.options.max_violations),
+        )
     }
 
     /// Validates a sample payload against `flow`'s schema, in the flow's direction, as a dry
@@ -427,6 +434,19 @@ impl Engine {
             }))
         })
     }
+}
+
+/// The violations, or [`Error::Schema`] when the validator of `component` of schema `code`
+/// could not decide.
+fn undecided_is_an_error(
+    code: &str,
+    component: &str,
+    violations: std::result::Result<Vec<Violation>, String>,
+) -> Result<Vec<Violation>> {
+    violations.map_err(|reason| Error::Schema {
+        schema: quoted(code).into_owned(),
+        reason: format!("component '{}': {reason}", quoted(component)),
+    })
 }
 
 fn looks_like_a_document(text: &str) -> bool {

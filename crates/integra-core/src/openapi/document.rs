@@ -1,14 +1,24 @@
 //! Loading an OpenAPI 3.0 document: parsing JSON or YAML, and checking its structure and
 //! every Schema Object in it, so that a document Integra cannot validate against faithfully
 //! is refused at load time with the JSON pointer of each problem, never silently accepted.
+//! A problem quotes at most a bounded prefix of anything from the document
+//! ([`crate::limits::quoted`]), in its message and in each segment of its pointer.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde_json::{Map, Value};
 
+use super::cycles;
+use super::pattern;
+use crate::limits::quoted;
+
 /// Most problems reported for one document.
 const MAX_PROBLEMS: usize = 50;
+
+/// Most component names an error lists.
+const MAX_NAMES_SHOWN: usize = 10;
 
 /// One problem in a document, at a JSON pointer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +27,27 @@ pub struct DocumentError {
     pub pointer: String,
     /// What is wrong.
     pub message: String,
+}
+
+impl DocumentError {
+    /// A problem at `pointer`, each of whose segments is quoted ([`quoted`]).
+    pub(crate) fn new(pointer: &str, message: impl Into<String>) -> DocumentError {
+        DocumentError {
+            pointer: shown_pointer(pointer),
+            message: message.into(),
+        }
+    }
+}
+
+/// `pointer` with each segment quoted ([`quoted`]): a key of a million characters stays a
+/// line long.
+pub(crate) fn shown_pointer(pointer: &str) -> String {
+    pointer.split('/').map(quoted).collect::<Vec<_>>().join("/")
+}
+
+/// A value from the document as a problem quotes it: its JSON, bounded ([`quoted`]).
+fn shown(v: &impl ToString) -> String {
+    quoted(&v.to_string()).into_owned()
 }
 
 impl fmt::Display for DocumentError {
@@ -77,8 +108,9 @@ const SCHEMA_KEYWORDS: &[&str] = &[
     "$ref",
 ];
 
-/// Keywords that may stand beside `$ref` (OpenAPI 3.0 ignores siblings of `$ref`; these carry
-/// no constraint, except `nullable`, `readOnly` and `writeOnly`, which Integra honours).
+/// Keywords that may stand beside `$ref`. OpenAPI 3.0 ignores siblings of `$ref`; these carry
+/// no constraint, so writing them is harmless (`nullable` beside `$ref` is ignored too, as 3.0
+/// says; `readOnly` and `writeOnly` still mark the property in the direction they forbid).
 const REF_SIBLINGS: &[&str] = &[
     "$ref",
     "description",
@@ -125,7 +157,12 @@ impl Document {
             .and_then(Value::as_object)
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default();
-        Ok(Document { root, components })
+        let doc = Document { root, components };
+        let cycles = cycles::check(&doc, MAX_PROBLEMS);
+        if !cycles.is_empty() {
+            return Err(cycles);
+        }
+        Ok(doc)
     }
 
     /// The document.
@@ -144,6 +181,25 @@ impl Document {
             .pointer("/components/schemas")
             .and_then(|s| s.get(name))
             .and_then(Value::as_object)
+    }
+
+    /// Why `component` cannot be asked for, quoting it and naming the first few components
+    /// there are: `has no component 'Ordr' (it has: Order)`.
+    pub(crate) fn no_such_component(&self, component: &str) -> String {
+        let mut known: Vec<Cow<'_, str>> = self
+            .components
+            .iter()
+            .take(MAX_NAMES_SHOWN)
+            .map(|name| quoted(name))
+            .collect();
+        if self.components.len() > MAX_NAMES_SHOWN {
+            known.push(format!("and {} more", self.components.len() - MAX_NAMES_SHOWN).into());
+        }
+        format!(
+            "has no component '{}' (it has: {})",
+            quoted(component),
+            known.join(", ")
+        )
     }
 }
 
@@ -164,7 +220,7 @@ fn parse_text(text: &str) -> Result<Value, DocumentError> {
     }
     let yaml: serde_norway::Value = serde_norway::from_str(text).map_err(|e| DocumentError {
         pointer: String::new(),
-        message: format!("not valid JSON or YAML: {e}"),
+        message: format!("not valid JSON or YAML: {}", quoted(&e.to_string())),
     })?;
     yaml_to_json(yaml, "")
 }
@@ -207,7 +263,10 @@ fn yaml_to_json(v: serde_norway::Value, pointer: &str) -> Result<Value, Document
                     other => {
                         return Err(DocumentError {
                             pointer: pointer.to_owned(),
-                            message: format!("a mapping key must be a string, got {other:?}"),
+                            message: format!(
+                                "a mapping key must be a string, got {}",
+                                quoted(&format!("{other:?}"))
+                            ),
                         });
                     }
                 };
@@ -219,7 +278,7 @@ fn yaml_to_json(v: serde_norway::Value, pointer: &str) -> Result<Value, Document
         Y::Tagged(t) => {
             return Err(DocumentError {
                 pointer: pointer.to_owned(),
-                message: format!("YAML tags are not supported ({})", t.tag),
+                message: format!("YAML tags are not supported ({})", shown(&t.tag)),
             });
         }
     })
@@ -238,10 +297,7 @@ struct Checker<'d> {
 impl Checker<'_> {
     fn error(&mut self, pointer: &str, message: impl Into<String>) {
         if self.errors.len() < MAX_PROBLEMS {
-            self.errors.push(DocumentError {
-                pointer: pointer.to_owned(),
-                message: message.into(),
-            });
+            self.errors.push(DocumentError::new(pointer, message));
         }
     }
 
@@ -255,10 +311,16 @@ impl Checker<'_> {
             Some(v) if v.starts_with("3.1") => {
                 self.error(
                     "/openapi",
-                    format!("OpenAPI {v} is not supported: Integra reads OpenAPI 3.0.x"),
+                    format!(
+                        "OpenAPI {} is not supported: Integra reads OpenAPI 3.0.x",
+                        quoted(v)
+                    ),
                 );
             }
-            Some(v) => self.error("/openapi", format!("'{v}' is not an OpenAPI 3.0.x version")),
+            Some(v) => self.error(
+                "/openapi",
+                format!("'{}' is not an OpenAPI 3.0.x version", quoted(v)),
+            ),
             None if root.contains_key("swagger") => self.error(
                 "/swagger",
                 "this is a Swagger 2.0 document; Integra reads OpenAPI 3.0.x (convert it first)",
@@ -437,7 +499,10 @@ impl Checker<'_> {
                 };
                 self.error(
                     &format!("{at}/{}", escape(key)),
-                    format!("'{key}' is not a Schema Object keyword of OpenAPI 3.0{hint}"),
+                    format!(
+                        "'{}' is not a Schema Object keyword of OpenAPI 3.0{hint}",
+                        quoted(key)
+                    ),
                 );
             }
         }
@@ -447,7 +512,10 @@ impl Checker<'_> {
                 if !REF_SIBLINGS.contains(&key.as_str()) && !key.starts_with("x-") {
                     self.error(
                         &format!("{at}/{}", escape(key)),
-                        format!("'{key}' beside $ref is ignored by OpenAPI 3.0; put the $ref and '{key}' under allOf"),
+                        format!(
+                            "'{key}' beside $ref is ignored by OpenAPI 3.0; put the $ref and '{key}' under allOf",
+                            key = quoted(key)
+                        ),
                     );
                 }
             }
@@ -513,7 +581,7 @@ impl Checker<'_> {
             ),
             Some(t) => self.error(
                 &at_key("type"),
-                format!("{t} is not one of {}", TYPES.join(", ")),
+                format!("{} is not one of {}", shown(t), TYPES.join(", ")),
             ),
         }
         for k in [
@@ -529,7 +597,7 @@ impl Checker<'_> {
             {
                 self.error(
                     &at_key(k),
-                    format!("must be a non-negative integer, got {v}"),
+                    format!("must be a non-negative integer, got {}", shown(v)),
                 );
             }
         }
@@ -537,7 +605,7 @@ impl Checker<'_> {
             if let Some(v) = s.get(k)
                 && !v.is_number()
             {
-                self.error(&at_key(k), format!("must be a number, got {v}"));
+                self.error(&at_key(k), format!("must be a number, got {}", shown(v)));
             }
         }
         if let Some(v) = s.get("multipleOf")
@@ -545,7 +613,7 @@ impl Checker<'_> {
         {
             self.error(
                 &at_key("multipleOf"),
-                format!("must be a number greater than 0, got {v}"),
+                format!("must be a number greater than 0, got {}", shown(v)),
             );
         }
         for (k, bound) in [
@@ -560,7 +628,7 @@ impl Checker<'_> {
                     &at_key(k),
                     format!("is a boolean in OpenAPI 3.0 (a number here is OpenAPI 3.1); write {bound} and {k}: true"),
                 ),
-                Some(v) => self.error(&at_key(k), format!("must be a boolean, got {v}")),
+                Some(v) => self.error(&at_key(k), format!("must be a boolean, got {}", shown(v))),
             }
         }
         for k in [
@@ -573,7 +641,7 @@ impl Checker<'_> {
             if let Some(v) = s.get(k)
                 && !v.is_boolean()
             {
-                self.error(&at_key(k), format!("must be a boolean, got {v}"));
+                self.error(&at_key(k), format!("must be a boolean, got {}", shown(v)));
             }
         }
         if s.get("readOnly") == Some(&Value::Bool(true))
@@ -585,7 +653,7 @@ impl Checker<'_> {
             if let Some(v) = s.get(k)
                 && !v.is_string()
             {
-                self.error(&at_key(k), format!("must be a string, got {v}"));
+                self.error(&at_key(k), format!("must be a string, got {}", shown(v)));
             }
         }
         if let Some(v) = s.get("required") {
@@ -609,15 +677,11 @@ impl Checker<'_> {
         }
         if let Some(p) = s.get("pattern") {
             match p.as_str() {
-                Some(pattern) => {
-                    if jsonschema::options()
-                        .with_draft(jsonschema::Draft::Draft7)
-                        .build(&serde_json::json!({"pattern": pattern}))
-                        .is_err()
-                    {
+                Some(p) => {
+                    if !pattern::is_usable(p) {
                         self.error(
                             &at_key("pattern"),
-                            format!("'{pattern}' is not a valid regular expression"),
+                            format!("'{}' is not a valid regular expression", quoted(p)),
                         );
                     }
                 }
@@ -627,30 +691,39 @@ impl Checker<'_> {
     }
 
     fn reference(&mut self, at: &str, reference: &Value) {
+        let at = format!("{at}/$ref");
         let Some(r) = reference.as_str() else {
-            self.error(&format!("{at}/$ref"), "must be a string");
+            self.error(&at, "must be a string");
             return;
         };
-        match r.strip_prefix('#') {
+        let Some(fragment) = r.strip_prefix('#') else {
+            self.error(
+                &at,
+                format!(
+                    "'{}' is a remote reference; Integra resolves only references inside the document (#/...)",
+                    quoted(r)
+                ),
+            );
+            return;
+        };
+        let pointer = local_pointer(self.root, r).unwrap_or_else(|| fragment.to_owned());
+        if !names_a_schema(&pointer) {
+            self.error(
+                &at,
+                format!(
+                    "'{}' is not a reference to a schema; Integra resolves '#/components/schemas/<name>' and the schemas inside a component ('#/components/schemas/<name>/properties/<property>', '…/items' …)",
+                    quoted(r)
+                ),
+            );
+            return;
+        }
+        match self.root.pointer(&pointer) {
+            Some(target) if target.is_object() => {}
+            Some(_) => self.error(&at, format!("'{}' does not point to a schema", quoted(r))),
             None => self.error(
-                &format!("{at}/$ref"),
-                format!("'{r}' is a remote reference; Integra resolves only references inside the document (#/...)"),
+                &at,
+                format!("'{}' points to nothing in this document", quoted(r)),
             ),
-            Some(pointer)
-                if pointer
-                    .strip_prefix("/components/schemas/")
-                    .is_none_or(|name| name.is_empty() || name.contains('/')) =>
-            {
-                self.error(
-                    &format!("{at}/$ref"),
-                    format!("'{r}' is not a reference to a component; Integra resolves '#/components/schemas/<name>'"),
-                );
-            }
-            Some(pointer) => match self.root.pointer(pointer) {
-                Some(target) if target.is_object() => {}
-                Some(_) => self.error(&format!("{at}/$ref"), format!("'{r}' does not point to a schema")),
-                None => self.error(&format!("{at}/$ref"), format!("'{r}' points to nothing in this document")),
-            },
         }
     }
 
@@ -675,11 +748,17 @@ impl Checker<'_> {
             };
             for (value, target) in mapping {
                 let at = format!("{at}/mapping/{}", escape(value));
-                match target.as_str().map(mapping_target) {
-                    Some(pointer) if self.root.pointer(&pointer).is_some_and(Value::is_object) => {}
-                    Some(_) => {
-                        self.error(&at, format!("{target} names no schema in this document"))
-                    }
+                let pointer = target
+                    .as_str()
+                    .map(|t| local_pointer(self.root, &format!("#{}", mapping_target(t))));
+                match pointer {
+                    Some(Some(pointer))
+                        if names_a_schema(&pointer)
+                            && self.root.pointer(&pointer).is_some_and(Value::is_object) => {}
+                    Some(_) => self.error(
+                        &at,
+                        format!("{} names no schema in this document", shown(target)),
+                    ),
                     None => self.error(&at, "must be a schema name or reference"),
                 }
             }
@@ -711,6 +790,135 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// Whether `pointer` is where a Schema Object stands under `components/schemas`: a component,
+/// or a schema inside one (`…/properties/<name>`, `…/items`, `…/allOf/<i>` …).
+fn names_a_schema(pointer: &str) -> bool {
+    let Some(rest) = pointer.strip_prefix("/components/schemas/") else {
+        return false;
+    };
+    let mut segments = rest.split('/');
+    if segments.next().is_none_or(str::is_empty) {
+        return false;
+    }
+    while let Some(segment) = segments.next() {
+        let fits = match segment {
+            "items" | "not" | "additionalProperties" => true,
+            "properties" => segments.next().is_some(),
+            "allOf" | "oneOf" | "anyOf" => {
+                segments.next().is_some_and(|i| i.parse::<usize>().is_ok())
+            }
+            _ => false,
+        };
+        if !fits {
+            return false;
+        }
+    }
+    true
+}
+
+/// The name of the component `pointer` is, if it is one (`/components/schemas/<name>`).
+pub(crate) fn component_name(pointer: &str) -> Option<&str> {
+    pointer
+        .strip_prefix("/components/schemas/")
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+}
+
+/// The JSON pointer a local reference (`#/…`) names in `root`: as written or, failing that,
+/// percent-decoded (a reference is a URI, whose fragment may be); None when the reference is
+/// not local or names nothing.
+pub(crate) fn local_pointer(root: &Value, reference: &str) -> Option<String> {
+    let fragment = reference.strip_prefix('#')?;
+    if root.pointer(fragment).is_some() {
+        return Some(fragment.to_owned());
+    }
+    let decoded = percent_encoding::percent_decode_str(fragment)
+        .decode_utf8()
+        .ok()?
+        .into_owned();
+    root.pointer(&decoded).is_some().then_some(decoded)
+}
+
+/// Whether `s` is a discriminating base: a discriminator without `oneOf` / `anyOf` beside it,
+/// which the schemas extending it with `allOf` are the alternatives of.
+pub(crate) fn is_discriminating_base(s: &Map<String, Value>) -> bool {
+    s.contains_key("discriminator") && !s.contains_key("oneOf") && !s.contains_key("anyOf")
+}
+
+/// The Schema Objects directly inside `s`: each one's path from `s` (`properties/a`, `items`,
+/// `allOf/0` …), the schema, and whether it applies to the same value as `s` (`allOf`,
+/// `oneOf`, `anyOf`, `not`) rather than to a part of it.
+pub(crate) fn children(s: &Map<String, Value>) -> Vec<(String, &Map<String, Value>, bool)> {
+    let mut out = Vec::new();
+    for key in ["allOf", "oneOf", "anyOf"] {
+        for (i, item) in s
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(item) = item.as_object() {
+                out.push((format!("{key}/{i}"), item, true));
+            }
+        }
+    }
+    if let Some(not) = s.get("not").and_then(Value::as_object) {
+        out.push(("not".to_owned(), not, true));
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(item) = s.get(key).and_then(Value::as_object) {
+            out.push((key.to_owned(), item, false));
+        }
+    }
+    for (name, p) in s
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(p) = p.as_object() {
+            out.push((format!("properties/{}", escape(name)), p, false));
+        }
+    }
+    out
+}
+
+/// Every Schema Object under `components/schemas`, each with its pointer, components in order.
+pub(crate) fn schema_positions(doc: &Document) -> Vec<(String, &Map<String, Value>)> {
+    let mut out = Vec::new();
+    let mut pending: Vec<(String, &Map<String, Value>)> = doc
+        .components()
+        .iter()
+        .rev()
+        .filter_map(|name| {
+            doc.component(name)
+                .map(|s| (format!("/components/schemas/{}", escape(name)), s))
+        })
+        .collect();
+    while let Some((pointer, s)) = pending.pop() {
+        for (path, child, _) in children(s) {
+            pending.push((format!("{pointer}/{path}"), child));
+        }
+        out.push((pointer, s));
+    }
+    out
+}
+
+/// The entries of a discriminator's mapping: each value, and the local reference (`#/…`) of
+/// the schema it names.
+pub(crate) fn mapping(discriminator: &Map<String, Value>) -> Vec<(String, String)> {
+    discriminator
+        .get("mapping")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(value, target)| {
+            let target = target.as_str()?;
+            Some((value.clone(), format!("#{}", mapping_target(target))))
+        })
+        .collect()
 }
 
 /// The JSON pointer a discriminator mapping value names: a reference, or a bare schema name.
@@ -825,6 +1033,48 @@ mod tests {
             "/components/schemas/F/items: must be one schema (tuple items are not OpenAPI 3.0)",
         ];
         assert_eq!(p, expected);
+    }
+
+    /// Issue 15: a reference to a schema inside a component is valid (written as a JSON
+    /// pointer or percent-encoded, as URI fragments may be); one to a part of a component that
+    /// is not a schema, or to anything outside the components, is not.
+    #[test]
+    fn references_may_name_schemas_inside_components() {
+        let p = problems(&with_schemas(
+            r##"{"O": {"type": "object", "required": ["a"], "properties": {"a": {"type": "string"}, "c d": {"type": "string"}}},
+                "A": {"$ref": "#/components/schemas/O/properties/a"},
+                "B": {"$ref": "#/components/schemas/O/properties"},
+                "C": {"$ref": "#/components/schemas/O/required"},
+                "D": {"$ref": "#/components/schemas/O/properties/b"},
+                "E": {"$ref": "#/paths"},
+                "P": {"$ref": "#/components/schemas/O/properties/c%20d"}}"##,
+        ));
+        let not_a_schema = "is not a reference to a schema; Integra resolves '#/components/schemas/<name>' and the schemas inside a component ('#/components/schemas/<name>/properties/<property>', '…/items' …)";
+        assert_eq!(
+            p,
+            [
+                format!("/components/schemas/B/$ref: '#/components/schemas/O/properties' {not_a_schema}"),
+                format!("/components/schemas/C/$ref: '#/components/schemas/O/required' {not_a_schema}"),
+                "/components/schemas/D/$ref: '#/components/schemas/O/properties/b' points to nothing in this document".to_owned(),
+                format!("/components/schemas/E/$ref: '#/paths' {not_a_schema}"),
+            ]
+        );
+    }
+
+    /// Issue 15, item 19: a problem quotes at most a bounded prefix of the document's keys and
+    /// values.
+    #[test]
+    fn problems_quote_bounded_prefixes() {
+        let key = "k".repeat(100_000);
+        let value = "v".repeat(100_000);
+        let p = problems(&with_schemas(&format!(
+            r##"{{"A": {{"properties": {{"{key}": {{"type": "{value}", "{key}": 1}}}}}}}}"##
+        )));
+        assert_eq!(p.len(), 2, "{p:?}");
+        for problem in &p {
+            assert!(problem.len() < 1_000, "{}", problem.len());
+            assert!(problem.contains("… (100000 bytes in all)"), "{problem}");
+        }
     }
 
     #[test]

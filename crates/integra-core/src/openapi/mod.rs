@@ -3,8 +3,8 @@
 //! A flow names a schema from the catalog (`Config::schemas`) and a component under
 //! `components/schemas`. Documents are checked when loaded ([`document`]): one Integra could
 //! not validate against faithfully (not OpenAPI 3.0, an unknown keyword, a remote `$ref`, a
-//! JSON Schema construct that 3.0 lacks) is refused then, with the JSON pointer of each
-//! problem. Each component is translated into JSON Schema draft 7 ([`translate`] documents
+//! JSON Schema construct that 3.0 lacks, a cycle of references that never reaches into the
+//! value: [`cycles`]) is refused then, with the JSON pointer of each problem. Each component is translated into JSON Schema draft 7 ([`translate`] documents
 //! how each OpenAPI rule is carried over) and compiled once per (document, component,
 //! direction) by the catalog.
 //!
@@ -15,12 +15,17 @@
 //! [`crate::Engine::validate`], [`crate::Engine::validate_for_flow`].
 //!
 //! Violations are reported in full (up to `EngineOptions::max_violations`), each with the
-//! instance's JSON pointer, the schema keyword's location, the keyword, and a message.
+//! instance's JSON pointer, the schema keyword's location, the keyword, and a message. A value
+//! the validator cannot decide (a `pattern` past the regex engine's backtracking limit) is an
+//! error of the schema, not a violation. Errors and violations quote at most a bounded prefix
+//! of any input ([`crate::limits::quoted`]).
 
 mod catalog;
+mod cycles;
 pub mod document;
 mod external;
 mod formats;
+mod pattern;
 pub(crate) mod translate;
 mod validator;
 
