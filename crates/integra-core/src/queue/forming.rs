@@ -6,7 +6,9 @@
 //! [`Engine::fail_forming`] or [`Engine::cancel`]. The pull form is what 1C code uses: the
 //! 1C server cannot receive callbacks, and the former reads the object's current state at
 //! forming time (late materialisation). A claim counts an attempt and holds a lease; a
-//! former that dies leaves the lease to expire, and the message is retried.
+//! former that dies leaves the lease to expire, and the message is retried. The time from
+//! the claim to the answer, by the engine's clock, is the forming time the metrics report
+//! for an external former (for a Rust former, its run).
 
 use std::sync::PoisonError;
 use std::time::Duration;
@@ -216,14 +218,14 @@ impl Engine {
                         .message_state(&uuid)?
                         .ok_or_else(|| Error::MessageNotFound { id: uuid.clone() })?;
                     let status = finish_forming(db, config, &state, result, now)?;
-                    Ok((violations, status, state.flow))
+                    Ok((violations, status, claimed_for(&state, now), state.flow))
                 },
             )
-            .map(|(violations, status, flow)| {
+            .map(|(violations, status, took, flow)| {
                 let mut observed = vec![Observation::Formed {
                     flow: flow.clone(),
                     status,
-                    took: None,
+                    took,
                 }];
                 if !violations.is_empty() {
                     observed.push(Observation::Invalid {
@@ -257,21 +259,24 @@ impl Engine {
     fn report_forming(&self, id: &str, result: FormingResult) -> Result<()> {
         let now = self.core.now();
         let id = id.to_owned();
-        let (flow, status) = self.core.store.write(Commit::Durable, move |db| {
+        let (flow, status, took) = self.core.store.write(Commit::Durable, move |db| {
             let config = db.config()?;
             let state = db
                 .message_state(&id)?
                 .ok_or_else(|| Error::MessageNotFound { id: id.clone() })?;
             let status = finish_forming(db, &config, &state, result, now)?;
-            Ok::<_, Error>((state.flow, status))
+            Ok::<_, Error>((state.flow.clone(), status, claimed_for(&state, now)))
         })?;
-        self.core.observe(&[Observation::Formed {
-            flow,
-            status,
-            took: None,
-        }]);
+        self.core
+            .observe(&[Observation::Formed { flow, status, took }]);
         Ok(())
     }
+}
+
+/// How long an external former held a message it answers for at `now`: from its claim, by
+/// the engine's clock. None for a message that was not claimed (a cancel before forming).
+fn claimed_for(state: &MessageState, now: Timestamp) -> Option<Duration> {
+    (state.status == MessageStatus::Forming).then(|| now.since(state.updated_at))
 }
 
 /// Checks a lease asked for by a puller: 1 s to 24 h.
