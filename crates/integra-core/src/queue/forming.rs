@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::fan_out::{Formed, fan_out, status_after_fan_out, targets};
+use super::fan_out::{Formed, check_sendable, fan_out, status_after_fan_out, targets};
 use super::hash::content_hash;
 use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
@@ -103,20 +103,30 @@ pub(crate) enum FormingResult {
     Cancelled(String),
 }
 
-/// Checks a formed payload against its flow's schema, outside any transaction, and prepares
-/// what is recorded: the payload with its content hash (for messages with an object key on
-/// flows that form their payloads), or the violations as a forming failure.
+/// Checks the formed payload of message `id` against its flow's subscribers and schema,
+/// outside any transaction, and prepares what is recorded: the payload with its content hash
+/// (for messages with an object key on flows that form their payloads), or the violations as
+/// a forming failure.
+///
+/// # Errors
+/// [`Error::NotJsonRpcParams`] for a payload a subscriber cannot be sent; [`Error::Schema`]
+/// when the flow's schema cannot be had.
 pub(crate) fn check_formed(
     core: &Core,
     config: &ConfigSnapshot,
     flow: &str,
+    id: &str,
     has_object_key: bool,
     payload: String,
     value: &Value,
 ) -> Result<(FormingResult, Vec<Violation>)> {
     let flow = config.flow(flow);
     let violations = match flow {
-        Some(f) => core.flow_violations(config, f, value)?,
+        Some(f) => {
+            let what = || format!("the payload of message '{id}'");
+            check_sendable(config, f, what, &payload)?;
+            core.flow_violations(config, f, value)?
+        }
         None => Vec::new(),
     };
     if !violations.is_empty() {
@@ -187,7 +197,9 @@ impl Engine {
     /// in its history.
     ///
     /// # Errors
-    /// [`Error::InvalidJson`] for a payload that is not JSON; [`Error::MessageNotFound`];
+    /// [`Error::InvalidJson`] for a payload that is not JSON; [`Error::NotJsonRpcParams`]
+    /// for a payload that is not an object or an array on a flow with a JSON-RPC subscriber
+    /// (the message stays claimed); [`Error::MessageNotFound`];
     /// [`Error::WrongStatus`] when the message is not being formed; [`Error::Schema`] when
     /// the flow's schema cannot be had (the message stays claimed until its lease expires).
     pub fn complete_forming(&self, id: &str, payload: &str) -> Result<Vec<Violation>> {
@@ -208,6 +220,7 @@ impl Engine {
                         &self.core,
                         config,
                         &state.flow,
+                        id,
                         has_key,
                         payload.to_owned(),
                         &value,
@@ -364,7 +377,7 @@ pub(crate) fn finish_forming(
             db.transition_message(state.id, MessageStatus::Ready, status, None, None, now)?;
             let formed = Formed {
                 message_id: state.id,
-                flow: &state.flow,
+                flow,
                 ordering_key: state.ordering_key.as_deref(),
                 due: state.not_before.map_or(now, |t| t.max(now)),
                 attempt: state.attempts,
