@@ -276,3 +276,52 @@ fn a_flow_without_active_subscribers_sends_nothing() {
         Some("the flow has no active subscribers")
     );
 }
+
+/// Issue 15: the payload on the wire is the caller's JSON byte for byte (key order, number
+/// forms, escapes, spacing), whichever call registered or formed it: `register_messages` (the
+/// C ABI's and the add-in's batch registration) as `register_message` and `complete_forming`.
+#[test]
+fn the_callers_bytes_reach_the_wire_whichever_call_brought_them() {
+    let rx = Receiver::ok();
+    let config = with_flow(
+        http_config(rx.url(), &["a"]),
+        json!({"code": "FORMED", "direction": "outgoing", "subscribers": ["a"], "former": "external"}),
+    );
+    let t = TestEngine::new(&config);
+    let mut handle = integra::json_api::Handle::new();
+    let database = t.dir.path().join("integra.db");
+    handle
+        .open(&json!({"database": database}).to_string())
+        .unwrap();
+    let documents = [
+        r#"{"z": 1,  "a": 1.0, "e": 1E2, "s": "caf\u00e9 \/ \n", "big": 123456789012345678901234567890}"#,
+        r#"[ 1 ,2 , {"b":true,"a":null} ]"#,
+        r#""Ром\u0430шка""#,
+        "-0.0",
+    ];
+    let batch = format!(
+        "[{}]",
+        documents
+            .iter()
+            .map(|d| format!(r#"{{"source": {d}, "options": {{}}}}"#))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    handle.register_messages("ORDERS", &batch).unwrap();
+    for d in documents {
+        handle.register_message("ORDERS", d, false, "").unwrap();
+        let id = handle.register_message("FORMED", "{}", true, "").unwrap();
+        let items = t.engine.next_to_form(1, Duration::from_secs(60)).unwrap();
+        assert_eq!(items[0].id, id);
+        assert_eq!(handle.complete_forming(&id, d).unwrap(), "");
+    }
+    assert_eq!(t.dispatch().sent, 12);
+    let bodies: Vec<String> = rx.received().into_iter().map(|r| r.body).collect();
+    for d in documents {
+        assert_eq!(
+            bodies.iter().filter(|b| b.as_str() == d).count(),
+            3,
+            "{d} in {bodies:#?}"
+        );
+    }
+}

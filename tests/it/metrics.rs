@@ -9,7 +9,7 @@ use integra::RegisterOptions;
 use openmetrics_parser::{MetricsExposition, OpenMetricsType, OpenMetricsValue};
 use serde_json::{Value, json};
 
-use crate::support::{Receiver, Reply, TestEngine, retry};
+use crate::support::{Receiver, Reply, TestEngine, retry, with_flow};
 
 type Exposition = MetricsExposition<OpenMetricsType, OpenMetricsValue>;
 
@@ -190,11 +190,11 @@ fn a_scrape_reports_what_was_done_with_the_1c_names_too() {
     assert_eq!(v("integra_dispatcher_threads", &[("process", "this")]), 0.0);
 
     // The 1C subsystem's, with the flow code as the flow label.
-    assert_eq!(v("pde_queue_length", &[("label", "outcomingQueue")]), 5.0);
+    assert_eq!(v("pde_queue_length", &[("label", "outcomingQueue")]), 0.0);
     assert_eq!(v("pde_queue_length", &[("label", "incomingQueue")]), 1.0);
     assert_eq!(
         v("pde_queue_length", &[("label", "outcomingFormingQueue")]),
-        0.0
+        5.0
     );
     assert_eq!(
         v(
@@ -271,6 +271,111 @@ fn a_scrape_reports_what_was_done_with_the_1c_names_too() {
     assert_eq!(
         scrape(&format!("http://{}/metrics", bare.local_addr()), &[]).0,
         404
+    );
+}
+
+/// The engine's own metrics text, parsed.
+fn scraped(t: &TestEngine) -> (Exposition, String) {
+    let text = t.engine.metrics_text().unwrap();
+    let e = openmetrics_parser::openmetrics::parse_openmetrics(&text)
+        .unwrap_or_else(|err| panic!("{err:?} in:\n{text}"));
+    (e, text)
+}
+
+/// Issue 15: `pde_queue_length` counts the levels the 1C subsystem's template counts:
+/// `outcomingQueue` messages waiting to be formed (one per message), `outcomingFormingQueue`
+/// deliveries waiting to be sent (one per message and subscriber), `incomingQueue` incoming
+/// messages waiting to be processed.
+#[test]
+fn pde_queue_length_counts_the_levels_the_1c_subsystem_counts() {
+    let t = TestEngine::new(&with_flow(
+        config("http://127.0.0.1:9"),
+        json!({"code": "FORMED", "direction": "outgoing", "subscribers": ["a"], "former": "external"}),
+    ));
+    for n in 0..3 {
+        t.engine
+            .register(
+                "ORDERS",
+                &json!({"n": n}).to_string(),
+                &RegisterOptions::default(),
+            )
+            .unwrap();
+    }
+    t.engine
+        .register("FORMED", "{}", &RegisterOptions::default())
+        .unwrap();
+    for id in ["m1", "m2"] {
+        t.engine
+            .accept("IN\"x\"\\y", id, "{}", &BTreeMap::new())
+            .unwrap();
+    }
+    let (e, text) = scraped(&t);
+    let length = |label| {
+        value(&e, "pde_queue_length", &[("label", label)])
+            .unwrap_or_else(|| panic!("no {label} in:\n{text}"))
+    };
+    assert_eq!(
+        length("outcomingQueue"),
+        1.0,
+        "the message waiting to be formed"
+    );
+    assert_eq!(
+        length("outcomingFormingQueue"),
+        6.0,
+        "3 messages × 2 subscribers"
+    );
+    assert_eq!(length("incomingQueue"), 2.0);
+}
+
+/// Issue 15: forming and processing done outside Integra (1C through the add-in, C: the pull
+/// API, which is the normal 1C case) are timed from the claim to the answer by the engine's
+/// clock, so `pde_formation_duration_seconds` and `pde_incoming_duration_seconds`, and
+/// Integra's histograms, report them as they do Rust formers and handlers.
+#[test]
+fn external_formers_and_processors_are_timed_from_claim_to_answer() {
+    let t = TestEngine::new(&json!({
+        "flows": [
+            {"code": "FORMED", "direction": "outgoing", "former": "external", "retry": retry(3)},
+            {"code": "IN", "direction": "incoming"}
+        ]
+    }));
+    let none = RegisterOptions::default();
+    let first = t.engine.register("FORMED", "{}", &none).unwrap();
+    let second = t.engine.register("FORMED", "{}", &none).unwrap();
+    let lease = Duration::from_secs(60);
+    assert_eq!(t.engine.next_to_form(10, lease).unwrap().len(), 2);
+    t.advance(Duration::from_secs(2));
+    t.engine.complete_forming(&first, r#"{"n": 1}"#).unwrap();
+    t.advance(Duration::from_secs(2));
+    t.engine
+        .fail_forming(&second, "the order is locked")
+        .unwrap();
+    t.engine.accept("IN", "m1", "{}", &BTreeMap::new()).unwrap();
+    let items = t.engine.next_incoming(10, lease).unwrap();
+    t.advance(Duration::from_secs(5));
+    t.engine.ack_incoming(&items[0].id).unwrap();
+
+    let (e, text) = scraped(&t);
+    let v = |family, labels: &[(&str, &str)]| {
+        value(&e, family, labels).unwrap_or_else(|| panic!("no {family} {labels:?} in:\n{text}"))
+    };
+    let pde =
+        |family, flow, aggregation| v(family, &[("flow_name", flow), ("aggregation", aggregation)]);
+    assert_eq!(pde("pde_formation_duration_seconds", "FORMED", "avg"), 3.0);
+    assert_eq!(pde("pde_formation_duration_seconds", "FORMED", "max"), 4.0);
+    assert_eq!(pde("pde_incoming_duration_seconds", "IN", "avg"), 5.0);
+    assert_eq!(pde("pde_incoming_duration_seconds", "IN", "max"), 5.0);
+    assert_eq!(
+        v("integra_forming_duration_seconds", &[("flow", "FORMED")]),
+        2.0,
+        "two timed attempts"
+    );
+    assert_eq!(
+        v(
+            "integra_incoming_processing_duration_seconds",
+            &[("flow", "IN")]
+        ),
+        1.0
     );
 }
 

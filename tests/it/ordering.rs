@@ -127,3 +127,71 @@ fn a_dead_head_parks_its_key_until_re_driven() {
     assert_eq!(t.dispatch().sent, 2);
     assert_eq!(bodies(&rx), ["A1", "A1", "A2"]);
 }
+
+/// Issue 15: an ordering key given on a flow without `"ordering": "by_key"` is kept (it is in
+/// the message's status, and the transports that have a place for it carry it) but orders
+/// nothing: a failing message does not hold back a later one with the same key, nor does one
+/// still being formed.
+#[test]
+fn an_ordering_key_on_an_unordered_flow_is_kept_but_orders_nothing() {
+    let rx = Receiver::start(|r| {
+        if r.body.contains(r#""n": 1"#) {
+            Reply::status(500)
+        } else {
+            Reply::ok()
+        }
+    });
+    let config = with_flow(
+        http_config(rx.url(), &["a"]),
+        json!({"code": "STOCK", "direction": "outgoing", "subscribers": ["a"],
+               "former": "external", "retry": retry(5)}),
+    );
+    let t = TestEngine::new(&config);
+    let keyed = RegisterOptions {
+        ordering_key: Some("customer-7".to_owned()),
+        ..RegisterOptions::default()
+    };
+    let first = t.engine.register("ORDERS", r#"{"n": 1}"#, &keyed).unwrap();
+    let second = t.engine.register("ORDERS", r#"{"n": 2}"#, &keyed).unwrap();
+    for id in [&first, &second] {
+        assert_eq!(
+            t.engine.message_status(id).unwrap().ordering_key.as_deref(),
+            Some("customer-7"),
+            "the key is kept and shown"
+        );
+    }
+    let report = t.dispatch();
+    assert_eq!((report.sent, report.failed), (1, 1));
+    assert_eq!(t.delivery(&first, "a").status, DeliveryStatus::SendError);
+    assert_eq!(
+        t.delivery(&second, "a").status,
+        DeliveryStatus::Sent,
+        "not held back behind the failing message with the same key"
+    );
+
+    let formed_first = t.engine.register("STOCK", r#"{"n": 3}"#, &keyed).unwrap();
+    let formed_second = t.engine.register("STOCK", r#"{"n": 4}"#, &keyed).unwrap();
+    assert_eq!(
+        t.engine
+            .next_to_form(10, Duration::from_secs(30))
+            .unwrap()
+            .len(),
+        2
+    );
+    t.engine
+        .complete_forming(&formed_second, r#"{"n": 4}"#)
+        .unwrap();
+    assert_eq!(
+        t.dispatch().sent,
+        1,
+        "not held back behind a message with the same key still being formed"
+    );
+    assert_eq!(
+        t.engine
+            .message_status(&formed_first)
+            .unwrap()
+            .ordering_key
+            .as_deref(),
+        Some("customer-7")
+    );
+}

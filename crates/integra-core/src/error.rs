@@ -67,6 +67,22 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A payload a JSON-RPC 2.0 subscriber of its flow cannot be sent: it is the call's
+    /// `params`, which must be an object or an array. Nothing was written.
+    #[error(
+        "{what} is {found}, which cannot be sent to subscriber '{subscriber}' of flow '{flow}': {}",
+        crate::transport::JSONRPC_PARAMS_RULE
+    )]
+    NotJsonRpcParams {
+        /// Which payload, e.g. `the source of message 0 for flow 'ORDERS'`.
+        what: String,
+        /// The flow.
+        flow: String,
+        /// The JSON-RPC subscriber.
+        subscriber: String,
+        /// What the payload is instead: `a number`, `a string`, `a boolean`, `null`.
+        found: &'static str,
+    },
     /// No outgoing message has this id.
     #[error("no message has id '{id}'")]
     MessageNotFound {
@@ -228,9 +244,10 @@ impl Error {
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::InvalidJson { .. } | Error::InvalidArgument { .. } | Error::TooLarge { .. } => {
-                ErrorKind::InvalidArgument
-            }
+            Error::InvalidJson { .. }
+            | Error::InvalidArgument { .. }
+            | Error::TooLarge { .. }
+            | Error::NotJsonRpcParams { .. } => ErrorKind::InvalidArgument,
             Error::Invalid { .. } => ErrorKind::Invalid,
             Error::Config(_) => ErrorKind::Config,
             Error::NotOpen => ErrorKind::NotOpen,

@@ -9,7 +9,7 @@ use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, Connection, ConnectionProperties};
 use serde_json::{Value, json};
 
-use super::{Got, Peer, collect, unique};
+use super::{Got, Peer, both_keys, collect, unique};
 use crate::support::TestEngine;
 use crate::support::brokers::{RabbitNode, rabbit_endpoint, rabbit_url};
 use crate::support::proxy::{Proxy, ProxyOptions};
@@ -359,4 +359,48 @@ fn a_broker_restart_mid_stream_loses_nothing() {
         "{} duplicates",
         received - ns.len()
     );
+}
+
+/// Issue 15: the ordering key travels as `x-ordering-key` on a flow that does not order by
+/// key too (a consumer that partitions by customer needs it), beside the object key.
+#[test]
+fn the_ordering_key_travels_as_a_header_on_an_unordered_flow() {
+    let peer = AmqpPeer::new();
+    let t = one_flow(&peer, peer.endpoint(), peer.subscriber());
+    t.engine
+        .register("ORDERS", r#"{"n": 1}"#, &both_keys())
+        .unwrap();
+    assert_eq!(t.dispatch().sent, 1);
+    let (_, properties) = collect_one(&peer);
+    assert_eq!(
+        header(properties.headers(), "x-ordering-key").as_deref(),
+        Some("customer-7")
+    );
+    assert_eq!(
+        header(properties.headers(), "x-object-key").as_deref(),
+        Some("doc-1")
+    );
+}
+
+/// Issue 15: a routing key made from a message's object key that AMQP cannot carry (over 255
+/// bytes) fails that message alone, as unsendable: dead at once with the reason, not retried
+/// to the end of its attempts.
+#[test]
+fn a_routing_key_too_long_for_amqp_is_dead_at_once() {
+    let peer = AmqpPeer::new();
+    let mut subscriber = peer.subscriber();
+    subscriber["amqp"]["routing_key"] = json!("{object_key}");
+    let t = one_flow(&peer, peer.endpoint(), subscriber);
+    let id = t
+        .engine
+        .register(
+            "ORDERS",
+            "{}",
+            &RegisterOptions::object_key("k".repeat(300)),
+        )
+        .unwrap();
+    assert_eq!(t.dispatch().dead, 1);
+    let d = t.delivery(&id, "s");
+    assert_eq!((d.status, d.attempts), (DeliveryStatus::Dead, 1));
+    assert!(d.last_error.unwrap().contains("the routing key of message"));
 }

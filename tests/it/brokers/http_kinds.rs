@@ -31,15 +31,10 @@ impl HttpPeer {
         }
     }
 
-    /// A JSON-RPC server that answers every call with a result.
+    /// A JSON-RPC 2.0 server, strict to the specification ([`strict_jsonrpc`]), that answers
+    /// every valid call with a result.
     pub fn jsonrpc() -> HttpPeer {
-        let receiver = Receiver::start(|r| {
-            let call: Value = serde_json::from_str(&r.body).unwrap();
-            Reply::ok().body(
-                &json!({"jsonrpc": "2.0", "result": {"accepted": true}, "id": call["id"]})
-                    .to_string(),
-            )
-        });
+        let receiver = Receiver::start(|r| Reply::ok().body(&strict_jsonrpc(&r.body)));
         HttpPeer {
             kind: Kind::JsonRpc,
             receiver,
@@ -117,6 +112,65 @@ impl Peer for HttpPeer {
     }
 }
 
+/// What a JSON-RPC 2.0 server that follows the specification (jsonrpc.org/specification,
+/// sections 4 and 5.1) answers to `body`: -32700 for text that is not JSON; -32600 for a
+/// request that is not a Request object (`jsonrpc` not exactly "2.0", `method` not a string,
+/// `params` present but not a Structured value, an object or an array, `id` neither a string, a
+/// number nor null); nothing for a notification (no `id`); otherwise a result.
+fn strict_jsonrpc(body: &str) -> String {
+    let error = |code: i64, message: &str, id: &Value| {
+        json!({"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": id}).to_string()
+    };
+    let Ok(call) = serde_json::from_str::<Value>(body) else {
+        return error(-32700, "Parse error", &Value::Null);
+    };
+    let Some(request) = call.as_object() else {
+        return error(-32600, "Invalid Request", &Value::Null);
+    };
+    let id = request.get("id");
+    let valid = request.get("jsonrpc") == Some(&json!("2.0"))
+        && request.get("method").is_some_and(Value::is_string)
+        && request
+            .get("params")
+            .is_none_or(|p| p.is_object() || p.is_array())
+        && id.is_none_or(|id| id.is_string() || id.is_number() || id.is_null());
+    match (valid, id) {
+        (false, _) => error(-32600, "Invalid Request", &Value::Null),
+        (true, None) => String::new(),
+        (true, Some(id)) => {
+            json!({"jsonrpc": "2.0", "result": {"accepted": true}, "id": id}).to_string()
+        }
+    }
+}
+
+#[test]
+fn the_strict_json_rpc_server_refuses_what_the_specification_forbids() {
+    let invalid = |body: &str| {
+        let answer: Value = serde_json::from_str(&strict_jsonrpc(body)).unwrap();
+        answer["error"]["code"].as_i64()
+    };
+    for body in [
+        r#"{"jsonrpc": "2.0", "method": "m", "params": 42, "id": "1"}"#,
+        r#"{"jsonrpc": "2.0", "method": "m", "params": "text", "id": "1"}"#,
+        r#"{"jsonrpc": "2.0", "method": "m", "params": true, "id": "1"}"#,
+        r#"{"jsonrpc": "2.0", "method": "m", "params": null, "id": "1"}"#,
+        r#"{"jsonrpc": "1.0", "method": "m", "params": [], "id": "1"}"#,
+        r#"{"jsonrpc": "2.0", "method": 1, "params": [], "id": "1"}"#,
+        r#"{"jsonrpc": "2.0", "method": "m", "id": {}}"#,
+        "[]",
+    ] {
+        assert_eq!(invalid(body), Some(-32600), "{body}");
+    }
+    assert_eq!(invalid("{"), Some(-32700));
+    for body in [
+        r#"{"jsonrpc": "2.0", "method": "m", "params": {"n": 1}, "id": "1"}"#,
+        r#"{"jsonrpc": "2.0", "method": "m", "params": [42], "id": 7}"#,
+        r#"{"jsonrpc": "2.0", "method": "m", "id": null}"#,
+    ] {
+        assert_eq!(invalid(body), None, "{body}");
+    }
+}
+
 fn engine(receiver: &Receiver, subscriber: Value) -> TestEngine {
     TestEngine::new(&json!({
         "endpoints": [{"code": "e", "base_url": receiver.url(), "read_timeout": "5s"}],
@@ -191,4 +245,120 @@ fn inter_base_delivery_speaks_the_1c_subsystems_protocol() {
 
     let unknown = json!({"code": "s", "kind": "interbase", "endpoint": "e", "interbase": {"flow": "UNKNOWN"}});
     assert!(first_error(&receiver, unknown).contains("answered 405"));
+}
+
+/// Issue 15: JSON-RPC 2.0's `params` is an object or an array (or absent), so a scalar payload
+/// (`42`, `"text"`, `true`, `null`) cannot be a call: a compliant server answers -32600 and
+/// the delivery would go dead. Integra refuses it where it enters, naming the flow and the
+/// subscriber: at registration on a pass-through flow, at `complete_forming` (the message
+/// stays claimed), from a Rust former (a forming failure). A scalar that reaches a JSON-RPC
+/// delivery anyway (the subscriber became JSON-RPC after the message was fanned out) is dead
+/// at once with the reason, never sent.
+#[test]
+fn a_scalar_payload_is_never_sent_as_json_rpc_params() {
+    let peer = HttpPeer::jsonrpc();
+    let flows = json!([
+        {"code": "ORDERS", "direction": "outgoing", "subscribers": ["s"]},
+        {"code": "FORMED", "direction": "outgoing", "subscribers": ["s"], "former": "external"},
+        {"code": "BUILT", "direction": "outgoing", "subscribers": ["s"], "former": "handler"}
+    ]);
+    let t = TestEngine::new(&json!({
+        "endpoints": [peer.endpoint()], "subscribers": [peer.subscriber()], "flows": flows
+    }));
+    for scalar in ["42", r#""text""#, "true", "null", " 7 "] {
+        let err = t
+            .engine
+            .register("ORDERS", scalar, &RegisterOptions::default())
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("flow 'ORDERS'") && text.contains("subscriber 's'"),
+            "{text}"
+        );
+        assert!(text.contains("JSON-RPC 2.0"), "{text}");
+        assert_eq!(err.kind(), integra::ErrorKind::InvalidArgument);
+    }
+    assert!(
+        t.engine.counts().unwrap().messages.is_empty(),
+        "nothing was registered"
+    );
+    for structured in [r#"{"n": 1}"#, "[1, 2]"] {
+        t.engine
+            .register("ORDERS", structured, &RegisterOptions::default())
+            .unwrap();
+    }
+    assert_eq!(t.dispatch().sent, 2);
+    let got = peer.read(2, Duration::from_secs(10));
+    assert_eq!(got[1].payload, json!([1, 2]));
+
+    let formed = t
+        .engine
+        .register("FORMED", "{}", &RegisterOptions::default())
+        .unwrap();
+    assert_eq!(
+        t.engine
+            .next_to_form(10, Duration::from_secs(60))
+            .unwrap()
+            .len(),
+        1
+    );
+    let err = t.engine.complete_forming(&formed, "42").unwrap_err();
+    assert!(
+        err.to_string().contains("flow 'FORMED'") && err.to_string().contains("subscriber 's'"),
+        "{err}"
+    );
+    assert_eq!(t.status(&formed), integra::MessageStatus::Forming);
+    assert!(
+        t.engine
+            .complete_forming(&formed, "[42]")
+            .unwrap()
+            .is_empty()
+    );
+    t.engine
+        .set_former("BUILT", |_: &integra::FormingItem| {
+            integra::FormOutcome::Payload(json!("text"))
+        })
+        .unwrap();
+    let built = t
+        .engine
+        .register("BUILT", "{}", &RegisterOptions::default())
+        .unwrap();
+    assert_eq!(t.dispatch().sent, 1, "the completed one");
+    let report = t.engine.message_status(&built).unwrap();
+    assert_eq!(report.status, integra::MessageStatus::FormingError);
+    assert!(
+        report
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("JSON-RPC 2.0"),
+        "{report:?}"
+    );
+    assert_eq!(peer.receiver.received().len(), 3);
+
+    // The subscriber was plain HTTP when the scalar was registered; it is JSON-RPC now.
+    let mut plain = peer.subscriber();
+    plain["kind"] = json!("http");
+    plain.as_object_mut().unwrap().remove("jsonrpc");
+    plain["http"] = json!({"path": "/rpc"});
+    plain["retry"] = crate::support::retry(10);
+    let config = |subscriber: Value| {
+        json!({"endpoints": [peer.endpoint()], "subscribers": [subscriber],
+               "flows": [{"code": "ORDERS", "direction": "outgoing", "subscribers": ["s"]}]})
+    };
+    let t = TestEngine::new(&config(plain.clone()));
+    let scalar = t
+        .engine
+        .register("ORDERS", "42", &RegisterOptions::default())
+        .unwrap();
+    let mut rpc = plain;
+    rpc["kind"] = json!("jsonrpc");
+    rpc.as_object_mut().unwrap().remove("http");
+    rpc["jsonrpc"] = json!({"path": "/rpc"});
+    t.engine.load_config_json(&config(rpc).to_string()).unwrap();
+    assert_eq!(t.dispatch().dead, 1);
+    let d = t.delivery(&scalar, "s");
+    assert_eq!((d.status, d.attempts), (DeliveryStatus::Dead, 1));
+    assert!(d.last_error.unwrap().contains("JSON-RPC 2.0"));
+    assert_eq!(peer.receiver.received().len(), 3, "nothing more was sent");
 }

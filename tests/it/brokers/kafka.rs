@@ -9,7 +9,7 @@ use rskafka::client::ClientBuilder;
 use rskafka::client::partition::{OffsetAt, PartitionClient, UnknownTopicHandling};
 use serde_json::{Value, json};
 
-use super::{Got, Peer, collect, unique};
+use super::{Got, Peer, both_keys, collect, unique};
 use crate::support::TestEngine;
 use crate::support::brokers::{Tansu, free_port};
 use crate::support::proxy::{Proxy, ProxyOptions};
@@ -463,4 +463,19 @@ fn a_broker_restart_mid_stream_loses_nothing() {
     ns.sort_unstable();
     ns.dedup();
     assert_eq!(ns, (0..200).collect::<Vec<u64>>());
+}
+
+/// Issue 15: on a flow that does not order by key, a given ordering key is still the record
+/// key (so a consumer partitioning by customer gets one customer on one partition), not the
+/// object key.
+#[test]
+fn the_ordering_key_is_the_record_key_on_an_unordered_flow() {
+    let peer = KafkaPeer::new();
+    let t = engine(peer.endpoint(), peer.subscriber());
+    t.engine
+        .register("ORDERS", r#"{"n": 1}"#, &both_keys())
+        .unwrap();
+    assert_eq!(t.dispatch().sent, 1);
+    let got = peer.read(1, Duration::from_secs(30));
+    assert_eq!(got[0].key.as_deref(), Some("customer-7"));
 }

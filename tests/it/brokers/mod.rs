@@ -63,6 +63,15 @@ pub fn collect(n: usize, timeout: Duration, mut read_more: impl FnMut(&mut Vec<G
     got
 }
 
+/// Registration options with both keys: object key `doc-1`, ordering key `customer-7`.
+pub fn both_keys() -> integra::RegisterOptions {
+    integra::RegisterOptions {
+        object_key: Some("doc-1".to_owned()),
+        ordering_key: Some("customer-7".to_owned()),
+        ..integra::RegisterOptions::default()
+    }
+}
+
 /// A name no other test uses.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())

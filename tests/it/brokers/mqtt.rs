@@ -330,3 +330,42 @@ fn a_broker_restart_mid_stream_loses_nothing() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Issue 15: an object key that makes the topic one no broker takes for a publish (a
+/// wildcard, U+0000, a control character) is a permanent failure with the reason: the
+/// delivery is dead after its one attempt instead of retried to death as a connection
+/// problem, and the other messages of the batch are sent.
+#[test]
+fn an_object_key_that_makes_an_invalid_topic_is_dead_at_once_with_the_reason() {
+    let peer = MqttPeer::new();
+    let mut subscriber = peer.subscriber();
+    subscriber["mqtt"]["topic"] = json!(format!("{}/{{object_key}}", peer.topic));
+    let t = engine(&peer, peer.endpoint(), subscriber);
+    let register = |key: &str| {
+        t.engine
+            .register("ORDERS", r#"{"n": 1}"#, &RegisterOptions::object_key(key))
+            .unwrap()
+    };
+    let invalid = [
+        ("order#7", "'#'"),
+        ("a+b", "'+'"),
+        ("nul\0", "U+0000"),
+        ("bell\u{7}", "U+0007"),
+    ];
+    let ids: Vec<String> = invalid.iter().map(|(key, _)| register(key)).collect();
+    let valid = register("sku-7");
+    let report = t.dispatch();
+    assert_eq!((report.sent, report.dead, report.failed), (1, 4, 0));
+    for ((_, reason), id) in invalid.iter().zip(&ids) {
+        let d = t.delivery(id, "s");
+        assert_eq!((d.status, d.attempts), (DeliveryStatus::Dead, 1));
+        let error = d.last_error.unwrap();
+        assert!(
+            error.contains("not a valid MQTT topic") && error.contains(reason),
+            "{error}"
+        );
+    }
+    assert_eq!(t.delivery(&valid, "s").status, DeliveryStatus::Sent);
+    peer.read(1, Duration::from_secs(10));
+    assert_eq!(peer.received()[0].0, format!("{}/sku-7", peer.topic));
+}

@@ -44,7 +44,7 @@ use crate::queue::incoming::{IncomingItem, Processing, claim_incoming, record_pr
 use crate::queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
 use crate::store::{ClaimedDeliveryRow, ClaimedFormingRow, Commit, Db, IncomingRow};
 use crate::time::Timestamp;
-use crate::transport::{Outgoing, SendFailure, deliverable};
+use crate::transport::{FailureKind, Outgoing, SendFailure, deliverable};
 
 /// What a dispatch did, by outcome.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -316,7 +316,8 @@ impl Core {
                 let (result, invalid) = match self.produce(&config, &row) {
                     Ok((payload, value)) => {
                         let has_key = row.object_key.is_some();
-                        match check_formed(self, &config, &row.flow, has_key, payload, &value) {
+                        let (flow, id) = (row.flow.as_str(), row.uuid.as_str());
+                        match check_formed(self, &config, flow, id, has_key, payload, &value) {
                             Ok((result, violations)) => (result, !violations.is_empty()),
                             Err(e) => (FormingResult::Failed(e.to_string()), false),
                         }
@@ -659,6 +660,9 @@ fn record_delivery(
 ) -> Result<()> {
     let (to, error, next) = match outcome {
         Ok(()) => (DeliveryStatus::Sent, None, None),
+        Err(failure) if failure.kind == FailureKind::Unsendable => {
+            (DeliveryStatus::Dead, Some(failure.message), None)
+        }
         Err(failure) => {
             let (to, next) = config
                 .subscriber_retry(&row.subscriber)

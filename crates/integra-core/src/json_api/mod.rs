@@ -229,7 +229,8 @@ impl Handle {
     }
 
     /// Registers a JSON array of `{"source": <JSON>, "options": {…}}` in one transaction;
-    /// returns the JSON array of their ids.
+    /// returns the JSON array of their ids. Each source is kept as the caller wrote it, byte
+    /// for byte, as [`Handle::register_message`] keeps its.
     ///
     /// # Errors
     /// As [`Engine::register_batch`]; [`Error::InvalidJson`] for a malformed array;
@@ -243,7 +244,7 @@ impl Handle {
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Item {
-            source: serde_json::Value,
+            source: Box<serde_json::value::RawValue>,
             #[serde(default)]
             options: RegisterOptions,
         }
@@ -251,7 +252,7 @@ impl Handle {
         let registrations = items
             .into_iter()
             .map(|item| Registration {
-                source: item.source.to_string(),
+                source: item.source.get().to_owned(),
                 options: item.options,
             })
             .collect::<Vec<_>>();

@@ -22,7 +22,8 @@ pub(crate) enum Observation {
     /// Messages registered on an outgoing flow.
     Registered { flow: String, n: u64 },
     /// Forming ended in `status` (Ready and after: formed; FormingError, Dead: failed;
-    /// Cancelled), after `took` when Integra ran the former.
+    /// Cancelled), after `took`: a Rust former's run, or an external former's time from its
+    /// claim to its answer (none for a cancel before any claim).
     Formed {
         flow: String,
         status: MessageStatus,
@@ -37,7 +38,8 @@ pub(crate) enum Observation {
     },
     /// An incoming message was stored, was a repeat, or was refused.
     Received { flow: String, outcome: Received },
-    /// Processing an incoming message ended in `status` (Processed, Error, Dead).
+    /// Processing an incoming message ended in `status` (Processed, Error, Dead), after
+    /// `took`: a Rust handler's run, or an external processor's time from claim to answer.
     Processed {
         flow: String,
         status: IncomingStatus,
@@ -169,13 +171,13 @@ impl Events {
         let forming_seconds = Family::new_with_constructor(constructor);
         registry.register(
             "integra_forming_duration_seconds",
-            "Time Rust formers took",
+            "Time forming took: a Rust former's run, an external former's claim to answer",
             forming_seconds.clone(),
         );
         let processing_seconds = Family::new_with_constructor(constructor);
         registry.register(
             "integra_incoming_processing_duration_seconds",
-            "Time Rust incoming handlers took",
+            "Time processing an incoming message took: a Rust handler's run, an external processor's claim to answer",
             processing_seconds.clone(),
         );
         Events {

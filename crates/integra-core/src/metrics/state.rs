@@ -82,11 +82,14 @@ const fn queue_name(queue: Counted) -> &'static str {
     }
 }
 
-/// The 1C subsystem's names: (its `pde_queue_length` label, its age `queue` label).
+/// The 1C subsystem's names: (its `pde_queue_length` label, its age `queue` label). Its
+/// template counts, despite the names, message-level rows waiting to be formed under
+/// `outcomingQueue` and per-subscriber rows waiting to be sent under `outcomingFormingQueue`
+/// (`пэмМетрика_pde_queue_length`); its dashboards read them so.
 const fn pde_names(queue: Counted) -> (&'static str, &'static str) {
     match queue {
-        Counted::Messages => ("outcomingFormingQueue", "outgoing"),
-        Counted::Deliveries => ("outcomingQueue", "distribution"),
+        Counted::Messages => ("outcomingQueue", "outgoing"),
+        Counted::Deliveries => ("outcomingFormingQueue", "distribution"),
         Counted::Incoming => ("incomingQueue", "incoming"),
     }
 }
@@ -334,7 +337,7 @@ impl State {
             (
                 Operation::Formation,
                 "pde_formation_duration_seconds",
-                "Forming time over the last 5 minutes (Rust formers), as the 1C integration subsystem reports it",
+                "Forming time over the last 5 minutes (a Rust former's run, an external former's claim to answer), as the 1C integration subsystem reports it",
             ),
             (
                 Operation::Send,
@@ -344,7 +347,7 @@ impl State {
             (
                 Operation::Incoming,
                 "pde_incoming_duration_seconds",
-                "Processing time of incoming messages over the last 5 minutes (Rust handlers), as the 1C integration subsystem reports it",
+                "Processing time of incoming messages over the last 5 minutes (a Rust handler's run, an external processor's claim to answer), as the 1C integration subsystem reports it",
             ),
         ] {
             gauges(

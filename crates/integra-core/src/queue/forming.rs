@@ -6,7 +6,9 @@
 //! [`Engine::fail_forming`] or [`Engine::cancel`]. The pull form is what 1C code uses: the
 //! 1C server cannot receive callbacks, and the former reads the object's current state at
 //! forming time (late materialisation). A claim counts an attempt and holds a lease; a
-//! former that dies leaves the lease to expire, and the message is retried.
+//! former that dies leaves the lease to expire, and the message is retried. The time from
+//! the claim to the answer, by the engine's clock, is the forming time the metrics report
+//! for an external former (for a Rust former, its run).
 
 use std::sync::PoisonError;
 use std::time::Duration;
@@ -14,7 +16,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::fan_out::{Formed, fan_out, status_after_fan_out, targets};
+use super::fan_out::{Formed, check_sendable, fan_out, status_after_fan_out, targets};
 use super::hash::content_hash;
 use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
@@ -101,20 +103,30 @@ pub(crate) enum FormingResult {
     Cancelled(String),
 }
 
-/// Checks a formed payload against its flow's schema, outside any transaction, and prepares
-/// what is recorded: the payload with its content hash (for messages with an object key on
-/// flows that form their payloads), or the violations as a forming failure.
+/// Checks the formed payload of message `id` against its flow's subscribers and schema,
+/// outside any transaction, and prepares what is recorded: the payload with its content hash
+/// (for messages with an object key on flows that form their payloads), or the violations as
+/// a forming failure.
+///
+/// # Errors
+/// [`Error::NotJsonRpcParams`] for a payload a subscriber cannot be sent; [`Error::Schema`]
+/// when the flow's schema cannot be had.
 pub(crate) fn check_formed(
     core: &Core,
     config: &ConfigSnapshot,
     flow: &str,
+    id: &str,
     has_object_key: bool,
     payload: String,
     value: &Value,
 ) -> Result<(FormingResult, Vec<Violation>)> {
     let flow = config.flow(flow);
     let violations = match flow {
-        Some(f) => core.flow_violations(config, f, value)?,
+        Some(f) => {
+            let what = || format!("the payload of message '{id}'");
+            check_sendable(config, f, what, &payload)?;
+            core.flow_violations(config, f, value)?
+        }
         None => Vec::new(),
     };
     if !violations.is_empty() {
@@ -199,7 +211,9 @@ impl Engine {
     /// in its history.
     ///
     /// # Errors
-    /// [`Error::InvalidJson`] for a payload that is not JSON; [`Error::MessageNotFound`];
+    /// [`Error::InvalidJson`] for a payload that is not JSON; [`Error::NotJsonRpcParams`]
+    /// for a payload that is not an object or an array on a flow with a JSON-RPC subscriber
+    /// (the message stays claimed); [`Error::MessageNotFound`];
     /// [`Error::WrongStatus`] when the message is not being formed; [`Error::Schema`] when
     /// the flow's schema cannot be had (the message stays claimed until its lease expires).
     pub fn complete_forming(&self, id: &str, payload: &str) -> Result<Vec<Violation>> {
@@ -220,6 +234,7 @@ impl Engine {
                         &self.core,
                         config,
                         &state.flow,
+                        id,
                         has_key,
                         payload.to_owned(),
                         &value,
@@ -230,14 +245,14 @@ impl Engine {
                         .message_state(&uuid)?
                         .ok_or_else(|| Error::MessageNotFound { id: uuid.clone() })?;
                     let status = finish_forming(db, config, &state, result, now)?;
-                    Ok((violations, status, state.flow))
+                    Ok((violations, status, claimed_for(&state, now), state.flow))
                 },
             )
-            .map(|(violations, status, flow)| {
+            .map(|(violations, status, took, flow)| {
                 let mut observed = vec![Observation::Formed {
                     flow: flow.clone(),
                     status,
-                    took: None,
+                    took,
                 }];
                 if !violations.is_empty() {
                     observed.push(Observation::Invalid {
@@ -271,21 +286,24 @@ impl Engine {
     fn report_forming(&self, id: &str, result: FormingResult) -> Result<()> {
         let now = self.core.now();
         let id = id.to_owned();
-        let (flow, status) = self.core.store.write(Commit::Durable, move |db| {
+        let (flow, status, took) = self.core.store.write(Commit::Durable, move |db| {
             let config = db.config()?;
             let state = db
                 .message_state(&id)?
                 .ok_or_else(|| Error::MessageNotFound { id: id.clone() })?;
             let status = finish_forming(db, &config, &state, result, now)?;
-            Ok::<_, Error>((state.flow, status))
+            Ok::<_, Error>((state.flow.clone(), status, claimed_for(&state, now)))
         })?;
-        self.core.observe(&[Observation::Formed {
-            flow,
-            status,
-            took: None,
-        }]);
+        self.core
+            .observe(&[Observation::Formed { flow, status, took }]);
         Ok(())
     }
+}
+
+/// How long an external former held a message it answers for at `now`: from its claim, by
+/// the engine's clock. None for a message that was not claimed (a cancel before forming).
+fn claimed_for(state: &MessageState, now: Timestamp) -> Option<Duration> {
+    (state.status == MessageStatus::Forming).then(|| now.since(state.updated_at))
 }
 
 /// Checks a lease asked for by a puller: 1 s to 24 h.
@@ -373,7 +391,7 @@ pub(crate) fn finish_forming(
             db.transition_message(state.id, MessageStatus::Ready, status, None, None, now)?;
             let formed = Formed {
                 message_id: state.id,
-                flow: &state.flow,
+                flow,
                 ordering_key: state.ordering_key.as_deref(),
                 due: state.not_before.map_or(now, |t| t.max(now)),
                 attempt: state.attempts,

@@ -576,39 +576,40 @@ impl Engine {
     fn finish_incoming(&self, id: &str, error: Option<String>) -> Result<()> {
         let now = self.core.now();
         let id = id.to_owned();
-        let (flow, status) = self.core.store.write(Commit::Durable, move |db| {
-            let (row, flow, status, attempts) = db
+        let (flow, status, took) = self.core.store.write(Commit::Durable, move |db| {
+            let state = db
                 .incoming_state(&id)?
                 .ok_or_else(|| Error::IncomingNotFound { id: id.clone() })?;
             let wrong = || Error::WrongStatus {
                 what: "incoming message",
                 id: id.clone(),
-                status: status.to_string(),
+                status: state.status.to_string(),
                 operation: if error.is_some() {
                     "failed"
                 } else {
                     "acknowledged"
                 },
             };
-            if status != IncomingStatus::InProgress {
+            if state.status != IncomingStatus::InProgress {
                 return Err(wrong());
             }
             let config = db.config()?;
             let done = Processing {
-                row,
-                flow: &flow,
-                attempts,
+                row: state.id,
+                flow: &state.flow,
+                attempts: state.attempts,
                 owner: None,
             };
             match record_processing(db, &config, &done, error.as_deref(), now)? {
-                Some(status) => Ok((flow, status)),
+                // An external processor is timed from its claim, by the engine's clock.
+                Some(status) => Ok((state.flow.clone(), status, now.since(state.updated_at))),
                 None => Err(wrong()),
             }
         })?;
         self.core.observe(&[Observation::Processed {
             flow,
             status,
-            took: None,
+            took: Some(took),
         }]);
         Ok(())
     }

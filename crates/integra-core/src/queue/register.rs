@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::fan_out::{Formed, fan_out, status_after_fan_out, targets};
+use super::fan_out::{Formed, check_sendable, fan_out, status_after_fan_out, targets};
 use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Flow, Former, Ordering};
 use crate::engine::{Core, Engine};
@@ -34,8 +34,10 @@ pub struct RegisterOptions {
     /// coalescing and the unchanged-content rule, and orders by key when the flow does and
     /// no ordering key is given.
     pub object_key: Option<String>,
-    /// Messages with the same ordering key reach each subscriber in registration order
-    /// (only on flows with `ordering: by_key`).
+    /// Kept on every flow: shown in the status and carried where the transport has a place
+    /// for it (AMQP header `x-ordering-key`, the Kafka record key). Only on flows with
+    /// `ordering: by_key` does it order delivery: messages with the same key reach each
+    /// subscriber in registration order.
     pub ordering_key: Option<String>,
     /// Queue this message even when it would coalesce or be unchanged.
     pub allow_duplicate: bool,
@@ -113,7 +115,9 @@ impl Engine {
     /// # Errors
     /// [`Error::UnknownFlow`], [`Error::FlowInactive`], [`Error::WrongDirection`] for an
     /// incoming flow, [`Error::InvalidJson`] for a source that is not JSON,
-    /// [`Error::InvalidArgument`] for a bad key. Nothing is queued then.
+    /// [`Error::InvalidArgument`] for a bad key, [`Error::NotJsonRpcParams`] for a source
+    /// that is not an object or an array on a pass-through flow with a JSON-RPC subscriber.
+    /// Nothing is queued then.
     pub fn register(&self, flow: &str, source: &str, options: &RegisterOptions) -> Result<String> {
         let mut ids = self.register_batch(
             flow,
@@ -194,8 +198,9 @@ fn observations(flow: &str, registered: &[Registered]) -> Vec<Observation> {
     out
 }
 
-/// The violations of each source against the schema of a pass-through flow (sources are
-/// payloads there); empty for flows that form their payloads, or have no schema.
+/// On a pass-through flow (sources are payloads there), refuses a source a subscriber cannot
+/// be sent, and returns the violations of each against the flow's schema; empty for flows
+/// that form their payloads, or have no schema.
 fn validate_sources(
     core: &Core,
     config: &ConfigSnapshot,
@@ -203,9 +208,15 @@ fn validate_sources(
     items: &[Registration],
 ) -> Result<Vec<Vec<Violation>>> {
     match config.flow(flow) {
-        Some(f) if f.former == Former::None && f.schema.is_some() => items
+        Some(f) if f.former == Former::None => items
             .iter()
-            .map(|item| {
+            .enumerate()
+            .map(|(i, item)| {
+                let what = || format!("the source of message {i} for flow '{flow}'");
+                check_sendable(config, f, what, &item.source)?;
+                if f.schema.is_none() {
+                    return Ok(Vec::new());
+                }
                 let value: serde_json::Value = serde_json::from_str(&item.source)
                     .map_err(|e| Error::invalid_json("a source", &e))?;
                 core.flow_violations(config, f, &value)
@@ -245,9 +256,11 @@ fn register_one(
             formed: None,
         });
     }
+    // Kept whatever the flow's ordering (a consumer may partition by it); the object key
+    // stands in for a missing one only where it orders delivery.
     let ordering_key = match flow.ordering {
         Ordering::ByKey => o.ordering_key.as_deref().or(o.object_key.as_deref()),
-        Ordering::None => None,
+        Ordering::None => o.ordering_key.as_deref(),
     };
     let due = o.not_before.map_or(now, |t| t.max(now));
     let valid = violations.is_empty();
@@ -304,7 +317,7 @@ fn register_one(
         )?;
         let formed = Formed {
             message_id: id,
-            flow: &flow.code,
+            flow,
             ordering_key,
             due,
             attempt: 0,

@@ -7,6 +7,19 @@ use super::{Db, Result};
 use crate::queue::status::IncomingStatus;
 use crate::time::Timestamp;
 
+/// What finishing the processing of an incoming message needs to know about it.
+#[derive(Debug, Clone)]
+pub(crate) struct IncomingState {
+    /// Its row id.
+    pub(crate) id: i64,
+    pub(crate) flow: String,
+    pub(crate) status: IncomingStatus,
+    pub(crate) attempts: u32,
+    /// Its last change: while it is InProgress, when it was claimed (nothing writes a claimed
+    /// message but the lease renewal, which leaves this).
+    pub(crate) updated_at: Timestamp,
+}
+
 /// An incoming message to store.
 pub(crate) struct NewIncoming<'a> {
     pub(crate) uuid: &'a str,
@@ -104,13 +117,16 @@ impl Db<'_> {
         )
     }
 
-    /// (row id, flow, status, attempts) of the incoming message with this public id.
-    pub(crate) fn incoming_state(
-        &self,
-        uuid: &str,
-    ) -> Result<Option<(i64, String, IncomingStatus, u32)>> {
+    /// The state of the incoming message with this public id.
+    pub(crate) fn incoming_state(&self, uuid: &str) -> Result<Option<IncomingState>> {
         self.row(sql!(select_incoming_state), [uuid], |r| {
-            Ok((r.get(0)?, r.get(1)?, status_column(r, 2)?, r.get(3)?))
+            Ok(IncomingState {
+                id: r.get(0)?,
+                flow: r.get(1)?,
+                status: status_column(r, 2)?,
+                attempts: r.get(3)?,
+                updated_at: Timestamp::from_millis(r.get(4)?),
+            })
         })
     }
 

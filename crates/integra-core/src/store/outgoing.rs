@@ -42,6 +42,9 @@ pub(crate) struct MessageState {
     pub(crate) ordering_key: Option<String>,
     pub(crate) not_before: Option<Timestamp>,
     pub(crate) attempts: u32,
+    /// Its last change: while it is Forming, when it was claimed (nothing writes a claimed
+    /// message but the lease renewal, which leaves this).
+    pub(crate) updated_at: Timestamp,
 }
 
 /// A message claimed for forming.
@@ -81,6 +84,7 @@ fn message_state(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageState> {
         ordering_key: r.get(5)?,
         not_before: r.get::<_, Option<i64>>(6)?.map(Timestamp::from_millis),
         attempts: r.get(7)?,
+        updated_at: Timestamp::from_millis(r.get(8)?),
     })
 }
 

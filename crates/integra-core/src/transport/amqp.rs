@@ -228,7 +228,7 @@ impl AmqpTransport {
         for m in messages {
             let routing_key = render(&self.settings.routing_key, m);
             let published = match short_string(&routing_key) {
-                Err(e) => Err(SendFailure::permanent(format!(
+                Err(e) => Err(SendFailure::unsendable(format!(
                     "the routing key of message {}: {e}",
                     m.message_id
                 ))),

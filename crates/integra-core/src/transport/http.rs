@@ -22,7 +22,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 
 use super::resolver::CachingResolver;
-use super::{Outgoing, SendFailure, Transport};
+use super::{FailureKind, Outgoing, SendFailure, Transport};
 use crate::config::{Auth, Endpoint, HttpMethod, HttpSettings, IdsIn};
 
 /// Characters of an error response kept for the history.
@@ -85,7 +85,11 @@ impl Reply {
             message,
             status: Some(self.status),
             retry_after: self.retry_after,
-            transient: matches!(self.status, 408 | 429 | 500..=599),
+            kind: if matches!(self.status, 408 | 429 | 500..=599) {
+                FailureKind::Transient
+            } else {
+                FailureKind::Permanent
+            },
         }
     }
 

@@ -3,11 +3,18 @@
 //! only when the answer is a JSON-RPC response with a `result` and our id; a response
 //! carrying `error` is a failure with its code and message recorded, and a malformed answer is
 //! a failure, not a success.
+//!
+//! `params` must be an object or an array (the specification's Structured value), so a
+//! scalar payload is refused rather than wrapped: wrapping `42` as `[42]` would send the same
+//! call for the payloads `42` and `[42]`, and change what the caller wrote. Registration and
+//! forming refuse it for a flow with a JSON-RPC subscriber, naming both; a scalar that got
+//! past them (the subscriber became JSON-RPC after the message was fanned out) is unsendable
+//! here, and its delivery dead at once, never sent.
 
 use serde_json::Value;
 
 use super::http::EndpointClient;
-use super::{Outgoing, SendFailure, Transport};
+use super::{JSONRPC_PARAMS_RULE, Outgoing, SendFailure, Transport, not_jsonrpc_params};
 use crate::config::{Endpoint, HttpMethod, JsonRpcSettings};
 
 /// A JSON-RPC 2.0 subscriber's transport.
@@ -74,6 +81,12 @@ fn judge(url: &str, body: &[u8], id: &str) -> Result<(), SendFailure> {
 
 impl Transport for JsonRpcTransport {
     fn send(&self, m: &Outgoing<'_>) -> Result<(), SendFailure> {
+        if let Some(found) = not_jsonrpc_params(m.payload) {
+            return Err(SendFailure::unsendable(format!(
+                "the payload of message {} is {found}, and {JSONRPC_PARAMS_RULE}",
+                m.message_id
+            )));
+        }
         let url = format!("{}{}", self.client.base, self.settings.path);
         let method = self.settings.method.as_deref().unwrap_or(m.flow);
         let headers: Vec<(&str, &str)> = self

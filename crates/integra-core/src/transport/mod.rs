@@ -5,9 +5,13 @@
 //! its kind-specific settings) and reused across messages and threads, so connections are
 //! pooled; [`Transports`] rebuilds them when the configuration's version changes.
 //!
-//! A transport reports success only when the far side confirmed the message. Every failure
-//! is retried per the subscriber's policy; a [`SendFailure`] says whether it looked transient
-//! (timeouts, refused connections, 5xx) and may carry a `Retry-After` delay.
+//! A transport reports success only when the far side confirmed the message. A failure is
+//! retried per the subscriber's policy; a [`SendFailure`] says what kind it is
+//! ([`FailureKind`]: transient like timeouts, refused connections and 5xx, or permanent) and
+//! may carry a `Retry-After` delay. A failure of the message itself, which no attempt can
+//! mend (its key makes a topic no broker accepts, its payload is no JSON-RPC `params`), is
+//! [`FailureKind::Unsendable`]: found before anything is sent, and the delivery is Dead at
+//! once instead of retried to the end of its attempts.
 //!
 //! Broker transports receive batches ([`Transport::send_batch`]): they publish every message
 //! of the batch, then await the confirmations together (publisher confirms, one Kafka record
@@ -57,7 +61,8 @@ pub struct Outgoing<'a> {
     pub payload: &'a str,
     /// The object key given at registration.
     pub object_key: Option<&'a str>,
-    /// The ordering key.
+    /// The ordering key given at registration, whatever the flow's ordering; on a flow
+    /// ordered by key, the object key when none was given.
     pub ordering_key: Option<&'a str>,
     /// Which attempt this is, from 1.
     pub attempt: u32,
@@ -72,25 +77,51 @@ pub struct SendFailure {
     pub status: Option<u16>,
     /// A delay the far side asked for (`Retry-After`).
     pub retry_after: Option<Duration>,
-    /// True for failures that usually pass (timeouts, connection errors, 408/429/5xx).
-    pub transient: bool,
+    /// What the failure says about the next attempt.
+    pub kind: FailureKind,
+}
+
+/// What a failed send says about the next attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// Usually passes by itself (a timeout, a connection error, 408/429/5xx): retried per
+    /// the subscriber's policy.
+    Transient,
+    /// Not expected to pass by itself (the far side refused the message or our credentials,
+    /// the configuration is wrong), but someone may mend the far side or the configuration:
+    /// retried per the subscriber's policy too.
+    Permanent,
+    /// This message cannot be sent as it is, whatever the far side does (its object key
+    /// makes an invalid MQTT topic, its payload cannot be JSON-RPC `params`): found before
+    /// anything was sent, and the delivery is Dead at once (a re-drive after a configuration
+    /// change tries again).
+    Unsendable,
 }
 
 impl SendFailure {
-    /// A failure that is not expected to pass by itself.
+    /// A failure that is not expected to pass by itself; retried per the policy.
     pub fn permanent(message: impl Into<String>) -> Self {
         SendFailure {
             message: message.into(),
             status: None,
             retry_after: None,
-            transient: false,
+            kind: FailureKind::Permanent,
         }
     }
 
     /// A failure that usually passes (a timeout, a refused connection).
     pub fn transient(message: impl Into<String>) -> Self {
         SendFailure {
-            transient: true,
+            kind: FailureKind::Transient,
+            ..SendFailure::permanent(message)
+        }
+    }
+
+    /// A message that cannot be sent as it is: its delivery is Dead at once.
+    pub fn unsendable(message: impl Into<String>) -> Self {
+        SendFailure {
+            kind: FailureKind::Unsendable,
             ..SendFailure::permanent(message)
         }
     }
@@ -114,6 +145,29 @@ pub trait Transport: Send + Sync {
     /// by one; broker transports publish them all and await the confirmations together.
     fn send_batch(&self, messages: &[Outgoing<'_>]) -> Vec<Result<(), SendFailure>> {
         messages.iter().map(|m| self.send(m)).collect()
+    }
+}
+
+/// The rule a payload for a JSON-RPC 2.0 subscriber must follow: it is the call's `params`,
+/// a Structured value.
+pub(crate) const JSONRPC_PARAMS_RULE: &str =
+    "a JSON-RPC 2.0 call's params must be an object or an array";
+
+/// What `payload` (JSON text) is when it cannot be a JSON-RPC 2.0 call's `params` (`a
+/// number`, `a string`, `a boolean`, `null`); `None` for an object or an array. Used where
+/// payloads enter (registration, forming) as well as by the transport, so it does not depend
+/// on the `jsonrpc` feature.
+pub(crate) fn not_jsonrpc_params(payload: &str) -> Option<&'static str> {
+    match payload
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .as_bytes()
+        .first()
+    {
+        Some(b'{' | b'[') => None,
+        Some(b'"') => Some("a string"),
+        Some(b't' | b'f') => Some("a boolean"),
+        Some(b'n') => Some("null"),
+        _ => Some("a number"),
     }
 }
 
@@ -261,5 +315,27 @@ impl Transports {
             }
         };
         Ok(built)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_object_or_an_array_can_be_json_rpc_params() {
+        for structured in ["{}", "[]", " \n\t{\"n\": 1}", "\r\n[42]"] {
+            assert_eq!(not_jsonrpc_params(structured), None, "{structured}");
+        }
+        for (scalar, found) in [
+            ("42", "a number"),
+            (" -0.5e3", "a number"),
+            ("\"text\"", "a string"),
+            ("true", "a boolean"),
+            ("\nfalse", "a boolean"),
+            ("null", "null"),
+        ] {
+            assert_eq!(not_jsonrpc_params(scalar), Some(found), "{scalar}");
+        }
     }
 }

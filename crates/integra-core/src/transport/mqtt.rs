@@ -11,6 +11,12 @@
 //! publishes, so every publish waiting for its acknowledgement fails at once and the queue
 //! retries it. MQTT 3.1.1 has no headers: the payload travels alone, and the topic template
 //! may carry `{message_id}` or `{object_key}`.
+//!
+//! A topic is checked before it is published ([`topic_fault`]): a key that makes it one no
+//! broker takes (a wildcard, U+0000, a control character) fails that message alone, as
+//! unsendable, instead of reaching rumqttc (which refuses wildcards with an error that reads
+//! like a connection problem) or the broker (which drops the connection, failing every
+//! publish in flight).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
@@ -26,9 +32,12 @@ use rumqttc::{
 use super::template::render;
 use super::{Outgoing, SendFailure, Transport};
 use crate::config::{Auth, Endpoint, MqttSettings};
+use crate::limits::quoted;
 
 /// Requests that may wait in rumqttc's queue.
 const QUEUE: usize = 256;
+/// The longest topic, in bytes (MQTT writes its length in two bytes).
+const MAX_TOPIC_BYTES: usize = 65_535;
 /// The largest packet sent or received.
 const MAX_PACKET: usize = 64 << 20;
 
@@ -127,6 +136,36 @@ pub(crate) fn qos(level: u8) -> QoS {
     }
 }
 
+/// Why `topic` cannot be published to, if it cannot (MQTT 3.1.1, sections 1.5.3 and 4.7):
+/// it is empty or over 65,535 bytes, or holds a wildcard (`+`, `#`) or U+0000; or it holds a
+/// character over which the specification lets a broker drop the connection (the control
+/// characters U+0001–U+001F and U+007F–U+009F, the non-characters).
+pub(crate) fn topic_fault(topic: &str) -> Option<String> {
+    if topic.is_empty() {
+        return Some("it is empty".to_owned());
+    }
+    if topic.len() > MAX_TOPIC_BYTES {
+        return Some(format!(
+            "it is {} bytes, over the limit of {MAX_TOPIC_BYTES} bytes",
+            topic.len()
+        ));
+    }
+    topic.chars().find_map(|c| {
+        let code = u32::from(c);
+        if c == '+' || c == '#' {
+            Some(format!("it holds the wildcard '{c}'"))
+        } else if code <= 0x1F
+            || (0x7F..=0x9F).contains(&code)
+            || (0xFDD0..=0xFDEF).contains(&code)
+            || code & 0xFFFE == 0xFFFE
+        {
+            Some(format!("it holds U+{code:04X}"))
+        } else {
+            None
+        }
+    })
+}
+
 impl MqttTransport {
     /// Builds the transport and starts its connection thread.
     ///
@@ -168,6 +207,14 @@ impl MqttTransport {
 
     /// Queues one publish and returns where its outcome will arrive.
     fn queue(&self, m: &Outgoing<'_>) -> Result<Receiver<Outcome>, SendFailure> {
+        let topic = render(&self.settings.topic, m);
+        if let Some(fault) = topic_fault(&topic) {
+            return Err(SendFailure::unsendable(format!(
+                "message {}: {:?} is not a valid MQTT topic to publish to: {fault}",
+                m.message_id,
+                quoted(&topic)
+            )));
+        }
         let (tx, rx) = bounded(1);
         let _order = self
             .publishing
@@ -178,7 +225,6 @@ impl MqttTransport {
             .unwrap_or_else(PoisonError::into_inner)
             .queued
             .push_back(tx);
-        let topic = render(&self.settings.topic, m);
         let published = match &self.client {
             Some(client) => {
                 client.publish(topic, self.qos, self.settings.retain, m.payload.as_bytes())
@@ -288,5 +334,35 @@ impl Drop for MqttTransport {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .fail_all("the MQTT transport was stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_topic_no_broker_takes_for_a_publish_is_named() {
+        for topic in [
+            "orders/7",
+            "заказы/ЗК-001",
+            "a b/$c",
+            "x".repeat(MAX_TOPIC_BYTES).as_str(),
+        ] {
+            assert_eq!(topic_fault(topic), None, "{topic}");
+        }
+        let fault = |topic: &str| topic_fault(topic).unwrap();
+        assert_eq!(fault(""), "it is empty");
+        assert_eq!(fault("orders/#"), "it holds the wildcard '#'");
+        assert_eq!(fault("orders/+/7"), "it holds the wildcard '+'");
+        assert_eq!(fault("a\0b"), "it holds U+0000");
+        assert_eq!(fault("a\nb"), "it holds U+000A");
+        assert_eq!(fault("a\u{85}"), "it holds U+0085");
+        assert_eq!(fault("a\u{FFFF}"), "it holds U+FFFF");
+        assert_eq!(fault("a\u{FDD0}"), "it holds U+FDD0");
+        assert_eq!(
+            fault(&"x".repeat(MAX_TOPIC_BYTES + 1)),
+            "it is 65536 bytes, over the limit of 65535 bytes"
+        );
     }
 }

@@ -1,1 +1,1 @@
-SELECT id, flow, status, attempts FROM incoming WHERE uuid = ?1
+SELECT id, flow, status, attempts, updated_at FROM incoming WHERE uuid = ?1

@@ -1,2 +1,2 @@
-SELECT id, uuid, flow, status, object_key, ordering_key, not_before, attempts
+SELECT id, uuid, flow, status, object_key, ordering_key, not_before, attempts, updated_at
 FROM message WHERE uuid = ?1
