@@ -288,6 +288,7 @@ fn the_callers_bytes_reach_the_wire_whichever_call_brought_them() {
         json!({"code": "FORMED", "direction": "outgoing", "subscribers": ["a"], "former": "external"}),
     );
     let t = TestEngine::new(&config);
+    use integra::json_api::OWN_MEMORY;
     let mut handle = integra::json_api::Handle::new();
     let database = t.dir.path().join("integra.db");
     handle
@@ -307,10 +308,16 @@ fn the_callers_bytes_reach_the_wire_whichever_call_brought_them() {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    handle.register_messages("ORDERS", &batch).unwrap();
+    handle
+        .register_messages("ORDERS", &batch, OWN_MEMORY)
+        .unwrap();
     for d in documents {
-        handle.register_message("ORDERS", d, false, "").unwrap();
-        let id = handle.register_message("FORMED", "{}", true, "").unwrap();
+        handle
+            .register_message("ORDERS", d, false, "", OWN_MEMORY)
+            .unwrap();
+        let id = handle
+            .register_message("FORMED", "{}", true, "", OWN_MEMORY)
+            .unwrap();
         let items = t.engine.next_to_form(1, Duration::from_secs(60)).unwrap();
         assert_eq!(items[0].id, id);
         assert_eq!(handle.complete_forming(&id, d).unwrap(), "");
