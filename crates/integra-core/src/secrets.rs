@@ -186,15 +186,18 @@ impl SecretsKey {
         let Some((stored, body)) = sealed_parts(text) else {
             return Ok(text.to_owned());
         };
+        let damaged = || SecretsError::Damaged {
+            key: self.fingerprint.clone(),
+        };
+        if stored.is_empty() {
+            return Err(damaged());
+        }
         if stored != self.fingerprint {
             return Err(SecretsError::WrongKey {
                 stored: stored.to_owned(),
                 ours: self.fingerprint.clone(),
             });
         }
-        let damaged = || SecretsError::Damaged {
-            key: self.fingerprint.clone(),
-        };
         let bytes = from_hex(body).ok_or_else(damaged)?;
         if bytes.len() < NONCE_BYTES {
             return Err(damaged());
@@ -241,9 +244,11 @@ pub(crate) fn seal(key: Option<&SecretsKey>, text: &str) -> String {
     }
 }
 
-/// The key fingerprint and the hexadecimal body of a sealed text.
+/// The key fingerprint and the hexadecimal body of a sealed text (a sealed text without
+/// them has an empty fingerprint and body, which no key opens).
 fn sealed_parts(text: &str) -> Option<(&str, &str)> {
-    text.strip_prefix(SEALED_PREFIX)?.split_once(':')
+    let rest = text.strip_prefix(SEALED_PREFIX)?;
+    Some(rest.split_once(':').unwrap_or(("", "")))
 }
 
 fn to_hex(bytes: &[u8]) -> String {
