@@ -125,8 +125,32 @@ fn forming_and_inspection_refuse_what_they_cannot_do() {
         })
         .unwrap_err()
         .to_string(),
-        "invalid limit: must be at most 10000"
+        "invalid limit: must be at most 10000, got 10001"
     );
+    // One listing limit, defined once, for every listing and front door (issue 15).
+    let over = integra::limits::MAX_LIST + 1;
+    for err in [
+        e.received_exchange_messages(None, over).unwrap_err(),
+        e.sent_exchange_messages(None, over).unwrap_err(),
+    ] {
+        assert_eq!(
+            err.to_string(),
+            "invalid limit: must be at most 10000, got 10001"
+        );
+    }
+    let mut handle = integra::json_api::Handle::new();
+    handle
+        .open(&serde_json::json!({"database": t.dir.path().join("integra.db")}).to_string())
+        .unwrap();
+    for err in [
+        handle.received_exchange_messages("", 10_001).unwrap_err(),
+        handle.sent_exchange_messages("", 10_001).unwrap_err(),
+    ] {
+        assert_eq!(
+            err.to_string(),
+            "invalid limit: must be between 1 and 10000, got 10001"
+        );
+    }
     assert_eq!(
         e.ack_incoming("nope").unwrap_err().to_string(),
         "no incoming message has id 'nope'"

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use integra::config::Secret;
+use integra::limits::MAX_LIST;
 use integra::{
     ConnectionSettings, Engine, EngineOptions, Error, ExchangeEndpoint, ExchangeMessage,
     InboxStatus, ManualClock, OutboxStatus, Recipients, Timestamp,
@@ -113,12 +114,14 @@ impl Base {
 
     fn received(&self, status: Option<InboxStatus>) -> Vec<integra::ReceivedMessage> {
         self.engine
-            .received_exchange_messages(status, 100_000)
+            .received_exchange_messages(status, MAX_LIST)
             .unwrap()
     }
 
     fn sent(&self, status: Option<OutboxStatus>) -> Vec<integra::SentMessage> {
-        self.engine.sent_exchange_messages(status, 100_000).unwrap()
+        self.engine
+            .sent_exchange_messages(status, MAX_LIST)
+            .unwrap()
     }
 
     /// Handles every received message through the pull API, in the order it hands them

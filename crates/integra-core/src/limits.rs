@@ -105,6 +105,20 @@ pub(crate) fn check_batch(what: impl FnOnce() -> String, n: usize) -> Result<()>
     Ok(())
 }
 
+/// Refuses a listing's `limit` over [`MAX_LIST`].
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming the limit.
+pub(crate) fn check_list_limit(limit: usize) -> Result<()> {
+    if limit > MAX_LIST {
+        return Err(Error::InvalidArgument {
+            name: "limit",
+            reason: format!("must be at most {MAX_LIST}, got {limit}"),
+        });
+    }
+    Ok(())
+}
+
 /// Refuses a message text over [`MAX_MESSAGE_BYTES`]; `what` names it.
 ///
 /// # Errors

@@ -19,6 +19,7 @@ use super::kind;
 use super::wire::{Batch, Stored};
 use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
+use crate::limits::check_list_limit;
 use crate::queue::forming::check_lease;
 use crate::queue::retry::RetryPolicy;
 use crate::queue::status::InboxStatus;
@@ -344,12 +345,14 @@ impl Engine {
     /// `limit`.
     ///
     /// # Errors
+    /// [`Error::InvalidArgument`] for a limit over [`crate::limits::MAX_LIST`];
     /// [`Error::Store`] when the database fails.
     pub fn received_exchange_messages(
         &self,
         status: Option<InboxStatus>,
         limit: usize,
     ) -> Result<Vec<ReceivedMessage>> {
+        check_list_limit(limit)?;
         let rows = self.core.store.read(|db| db.inbox(status, limit))?;
         Ok(rows.into_iter().map(ReceivedMessage::from).collect())
     }

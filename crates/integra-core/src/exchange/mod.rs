@@ -32,7 +32,7 @@ pub use inbox::{ChannelHandler, ExchangeMessage, ReceivedMessage};
 
 use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
-use crate::limits::MAX_CHANNEL_CHARS;
+use crate::limits::{MAX_CHANNEL_CHARS, check_list_limit};
 use crate::queue::status::OutboxStatus;
 use crate::store::{Commit, Db, NewInbox, NewOutbox, OutboxListRow, RecipientKind};
 use crate::time::Timestamp;
@@ -455,12 +455,14 @@ impl Engine {
     /// most `limit`: one per recipient.
     ///
     /// # Errors
+    /// [`Error::InvalidArgument`] for a limit over [`crate::limits::MAX_LIST`];
     /// [`Error::Store`] when the database fails.
     pub fn sent_exchange_messages(
         &self,
         status: Option<OutboxStatus>,
         limit: usize,
     ) -> Result<Vec<SentMessage>> {
+        check_list_limit(limit)?;
         let rows = self.core.store.read(|db| db.outbox(status, limit))?;
         Ok(rows.into_iter().map(SentMessage::from).collect())
     }

@@ -5,7 +5,8 @@
 use std::str::FromStr;
 
 use super::{
-    Handle, ID_UNITS, MAX_BATCH, Reserve, claimed, count, json, lease, parse, reserve_room,
+    Handle, ID_UNITS, MAX_BATCH, MAX_LIST, Reserve, claimed, count, json, lease, parse,
+    reserve_room,
 };
 use crate::error::{Error, Result};
 use crate::exchange::{ConnectionSettings, Recipients};
@@ -271,7 +272,7 @@ impl Handle {
     pub fn received_exchange_messages(&self, status_text: &str, limit: i64) -> Result<String> {
         let messages = self
             .engine()?
-            .received_exchange_messages(status(status_text)?, count("limit", limit, MAX_BATCH)?)?;
+            .received_exchange_messages(status(status_text)?, count("limit", limit, MAX_LIST)?)?;
         Ok(json(&messages))
     }
 
@@ -283,7 +284,7 @@ impl Handle {
     pub fn sent_exchange_messages(&self, status_text: &str, limit: i64) -> Result<String> {
         let messages = self
             .engine()?
-            .sent_exchange_messages(status(status_text)?, count("limit", limit, MAX_BATCH)?)?;
+            .sent_exchange_messages(status(status_text)?, count("limit", limit, MAX_LIST)?)?;
         Ok(json(&messages))
     }
 

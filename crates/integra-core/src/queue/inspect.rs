@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use super::status::{DeliveryStatus, IncomingStatus, MessageStatus};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::limits::MAX_LIST;
+use crate::limits::check_list_limit;
 use crate::store::{Commit, IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
 use crate::time::Timestamp;
 
@@ -310,12 +310,7 @@ impl Engine {
     /// [`Error::InvalidArgument`] for an unknown status name or a limit over 10 000.
     pub fn list_messages(&self, filter: &ListFilter) -> Result<Vec<MessageSummary>> {
         let limit = filter.limit.unwrap_or(100);
-        if limit > MAX_LIST {
-            return Err(Error::InvalidArgument {
-                name: "limit",
-                reason: format!("must be at most {MAX_LIST}"),
-            });
-        }
+        check_list_limit(limit)?;
         let query = ListQuery {
             flow: filter.flow.as_deref(),
             status: parse_status("status", filter.status.as_deref())?,
