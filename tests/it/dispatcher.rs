@@ -179,3 +179,36 @@ fn dispatcher_options_are_checked() {
     );
     assert!(!t.engine.dispatcher_running());
 }
+
+/// Stopping the dispatcher behind a subscriber that never answers takes one grace period,
+/// not one for the scheduler and another for the workers (issue 15). The bound is the
+/// behaviour under test: the stop sleeps, it does not compute, so load cannot stretch it
+/// past the margin.
+#[test]
+fn a_stop_behind_a_subscriber_that_never_answers_takes_one_grace_period() {
+    let rx = Receiver::start(|_| Reply::ok().delay(Duration::from_secs(60)));
+    let mut config = http_config(rx.url(), &["a"]);
+    config["endpoints"][0]["read_timeout"] = json!("2m");
+    let t = TestEngine::new(&config);
+    let grace = Duration::from_secs(2);
+    t.engine
+        .start_dispatcher(DispatcherOptions {
+            stop_grace: grace,
+            ..DispatcherOptions::default()
+        })
+        .unwrap();
+    t.engine
+        .register("ORDERS", "{}", &RegisterOptions::default())
+        .unwrap();
+    wait_until("the delivery is in flight", Duration::from_secs(10), || {
+        !rx.received().is_empty()
+    });
+    let started = Instant::now();
+    assert!(t.engine.stop_dispatcher());
+    let took = started.elapsed();
+    assert!(took >= grace, "it did not wait for the send: {took:?}");
+    assert!(
+        took < grace + grace / 2,
+        "the stop took {took:?}, over one grace period of {grace:?}"
+    );
+}

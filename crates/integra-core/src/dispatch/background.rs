@@ -86,7 +86,8 @@ impl DispatcherOptions {
 /// A running background dispatcher.
 #[derive(Debug)]
 pub(crate) struct Dispatcher {
-    stop: Sender<()>,
+    /// Tells the scheduler to stop, by when.
+    stop: Sender<Instant>,
     scheduler: Option<JoinHandle<()>>,
     workers: Vec<JoinHandle<()>>,
     grace: Duration,
@@ -100,7 +101,7 @@ impl Dispatcher {
         let capacity = options.batch.max(options.threads * 2);
         let (work_tx, work_rx) = crossbeam_channel::bounded::<WorkItem>(capacity);
         let (done_tx, done_rx) = crossbeam_channel::unbounded::<WorkResult>();
-        let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(1);
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded::<Instant>(1);
         let spawn_err = |source| Error::Spawn {
             what: "a dispatcher thread",
             source,
@@ -153,16 +154,17 @@ impl Dispatcher {
     }
 
     /// Stops claiming, waits up to the grace period for work in flight, records what
-    /// finished, and joins the threads that are done.
+    /// finished, and joins the threads that are done. The whole stop takes at most the
+    /// grace period: the scheduler and the workers share one deadline.
     pub(crate) fn stop(mut self) {
-        let _ = self.stop.try_send(());
+        let deadline = Instant::now() + self.grace;
+        let _ = self.stop.try_send(deadline);
         if let Some(s) = self.scheduler.take() {
             let _ = s.join();
         }
         // The scheduler dropped the work channel: idle workers have exited. A worker still
         // inside a send gets until the end of the grace period, then is left to finish on
         // its own (its item's lease expires and it is retried).
-        let deadline = Instant::now() + self.grace;
         for w in self.workers.drain(..) {
             while !w.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
@@ -183,7 +185,7 @@ struct Scheduler {
     capacity: usize,
     work: Sender<WorkItem>,
     done: Receiver<WorkResult>,
-    stop: Receiver<()>,
+    stop: Receiver<Instant>,
     wake: Receiver<()>,
 }
 
@@ -293,9 +295,9 @@ impl Scheduler {
                     in_flight -= 1;
                 },
                 recv(self.wake) -> _ => look = true,
-                recv(self.stop) -> _ => {
+                recv(self.stop) -> deadline => {
                     if stop_by.is_none() {
-                        stop_by = Some(Instant::now() + self.options.stop_grace);
+                        stop_by = Some(deadline.unwrap_or_else(|_| Instant::now()));
                     }
                 },
                 default(timeout) => {}
