@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::support::TestEngine;
 use crate::support::http::{basic, get, post};
 use crate::support::proxy::{Proxy, ProxyOptions};
+use crate::support::raw_http::{Connection, post_request};
 
 const ORDER_SCHEMA: &str = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {},
   "components": {"schemas": {"Order": {"type": "object", "required": ["number"],
@@ -659,4 +660,169 @@ fn a_client_that_half_closes_after_its_request_gets_the_answer() {
         assert!(answer.starts_with("HTTP/1.1 200 "), "{request}: {answer:?}");
     }
     assert_eq!(s.incoming_count(), 1);
+}
+
+/// Issue 15: an answer given before the body was read (401, 403, a bad message id, an
+/// unknown flow, no such path) was followed by the server closing the keep-alive connection
+/// without saying so (no `Connection: close`): a client's next request on it failed, so one
+/// that answers a 401 challenge lost its POST. Now the body is read and dropped and the
+/// connection serves the next request; one the server will not read (over the limit, or
+/// still awaiting `100 Continue`) is answered with `Connection: close`.
+#[test]
+fn answers_given_before_the_body_is_read_keep_the_connection_usable() {
+    let s = Server::start(json!({"request_timeout": "5s"}));
+    let auth = format!("Authorization: {}", basic("exchange", "s3cret"));
+    let wrong = format!("Authorization: {}", basic("exchange", "guess"));
+    // Far more than one read of the server's: the body is still arriving when it answers.
+    let body = json!({"number": "K-1", "pad": "x".repeat(1 << 20)}).to_string();
+    let inter = |flow: &str, id: &str| format!("/hs/is_api/v1/{flow}/{id}");
+    let cases: Vec<(String, Vec<&str>, u16)> = vec![
+        (inter("IN", ID), vec![], 401),
+        (inter("IN", ID), vec![wrong.as_str()], 403),
+        (inter("IN", "not-a-uuid"), vec![auth.as_str()], 400),
+        (inter("NOPE", ID), vec![auth.as_str()], 405),
+        ("/hs/is_api/v2/IN/x".to_owned(), vec![auth.as_str()], 404),
+        ("/webhooks/shop".to_owned(), vec![], 401),
+        (
+            "/webhooks/shop".to_owned(),
+            vec!["Authorization: Bearer t0k"],
+            403,
+        ),
+    ];
+    let mut c = Connection::open(s.addr());
+    for (path, headers, status) in &cases {
+        let answer = c
+            .exchange(&post_request(path, headers, &body))
+            .unwrap_or_else(|e| panic!("{path} → {status}: the connection failed: {e}"));
+        assert_eq!(answer.status, *status, "{path}: {}", answer.body);
+        assert!(!answer.closes(), "{path}: {answer:?}");
+    }
+    // The same connection still carries a message, which the server reads whole.
+    let answer = c
+        .exchange(&post_request(&inter("IN", ID), &[&auth], &body))
+        .unwrap();
+    assert_eq!((answer.status, answer.body.as_str()), (200, "SUCCESS"));
+    assert_eq!(s.incoming_count(), 1);
+
+    // A body the server will not read: it says it closes, and the answer arrives whole.
+    let too_large = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\n{auth}\r\nContent-Length: {}\r\n\r\n{}",
+        inter("PLAIN", ID),
+        20 << 20,
+        "x".repeat(64 << 10)
+    );
+    let mut c = Connection::open(s.addr());
+    let answer = c.exchange(too_large.as_bytes()).unwrap();
+    assert_eq!(answer.status, 413, "{answer:?}");
+    assert!(answer.closes(), "{answer:?}");
+    assert!(c.closed_within(Duration::from_secs(5)));
+    // A client waiting for `100 Continue` before it sends the body is refused without it.
+    let mut c = Connection::open(s.addr());
+    let expecting = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        inter("IN", ID),
+        body.len()
+    );
+    let answer = c.exchange(expecting.as_bytes()).unwrap();
+    assert_eq!(answer.status, 401, "{answer:?}");
+    assert!(answer.closes(), "{answer:?}");
+    assert_eq!(s.incoming_count(), 1);
+}
+
+/// Issue 15: a message id is a UUID on the inter-base endpoint, and a UUID spelled in upper
+/// case, without dashes, in braces or as a URN was stored as another message than its
+/// canonical spelling, so one message could be stored twice. Every door now stores the
+/// canonical spelling (lower case, hyphenated); ids that are not UUIDs are kept as they are.
+#[test]
+fn a_message_id_in_any_spelling_of_its_uuid_is_one_message() {
+    let s = Server::start(quick_limits());
+    let auth = basic("exchange", "s3cret");
+    let creds = [("Authorization", auth.as_str())];
+    let upper = ID.to_ascii_uppercase();
+    let simple = ID.replace('-', "");
+    let spellings = [
+        ID.to_owned(),
+        upper.clone(),
+        simple.clone(),
+        simple.to_ascii_uppercase(),
+        format!("%7B{upper}%7D"),
+        format!("urn:uuid:{ID}"),
+    ];
+    for spelling in &spellings {
+        let url = s.url(&format!("/hs/is_api/v1/IN/{spelling}"));
+        let (status, body, _) = post(&url, &creds, r#"{"number": "U-1"}"#);
+        assert_eq!((status, body.as_str()), (200, "SUCCESS"), "{spelling}");
+    }
+    assert_eq!(s.incoming_count(), 1, "one message whatever the spelling");
+    let item =
+        &s.t.engine
+            .next_incoming(10, Duration::from_secs(30))
+            .unwrap()[0];
+    assert_eq!(item.message_id, ID);
+
+    // A webhook's id header, and `accept` (the Rust, C and 1C call).
+    let open = |id: &str| {
+        let (status, body, _) = post(
+            &s.url("/webhooks/open"),
+            &[("X-Message-ID", id)],
+            r#"{"n": 1}"#,
+        );
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()
+    };
+    let first = open(&upper);
+    assert_eq!(first["duplicate"], false);
+    assert_eq!(open(ID)["id"], first["id"]);
+    assert_eq!(open(&simple)["duplicate"], true);
+    let report =
+        s.t.engine
+            .incoming_status(first["id"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(report.message_id, ID);
+    let headers = std::collections::BTreeMap::new();
+    let accepted = s.t.engine.accept("PLAIN", &simple, "{}", &headers).unwrap();
+    assert_eq!(accepted.id, first["id"].as_str().unwrap());
+    assert!(accepted.duplicate);
+    // Ids that are not UUIDs are the sender's own: kept as sent, case and all.
+    assert_eq!(open("evt-1")["duplicate"], false);
+    assert_eq!(open("EVT-1")["duplicate"], false);
+    assert_eq!(s.incoming_count(), 4);
+}
+
+/// Issue 15: a request with two `Authorization` headers was judged by the first alone (a
+/// proxy adding its own, a client sending two). It is now refused with 400 naming the header;
+/// so is a second copy of an API-key or signature header.
+#[test]
+fn a_request_with_two_credentials_headers_is_refused_naming_the_header() {
+    let s = Server::start(quick_limits());
+    let good = format!("Authorization: {}", basic("exchange", "s3cret"));
+    let wrong = format!("Authorization: {}", basic("exchange", "guess"));
+    let path = format!("/hs/is_api/v1/IN/{ID}");
+    let body = r#"{"number": "D-1"}"#;
+    let mut c = Connection::open(s.addr());
+    for headers in [[&good, &wrong], [&wrong, &good], [&good, &good]] {
+        let headers = headers.map(String::as_str);
+        let answer = c.exchange(&post_request(&path, &headers, body)).unwrap();
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (400, "the request has more than one Authorization header")
+        );
+    }
+    let answer = c
+        .exchange(&post_request(
+            "/webhooks/shop/orders",
+            &["X-API-Key: k3y", "X-API-Key: other"],
+            body,
+        ))
+        .unwrap();
+    assert_eq!(answer.status, 400);
+    let error: Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(
+        error["error"],
+        "the request has more than one X-API-Key header"
+    );
+    assert_eq!(s.incoming_count(), 0);
+    // One is enough.
+    let answer = c.exchange(&post_request(&path, &[&good], body)).unwrap();
+    assert_eq!(answer.status, 200, "{answer:?}");
 }

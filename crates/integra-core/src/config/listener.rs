@@ -182,7 +182,8 @@ pub enum SignatureEncoding {
 }
 
 /// Limits of a listener. A request over a limit is refused with its status code (413 body,
-/// 431 headers, 408 too slow); connections over the limit are closed at once.
+/// 431 headers, 408 too slow, 503 while the bodies being checked fill their budget);
+/// connections over the limit are closed at once.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ListenerLimits {
@@ -200,6 +201,12 @@ pub struct ListenerLimits {
     pub idle_timeout: Duration,
     /// Most connections open at once. Default 256.
     pub max_connections: usize,
+    /// Most bytes of bodies being checked at once (parsed, validated against their flow's
+    /// schema, stored), across the listener's requests: parsing takes many times a body's
+    /// size, so this bounds the receiver's memory. A body read whole waits for room for up
+    /// to `request_timeout`, then is answered 503 with `Retry-After`. Default 16 MiB; never
+    /// less than `max_body_bytes`.
+    pub max_checking_bytes: usize,
 }
 
 impl Default for ListenerLimits {
@@ -210,6 +217,7 @@ impl Default for ListenerLimits {
             request_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             max_connections: 256,
+            max_checking_bytes: 16 << 20,
         }
     }
 }
@@ -423,6 +431,13 @@ impl ListenerLimits {
                 object,
                 "limits.max_connections",
                 "must be between 1 and 100000",
+            );
+        }
+        if !(1 << 20..=1 << 32).contains(&self.max_checking_bytes) {
+            p.push(
+                object,
+                "limits.max_checking_bytes",
+                "must be between 1048576 (1 MiB) and 4294967296 (4 GiB)",
             );
         }
     }

@@ -10,7 +10,9 @@
 //! The listener's settings are read when it starts; flows and schemas are read per request,
 //! so changing them needs no restart.
 
+mod answer;
 mod auth;
+mod body;
 mod connection;
 mod service;
 
@@ -99,6 +101,7 @@ impl Engine {
         let (shutdown, stopping) = watch::channel(false);
         let service = Arc::new(Service {
             core: Arc::clone(&self.core),
+            budget: body::Budget::new(&listener.limits),
             listener,
         });
         runtime.spawn(connection::accept_loop(
