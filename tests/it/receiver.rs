@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -14,10 +15,10 @@ use integra::inbound::receiver::{PATH_HEADER, Receiver};
 use integra::{Error, IncomingStatus};
 use serde_json::{Value, json};
 
-use crate::support::TestEngine;
 use crate::support::http::{basic, get, post};
 use crate::support::proxy::{Proxy, ProxyOptions};
 use crate::support::raw_http::{Connection, post_request};
+use crate::support::{TestEngine, child};
 
 const ORDER_SCHEMA: &str = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {},
   "components": {"schemas": {"Order": {"type": "object", "required": ["number"],
@@ -825,4 +826,55 @@ fn a_request_with_two_credentials_headers_is_refused_naming_the_header() {
     // One is enough.
     let answer = c.exchange(&post_request(&path, &[&good], body)).unwrap();
     assert_eq!(answer.status, 200, "{answer:?}");
+}
+
+/// Issue 15: on a full disk `/health` answered 200 while every message failed to be stored,
+/// and each was answered 500 "see the receiver's log". Both now answer 503 with
+/// `Retry-After`, naming the full database. The receiver runs in a child process whose files
+/// may not grow past 1 MB (`RLIMIT_FSIZE`), as in `storage_faults`.
+#[test]
+fn a_full_disk_is_answered_503_with_retry_after_and_health_says_so() {
+    let TestEngine { engine, dir, .. } = TestEngine::new(&config(json!({})));
+    drop(engine);
+    let db = dir.path().join("integra.db");
+    let command = child::command("receiver", &[("DB", db.display().to_string())]);
+    let mut receiver = child::with_file_size_limit(&command, 1 << 20)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let address = child::listening(&mut receiver);
+    let url = |path: &str| format!("http://{address}{path}");
+    assert_eq!(get(&url("/health"), &[]).0, 200);
+
+    let pad = "x".repeat(50_000);
+    let refused = (0..100)
+        .map(|n| {
+            let body = json!({"n": n, "pad": pad}).to_string();
+            post(&url("/webhooks/open"), &[], &body)
+        })
+        .find(|(status, _, _)| *status != 200);
+    let (status, body, headers) = refused.expect("1 MB filled up");
+    assert_eq!(status, 503, "{body}");
+    assert!(headers.contains_key("retry-after"), "{headers:?}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    let full = format!("database '{}' is full", db.display());
+    assert!(
+        error["error"].as_str().unwrap().starts_with(&full),
+        "{error}"
+    );
+
+    let mut c = Connection::open(address);
+    let health = c
+        .exchange(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(health.status, 503, "{health:?}");
+    assert_eq!(health.header("retry-after"), Some("30"));
+    let reason: Value = serde_json::from_str(&health.body).unwrap();
+    assert_eq!(reason["status"], "unavailable");
+    assert!(
+        reason["error"].as_str().unwrap().starts_with(&full),
+        "{reason}"
+    );
+    receiver.kill().unwrap();
+    receiver.wait().unwrap();
 }

@@ -245,28 +245,6 @@ fn a_read_only_database_is_refused_at_open_naming_the_file() {
     assert_eq!(problems(&engine, IntegrityMode::Full), []);
 }
 
-/// `cmd` run by `sh` with its files limited to `bytes` (`ulimit -f`, in 512-byte blocks)
-/// and SIGXFSZ ignored, so that a write past the limit fails with EFBIG instead of killing
-/// the process.
-fn with_file_size_limit(cmd: &Command, bytes: u64) -> Command {
-    let mut sh = Command::new("sh");
-    sh.arg("-c")
-        .arg(format!(
-            "ulimit -f {}; trap '' XFSZ; exec \"$@\"",
-            bytes / 512
-        ))
-        .arg("sh")
-        .arg(cmd.get_program())
-        .args(cmd.get_args());
-    for (key, value) in cmd.get_envs() {
-        if let Some(value) = value {
-            sh.env(key, value);
-        }
-    }
-    sh.stderr(Stdio::inherit());
-    sh
-}
-
 #[test]
 fn a_full_disk_fails_the_write_that_does_not_fit_and_keeps_every_one_before_it() {
     let (t, _) = engine_with_messages(0);
@@ -278,7 +256,7 @@ fn a_full_disk_fails_the_write_that_does_not_fit_and_keeps_every_one_before_it()
         ("BATCH", "2000".to_owned()),
     ];
     let limit = 1 << 20;
-    let lines = child_lines(with_file_size_limit(
+    let lines = child_lines(child::with_file_size_limit(
         &child::command("register_until_full", &args),
         limit,
     ));
