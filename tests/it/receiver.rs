@@ -3,7 +3,7 @@
 //! limits against slow and greedy clients, and a round trip between two engines.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -66,7 +66,7 @@ fn config(limits: Value) -> Value {
 
 fn quick_limits() -> Value {
     json!({"max_body_bytes": 4096, "request_timeout": "1s", "idle_timeout": "1s",
-           "max_connections": 4})
+           "max_connections": 4, "max_connections_per_client": 4})
 }
 
 struct Server {
@@ -479,23 +479,28 @@ fn slow_greedy_and_idle_clients_cannot_exhaust_the_receiver() {
         "idle connection kept open"
     );
 
-    // Connections over the cap (4) are closed at once; the receiver serves again as soon as
-    // one ends.
+    // Connections over the cap (4), all serving requests (reading their bodies, as the
+    // `100 Continue` shows), are closed at once; the receiver serves again as soon as one
+    // ends.
+    let s = Server::start(json!({"max_connections": 4, "max_connections_per_client": 4}));
     let mut held: Vec<TcpStream> = (0..4)
         .map(|_| {
             let mut c = TcpStream::connect(s.addr()).unwrap();
-            c.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-                .unwrap();
-            let mut buf = [0u8; 256];
+            c.write_all(
+                b"POST /webhooks/open HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\
+                  Content-Length: 100\r\n\r\n",
+            )
+            .unwrap();
+            let mut buf = [0u8; 64];
             let n = c.read(&mut buf).unwrap();
-            assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+            assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 100"));
             c
         })
         .collect();
     let mut extra = TcpStream::connect(s.addr()).unwrap();
     let _ = extra.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(
-        closed_within(&mut extra, Duration::from_secs(2)),
+        closed_within(&mut extra, Duration::from_secs(5)),
         "the fifth connection was served"
     );
     drop(held.pop());
@@ -877,4 +882,63 @@ fn a_full_disk_is_answered_503_with_retry_after_and_health_says_so() {
     );
     receiver.kill().unwrap();
     receiver.wait().unwrap();
+}
+
+/// Issue 15: one client holding `max_connections` slow connections (sending their request
+/// heads a byte at a time, or not at all) locked every other client out, no credentials
+/// needed. Now one client holds at most its share of the connections (half by default), and
+/// when the listener is full a connection still waiting for its request head makes room:
+/// of the client holding the most, the oldest.
+#[test]
+fn a_client_holding_slow_connections_cannot_lock_the_others_out() {
+    let greedy: IpAddr = "127.0.0.1".parse().unwrap();
+    let (other, third): (IpAddr, IpAddr) =
+        ("127.0.0.2".parse().unwrap(), "127.0.0.3".parse().unwrap());
+    let health = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    let slow_heads = |s: &Server| -> Vec<Connection> {
+        (0..4)
+            .map(|_| {
+                let mut c = Connection::open_from(greedy, s.addr());
+                c.send(b"POST /webhooks/open HTTP/1.1\r\nHost: x\r\n")
+                    .unwrap();
+                c
+            })
+            .collect()
+    };
+    let served = |c: &mut Connection| {
+        let answer = c.exchange(health).expect("served");
+        assert_eq!(answer.status, 200, "{answer:?}");
+    };
+
+    // Its share (2 of 4): its older connections made room for its newer ones.
+    let s = Server::start(json!({"max_connections": 4, "request_timeout": "30s"}));
+    let mut slow = slow_heads(&s);
+    assert!(slow[0].closed_within(Duration::from_secs(5)));
+    assert!(slow[1].closed_within(Duration::from_secs(5)));
+    // Another client is served, on connections it keeps.
+    let mut others: Vec<Connection> = (0..2)
+        .map(|_| Connection::open_from(other, s.addr()))
+        .collect();
+    for c in &mut others {
+        served(c);
+    }
+    // The listener is full: the oldest slow head of the client holding the most goes.
+    let mut newcomer = Connection::open_from(third, s.addr());
+    served(&mut newcomer);
+    assert!(slow[2].closed_within(Duration::from_secs(5)));
+    for c in &mut others {
+        served(c);
+    }
+
+    // Behind a reverse proxy, one address holds every connection: slow heads still make
+    // room for a request that comes whole.
+    let s = Server::start(
+        json!({"max_connections": 4, "max_connections_per_client": 4,
+                                 "request_timeout": "30s"}),
+    );
+    let mut slow = slow_heads(&s);
+    let mut c = Connection::open_from(greedy, s.addr());
+    served(&mut c);
+    assert!(slow[0].closed_within(Duration::from_secs(5)));
+    served(&mut c);
 }

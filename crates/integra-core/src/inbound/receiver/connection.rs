@@ -1,4 +1,4 @@
-//! Connections: accepting them within the connection cap, serving each with hyper, and the
+//! Connections: letting them in ([`super::admission`]), serving each with hyper, and the
 //! idle watchdog that closes one doing nothing (hyper bounds only the wait for a request
 //! head, not a keep-alive connection left open or a client that stops reading).
 
@@ -10,23 +10,31 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use http_body_util::Full;
+use hyper::Response;
+use hyper::body::{Body, Bytes, Frame, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::watch;
 
+use super::admission::{Admission, Phase, Refused, Slot};
+use super::answer::{Style, closing, unavailable};
 use super::service::Service;
 
 /// How often a connection's watchdog looks at its activity.
 const WATCH_PERIOD: Duration = Duration::from_millis(250);
 
+/// How long a connection taken to make room may take to finish writing before it is dropped.
+const EVICT_GRACE: Duration = Duration::from_millis(250);
+
 /// Accepts connections until `stopping` turns true.
 pub(super) async fn accept_loop(
     socket: TcpListener,
     service: Arc<Service>,
-    slots: Arc<Semaphore>,
+    admission: Arc<Admission>,
     mut stopping: watch::Receiver<bool>,
 ) {
     let saturated = AtomicBool::new(false);
@@ -34,8 +42,8 @@ pub(super) async fn accept_loop(
         tokio::select! {
             _ = stopping.changed() => return,
             accepted = socket.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         // Out of file descriptors, say: wait rather than spin.
                         log::warn!("receiver '{}': accepting a connection failed: {e}", service.listener.code);
@@ -43,31 +51,39 @@ pub(super) async fn accept_loop(
                         continue;
                     }
                 };
-                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-                    if !saturated.swap(true, Ordering::Relaxed) {
-                        log::warn!(
-                            "receiver '{}': {} connections are open, the limit; closing new ones until some end",
-                            service.listener.code,
-                            service.listener.limits.max_connections
-                        );
+                let slot = match admission.admit(peer.ip()) {
+                    Ok(slot) => slot,
+                    Err(refused) => {
+                        if !saturated.swap(true, Ordering::Relaxed) {
+                            let limits = &service.listener.limits;
+                            let why = match refused {
+                                Refused::Full => format!("{} connections are open, the limit", limits.max_connections),
+                                Refused::Share => format!("{} holds {} connections, its share", peer.ip(), limits.connections_per_client()),
+                            };
+                            log::warn!(
+                                "receiver '{}': {why}, all serving requests; closing new ones until some end",
+                                service.listener.code
+                            );
+                        }
+                        drop(stream);
+                        continue;
                     }
-                    drop(stream);
-                    continue;
                 };
                 saturated.store(false, Ordering::Relaxed);
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(serve(stream, Arc::clone(&service), stopping.clone(), permit));
+                tokio::spawn(serve(stream, Arc::clone(&service), stopping.clone(), slot));
             }
         }
     }
 }
 
-/// Serves one connection until it ends, goes idle, or the receiver stops.
+/// Serves one connection until it ends, goes idle, is taken to make room, or the receiver
+/// stops.
 async fn serve(
     stream: TcpStream,
     service: Arc<Service>,
     mut stopping: watch::Receiver<bool>,
-    _slot: OwnedSemaphorePermit,
+    slot: Slot,
 ) {
     let limits = service.listener.limits.clone();
     let activity = Arc::new(Activity::new());
@@ -76,6 +92,7 @@ async fn serve(
         activity: Arc::clone(&activity),
     });
     let handler = Arc::clone(&service);
+    let phase = Arc::clone(&slot.phase);
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.request_timeout)
@@ -87,8 +104,19 @@ async fn serve(
         .serve_connection(
             io,
             service_fn(move |request| {
-                let handler = Arc::clone(&handler);
-                async move { Ok::<_, Infallible>(handler.serve(request).await) }
+                let (handler, phase) = (Arc::clone(&handler), Arc::clone(&phase));
+                async move {
+                    let answer = if phase.serving() {
+                        handler.serve(request).await
+                    } else {
+                        closing(unavailable(
+                            Style::Text,
+                            "the receiver closed this connection to make room for another",
+                            Duration::from_secs(1),
+                        ))
+                    };
+                    Ok::<_, Infallible>(served(answer, phase))
+                }
             }),
         );
     tokio::pin!(connection);
@@ -100,6 +128,13 @@ async fn serve(
                 if let Err(e) = ended {
                     log::debug!("receiver '{}': connection ended: {e}", service.listener.code);
                 }
+                return;
+            }
+            () = slot.phase.evicted() => {
+                // Taken to make room: a keep-alive connection closes once it wrote what it
+                // had to; one still sending a request head is dropped.
+                connection.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(EVICT_GRACE, connection.as_mut()).await;
                 return;
             }
             _ = stopping.changed(), if !closing => {
@@ -118,6 +153,44 @@ async fn serve(
                 }
             }
         }
+    }
+}
+
+/// `answer`, with a body that marks the connection waiting for its next request once hyper
+/// is done with it.
+fn served(answer: Response<Full<Bytes>>, phase: Arc<Phase>) -> Response<Served> {
+    answer.map(|body| Served { body, phase })
+}
+
+/// An answer's body; dropped once written, when its connection waits for a request again.
+struct Served {
+    body: Full<Bytes>,
+    phase: Arc<Phase>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.phase.waiting();
+    }
+}
+
+impl Body for Served {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 
