@@ -1079,3 +1079,24 @@ fn the_receivers_peak_memory_follows_its_budget_not_the_bodies_in_flight() {
         "{in_flight} KB in flight grew the receiver by {grown} KB"
     );
 }
+
+/// Issue 15 (item 7's other half): a server that will not read a body says it closes, and
+/// closes in stages (RFC 9112 §9.6): it shuts its sending side, then reads and drops what the
+/// client still sends until it is done. Closing at once reset the connection under a client
+/// still sending a body over the limit, which saw "broken pipe" instead of the 413.
+#[test]
+fn a_client_sending_a_body_over_the_limit_reads_the_413() {
+    let s = Server::start(json!({"max_body_bytes": 1 << 20}));
+    let big = "x".repeat(4 << 20);
+    for _ in 0..3 {
+        let mut answer = crate::support::http::agent()
+            .post(&s.url("/webhooks/open"))
+            .send(&big)
+            .expect("the answer, not a reset connection");
+        assert_eq!(answer.status(), 413);
+        assert_eq!(answer.headers()["connection"], "close");
+        let text = answer.body_mut().read_to_string().unwrap();
+        assert_eq!(text, r#"{"error":"the body is larger than 1048576 bytes"}"#);
+    }
+    assert_eq!(s.incoming_count(), 0);
+}

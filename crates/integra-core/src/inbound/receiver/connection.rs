@@ -1,8 +1,10 @@
-//! Connections: letting them in ([`super::admission`]), serving each with hyper, and the
-//! idle watchdog that closes one doing nothing (hyper bounds only the wait for a request
-//! head, not a keep-alive connection left open or a client that stops reading).
+//! Connections: letting them in ([`super::admission`]), serving each with hyper, closing
+//! them in stages so a client still sending reads its answer, and the idle watchdog that
+//! closes one doing nothing (hyper bounds only the wait for a request head, not a keep-alive
+//! connection left open or a client that stops reading).
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -87,10 +89,11 @@ async fn serve(
 ) {
     let limits = service.listener.limits.clone();
     let activity = Arc::new(Activity::new());
-    let io = TokioIo::new(Tracked {
-        inner: stream,
-        activity: Arc::clone(&activity),
-    });
+    let io = TokioIo::new(Tracked::new(
+        stream,
+        Arc::clone(&activity),
+        limits.request_timeout,
+    ));
     let handler = Arc::clone(&service);
     let phase = Arc::clone(&slot.phase);
     let connection = http1::Builder::new()
@@ -133,11 +136,13 @@ async fn serve(
             () = slot.phase.evicted() => {
                 // Taken to make room: a keep-alive connection closes once it wrote what it
                 // had to; one still sending a request head is dropped.
+                activity.close_quietly();
                 connection.as_mut().graceful_shutdown();
                 let _ = tokio::time::timeout(EVICT_GRACE, connection.as_mut()).await;
                 return;
             }
             _ = stopping.changed(), if !closing => {
+                activity.close_quietly();
                 connection.as_mut().graceful_shutdown();
                 closing = true;
             }
@@ -147,6 +152,7 @@ async fn serve(
                         // Still nothing moving after a graceful close: drop it.
                         return;
                     }
+                    activity.close_quietly();
                     connection.as_mut().graceful_shutdown();
                     closing = true;
                     activity.touch();
@@ -194,10 +200,13 @@ impl Body for Served {
     }
 }
 
-/// When a connection last moved bytes.
+/// When a connection last moved bytes, and whether it may end without lingering.
 struct Activity {
     start: Instant,
     last_ms: AtomicU64,
+    /// Closed by the receiver itself (idle, stopping, making room): the client is sending
+    /// nothing that needs reading out before the close.
+    quiet: AtomicBool,
 }
 
 impl Activity {
@@ -205,7 +214,13 @@ impl Activity {
         Activity {
             start: Instant::now(),
             last_ms: AtomicU64::new(0),
+            quiet: AtomicBool::new(false),
         }
+    }
+
+    /// The connection is being closed by the receiver itself: no lingering.
+    fn close_quietly(&self) {
+        self.quiet.store(true, Ordering::Relaxed);
     }
 
     fn touch(&self) {
@@ -219,10 +234,30 @@ impl Activity {
     }
 }
 
-/// A stream that records each read or write that moves bytes.
+/// The connection's socket as hyper sees it: it records each read or write that moves
+/// bytes, and closes in stages (RFC 9112 §9.6). Once hyper has written its last answer and
+/// shuts the connection down, only the sending side is shut; what the client still sends
+/// (the rest of a body the server did not read) is read and dropped until the client closes
+/// its side too, for at most `linger`. Closing at once would reset the connection while the
+/// client still sends, and it could lose the answer. A connection the receiver closes itself
+/// (idle, stopping, making room) closes at once.
 struct Tracked {
     inner: TcpStream,
     activity: Arc<Activity>,
+    linger: Duration,
+    /// Once the sending side is shut: when lingering ends.
+    lingering: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Tracked {
+    fn new(inner: TcpStream, activity: Arc<Activity>, linger: Duration) -> Self {
+        Tracked {
+            inner,
+            activity,
+            linger,
+            lingering: None,
+        }
+    }
 }
 
 impl AsyncRead for Tracked {
@@ -257,7 +292,31 @@ impl AsyncWrite for Tracked {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let lingering = match &mut this.lingering {
+            Some(until) => until,
+            None => {
+                std::task::ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+                if this.activity.quiet.load(Ordering::Relaxed) {
+                    return Poll::Ready(Ok(()));
+                }
+                this.lingering
+                    .insert(Box::pin(tokio::time::sleep(this.linger)))
+            }
+        };
+        let mut sink = [0u8; 4096];
+        loop {
+            if lingering.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(()));
+            }
+            let mut read = ReadBuf::new(&mut sink);
+            match Pin::new(&mut this.inner).poll_read(cx, &mut read) {
+                Poll::Ready(Ok(())) if !read.filled().is_empty() => this.activity.touch(),
+                // The client closed its side too, or the connection failed: done.
+                Poll::Ready(_) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
