@@ -231,6 +231,9 @@ impl Service {
                 self.store(head, body, to, received).await
             }
             Target::Webhook(route) => {
+                if let Err(denied) = check_headers(&route.auth, &head.headers) {
+                    return refusal(Style::Json, denied);
+                }
                 let mut headers = stored_headers(&head.headers, &route.auth);
                 let path_and_query = head
                     .uri
@@ -314,7 +317,8 @@ impl Service {
         }
     }
 
-    /// Checks credentials, reads the body within the limits, and stores the message.
+    /// Reads the body of a request whose credentials passed, checks its signature when the
+    /// route wants one, and stores the message.
     async fn store(
         &self,
         head: &Parts,
@@ -328,9 +332,6 @@ impl Service {
             flow,
             locator,
         } = to;
-        if let Err(denied) = check_headers(auth, &head.headers) {
-            return refusal(style, denied);
-        }
         let rejected = |answer: Answer| {
             self.core.observe(&[Observation::Received {
                 flow: flow.clone(),
