@@ -263,24 +263,24 @@ impl Service {
         }
     }
 
-    /// Reads the body (taking it from `body`) within the limits, then waits for room in the
-    /// budget of bytes being checked: the bytes, and the room that holds them.
+    /// Reads the body (taking it from `body`) within the limits.
     async fn read_body(
         &self,
         head: &Parts,
         body: &mut Option<Incoming>,
         style: Style,
-    ) -> Result<(Bytes, Room), Answer> {
-        let limits = &self.listener.limits;
-        let bytes = match body.take() {
-            Some(unread) => body::read(limits, head, unread, style).await?,
-            None => Bytes::new(),
-        };
-        let room = self
-            .budget
-            .room(bytes.len(), limits.request_timeout, style)
-            .await?;
-        Ok((bytes, room))
+    ) -> Result<Bytes, Answer> {
+        match body.take() {
+            Some(unread) => body::read(&self.listener.limits, head, unread, style).await,
+            None => Ok(Bytes::new()),
+        }
+    }
+
+    /// Room for `bytes` in the budget of bytes being checked, waited for within the request
+    /// timeout.
+    async fn room(&self, bytes: &Bytes, style: Style) -> Result<Room, Answer> {
+        let patience = self.listener.limits.request_timeout;
+        self.budget.room(bytes.len(), patience, style).await
     }
 
     /// An operation of the message exchange.
@@ -290,8 +290,12 @@ impl Service {
         body: &mut Option<Incoming>,
         operation: String,
     ) -> Answer {
-        let (bytes, room) = match self.read_body(head, body, Style::Json).await {
-            Ok(read) => read,
+        let bytes = match self.read_body(head, body, Style::Json).await {
+            Ok(bytes) => bytes,
+            Err(answer) => return answer,
+        };
+        let room = match self.room(&bytes, Style::Json).await {
+            Ok(room) => room,
             Err(answer) => return answer,
         };
         let core = Arc::clone(&self.core);
@@ -339,13 +343,18 @@ impl Service {
             }]);
             answer
         };
-        let (bytes, room) = match self.read_body(head, body, style).await {
-            Ok(read) => read,
+        let bytes = match self.read_body(head, body, style).await {
+            Ok(bytes) => bytes,
             Err(answer) => return rejected(answer),
         };
         if let Err(denied) = check_signature(auth, &head.headers, &bytes) {
             return refusal(style, denied);
         }
+        // Not a refusal of the message: it may come again once others are checked.
+        let room = match self.room(&bytes, style).await {
+            Ok(room) => room,
+            Err(answer) => return answer,
+        };
         // Without a copy when the body came whole in one buffer.
         received.payload = match String::from_utf8(Vec::from(bytes)) {
             Ok(text) => text,
