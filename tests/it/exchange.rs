@@ -267,6 +267,13 @@ fn two_bases_connect_and_exchange_addressed_messages_marked_done_on_both_sides()
         post("B", &password("B"), &repeat),
         (200, r#"{"stored":0}"#.to_owned())
     );
+    // So is one spelling its UUID otherwise (issue 15).
+    let mut spelled = repeat.clone();
+    spelled["messages"][0]["id"] = json!(ids[0].to_uppercase().replace('-', ""));
+    assert_eq!(
+        post("B", &password("B"), &spelled),
+        (200, r#"{"stored":0}"#.to_owned())
+    );
     assert_eq!(b.received(None).len(), 21);
     assert!(
         b.engine

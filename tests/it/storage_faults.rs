@@ -12,6 +12,7 @@ use integra::{
 };
 use serde_json::json;
 
+use crate::support::http::{get, post};
 use crate::support::{TestEngine, child, http_config};
 
 /// An engine with `n` messages registered on flow ORDERS, each with a delivery to
@@ -258,28 +259,6 @@ fn a_read_only_database_is_refused_at_open_naming_the_file() {
     assert_eq!(problems(&engine, IntegrityMode::Full), []);
 }
 
-/// `cmd` run by `sh` with its files limited to `bytes` (`ulimit -f`, in 512-byte blocks)
-/// and SIGXFSZ ignored, so that a write past the limit fails with EFBIG instead of killing
-/// the process.
-fn with_file_size_limit(cmd: &Command, bytes: u64) -> Command {
-    let mut sh = Command::new("sh");
-    sh.arg("-c")
-        .arg(format!(
-            "ulimit -f {}; trap '' XFSZ; exec \"$@\"",
-            bytes / 512
-        ))
-        .arg("sh")
-        .arg(cmd.get_program())
-        .args(cmd.get_args());
-    for (key, value) in cmd.get_envs() {
-        if let Some(value) = value {
-            sh.env(key, value);
-        }
-    }
-    sh.stderr(Stdio::inherit());
-    sh
-}
-
 #[test]
 fn a_full_disk_fails_the_write_that_does_not_fit_and_keeps_every_one_before_it() {
     let (t, _) = engine_with_messages(0);
@@ -291,7 +270,7 @@ fn a_full_disk_fails_the_write_that_does_not_fit_and_keeps_every_one_before_it()
         ("BATCH", "2000".to_owned()),
     ];
     let limit = 1 << 20;
-    let lines = child_lines(with_file_size_limit(
+    let lines = child_lines(child::with_file_size_limit(
         &child::command("register_until_full", &args),
         limit,
     ));
@@ -378,6 +357,34 @@ fn a_database_deleted_or_replaced_under_the_engine_refuses_new_work() {
         // What was acknowledged before is still in the file the engine has open.
         assert!(t.engine.message_status(&ids[0]).is_ok());
     }
+}
+
+/// The receiver of an engine whose database file was deleted says so: `/health` and a
+/// message sent to it are answered 503 naming what happened (issue 15).
+#[test]
+fn health_and_the_receiver_report_a_deleted_database() {
+    let config = json!({
+        "flows": [{"code": "IN", "direction": "incoming"}],
+        "listeners": [{"code": "main", "address": "127.0.0.1:0",
+                       "routes": [{"prefix": "/in", "flow": "IN", "auth": {"type": "none"}}]}]
+    });
+    let t = TestEngine::new(&config);
+    let receiver = t.engine.start_receiver("main").unwrap();
+    let url = |path: &str| format!("http://{}{path}", receiver.local_addr());
+    assert_eq!(get(&url("/health"), &[]).0, 200);
+    std::fs::remove_file(db_path(&t)).unwrap();
+    let (status, body) = get(&url("/health"), &[]);
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("was deleted while this engine had it open"),
+        "{body}"
+    );
+    let (status, body, _) = post(&url("/in/x"), &[("X-Message-ID", "m-1")], "{}");
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("was deleted while this engine had it open"),
+        "{body}"
+    );
 }
 
 /// A handle of the front doors (the C ABI, the add-in) that opens a path whose engine lost

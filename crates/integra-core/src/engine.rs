@@ -217,12 +217,14 @@ impl Core {
             .exchange_settings())
     }
 
-    /// Reads from the database, to show it answers, and checks that its file is still the
-    /// one at its path.
+    /// Whether the database is fit to take messages: its file is still the one at its
+    /// path, it answers a read and can be written ([`Store::check_writable`]). What the
+    /// receiver's `/health` reports; the one place to add a check of the database's health.
     #[cfg(feature = "receiver")]
     pub(crate) fn check_database(&self) -> Result<()> {
         self.store.check_file()?;
         self.store.read(|db| db.config_version().map(|_| ()))?;
+        self.store.check_writable()?;
         Ok(())
     }
 

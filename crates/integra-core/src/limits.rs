@@ -62,6 +62,10 @@ pub const MAX_QUOTED_CHARS: usize = 120;
 /// an HTTP answer's reason), in bytes ([`bounded_error_text`]).
 pub const MAX_ERROR_BYTES: usize = 4096;
 
+/// Most bytes of schema violations one HTTP answer lists (the receiver's JSON answer to a
+/// body that breaks its flow's schema): the rest are counted, not listed.
+pub const MAX_VIOLATIONS_BYTES: usize = 64 << 10;
+
 /// `text` as an error quotes it: whole when it has at most [`MAX_QUOTED_CHARS`] characters,
 /// otherwise its first [`MAX_QUOTED_CHARS`] characters followed by `…` and its size, so an
 /// error about a 5 MB argument stays a line long.

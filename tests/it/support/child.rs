@@ -45,6 +45,28 @@ pub fn command(task: &str, args: &[(&str, String)]) -> Command {
     cmd
 }
 
+/// `cmd` run by `sh` with its files limited to `bytes` (`ulimit -f`, in 512-byte blocks)
+/// and SIGXFSZ ignored, so that a write past the limit fails with EFBIG instead of killing
+/// the process.
+pub fn with_file_size_limit(cmd: &Command, bytes: u64) -> Command {
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg(format!(
+            "ulimit -f {}; trap '' XFSZ; exec \"$@\"",
+            bytes / 512
+        ))
+        .arg("sh")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        if let Some(value) = value {
+            sh.env(key, value);
+        }
+    }
+    sh.stderr(Stdio::inherit());
+    sh
+}
+
 fn arg(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("child needs {name}"))
 }
@@ -143,6 +165,12 @@ fn child_process_entry() {
         "dispatch" => {
             engine.dispatch(1000, Duration::from_secs(60)).unwrap();
         }
+        // Serve listener "main", printing `LISTENING <address>`, until killed (or orphaned).
+        "receiver" => {
+            let receiver = engine.start_receiver("main").unwrap();
+            println!("LISTENING {}", receiver.local_addr());
+            until_orphaned();
+        }
         // Serve the message exchange until killed (or orphaned): the receiver of listener
         // "main"; with DISPATCHER=1 the background dispatcher; with HANDLED set, a Rust
         // handler of that channel, which fails on a body holding "fail".
@@ -164,10 +192,7 @@ fn child_process_entry() {
                     }
                 });
             }
-            let parent = std::os::unix::process::parent_id();
-            while std::os::unix::process::parent_id() == parent {
-                std::thread::sleep(Duration::from_millis(200));
-            }
+            until_orphaned();
         }
         // Push the quick messages, and write the report's JSON to OUT.
         "deliver_messages" => {
@@ -177,4 +202,27 @@ fn child_process_entry() {
         }
         other => panic!("unknown child task {other}"),
     }
+}
+
+/// Returns once the parent process is gone.
+fn until_orphaned() {
+    let parent = std::os::unix::process::parent_id();
+    while std::os::unix::process::parent_id() == parent {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The address a child started with task `receiver` listens on, from its standard output
+/// (which must be piped).
+pub fn listening(child: &mut Child) -> std::net::SocketAddr {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("the child's output is piped");
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let printed = line.rsplit_once(" ... ").map_or(line.as_str(), |(_, p)| p);
+        if let Some(address) = printed.strip_prefix("LISTENING ") {
+            return address.trim().parse().unwrap();
+        }
+    }
+    panic!("the child ended without listening");
 }

@@ -5,6 +5,7 @@ pub mod brokers;
 pub mod child;
 pub mod http;
 pub mod proxy;
+pub mod raw_http;
 pub mod receiver;
 pub mod tls;
 

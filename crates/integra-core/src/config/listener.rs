@@ -182,7 +182,8 @@ pub enum SignatureEncoding {
 }
 
 /// Limits of a listener. A request over a limit is refused with its status code (413 body,
-/// 431 headers, 408 too slow); connections over the limit are closed at once.
+/// 431 headers, 408 too slow, 503 while the bodies being checked fill their budget);
+/// connections over the limit are closed at once.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ListenerLimits {
@@ -198,8 +199,21 @@ pub struct ListenerLimits {
     /// How long a connection may sit idle between requests. Default 60 s.
     #[serde(with = "duration")]
     pub idle_timeout: Duration,
-    /// Most connections open at once. Default 256.
+    /// Most connections open at once. When the listener is full, a connection only waiting
+    /// for a request head (a new one still sending it, an idle keep-alive one) is closed to
+    /// make room: of the client holding the most, the oldest. Default 256.
     pub max_connections: usize,
+    /// Most connections one client (a peer IP address; for IPv6, its /64) holds at once.
+    /// Default: half of `max_connections`. Behind a reverse proxy every connection comes
+    /// from the proxy's address: raise it to `max_connections` there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections_per_client: Option<usize>,
+    /// Most bytes of bodies being checked at once (parsed, validated against their flow's
+    /// schema, stored), across the listener's requests: parsing takes many times a body's
+    /// size, so this bounds the receiver's memory. A body read whole waits for room for up
+    /// to `request_timeout`, then is answered 503 with `Retry-After`. Default 16 MiB; never
+    /// less than `max_body_bytes`.
+    pub max_checking_bytes: usize,
 }
 
 impl Default for ListenerLimits {
@@ -210,6 +224,8 @@ impl Default for ListenerLimits {
             request_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             max_connections: 256,
+            max_connections_per_client: None,
+            max_checking_bytes: 16 << 20,
         }
     }
 }
@@ -397,6 +413,14 @@ impl InboundAuth {
 }
 
 impl ListenerLimits {
+    /// The connections one client may hold: `max_connections_per_client`, by default half
+    /// of `max_connections` (at least one).
+    pub fn connections_per_client(&self) -> usize {
+        self.max_connections_per_client
+            .unwrap_or(self.max_connections / 2)
+            .clamp(1, self.max_connections.max(1))
+    }
+
     fn check(&self, object: &str, p: &mut Problems) {
         if !(1024..=MAX_MESSAGE_BYTES).contains(&self.max_body_bytes) {
             p.push(
@@ -423,6 +447,22 @@ impl ListenerLimits {
                 object,
                 "limits.max_connections",
                 "must be between 1 and 100000",
+            );
+        }
+        if let Some(n) = self.max_connections_per_client
+            && !(1..=self.max_connections).contains(&n)
+        {
+            p.push(
+                object,
+                "limits.max_connections_per_client",
+                "must be between 1 and limits.max_connections",
+            );
+        }
+        if !(1 << 20..=1 << 32).contains(&self.max_checking_bytes) {
+            p.push(
+                object,
+                "limits.max_checking_bytes",
+                "must be between 1048576 (1 MiB) and 4294967296 (4 GiB)",
             );
         }
     }

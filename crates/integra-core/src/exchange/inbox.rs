@@ -21,6 +21,7 @@ use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
 use crate::limits::check_list_limit;
 use crate::queue::forming::check_lease;
+use crate::queue::incoming::canonical_message_id;
 use crate::queue::retry::RetryPolicy;
 use crate::queue::status::InboxStatus;
 use crate::store::{Commit, Db, InboxRow, NewInbox, RecipientKind};
@@ -112,7 +113,8 @@ const FROM_BLOCKED: &str = "the sender is blocked";
 
 impl Core {
     /// `messages`: stores a delivery from another base in one transaction; notices are
-    /// applied at once. A repeat of a stored message is acknowledged and not stored again.
+    /// applied at once. A repeat of a stored message is acknowledged and not stored again;
+    /// a message id that is a UUID counts in its canonical spelling, as on every door.
     /// A malformed envelope refuses the whole delivery, before anything is stored.
     pub(crate) fn serve_messages(&self, batch: Batch) -> Result<Stored, (u16, String)> {
         for (i, envelope) in batch.messages.iter().enumerate() {
@@ -135,8 +137,9 @@ impl Core {
             for m in &batch.messages {
                 match m.kind.as_str() {
                     kind::MESSAGE => {
+                        let id = canonical_message_id(m.id.clone());
                         let message = NewInbox {
-                            uuid: &m.id,
+                            uuid: &id,
                             sender: &sender.code,
                             channel: &m.channel,
                             body: m.body.get(),
@@ -148,7 +151,7 @@ impl Core {
                     }
                     kind::DONE => {
                         let done: String = serde_json::from_str(m.body.get()).unwrap_or_default();
-                        db.mark_outbox_done(&done, &sender.code, now)?;
+                        db.mark_outbox_done(&canonical_message_id(done), &sender.code, now)?;
                     }
                     kind::SUBSCRIBE => {
                         db.add_exchange_recipient(

@@ -18,10 +18,13 @@ use super::status::IncomingStatus;
 use crate::config::{ConfigSnapshot, Direction, Flow, Ordering, Processor};
 use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
-use crate::limits::{MAX_MESSAGE_ID_CHARS, check_message_size};
+use crate::limits::{MAX_MESSAGE_ID_CHARS, check_message, check_message_size, quoted};
 use crate::metrics::{Observation, Received as Outcome};
 use crate::store::{Commit, Db, IncomingRow, NewIncoming};
 use crate::time::Timestamp;
+
+/// The byte-order mark 1C writes before a body by default; it is dropped.
+const BYTE_ORDER_MARK: char = '\u{feff}';
 
 /// The header that carries an incoming message's ordering key, for flows ordered by key.
 pub const ORDERING_KEY_HEADER: &str = "x-ordering-key";
@@ -42,7 +45,7 @@ pub struct IncomingItem {
     pub id: String,
     /// The flow code.
     pub flow: String,
-    /// The sender's message id.
+    /// The sender's message id (a UUID in its canonical spelling).
     pub message_id: String,
     /// The body as received: JSON text, or XML text.
     pub payload: String,
@@ -84,7 +87,10 @@ fn is_json_content(content_type: &str) -> Result<bool> {
     } else {
         Err(Error::InvalidArgument {
             name: "content type",
-            reason: format!("'{content_type}' is not supported; send JSON or XML"),
+            reason: format!(
+                "'{}' is not supported; send JSON or XML",
+                quoted(content_type)
+            ),
         })
     }
 }
@@ -192,6 +198,17 @@ pub(crate) fn id_text(value: &Value) -> Option<String> {
     }
 }
 
+/// The spelling a sender's message id is stored in. A UUID in any spelling (upper case,
+/// without dashes, in braces, as a `urn:uuid:` URN) becomes its canonical one, lower case
+/// and hyphenated, so that one message has one id whichever way it was written; any other id
+/// is the sender's own and is kept exactly as sent.
+pub(crate) fn canonical_message_id(id: String) -> String {
+    match uuid::Uuid::try_parse(&id) {
+        Ok(uuid) => uuid.hyphenated().to_string(),
+        Err(_) => id,
+    }
+}
+
 fn check_message_id(message_id: &str) -> Result<()> {
     if message_id.is_empty()
         || message_id.chars().count() > MAX_MESSAGE_ID_CHARS
@@ -223,13 +240,17 @@ impl Core {
         let Received {
             message_id,
             fallback_id,
-            payload,
+            mut payload,
             headers,
         } = received;
-        let payload = match payload.strip_prefix('\u{feff}') {
-            Some(rest) => rest.to_owned(),
-            None => payload,
-        };
+        let (message_id, fallback_id) = (
+            message_id.map(canonical_message_id),
+            fallback_id.map(canonical_message_id),
+        );
+        if payload.starts_with(BYTE_ORDER_MARK) {
+            // In place: the body may be megabytes.
+            payload.drain(..BYTE_ORDER_MARK.len_utf8());
+        }
         let ids = (message_id.as_deref(), fallback_id.clone());
         match self.check_parts(config, flow, id_locator, ids, &payload, headers) {
             Ok((message_id, content_type, headers, ordering_key)) => Ok(Checked {
@@ -276,7 +297,12 @@ impl Core {
         };
         let mut message_id = message_id.map(str::to_owned);
         check_message_size(|| format!("the body of {}", what()), payload)?;
-        if is_json_content(&content_type)? {
+        let json = is_json_content(&content_type)?;
+        let needs_tree = f.schema.is_some() || (message_id.is_none() && id_locator.is_some());
+        if json && !needs_tree {
+            // Only checked, never built: a parsed tree takes ten times the body's size or more.
+            check_message(|| format!("the body of {}", what()), payload)?;
+        } else if json {
             // Its size was checked above, for every content type.
             let value: Value = serde_json::from_str(payload)
                 .map_err(|e| Error::invalid_json(format!("the body of {}", what()), &e))?;
@@ -284,7 +310,7 @@ impl Core {
                 && let Some(id) = id_locator.and_then(|l| locate(&value, l)).and_then(id_text)
             {
                 check_message_id(&id)?;
-                message_id = Some(id);
+                message_id = Some(canonical_message_id(id));
             }
             let violations = self.flow_violations(config, f, &value)?;
             if !violations.is_empty() {
@@ -302,7 +328,8 @@ impl Core {
             return Err(Error::InvalidArgument {
                 name: "content type",
                 reason: format!(
-                    "flow '{flow}' validates JSON against a schema, so '{content_type}' is not accepted"
+                    "flow '{flow}' validates JSON against a schema, so '{}' is not accepted",
+                    quoted(&content_type)
                 ),
             });
         }
@@ -491,7 +518,8 @@ impl Engine {
     /// Stores an incoming message once per (flow, sender's message id). The body's
     /// `content-type` header (default `application/json`) decides how it is checked: JSON
     /// must parse; XML is stored as text. A repeat is acknowledged (`duplicate: true`) and
-    /// not stored again.
+    /// not stored again. A message id that is a UUID is stored in its canonical spelling
+    /// (lower case, hyphenated), so its other spellings are repeats of it.
     ///
     /// A JSON body on a flow with a schema is validated; one that breaks it is refused with
     /// every violation, and nothing is stored.

@@ -1,6 +1,7 @@
 //! [`Db`]: a connection inside a transaction, and the helpers every named operation uses to
 //! run its statement (prepared once per connection, errors labelled with the statement name).
 
+use std::cell::Cell;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -35,16 +36,32 @@ pub(crate) struct Db<'c> {
     config: &'c ConfigCache,
     /// The database file, named in errors.
     path: &'c Path,
+    /// Why a statement failed for lack of space, when one did.
+    full: Cell<Option<&'static str>>,
 }
 
 impl<'c> Db<'c> {
     pub(super) fn new(conn: &'c Connection, config: &'c ConfigCache, path: &'c Path) -> Self {
-        Db { conn, config, path }
+        Db {
+            conn,
+            config,
+            path,
+            full: Cell::new(None),
+        }
     }
 
     /// The error of statement `statement`.
     pub(super) fn fail(&self, statement: &'static str, e: rusqlite::Error) -> StoreError {
-        StoreError::sql(self.path, statement, e)
+        let error = StoreError::sql(self.path, statement, e);
+        if let StoreError::Full { cause, .. } = &error {
+            self.full.set(Some(cause));
+        }
+        error
+    }
+
+    /// Why a statement failed for lack of space, when one did.
+    pub(super) fn full(&self) -> Option<&'static str> {
+        self.full.get()
     }
 
     fn prepare(&self, sql: Sql) -> Result<CachedStatement<'c>> {

@@ -149,7 +149,8 @@ mod tests {
             for (i, piece) in text.split('\'').enumerate() {
                 let quoted = i % 2 == 1;
                 let is_status_like = piece.chars().all(|c| c.is_ascii_lowercase() || c == '_');
-                if quoted && is_status_like && !piece.is_empty() && piece != "config_version" {
+                let meta_key = ["config_version", "write_probe"].contains(&piece);
+                if quoted && is_status_like && !piece.is_empty() && !meta_key {
                     assert!(
                         known.contains(&piece),
                         "{}: '{piece}' is not a status",

@@ -48,6 +48,7 @@ mod migrate;
 mod outgoing;
 mod schema_copies;
 mod sources;
+mod space;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -76,6 +77,8 @@ pub(crate) use outgoing::{
 pub(crate) use schema_copies::SchemaCopy;
 #[cfg(feature = "http")]
 pub(crate) use sources::PollStateRow;
+#[cfg(feature = "receiver")]
+pub(crate) use space::SPACE_RECHECK;
 use writer::Writer;
 
 /// How hard a commit tries to survive a crash.

@@ -32,6 +32,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use rusqlite::Connection;
 
 use super::file::OpenedFile;
+use super::space::SpaceWatch;
 use super::{Commit, ConfigCache, Db, Durability, StoreError, run_control};
 
 /// Most jobs committed in one transaction.
@@ -81,6 +82,8 @@ pub(super) struct Writer {
     conn: Mutex<WriterConn>,
     pending: Mutex<Vec<Job>>,
     checkpointer: Checkpointer,
+    /// Whether the latest transaction failed for lack of space.
+    space: SpaceWatch,
 }
 
 impl std::fmt::Debug for Writer {
@@ -131,7 +134,14 @@ impl Writer {
             }),
             pending: Mutex::new(Vec::new()),
             checkpointer,
+            space: SpaceWatch::default(),
         }
+    }
+
+    /// Whether the latest transaction failed for lack of space.
+    #[cfg(feature = "receiver")]
+    pub(super) fn space(&self) -> &SpaceWatch {
+        &self.space
     }
 
     pub(super) fn write<R, E>(
@@ -158,7 +168,7 @@ impl Writer {
                 let n = pending.len().min(MAX_BATCH);
                 pending.drain(..n).collect()
             };
-            if conn.run_batch(config, batch) {
+            if conn.run_batch(config, batch, &self.space) {
                 conn.after_commit(&self.checkpointer);
             }
         }
@@ -247,8 +257,9 @@ impl WriterConn {
         run_control(&self.conn, sql).map_err(|e| StoreError::sql(&self.path, statement, e))
     }
 
-    /// Runs `jobs` in one transaction. Returns true when it committed.
-    fn run_batch(&mut self, config: &ConfigCache, jobs: Vec<Job>) -> bool {
+    /// Runs `jobs` in one transaction, recording in `space` whether it failed for lack of
+    /// space. Returns true when it committed.
+    fn run_batch(&mut self, config: &ConfigCache, jobs: Vec<Job>, space: &SpaceWatch) -> bool {
         if jobs.is_empty() {
             return false;
         }
@@ -298,6 +309,9 @@ impl WriterConn {
             Some(e) => Err(e),
             None if single && !all_ok => {
                 // The only job failed: nothing to keep. Its own error is its result.
+                if let Some(cause) = db.full() {
+                    space.record(Some(cause));
+                }
                 let _ = self.exec("rollback", "ROLLBACK");
                 for finish in finishes {
                     finish(None);
@@ -306,6 +320,11 @@ impl WriterConn {
             }
             None => self.exec("commit", "COMMIT"),
         };
+        let full = match &outcome {
+            Err(StoreError::Full { cause, .. }) => Some(*cause),
+            _ => db.full(),
+        };
+        space.record(full);
         match outcome {
             Ok(()) => {
                 for finish in finishes {

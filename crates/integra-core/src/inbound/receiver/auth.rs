@@ -1,6 +1,7 @@
 //! Checking a caller's credentials against a route's [`InboundAuth`]. Every secret is
 //! compared in constant time; a missing credential and a wrong one are told apart (401 and
-//! 403) but never say which part was wrong.
+//! 403) but never say which part was wrong. A credentials header sent twice is refused
+//! (400): judging one copy would let whatever added the other (a proxy, say) decide.
 
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
@@ -11,12 +12,14 @@ use subtle::ConstantTimeEq;
 use crate::config::{HmacAlgorithm, InboundAuth, SignatureEncoding};
 
 /// Why a request was not let in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Denied {
     /// No credentials (401, with the challenge).
     Missing(&'static str),
     /// Wrong credentials (403).
     Wrong,
+    /// The header carrying the credentials, named, came more than once (400).
+    Repeated(String),
 }
 
 /// Equal in constant time (for the content; lengths may differ in time).
@@ -36,8 +39,22 @@ fn authorization<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
     given.eq_ignore_ascii_case(scheme).then(|| rest.trim())
 }
 
+/// The header that carries `auth`'s credentials, as people write it.
+fn credentials_header(auth: &InboundAuth) -> Option<&str> {
+    match auth {
+        InboundAuth::None => None,
+        InboundAuth::Basic { .. } | InboundAuth::Bearer { .. } => Some("Authorization"),
+        InboundAuth::ApiKey { header, .. } | InboundAuth::Hmac { header, .. } => Some(header),
+    }
+}
+
 /// Checks everything but an HMAC signature, which needs the body: see [`check_signature`].
 pub(super) fn check_headers(auth: &InboundAuth, headers: &HeaderMap) -> Result<(), Denied> {
+    if let Some(name) = credentials_header(auth)
+        && headers.get_all(name).iter().nth(1).is_some()
+    {
+        return Err(Denied::Repeated(name.to_owned()));
+    }
     match auth {
         InboundAuth::None | InboundAuth::Hmac { .. } => Ok(()),
         InboundAuth::Basic { username, password } => {
@@ -174,6 +191,41 @@ mod tests {
         assert_eq!(
             check_headers(&key, &headers(&[("x-api-key", "K")])),
             Err(Denied::Wrong)
+        );
+    }
+
+    #[test]
+    fn a_credentials_header_sent_twice_is_refused_naming_it() {
+        let mut twice = HeaderMap::new();
+        twice.append(
+            AUTHORIZATION,
+            "Bearer t0ken".parse().expect("a header value"),
+        );
+        twice.append(
+            AUTHORIZATION,
+            "Bearer other".parse().expect("a header value"),
+        );
+        let bearer = InboundAuth::Bearer {
+            token: Secret::new("t0ken"),
+        };
+        assert_eq!(
+            check_headers(&bearer, &twice),
+            Err(Denied::Repeated("Authorization".into()))
+        );
+        assert_eq!(check_headers(&InboundAuth::None, &twice), Ok(()));
+        let signed = InboundAuth::Hmac {
+            header: "X-Signature".into(),
+            secret: Secret::new("shared"),
+            algorithm: HmacAlgorithm::Sha256,
+            encoding: SignatureEncoding::Hex,
+            prefix: String::new(),
+        };
+        let mut twice = HeaderMap::new();
+        twice.append("x-signature", "00".parse().expect("a header value"));
+        twice.append("x-signature", "01".parse().expect("a header value"));
+        assert_eq!(
+            check_headers(&signed, &twice),
+            Err(Denied::Repeated("X-Signature".into()))
         );
     }
 

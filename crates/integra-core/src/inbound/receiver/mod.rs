@@ -1,16 +1,21 @@
 //! The HTTP receiver: one listener's server, run inside the process on a private runtime.
 //!
 //! HTTP/1.1 is parsed by hyper. The receiver adds what keeps a hostile or broken client from
-//! exhausting it: a cap on open connections (connections over it are closed at once), a
-//! bound on the request head (431), on the body (413) and on the time to send either (the
-//! head within the request timeout, else the connection is closed; the body within it, else
-//! 408), and an idle timeout that closes connections doing nothing. Storing runs on the
-//! runtime's blocking threads, so slow clients never hold a thread while they dawdle.
+//! exhausting it: a cap on open connections with a share for each client, where connections
+//! only waiting for a request head make room for new ones ([`admission`]); a bound on the
+//! request head (431), on the body (413) and on the time to send either (the head within the
+//! request timeout, else the connection is closed; the body within it, else 408); a budget
+//! of body bytes being checked at once, which bounds the memory parsing takes ([`body`]);
+//! and an idle timeout that closes connections doing nothing. Storing runs on the runtime's
+//! blocking threads, so slow clients never hold a thread while they dawdle.
 //!
 //! The listener's settings are read when it starts; flows and schemas are read per request,
 //! so changing them needs no restart.
 
+mod admission;
+mod answer;
 mod auth;
+mod body;
 mod connection;
 mod service;
 
@@ -19,12 +24,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 pub use service::PATH_HEADER;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use admission::Admission;
 use service::Service;
 
 /// How long [`Receiver::stop`] lets requests in flight finish.
@@ -35,8 +41,7 @@ pub struct Receiver {
     code: String,
     address: SocketAddr,
     shutdown: watch::Sender<bool>,
-    slots: Arc<Semaphore>,
-    max_connections: u32,
+    admission: Arc<Admission>,
     runtime: Option<Runtime>,
 }
 
@@ -94,17 +99,20 @@ impl Engine {
             let _entered = runtime.enter();
             tokio::net::TcpListener::from_std(socket).map_err(listen_error)?
         };
-        let max_connections = u32::try_from(listener.limits.max_connections).unwrap_or(u32::MAX);
-        let slots = Arc::new(Semaphore::new(max_connections as usize));
+        let admission = Arc::new(Admission::new(
+            listener.limits.max_connections,
+            listener.limits.connections_per_client(),
+        ));
         let (shutdown, stopping) = watch::channel(false);
         let service = Arc::new(Service {
             core: Arc::clone(&self.core),
+            budget: body::Budget::new(&listener.limits),
             listener,
         });
         runtime.spawn(connection::accept_loop(
             socket,
             service,
-            Arc::clone(&slots),
+            Arc::clone(&admission),
             stopping,
         ));
         log::info!("receiver '{code}' listening on http://{address}");
@@ -112,8 +120,7 @@ impl Engine {
             code: code.to_owned(),
             address,
             shutdown,
-            slots,
-            max_connections,
+            admission,
             runtime: Some(runtime),
         })
     }
@@ -142,10 +149,9 @@ impl Receiver {
         };
         let _ = self.shutdown.send(true);
         if tokio::runtime::Handle::try_current().is_err() {
-            let slots = Arc::clone(&self.slots);
-            let all = self.max_connections;
+            let admission = Arc::clone(&self.admission);
             runtime.block_on(async move {
-                let _ = tokio::time::timeout(STOP_GRACE, slots.acquire_many(all)).await;
+                let _ = tokio::time::timeout(STOP_GRACE, admission.all_ended()).await;
             });
             runtime.shutdown_timeout(Duration::from_secs(1));
         } else {

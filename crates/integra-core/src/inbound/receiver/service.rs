@@ -1,7 +1,7 @@
-//! What the receiver answers: routing a request to the inter-base endpoint, a webhook route
-//! or `/health`, checking its credentials and limits, storing its body in the incoming
-//! queue (on a blocking thread: the store is synchronous), and the status that tells the
-//! sender what happened.
+//! What the receiver does with a request: routing it to the inter-base endpoint, a webhook
+//! route, the exchange, `/metrics` or `/health`, checking its credentials, reading its body
+//! ([`body`]) and storing it in the incoming queue (on a blocking thread: the store is
+//! synchronous). What each outcome is answered with is [`super::answer`]'s.
 //!
 //! Inter-base answers are plain text, as the 1C subsystem's are (`SUCCESS`, or the error);
 //! webhook answers are JSON.
@@ -9,22 +9,26 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
-use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+use hyper::header::{HeaderValue, RETRY_AFTER};
+use hyper::http::request::Parts;
+use hyper::{HeaderMap, Method, Request, StatusCode};
 use percent_encoding::percent_decode_str;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::auth::{Denied, check_headers, check_signature};
+use super::answer::{
+    Answer, Style, accepted_answer, answer, error_answer, failure, method_not_allowed, not_found,
+    refusal, unknown_flow,
+};
+use super::auth::{check_headers, check_signature};
+use super::body::{self, Budget, Room};
 use crate::config::{InboundAuth, InterbaseListener, Listener, Route};
 use crate::engine::Core;
 use crate::error::Error;
+use crate::limits::{bounded_error_text, quoted};
 use crate::metrics::{self, Observation, Received as Outcome};
-use crate::queue::incoming::{Accepted, Received};
-
-/// The answer type.
-pub(super) type Answer = Response<Full<Bytes>>;
+use crate::queue::incoming::Received;
+use crate::store::{SPACE_RECHECK, StoreError};
 
 /// Headers never stored with a message: they carry credentials.
 const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie"];
@@ -36,6 +40,8 @@ pub const PATH_HEADER: &str = "x-integra-path";
 pub(super) struct Service {
     pub(super) core: Arc<Core>,
     pub(super) listener: Listener,
+    /// The bytes of bodies being checked at once.
+    pub(super) budget: Budget,
 }
 
 /// What a request is for.
@@ -52,55 +58,13 @@ enum Target<'l> {
     Webhook(&'l Route),
 }
 
-/// How an answer is written: plain text for inter-base senders, JSON for webhooks.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Style {
-    Text,
-    Json,
-}
-
-fn answer(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Answer {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-}
-
-/// An answer in `style`: the message alone as text, or `{"error": message, …extra}`.
-fn failure(style: Style, status: StatusCode, message: &str, extra: serde_json::Value) -> Answer {
-    match style {
-        Style::Text => answer(status, "text/plain; charset=utf-8", message.to_owned()),
-        Style::Json => {
-            let mut body = json!({"error": message});
-            if let (Some(body), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
-                body.extend(extra);
-            }
-            answer(status, "application/json", body.to_string())
-        }
-    }
-}
-
-fn not_found() -> Answer {
-    answer(
-        StatusCode::NOT_FOUND,
-        "text/plain; charset=utf-8",
-        "no resource at this path",
-    )
-}
-
-fn method_not_allowed(style: Style, allowed: &'static str) -> Answer {
-    let mut response = failure(
-        style,
-        StatusCode::METHOD_NOT_ALLOWED,
-        &format!("use {allowed}"),
-        serde_json::Value::Null,
-    );
-    response
-        .headers_mut()
-        .insert(ALLOW, HeaderValue::from_static(allowed));
-    response
+/// Where a message goes, and how its sender authenticates and is answered.
+struct Destination<'l> {
+    style: Style,
+    auth: &'l InboundAuth,
+    flow: String,
+    /// Where the message id is in the body, when the request does not carry it.
+    locator: Option<String>,
 }
 
 /// A path segment, percent-decoded (1C flow codes are often Cyrillic).
@@ -173,7 +137,7 @@ impl Service {
                         Style::Text,
                         StatusCode::BAD_REQUEST,
                         "the path must end with /v1/{flow}/{message_id}",
-                        serde_json::Value::Null,
+                        Value::Null,
                     ))),
                 };
             }
@@ -196,48 +160,39 @@ impl Service {
         }
     }
 
-    /// Answers one request.
+    /// Answers one request. An answer given before the body was needed is settled with it
+    /// (see [`body::settle`]), so the connection stays usable.
     pub(super) async fn serve(self: Arc<Self>, request: Request<Incoming>) -> Answer {
-        let path = request.uri().path().to_owned();
-        let target = match self.route(request.method(), &path) {
+        let (head, body) = request.into_parts();
+        let mut body = Some(body);
+        let answer = self.answer(&head, &mut body).await;
+        match body {
+            Some(unread) => body::settle(&self.listener.limits, &head, unread, answer).await,
+            None => answer,
+        }
+    }
+
+    /// What to answer to a request with head `head`; the body is taken from `body` when it
+    /// is read.
+    async fn answer(&self, head: &Parts, body: &mut Option<Incoming>) -> Answer {
+        let path = head.uri.path();
+        let target = match self.route(&head.method, path) {
             Ok(target) => target,
             Err(answer) => return *answer,
         };
         match target {
             Target::Health => self.health().await,
-            Target::Metrics(auth) => match check_headers(auth, request.headers()) {
+            Target::Metrics(auth) => match check_headers(auth, &head.headers) {
                 Ok(()) => self.metrics().await,
                 Err(denied) => refusal(Style::Text, denied),
             },
             Target::Exchange(auth, operation) => {
-                if let Err(denied) = check_headers(auth, request.headers()) {
+                if let Err(denied) = check_headers(auth, &head.headers) {
                     return refusal(Style::Json, denied);
                 }
-                let body = match self.read_body(request, Style::Json).await {
-                    Ok(body) => body,
-                    Err(answer) => return answer,
-                };
-                let core = Arc::clone(&self.core);
-                let served =
-                    tokio::task::spawn_blocking(move || core.serve_exchange(&operation, &body))
-                        .await;
-                match served {
-                    Ok(Ok(json)) => answer(StatusCode::OK, "application/json", json),
-                    Ok(Err((status, message))) => failure(
-                        Style::Json,
-                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                        &message,
-                        serde_json::Value::Null,
-                    ),
-                    Err(_) => failure(
-                        Style::Json,
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "the exchange operation failed unexpectedly",
-                        serde_json::Value::Null,
-                    ),
-                }
+                self.exchange(head, body, operation).await
             }
-            Target::Ping(interbase) => match check_headers(&interbase.auth, request.headers()) {
+            Target::Ping(interbase) => match check_headers(&interbase.auth, &head.headers) {
                 Ok(()) => answer(StatusCode::OK, "text/plain; charset=utf-8", "OK"),
                 Err(denied) => refusal(Style::Text, denied),
             },
@@ -246,36 +201,48 @@ impl Service {
                 flow,
                 message_id,
             } => {
+                if let Err(denied) = check_headers(&interbase.auth, &head.headers) {
+                    return refusal(Style::Text, denied);
+                }
                 if !interbase.flows.is_empty() && !interbase.flows.contains(&flow) {
                     return unknown_flow(&flow);
                 }
-                if uuid::Uuid::parse_str(&message_id).is_err() {
+                if uuid::Uuid::try_parse(&message_id).is_err() {
                     return failure(
                         Style::Text,
                         StatusCode::BAD_REQUEST,
-                        &format!("message id '{message_id}' is not a UUID"),
-                        serde_json::Value::Null,
+                        &format!("message id '{}' is not a UUID", quoted(&message_id)),
+                        Value::Null,
                     );
                 }
-                let mut headers = stored_headers(request.headers(), &interbase.auth);
+                let mut headers = stored_headers(&head.headers, &interbase.auth);
                 headers.insert("content-type".to_owned(), "application/json".to_owned());
                 let received = Received {
                     message_id: Some(message_id),
                     headers,
                     ..Received::default()
                 };
-                self.store(request, Style::Text, &interbase.auth, flow, None, received)
-                    .await
+                let to = Destination {
+                    style: Style::Text,
+                    auth: &interbase.auth,
+                    flow,
+                    locator: None,
+                };
+                self.store(head, body, to, received).await
             }
             Target::Webhook(route) => {
-                let mut headers = stored_headers(request.headers(), &route.auth);
-                let path_and_query = request
-                    .uri()
+                if let Err(denied) = check_headers(&route.auth, &head.headers) {
+                    return refusal(Style::Json, denied);
+                }
+                let mut headers = stored_headers(&head.headers, &route.auth);
+                let path_and_query = head
+                    .uri
                     .path_and_query()
-                    .map_or(path.clone(), |p| p.as_str().to_owned());
+                    .map_or(path, |p| p.as_str())
+                    .to_owned();
                 headers.insert(PATH_HEADER.to_owned(), path_and_query);
-                let message_id = request
-                    .headers()
+                let message_id = head
+                    .headers
                     .get(route.message_id_header.as_str())
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned)
@@ -285,34 +252,90 @@ impl Service {
                     headers,
                     ..Received::default()
                 };
-                let locator = route.message_id_pointer.clone();
-                self.store(
-                    request,
-                    Style::Json,
-                    &route.auth,
-                    route.flow.clone(),
-                    locator,
-                    received,
-                )
-                .await
+                let to = Destination {
+                    style: Style::Json,
+                    auth: &route.auth,
+                    flow: route.flow.clone(),
+                    locator: route.message_id_pointer.clone(),
+                };
+                self.store(head, body, to, received).await
             }
         }
     }
 
-    /// Checks credentials, reads the body within the limits, and stores the message.
+    /// Reads the body (taking it from `body`) within the limits.
+    async fn read_body(
+        &self,
+        head: &Parts,
+        body: &mut Option<Incoming>,
+        style: Style,
+    ) -> Result<Bytes, Answer> {
+        match body.take() {
+            Some(unread) => body::read(&self.listener.limits, head, unread, style).await,
+            None => Ok(Bytes::new()),
+        }
+    }
+
+    /// Room for `bytes` in the budget of bytes being checked, waited for within the request
+    /// timeout.
+    async fn room(&self, bytes: &Bytes, style: Style) -> Result<Room, Answer> {
+        let patience = self.listener.limits.request_timeout;
+        self.budget.room(bytes.len(), patience, style).await
+    }
+
+    /// An operation of the message exchange.
+    async fn exchange(
+        &self,
+        head: &Parts,
+        body: &mut Option<Incoming>,
+        operation: String,
+    ) -> Answer {
+        let bytes = match self.read_body(head, body, Style::Json).await {
+            Ok(bytes) => bytes,
+            Err(answer) => return answer,
+        };
+        let room = match self.room(&bytes, Style::Json).await {
+            Ok(room) => room,
+            Err(answer) => return answer,
+        };
+        let core = Arc::clone(&self.core);
+        let served = tokio::task::spawn_blocking(move || {
+            let _room = room;
+            core.serve_exchange(&operation, &bytes)
+        })
+        .await;
+        match served {
+            Ok(Ok(json)) => answer(StatusCode::OK, "application/json", json),
+            Ok(Err((status, message))) => failure(
+                Style::Json,
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                &message,
+                Value::Null,
+            ),
+            Err(_) => failure(
+                Style::Json,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the exchange operation failed unexpectedly",
+                Value::Null,
+            ),
+        }
+    }
+
+    /// Reads the body of a request whose credentials passed, checks its signature when the
+    /// route wants one, and stores the message.
     async fn store(
         &self,
-        request: Request<Incoming>,
-        style: Style,
-        auth: &InboundAuth,
-        flow: String,
-        locator: Option<String>,
+        head: &Parts,
+        body: &mut Option<Incoming>,
+        to: Destination<'_>,
         mut received: Received,
     ) -> Answer {
-        if let Err(denied) = check_headers(auth, request.headers()) {
-            return refusal(style, denied);
-        }
-        let headers = request.headers().clone();
+        let Destination {
+            style,
+            auth,
+            flow,
+            locator,
+        } = to;
         let rejected = |answer: Answer| {
             self.core.observe(&[Observation::Received {
                 flow: flow.clone(),
@@ -320,21 +343,27 @@ impl Service {
             }]);
             answer
         };
-        let body = match self.read_body(request, style).await {
-            Ok(body) => body,
+        let bytes = match self.read_body(head, body, style).await {
+            Ok(bytes) => bytes,
             Err(answer) => return rejected(answer),
         };
-        if let Err(denied) = check_signature(auth, &headers, &body) {
+        if let Err(denied) = check_signature(auth, &head.headers, &bytes) {
             return refusal(style, denied);
         }
-        received.payload = match String::from_utf8(body.to_vec()) {
+        // Not a refusal of the message: it may come again once others are checked.
+        let room = match self.room(&bytes, style).await {
+            Ok(room) => room,
+            Err(answer) => return answer,
+        };
+        // Without a copy when the body came whole in one buffer.
+        received.payload = match String::from_utf8(Vec::from(bytes)) {
             Ok(text) => text,
             Err(_) => {
                 return rejected(failure(
                     style,
                     StatusCode::BAD_REQUEST,
                     "the body is not UTF-8 text",
-                    serde_json::Value::Null,
+                    Value::Null,
                 ));
             }
         };
@@ -343,11 +372,14 @@ impl Service {
                 style,
                 StatusCode::BAD_REQUEST,
                 "the body is empty",
-                serde_json::Value::Null,
+                Value::Null,
             ));
         }
         let core = Arc::clone(&self.core);
+        // The room goes with the work: it ends when checking does, even when the client
+        // went away meanwhile.
         let stored = tokio::task::spawn_blocking(move || {
+            let _room = room;
             core.accept_received(&flow, locator.as_deref(), received)
         })
         .await;
@@ -358,50 +390,8 @@ impl Service {
                 style,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "storing the message failed unexpectedly",
-                serde_json::Value::Null,
+                Value::Null,
             ),
-        }
-    }
-
-    /// Reads the whole body, refusing one over the size limit (413) or slower than the
-    /// request timeout (408).
-    async fn read_body(&self, request: Request<Incoming>, style: Style) -> Result<Bytes, Answer> {
-        let limits = &self.listener.limits;
-        let too_large = || {
-            failure(
-                style,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("the body is larger than {} bytes", limits.max_body_bytes),
-                serde_json::Value::Null,
-            )
-        };
-        let declared = request
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
-            return Err(too_large());
-        }
-        let body = Limited::new(request.into_body(), limits.max_body_bytes);
-        match tokio::time::timeout(limits.request_timeout, body.collect()).await {
-            Err(_) => Err(failure(
-                style,
-                StatusCode::REQUEST_TIMEOUT,
-                &format!(
-                    "the body did not arrive within {}",
-                    humantime::format_duration(limits.request_timeout)
-                ),
-                serde_json::Value::Null,
-            )),
-            Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-            Ok(Err(e)) => Err(failure(
-                style,
-                StatusCode::BAD_REQUEST,
-                &format!("the body could not be read: {e}"),
-                serde_json::Value::Null,
-            )),
-            Ok(Ok(collected)) => Ok(collected.to_bytes()),
         }
     }
 
@@ -415,37 +405,49 @@ impl Service {
                 Style::Text,
                 StatusCode::SERVICE_UNAVAILABLE,
                 &e.to_string(),
-                serde_json::Value::Null,
+                Value::Null,
             ),
             Err(_) => failure(
                 Style::Text,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the metrics could not be gathered",
-                serde_json::Value::Null,
+                Value::Null,
             ),
         }
     }
 
-    /// `/health`: 200 when the database answers, 503 when it does not.
+    /// `/health`: 200 when the database answers and can be written
+    /// ([`Core::check_database`]), 503 with the reason otherwise (and `Retry-After` when the
+    /// disk is full).
     async fn health(&self) -> Answer {
         let core = Arc::clone(&self.core);
         let checked = tokio::task::spawn_blocking(move || core.check_database()).await;
+        let unavailable = |body: Value| {
+            answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "application/json",
+                body.to_string(),
+            )
+        };
         match checked {
             Ok(Ok(())) => answer(
                 StatusCode::OK,
                 "application/json",
                 json!({"status": "ok"}).to_string(),
             ),
-            Ok(Err(e)) => answer(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "application/json",
-                json!({"status": "unavailable", "error": e.to_string()}).to_string(),
-            ),
-            Err(_) => answer(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "application/json",
-                json!({"status": "unavailable"}).to_string(),
-            ),
+            Ok(Err(e)) => {
+                let mut response = unavailable(json!({
+                    "status": "unavailable",
+                    "error": bounded_error_text(e.to_string()),
+                }));
+                if matches!(e, Error::Store(StoreError::Full { .. })) {
+                    response
+                        .headers_mut()
+                        .insert(RETRY_AFTER, HeaderValue::from(SPACE_RECHECK.as_secs()));
+                }
+                response
+            }
+            Err(_) => unavailable(json!({"status": "unavailable"})),
         }
     }
 }
@@ -467,112 +469,4 @@ fn stored_headers(headers: &HeaderMap, auth: &InboundAuth) -> BTreeMap<String, S
             Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
         })
         .collect()
-}
-
-fn refusal(style: Style, denied: Denied) -> Answer {
-    match denied {
-        Denied::Missing(scheme) => {
-            let mut response = failure(
-                style,
-                StatusCode::UNAUTHORIZED,
-                "credentials are required",
-                serde_json::Value::Null,
-            );
-            let challenge = match scheme {
-                "Basic" => Some("Basic realm=\"Integra\", charset=\"UTF-8\""),
-                "Bearer" => Some("Bearer realm=\"Integra\""),
-                _ => None,
-            };
-            if let Some(challenge) = challenge {
-                response
-                    .headers_mut()
-                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
-            }
-            response
-        }
-        Denied::Wrong => failure(
-            style,
-            StatusCode::FORBIDDEN,
-            "the credentials are not valid",
-            serde_json::Value::Null,
-        ),
-    }
-}
-
-fn unknown_flow(flow: &str) -> Answer {
-    failure(
-        Style::Text,
-        StatusCode::METHOD_NOT_ALLOWED,
-        &format!("flow '{flow}' does not receive messages here"),
-        serde_json::Value::Null,
-    )
-}
-
-fn accepted_answer(style: Style, accepted: &Accepted) -> Answer {
-    match style {
-        Style::Text => answer(StatusCode::OK, "text/plain; charset=utf-8", "SUCCESS"),
-        Style::Json => answer(
-            StatusCode::OK,
-            "application/json",
-            json!({"id": accepted.id, "duplicate": accepted.duplicate}).to_string(),
-        ),
-    }
-}
-
-/// The status that tells the sender what went wrong: 400 for what it sent, 405 for a flow
-/// that does not receive here (the 1C subsystem's answer), 503 for what may pass (an
-/// inactive flow, a busy database), 500 for our own failures.
-fn error_answer(style: Style, e: &Error) -> Answer {
-    match e {
-        Error::InvalidJson { .. } | Error::InvalidArgument { .. } => failure(
-            style,
-            StatusCode::BAD_REQUEST,
-            &e.to_string(),
-            serde_json::Value::Null,
-        ),
-        Error::Invalid { what, violations } => {
-            let lines: Vec<String> = violations.iter().map(ToString::to_string).collect();
-            let message = format!("{what} breaks its schema:\n{}", lines.join("\n"));
-            failure(
-                style,
-                StatusCode::BAD_REQUEST,
-                &message,
-                json!({"violations": violations}),
-            )
-        }
-        Error::UnknownFlow { flow } | Error::WrongDirection { flow, .. }
-            if style == Style::Text =>
-        {
-            unknown_flow(flow)
-        }
-        Error::FlowInactive { .. } | Error::UnknownFlow { .. } | Error::WrongDirection { .. } => {
-            failure(
-                style,
-                StatusCode::SERVICE_UNAVAILABLE,
-                &e.to_string(),
-                serde_json::Value::Null,
-            )
-        }
-        e if e.is_retryable() => {
-            let mut response = failure(
-                style,
-                StatusCode::SERVICE_UNAVAILABLE,
-                &e.to_string(),
-                serde_json::Value::Null,
-            );
-            response
-                .headers_mut()
-                .insert("retry-after", HeaderValue::from_static("1"));
-            response
-        }
-        e => {
-            log::error!("the receiver could not store a message: {e}");
-            failure(
-                style,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the message could not be stored; see the receiver's log",
-                serde_json::Value::Null,
-            )
-        }
-    }
 }

@@ -1,0 +1,71 @@
+//! Room to write: whether the database can grow. A write that fails for lack of space (a
+//! full disk, or the file at the process's size limit) is remembered until a write commits,
+//! so that `/health` says so even when a small write would still fit in space the failed
+//! one had taken; and a probe write, which changes nothing of the queues, tells whether a
+//! write commits now. The receiver's `/health` asks.
+
+use std::sync::{Mutex, PoisonError};
+#[cfg(feature = "receiver")]
+use std::time::Duration;
+use std::time::Instant;
+
+#[cfg(feature = "receiver")]
+use super::db::sql;
+#[cfg(feature = "receiver")]
+use super::{Commit, Db, Result, Store, StoreError};
+
+/// How long a write that failed for lack of space is taken as the database's state before
+/// a probe write is tried again; the receiver's `Retry-After` for a full disk.
+#[cfg(feature = "receiver")]
+pub(crate) const SPACE_RECHECK: Duration = Duration::from_secs(30);
+
+/// The latest write that failed for lack of space (when, and why), until a write commits.
+#[derive(Debug, Default)]
+pub(super) struct SpaceWatch(Mutex<Option<(Instant, &'static str)>>);
+
+impl SpaceWatch {
+    /// Records the outcome of a transaction: `full` is the cause when one of its statements,
+    /// or its commit, failed for lack of space.
+    pub(super) fn record(&self, full: Option<&'static str>) {
+        let mut state = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *state = full.map(|cause| (Instant::now(), cause));
+    }
+
+    /// Why the latest write failed for lack of space, when it did less than
+    /// [`SPACE_RECHECK`] ago and nothing committed since.
+    #[cfg(feature = "receiver")]
+    fn recent(&self) -> Option<&'static str> {
+        let state = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        state
+            .filter(|(at, _)| at.elapsed() < SPACE_RECHECK)
+            .map(|(_, cause)| cause)
+    }
+}
+
+#[cfg(feature = "receiver")]
+impl Db<'_> {
+    /// A write that changes nothing of the queues.
+    fn probe_write(&self) -> Result<()> {
+        self.execute(sql!(probe_write), [])?;
+        Ok(())
+    }
+}
+
+#[cfg(feature = "receiver")]
+impl Store {
+    /// Whether the database can be written: [`StoreError::Full`] while the latest write
+    /// failed for lack of space (for [`SPACE_RECHECK`] after it, unless a write commits
+    /// meanwhile); otherwise the outcome of a probe write.
+    ///
+    /// # Errors
+    /// [`StoreError::Full`]; whatever the probe write fails with (read-only, busy).
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        if let Some(cause) = self.writer.space().recent() {
+            return Err(StoreError::Full {
+                path: self.path.clone(),
+                cause,
+            });
+        }
+        self.write(Commit::Lazy, |db| db.probe_write())
+    }
+}
