@@ -161,6 +161,12 @@ impl<'a> Args<'a> {
     pub(crate) fn text(&self, i: usize) -> Result<String, Error> {
         match self.value(i)? {
             (_, Value::Str(s)) => Ok(s),
+            (param, Value::Malformed(what)) => Err(Error::InvalidArgument {
+                name: param.name,
+                reason: format!(
+                    "is not valid text: {what}; such a string is refused rather than repaired, so that two different strings never become one"
+                ),
+            }),
             (param, other) => Err(self.wrong(param, &other)),
         }
     }
@@ -844,7 +850,7 @@ mod tests {
             Value::Empty,
             Value::Empty,
         ];
-        let args = Args::new(register, &values).unwrap();
+        let args = Args::new(register, &values, &|_| true).unwrap();
         assert!(!args.boolean(2).unwrap());
         assert_eq!(args.text(3).unwrap(), "");
         let wrong = [
@@ -853,19 +859,25 @@ mod tests {
             Value::Empty,
             Value::Empty,
         ];
-        let err = Args::new(register, &wrong).unwrap().text(0).unwrap_err();
+        let err = Args::new(register, &wrong, &|_| true)
+            .unwrap()
+            .text(0)
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid flow: RegisterMessage takes a String here, got Number"
         );
-        let err = Args::new(register, &values[..2]).err().unwrap();
+        let err = Args::new(register, &values[..2], &|_| true).err().unwrap();
         assert_eq!(
             err.to_string(),
             "invalid parameters: RegisterMessage takes 4 parameters, got 2"
         );
         let next = &METHODS[4];
         let half = [Value::Number(1.5), Value::Number(30.0)];
-        let err = Args::new(next, &half).unwrap().integer(0).unwrap_err();
+        let err = Args::new(next, &half, &|_| true)
+            .unwrap()
+            .integer(0)
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid max: must be a whole number, got 1.5"

@@ -12,6 +12,10 @@ pub enum Value {
     Number(f64),
     /// `Строка`.
     Str(String),
+    /// A `Строка` that is not valid text (an unpaired UTF-16 surrogate, bytes that are not
+    /// UTF-8), with what is wrong in words. It is refused, not repaired: repaired, two
+    /// different strings would become one.
+    Malformed(String),
     /// `ДвоичныеДанные`.
     Blob(Vec<u8>),
     /// `Дата`, as it arrives (Integra takes no dates: they travel as ISO text).
@@ -27,7 +31,7 @@ impl Value {
             Value::Empty => "Undefined",
             Value::Bool(_) => "Boolean",
             Value::Number(_) => "Number",
-            Value::Str(_) => "String",
+            Value::Str(_) | Value::Malformed(_) => "String",
             Value::Blob(_) => "BinaryData",
             Value::Date => "Date",
             Value::Unsupported(_) => "a value of an unsupported type",

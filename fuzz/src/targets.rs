@@ -316,8 +316,26 @@ fn expected(host: &HostVariant<'_>) -> AddinValue {
         18 => number(u64::from_ne_bytes(s[..8].try_into().expect("8 bytes")) as f64),
         4 => number(f64::from(f32::from_ne_bytes([s[0], s[1], s[2], s[3]]))),
         5 => number(f64::from_ne_bytes(s[..8].try_into().expect("8 bytes"))),
-        22 => text(String::from_utf16_lossy(host.units)),
-        8 => text(String::from_utf8_lossy(host.bytes).into_owned()),
+        22 if host.null => text(String::new()),
+        22 => match String::from_utf16(host.units) {
+            Ok(t) => text(t),
+            Err(_) => {
+                let at: usize = char::decode_utf16(host.units.iter().copied())
+                    .map_while(Result::ok)
+                    .map(char::len_utf16)
+                    .sum();
+                AddinValue::Malformed(format!(
+                    "it holds an unpaired UTF-16 surrogate at unit {at}"
+                ))
+            }
+        },
+        8 if host.null => text(String::new()),
+        8 => match std::str::from_utf8(host.bytes) {
+            Ok(t) => text(t.to_owned()),
+            Err(e) => {
+                AddinValue::Malformed(format!("it is not UTF-8 from byte {}", e.valid_up_to()))
+            }
+        },
         23 => AddinValue::Blob(if host.null {
             Vec::new()
         } else {

@@ -23,6 +23,31 @@ pub(crate) unsafe fn from_terminated(ptr: *const u16) -> Option<String> {
     Some(unsafe { from_parts(ptr, len) })
 }
 
+/// The text of `len` UTF-16 units at `ptr` (NULL with any length is empty), or, when they
+/// hold an unpaired surrogate, where it is (a unit index).
+///
+/// # Safety
+/// `ptr` is NULL or valid for reading `len` units.
+pub(crate) unsafe fn from_parts_strict(ptr: *const u16, len: usize) -> Result<String, usize> {
+    if ptr.is_null() || len == 0 {
+        return Ok(String::new());
+    }
+    // SAFETY: valid for `len` units per the contract.
+    let units = unsafe { std::slice::from_raw_parts(ptr, len) };
+    let mut text = String::with_capacity(len);
+    let mut at = 0;
+    for c in char::decode_utf16(units.iter().copied()) {
+        match c {
+            Ok(c) => {
+                text.push(c);
+                at += c.len_utf16();
+            }
+            Err(_) => return Err(at),
+        }
+    }
+    Ok(text)
+}
+
 /// The text of `len` UTF-16 units at `ptr` (NULL with any length is empty).
 ///
 /// # Safety
@@ -58,5 +83,22 @@ mod tests {
         assert_eq!(unsafe { from_parts(z.as_ptr(), 3) }, "Отк");
         // SAFETY: NULL is allowed.
         assert_eq!(unsafe { from_terminated(std::ptr::null()) }, None);
+    }
+
+    #[test]
+    fn an_unpaired_surrogate_is_found_not_repaired() {
+        let pair = "a😀b".encode_utf16().collect::<Vec<_>>();
+        // SAFETY: `pair` is readable for its length.
+        assert_eq!(
+            unsafe { from_parts_strict(pair.as_ptr(), pair.len()) },
+            Ok("a😀b".into())
+        );
+        for (units, at) in [(vec![0x61, 0xD800, 0x62], 1), (vec![0x61, 0x62, 0xDC00], 2)] {
+            // SAFETY: `units` is readable for its length.
+            assert_eq!(
+                unsafe { from_parts_strict(units.as_ptr(), units.len()) },
+                Err(at)
+            );
+        }
     }
 }

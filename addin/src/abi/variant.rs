@@ -7,7 +7,7 @@
 use std::ffi::{c_char, c_int, c_void};
 
 use super::memory::{MemoryManager, Reservation};
-use super::str1c::{from_parts, terminated};
+use super::str1c::{from_parts_strict, terminated};
 use crate::value::Value;
 
 pub(crate) const VTYPE_EMPTY: u16 = 0;
@@ -139,10 +139,18 @@ pub(crate) unsafe fn read(v: *const TVariant) -> Value {
             VTYPE_UI8 => Value::Number(p.u64 as f64),
             VTYPE_R4 => Value::Number(f64::from(p.f32)),
             VTYPE_R8 => Value::Number(p.f64),
-            VTYPE_PWSTR => Value::Str(from_parts(p.units.ptr, p.units.len as usize)),
-            VTYPE_PSTR => Value::Str(
-                String::from_utf8_lossy(bytes(p.bytes.ptr.cast(), p.bytes.len)).into_owned(),
-            ),
+            VTYPE_PWSTR => match from_parts_strict(p.units.ptr, p.units.len as usize) {
+                Ok(text) => Value::Str(text),
+                Err(at) => Value::Malformed(format!(
+                    "it holds an unpaired UTF-16 surrogate at unit {at}"
+                )),
+            },
+            VTYPE_PSTR => match std::str::from_utf8(bytes(p.bytes.ptr.cast(), p.bytes.len)) {
+                Ok(text) => Value::Str(text.to_owned()),
+                Err(e) => {
+                    Value::Malformed(format!("it is not UTF-8 from byte {}", e.valid_up_to()))
+                }
+            },
             VTYPE_BLOB => Value::Blob(bytes(p.bytes.ptr.cast(), p.bytes.len).to_vec()),
             VTYPE_DATE | VTYPE_TM => Value::Date,
             other => Value::Unsupported(other),
@@ -251,7 +259,9 @@ pub(crate) unsafe fn write(
     let v = unsafe { &mut *v };
     v.elements = 0;
     match value {
-        Value::Empty | Value::Date | Value::Unsupported(_) => v.vt = VTYPE_EMPTY,
+        Value::Empty | Value::Date | Value::Unsupported(_) | Value::Malformed(_) => {
+            v.vt = VTYPE_EMPTY
+        }
         Value::Bool(b) => {
             v.payload.u8 = u8::from(*b);
             v.vt = VTYPE_BOOL;

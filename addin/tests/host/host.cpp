@@ -525,6 +525,16 @@ static void cycle(const std::string &dir, const std::string &url) {
             CHECK(e.code == ADDIN_E_FAIL && e.scode != 0 && e.source == "Integra", "AddError arguments");
         }
     }
+    // A string with an unpaired surrogate is refused, not repaired into U+FFFD: repaired,
+    // "k\xD800" and "k\xDC00" would be one key (issue 15).
+    CHECK(o.call("SetExternalId", {Arg::str("shop"), Arg::str("order"), Arg::str("k-ok"), Arg::str("E-1")}).ok,
+          "SetExternalId: %s", o.connection.last_error().c_str());
+    CHECK(!o.call("SetExternalId", {Arg::str("shop"), Arg::str("order"), Arg::utf16(u"k\xd800"), Arg::str("E-2")}).ok,
+          "a key with an unpaired surrogate was taken");
+    CHECK(contains(o.connection.last_error(), "invalid localKey: is not valid text: it holds an unpaired UTF-16 surrogate at unit 1"),
+          "%s", o.connection.last_error().c_str());
+    Result found = o.call("GetExternalId", {Arg::str("shop"), Arg::str("order"), Arg::utf16(u"k\xdc00")});
+    CHECK(!found.ok && contains(o.connection.last_error(), "unpaired UTF-16 surrogate"), "another broken key was looked up");
     // A call with the wrong number of parameters (the platform always passes GetNParams).
     long m = o.find("RegisterMessage");
     tVariant one;
