@@ -109,7 +109,7 @@ pub(crate) unsafe fn call(
         match body(engine) {
             Ok(()) => IntegraStatus::Ok,
             Err(failure) => {
-                engine.set_error(failure.message);
+                engine.set_error(integra_core::limits::bounded_error_text(failure.message));
                 failure.status
             }
         }

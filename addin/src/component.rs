@@ -5,6 +5,7 @@
 use std::sync::{Mutex, PoisonError};
 
 use integra_core::json_api::{Handle, Reserve};
+use integra_core::limits::bounded_error_text;
 
 use crate::methods::{Args, METHODS, PROPERTIES};
 use crate::value::Value;
@@ -48,7 +49,7 @@ impl Component {
                 Ok(value)
             }
             Err(e) => {
-                let text = format!("{}: {e}", method.name);
+                let text = bounded_error_text(format!("{}: {e}", method.name));
                 self.set_last_error(text.clone());
                 Err(text)
             }

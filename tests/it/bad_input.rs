@@ -313,3 +313,65 @@ fn inputs_over_the_limits_are_refused_naming_the_limit_and_the_value() {
         "{err}"
     );
 }
+
+/// An error quotes a bounded part of its input, however large: a 5 MB flow name, id or
+/// configuration code gives an error of a line, not of 5 MB; a configuration with a
+/// thousand problems lists twenty and counts the rest (issue 15).
+#[test]
+fn errors_quote_a_bounded_part_of_any_input() {
+    use integra::json_api::OWN_MEMORY;
+    use integra::limits::{MAX_ERROR_BYTES, MAX_QUOTED_CHARS, MAX_REASON_CHARS};
+    let t = TestEngine::new(&config());
+    let huge = "Ж".repeat(2_500_000);
+    let line = MAX_REASON_CHARS + MAX_QUOTED_CHARS + 200;
+    let short = |e: &dyn std::fmt::Display, starts: &str| {
+        let text = e.to_string();
+        assert!(
+            text.chars().count() < line,
+            "{} chars: {text}",
+            text.chars().count()
+        );
+        assert!(text.starts_with(starts), "{}", &text[..200.min(text.len())]);
+        assert!(text.contains("bytes"), "the size is named: {text}");
+    };
+    let none = RegisterOptions::default();
+    short(
+        &t.engine.register(&huge, "{}", &none).unwrap_err(),
+        "unknown flow 'ЖЖЖ",
+    );
+    short(
+        &t.engine.message_status(&huge).unwrap_err(),
+        "no message has id 'ЖЖЖ",
+    );
+    short(
+        &t.engine.complete_forming(&huge, "{oops").unwrap_err(),
+        "the payload of message 'ЖЖЖ",
+    );
+    let bad_code = serde_json::json!({"flows": [{"code": huge, "direction": "outgoing",
+                                                  "subscribers": ["nobody"]}]});
+    short(
+        &t.engine
+            .load_config_json(&bad_code.to_string())
+            .unwrap_err(),
+        "invalid configuration: flow 'ЖЖЖ",
+    );
+    let many: Vec<serde_json::Value> = (0..1000)
+        .map(|i| serde_json::json!({"code": format!("F{i}"), "direction": "outgoing", "subscribers": ["nobody"]}))
+        .collect();
+    let err = t
+        .engine
+        .load_config_json(&serde_json::json!({"flows": many}).to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(err.ends_with("; and 980 more problems"), "{err}");
+
+    // The front doors bound the whole text too.
+    let mut handle = integra::json_api::Handle::new();
+    handle
+        .open(&serde_json::json!({"database": t.dir.path().join("integra.db")}).to_string())
+        .unwrap();
+    let err = handle
+        .register_message(&huge, "{}", false, "", OWN_MEMORY)
+        .unwrap_err();
+    assert!(err.to_string().len() < MAX_ERROR_BYTES);
+}

@@ -17,19 +17,23 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// No flow has this code.
-    #[error("unknown flow '{flow}'")]
+    #[error("unknown flow '{q_flow}'", q_flow = crate::limits::quoted(.flow))]
     UnknownFlow {
         /// The code asked for.
         flow: String,
     },
     /// The flow is switched off.
-    #[error("flow '{flow}' is inactive")]
+    #[error("flow '{q_flow}' is inactive", q_flow = crate::limits::quoted(.flow))]
     FlowInactive {
         /// The flow.
         flow: String,
     },
     /// The flow goes the other way, e.g. registering on an incoming flow.
-    #[error("flow '{flow}' is {direction}, so it cannot be used to {operation}", direction = .direction.as_str())]
+    #[error(
+        "flow '{q_flow}' is {direction}, so it cannot be used to {operation}",
+        direction = .direction.as_str(),
+        q_flow = crate::limits::quoted(.flow),
+    )]
     WrongDirection {
         /// The flow.
         flow: String,
@@ -39,7 +43,11 @@ pub enum Error {
         operation: &'static str,
     },
     /// A JSON argument does not parse.
-    #[error("{what} is not valid JSON: {reason}")]
+    #[error(
+        "{e_what} is not valid JSON: {e_reason}",
+        e_what = crate::limits::elided(.what),
+        e_reason = crate::limits::elided(.reason),
+    )]
     InvalidJson {
         /// Which argument.
         what: String,
@@ -48,7 +56,10 @@ pub enum Error {
     },
     /// An input is larger than its limit ([`crate::limits`]); nothing was parsed or
     /// written.
-    #[error("{what} is {size} {unit}, over the limit of {limit} {unit}")]
+    #[error(
+        "{e_what} is {size} {unit}, over the limit of {limit} {unit}",
+        e_what = crate::limits::elided(.what),
+    )]
     TooLarge {
         /// Which input, e.g. `the source of message 3 for flow 'ORDERS'`.
         what: String,
@@ -60,7 +71,7 @@ pub enum Error {
         unit: &'static str,
     },
     /// An argument is out of its allowed range or form.
-    #[error("invalid {name}: {reason}")]
+    #[error("invalid {name}: {e_reason}", e_reason = crate::limits::elided(.reason))]
     InvalidArgument {
         /// The argument.
         name: &'static str,
@@ -70,8 +81,10 @@ pub enum Error {
     /// A payload a JSON-RPC 2.0 subscriber of its flow cannot be sent: it is the call's
     /// `params`, which must be an object or an array. Nothing was written.
     #[error(
-        "{what} is {found}, which cannot be sent to subscriber '{subscriber}' of flow '{flow}': {}",
-        crate::transport::JSONRPC_PARAMS_RULE
+        "{e_what} is {found}, which cannot be sent to subscriber '{subscriber}' of flow '{q_flow}': {}",
+        crate::transport::JSONRPC_PARAMS_RULE,
+        q_flow = crate::limits::quoted(.flow),
+        e_what = crate::limits::elided(.what),
     )]
     NotJsonRpcParams {
         /// Which payload, e.g. `the source of message 0 for flow 'ORDERS'`.
@@ -84,19 +97,22 @@ pub enum Error {
         found: &'static str,
     },
     /// No outgoing message has this id.
-    #[error("no message has id '{id}'")]
+    #[error("no message has id '{q_id}'", q_id = crate::limits::quoted(.id))]
     MessageNotFound {
         /// The id asked for.
         id: String,
     },
     /// No incoming message has this id.
-    #[error("no incoming message has id '{id}'")]
+    #[error("no incoming message has id '{q_id}'", q_id = crate::limits::quoted(.id))]
     IncomingNotFound {
         /// The id asked for.
         id: String,
     },
     /// The record is not in a status that allows the operation.
-    #[error("{what} '{id}' is {status}, so it cannot be {operation}")]
+    #[error(
+        "{what} '{q_id}' is {status}, so it cannot be {operation}",
+        q_id = crate::limits::quoted(.id),
+    )]
     WrongStatus {
         /// `message` or `incoming message`.
         what: &'static str,
@@ -108,7 +124,10 @@ pub enum Error {
         operation: &'static str,
     },
     /// The flow's former is not the one the operation needs.
-    #[error("flow '{flow}' is formed by {former}, not {expected}")]
+    #[error(
+        "flow '{q_flow}' is formed by {former}, not {expected}",
+        q_flow = crate::limits::quoted(.flow),
+    )]
     WrongFormer {
         /// The flow.
         flow: String,
@@ -119,7 +138,8 @@ pub enum Error {
     },
     /// The incoming flow is not processed by a Rust handler.
     #[error(
-        "flow '{flow}' is processed externally (with next_incoming); set its processor to 'handler' to register a Rust handler"
+        "flow '{q_flow}' is processed externally (with next_incoming); set its processor to 'handler' to register a Rust handler",
+        q_flow = crate::limits::quoted(.flow),
     )]
     WrongProcessor {
         /// The flow.
@@ -127,7 +147,11 @@ pub enum Error {
     },
     /// The external id already belongs to another local key.
     #[error(
-        "external id '{external_id}' of system '{system}', type '{object_type}' is already mapped to local key '{taken_by}'"
+        "external id '{q_external_id}' of system '{q_system}', type '{q_object_type}' is already mapped to local key '{q_taken_by}'",
+        q_external_id = crate::limits::quoted(.external_id),
+        q_object_type = crate::limits::quoted(.object_type),
+        q_system = crate::limits::quoted(.system),
+        q_taken_by = crate::limits::quoted(.taken_by),
     )]
     ExternalIdTaken {
         /// The external system.
@@ -140,7 +164,11 @@ pub enum Error {
         taken_by: String,
     },
     /// A schema cannot be used: unknown, not fetched, or without the component asked for.
-    #[error("schema '{schema}': {reason}")]
+    #[error(
+        "schema '{q_schema}': {e_reason}",
+        q_schema = crate::limits::quoted(.schema),
+        e_reason = crate::limits::elided(.reason),
+    )]
     Schema {
         /// The schema's code.
         schema: String,
@@ -148,7 +176,11 @@ pub enum Error {
         reason: String,
     },
     /// A message breaks its flow's schema; nothing was stored.
-    #[error("{what} breaks its schema: {}", crate::openapi::summary(.violations))]
+    #[error(
+        "{e_what} breaks its schema: {}",
+        crate::openapi::summary(.violations),
+        e_what = crate::limits::elided(.what),
+    )]
     Invalid {
         /// Which message, e.g. `incoming message 'a7f3' for flow 'ORDERS'`.
         what: String,
@@ -156,13 +188,16 @@ pub enum Error {
         violations: Vec<crate::openapi::Violation>,
     },
     /// No listener has this code.
-    #[error("no listener has code '{code}'")]
+    #[error("no listener has code '{q_code}'", q_code = crate::limits::quoted(.code))]
     UnknownListener {
         /// The code asked for.
         code: String,
     },
     /// A listener's address cannot be bound.
-    #[error("listener '{listener}' cannot listen on {address}: {source}")]
+    #[error(
+        "listener '{q_listener}' cannot listen on {address}: {source}",
+        q_listener = crate::limits::quoted(.listener),
+    )]
     Listen {
         /// The listener.
         listener: String,
@@ -172,19 +207,22 @@ pub enum Error {
         source: std::io::Error,
     },
     /// No exchange endpoint has this code.
-    #[error("no exchange endpoint has code '{code}'")]
+    #[error("no exchange endpoint has code '{q_code}'", q_code = crate::limits::quoted(.code))]
     UnknownEndpoint {
         /// The code asked for.
         code: String,
     },
     /// The exchange endpoint is blocked: it receives nothing.
-    #[error("exchange endpoint '{code}' is blocked")]
+    #[error("exchange endpoint '{q_code}' is blocked", q_code = crate::limits::quoted(.code))]
     EndpointBlocked {
         /// The endpoint.
         code: String,
     },
     /// Connecting an exchange endpoint failed at one of its checks; nothing was created.
-    #[error("connecting the endpoint failed: {check}: {reason}")]
+    #[error(
+        "connecting the endpoint failed: {check}: {e_reason}",
+        e_reason = crate::limits::elided(.reason),
+    )]
     Connect {
         /// Which check failed, e.g. `recipient → this base`.
         check: &'static str,
@@ -206,7 +244,7 @@ pub enum Error {
     #[error("no memory could be had for the result, so nothing was written")]
     NoRoomForResult,
     /// An operating-system resource (a thread) could not be had.
-    #[error("cannot start {what}: {source}")]
+    #[error("cannot start {e_what}: {source}", e_what = crate::limits::elided(.what))]
     Spawn {
         /// What was being started.
         what: &'static str,

@@ -58,6 +58,14 @@ pub const MAX_CHANNEL_CHARS: usize = 150;
 /// its beginning and its size ([`quoted`]).
 pub const MAX_QUOTED_CHARS: usize = 120;
 
+/// Longest explanation an error shows whole, in characters: a longer one (a reason built
+/// around a long input) keeps its beginning and its end, where the explanation usually is
+/// ([`elided`]).
+pub const MAX_REASON_CHARS: usize = 600;
+
+/// Most problems a configuration error lists; it counts the rest.
+pub const MAX_LISTED_PROBLEMS: usize = 20;
+
 /// Longest error text a front door hands out (a C error message, the add-in's `LastError`,
 /// an HTTP answer's reason), in bytes ([`bounded_error_text`]).
 pub const MAX_ERROR_BYTES: usize = 4096;
@@ -76,6 +84,28 @@ pub fn quoted(text: &str) -> std::borrow::Cow<'_, str> {
             std::borrow::Cow::Owned(format!("{}… ({} bytes in all)", &text[..end], text.len()))
         }
     }
+}
+
+/// An error's explanation as it is shown: whole when it has at most [`MAX_REASON_CHARS`]
+/// characters, otherwise its first and last half of that many with the size of what was
+/// cut between them.
+pub fn elided(text: &str) -> std::borrow::Cow<'_, str> {
+    let count = text.chars().count();
+    if count <= MAX_REASON_CHARS {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let half = MAX_REASON_CHARS / 2;
+    let head_end = text.char_indices().nth(half).map_or(text.len(), |(i, _)| i);
+    let tail_start = text
+        .char_indices()
+        .nth(count - half)
+        .map_or(text.len(), |(i, _)| i);
+    std::borrow::Cow::Owned(format!(
+        "{} … ({} bytes cut) … {}",
+        &text[..head_end],
+        tail_start - head_end,
+        &text[tail_start..]
+    ))
 }
 
 /// An error's text cut to at most [`MAX_ERROR_BYTES`] bytes (on a character boundary, ending
@@ -299,6 +329,14 @@ mod tests {
         assert!(q.starts_with(&"я".repeat(MAX_QUOTED_CHARS)));
         assert!(q.ends_with("… (10000000 bytes in all)"), "{q}");
         assert!(q.chars().count() < MAX_QUOTED_CHARS + 30);
+        assert_eq!(elided("short"), "short");
+        let reason = format!("'{}' must start with '/'", "x".repeat(5_000_000));
+        let e = elided(&reason);
+        assert!(
+            e.starts_with("'xxx") && e.ends_with("xxx' must start with '/'"),
+            "{e}"
+        );
+        assert!(e.contains("bytes cut") && e.chars().count() < MAX_REASON_CHARS + 40);
         assert_eq!(bounded_error_text("short".into()), "short");
         let cut = bounded_error_text("ж".repeat(MAX_ERROR_BYTES));
         assert!(

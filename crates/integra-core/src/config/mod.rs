@@ -41,6 +41,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{MAX_LISTED_PROBLEMS, elided, quoted};
 #[cfg(feature = "receiver")]
 use crate::queue::retry::RetryPolicy;
 
@@ -424,14 +425,11 @@ pub struct ConfigProblem {
 
 impl fmt::Display for ConfigProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (object, message) = (quoted(&self.object), elided(&self.message));
         if self.field.is_empty() {
-            write!(f, "{}: {}", self.object, self.message)
+            write!(f, "{object}: {message}")
         } else {
-            write!(
-                f,
-                "{}, field '{}': {}",
-                self.object, self.field, self.message
-            )
+            write!(f, "{object}, field '{}': {message}", quoted(&self.field))
         }
     }
 }
@@ -444,12 +442,21 @@ pub struct ConfigError {
     pub problems: Vec<ConfigProblem>,
 }
 
+/// The problems, one after another: at most [`MAX_LISTED_PROBLEMS`], then how many more.
 fn join(problems: &[ConfigProblem]) -> String {
-    problems
+    let mut text = problems
         .iter()
+        .take(MAX_LISTED_PROBLEMS)
         .map(ToString::to_string)
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    if problems.len() > MAX_LISTED_PROBLEMS {
+        text.push_str(&format!(
+            "; and {} more problems",
+            problems.len() - MAX_LISTED_PROBLEMS
+        ));
+    }
+    text
 }
 
 impl ConfigError {

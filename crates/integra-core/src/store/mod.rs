@@ -150,13 +150,20 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     /// The transaction that carried this write could not be committed; nothing was written.
-    #[error("the transaction could not be committed, nothing was written: {reason}")]
+    #[error(
+        "the transaction could not be committed, nothing was written: {e_reason}",
+        e_reason = crate::limits::elided(.reason),
+    )]
     Commit {
         /// Why.
         reason: String,
     },
     /// A stored configuration object could not be read back.
-    #[error("stored configuration object {kind} '{code}' is unreadable: {reason}")]
+    #[error(
+        "stored configuration object {kind} '{q_code}' is unreadable: {e_reason}",
+        q_code = crate::limits::quoted(.code),
+        e_reason = crate::limits::elided(.reason),
+    )]
     StoredConfig {
         /// Object kind.
         kind: String,
@@ -166,7 +173,10 @@ pub enum StoreError {
         reason: String,
     },
     /// A bug: code run inside a transaction panicked. The transaction part was rolled back.
-    #[error("internal error inside a database transaction: {what}")]
+    #[error(
+        "internal error inside a database transaction: {e_what}",
+        e_what = crate::limits::elided(.what),
+    )]
     Panicked {
         /// The panic message.
         what: String,
