@@ -5,11 +5,13 @@
 use std::str::FromStr;
 
 use super::{
-    Handle, ID_UNITS, MAX_BATCH, MAX_LIST, Reserve, claimed, count, json, lease, parse,
-    reserve_room,
+    Handle, ID_UNITS, MAX_BATCH, Reserve, claimed, count, json, lease, parse, reserve_room,
 };
 use crate::error::{Error, Result};
 use crate::exchange::{ConnectionSettings, Recipients};
+
+/// Most items one listing returns.
+const MAX_LIST: i64 = crate::limits::MAX_LIST as i64;
 
 /// The recipients argument of a send: `""` or `null` (the sender's settings for the
 /// channel), one endpoint code (bare or as a JSON string), or a JSON array of codes.

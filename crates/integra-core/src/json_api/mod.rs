@@ -35,8 +35,6 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Most items one `NextToForm`, `NextIncoming`, `Dispatch` or listing call takes.
 const MAX_BATCH: i64 = crate::limits::MAX_BATCH as i64;
-/// Most items one listing returns.
-const MAX_LIST: i64 = crate::limits::MAX_LIST as i64;
 /// The longest lease a caller may ask for, in seconds (a day).
 const MAX_LEASE_SECONDS: i64 = 86_400;
 
