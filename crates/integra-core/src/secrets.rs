@@ -100,7 +100,7 @@ impl SecretsKey {
         let bad = || SecretsError::KeyText {
             source_name: source_name.to_owned(),
         };
-        let bytes = from_hex(text.trim()).ok_or_else(bad)?;
+        let bytes = hex::decode(text.trim()).map_err(|_| bad())?;
         let key: [u8; KEY_BYTES] = bytes.try_into().map_err(|_| bad())?;
         let digest = Sha256::new()
             .chain_update(b"integra secrets key")
@@ -108,7 +108,7 @@ impl SecretsKey {
             .finalize();
         Ok(SecretsKey {
             cipher: XChaCha20Poly1305::new(&key.into()),
-            fingerprint: to_hex(&digest[..4]),
+            fingerprint: hex::encode(&digest[..4]),
         })
     }
 
@@ -173,8 +173,8 @@ impl SecretsKey {
         format!(
             "{SEALED_PREFIX}{}:{}{}",
             self.fingerprint,
-            to_hex(&nonce),
-            to_hex(&sealed)
+            hex::encode(nonce),
+            hex::encode(sealed)
         )
     }
 
@@ -198,7 +198,7 @@ impl SecretsKey {
                 ours: self.fingerprint.clone(),
             });
         }
-        let bytes = from_hex(body).ok_or_else(damaged)?;
+        let bytes = hex::decode(body).map_err(|_| damaged())?;
         if bytes.len() < NONCE_BYTES {
             return Err(damaged());
         }
@@ -249,24 +249,6 @@ pub(crate) fn seal(key: Option<&SecretsKey>, text: &str) -> String {
 fn sealed_parts(text: &str) -> Option<(&str, &str)> {
     let rest = text.strip_prefix(SEALED_PREFIX)?;
     Some(rest.split_once(':').unwrap_or(("", "")))
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    use fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

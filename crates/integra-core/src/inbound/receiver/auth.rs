@@ -111,7 +111,7 @@ pub(super) fn check_signature(
     let given = given.trim();
     let given = given.strip_prefix(prefix.as_str()).ok_or(Denied::Wrong)?;
     let signature = match encoding {
-        SignatureEncoding::Hex => decode_hex(given),
+        SignatureEncoding::Hex => hex::decode(given).ok(),
         SignatureEncoding::Base64 => base64::engine::general_purpose::STANDARD.decode(given).ok(),
     }
     .ok_or(Denied::Wrong)?;
@@ -133,16 +133,6 @@ fn verify<M: Mac + KeyInit>(key: &[u8], body: &[u8], signature: &[u8]) -> bool {
         }
         Err(_) => false,
     }
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
