@@ -129,24 +129,14 @@ fn a_call_whose_result_cannot_be_handed_over_writes_nothing() {
 fn an_exchange_message_without_memory_for_its_id_is_not_sent() {
     let t = TestEngine::new(&json!({}));
     let h = handle(&t);
-    let err = h
-        .send_message("news", "{}", r#"["nobody"]"#, false, NO_MEMORY)
-        .unwrap_err();
-    assert_eq!(err.kind(), integra::ErrorKind::Failed, "{err}");
-    assert!(
-        t.engine
-            .sent_exchange_messages(None, 10)
-            .unwrap()
-            .is_empty()
-    );
-    let err = h
-        .send_message_to_subscribers("news", "{}", true, NO_MEMORY)
-        .unwrap_err();
-    assert_eq!(err.kind(), integra::ErrorKind::Failed, "{err}");
-    assert!(
-        t.engine
-            .sent_exchange_messages(None, 10)
-            .unwrap()
-            .is_empty()
-    );
+    for err in [
+        h.send_message("news", "{}", r#"["nobody"]"#, false, NO_MEMORY)
+            .unwrap_err(),
+        h.send_message_to_subscribers("news", "{}", true, NO_MEMORY)
+            .unwrap_err(),
+    ] {
+        assert_eq!(err.kind(), integra::ErrorKind::Failed, "{err}");
+        let sent = t.engine.sent_exchange_messages(None, 10).unwrap();
+        assert!(sent.is_empty(), "{sent:?}");
+    }
 }
