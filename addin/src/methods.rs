@@ -778,6 +778,7 @@ pub(crate) fn property_names(p: &Property) -> [&'static str; 2] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use integra_core::json_api::OWN_MEMORY;
 
     /// The README's reference section is [`reference`]'s text; with
     /// `INTEGRA_UPDATE_README=1` the test writes it there.
@@ -844,7 +845,7 @@ mod tests {
             Value::Empty,
             Value::Empty,
         ];
-        let args = Args::new(register, &values).unwrap();
+        let args = Args::new(register, &values, OWN_MEMORY).unwrap();
         assert!(!args.boolean(2).unwrap());
         assert_eq!(args.text(3).unwrap(), "");
         let wrong = [
@@ -853,19 +854,25 @@ mod tests {
             Value::Empty,
             Value::Empty,
         ];
-        let err = Args::new(register, &wrong).unwrap().text(0).unwrap_err();
+        let err = Args::new(register, &wrong, OWN_MEMORY)
+            .unwrap()
+            .text(0)
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid flow: RegisterMessage takes a String here, got Number"
         );
-        let err = Args::new(register, &values[..2]).err().unwrap();
+        let err = Args::new(register, &values[..2], OWN_MEMORY).err().unwrap();
         assert_eq!(
             err.to_string(),
             "invalid parameters: RegisterMessage takes 4 parameters, got 2"
         );
         let next = &METHODS[4];
         let half = [Value::Number(1.5), Value::Number(30.0)];
-        let err = Args::new(next, &half).unwrap().integer(0).unwrap_err();
+        let err = Args::new(next, &half, OWN_MEMORY)
+            .unwrap()
+            .integer(0)
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid max: must be a whole number, got 1.5"
