@@ -211,7 +211,7 @@ pub(crate) static METHODS: &[Method] = &[
         name_ru: "Открыть",
         params: &[required("settingsJson", Text)],
         returns: false,
-        doc: "Opens the database: {\"database\": path, \"config\": {…} | \"config_path\": path, \"durability\": \"normal\" | \"full\", \"secrets_key_file\": path}. Objects on one database share one engine (and its durability and key: others are refused).",
+        doc: "Opens the database: {\"database\": path, \"config\": {…} | \"config_path\": path, \"durability\": \"normal\" | \"full\", \"secrets_key_file\": path, \"log\": {\"file\": path, \"level\", \"max_bytes\", \"keep\"}}. Objects on one database share one engine (and its durability and key: others are refused); objects in one server process share one log (another is refused while it is in use).",
         run: |h, a| done(h.open(&a.text(0)?)?),
     },
     Method {
