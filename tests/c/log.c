@@ -121,15 +121,19 @@ static int refusals(const char *dir, const char *url) {
 
     /* One log per process: the same settings share it, others are refused while it is in
      * use, an open without a log neither uses nor changes it. */
-    char shared[2048], verbose[2048], next[2048];
+    char shared[2048], respelled[2048], verbose[2048], next[2048];
     snprintf(shared, sizeof shared, "{\"file\": \"%s/shared.log\", \"level\": \"info\"}", dir);
+    snprintf(respelled, sizeof respelled, "{\"file\": \"%s/sub/../shared.log\"}", dir);
+    char sub[2048];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    CHECK(mkdir(sub, 0700) == 0, "mkdir %s", sub);
     snprintf(verbose, sizeof verbose, "{\"file\": \"%s/shared.log\", \"level\": \"debug\"}", dir);
     snprintf(next, sizeof next, "{\"file\": \"%s/next.log\", \"level\": \"debug\"}", dir);
     integra_engine *a = integra_engine_new(), *b = integra_engine_new(), *c = integra_engine_new();
     settings(open, sizeof open, dir, "a.db", url, shared);
     must(a, integra_engine_open(a, open), "open a");
-    settings(open, sizeof open, dir, "b.db", url, shared);
-    must(b, integra_engine_open(b, open), "open b, with the same log");
+    settings(open, sizeof open, dir, "b.db", url, respelled);
+    must(b, integra_engine_open(b, open), "open b, with the same log spelled otherwise");
     settings(open, sizeof open, dir, "c.db", url, verbose);
     expect_error(c, integra_engine_open(c, open), INTEGRA_STATUS_INVALID_ARGUMENT,
                  "this process logs to");

@@ -270,6 +270,11 @@ pub(crate) struct Prepared(Option<Arc<Sink>>);
 /// elsewhere for other handles; [`Error::LogFile`] when the file cannot be opened.
 pub(crate) fn prepare(settings: &LogSettings, held: Option<&LogUse>) -> Result<Prepared> {
     settings.check()?;
+    // Two spellings of one file are one log.
+    let settings = &LogSettings {
+        file: super::shared::canonical(&settings.file),
+        ..settings.clone()
+    };
     if !ours() {
         static TOLD: AtomicBool = AtomicBool::new(false);
         if !TOLD.swap(true, Ordering::Relaxed) {
