@@ -72,10 +72,18 @@ char *integra_engine_last_error(const struct integra_engine *engine);
 
 // Opens (or joins) the engine on a database. `settings_json`: `{"database": path,
 // "config": {…} | "config_path": path, "durability": "normal" | "full", "secrets_key_file":
-// path}` (without a key file, the key is read from the environment variable
-// `INTEGRA_SECRETS_KEY` when it is set). Handles on one database in a process share its
-// engine, and so its durability and key: others are refused
-// (`INTEGRA_STATUS_INVALID_ARGUMENT`).
+// path, "log": {"file": path, "level": "info", "max_bytes": 10485760, "keep": 5}}` (without
+// a key file, the key is read from the environment variable `INTEGRA_SECRETS_KEY` when it
+// is set). Handles on one database in a process share its engine, and so its durability
+// and key: others are refused (`INTEGRA_STATUS_INVALID_ARGUMENT`).
+//
+// `log` names the process's log file, where Integra writes what happens in the background
+// (deliveries that end dead, sources' failures), rotated by size; the library installs no
+// other logger. One log serves the process: the first handle that names it opens it,
+// handles naming the same settings share it, another log is refused
+// (`INTEGRA_STATUS_INVALID_ARGUMENT`) until the last handle that named it is freed or
+// closed, which closes the file. A log file that cannot be opened is
+// `INTEGRA_STATUS_FAILED`. A failed open opens nothing.
 //
 // # Safety
 // `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an

@@ -47,6 +47,8 @@
 //! * Nothing unwinds into C: every function runs inside one panic guard and reports a
 //!   panic as `INTEGRA_STATUS_PANIC`.
 //! * Every function may be called from any thread.
+//! * The library installs no logger but its own: a log file named in the open settings
+//!   (`integra_engine_open`), one per process.
 
 mod engine;
 mod handle;

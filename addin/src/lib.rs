@@ -17,6 +17,9 @@
 //! * Background threads (dispatcher, receivers, sources) belong to the engine and stop
 //!   when the last object on its database is done, before `Done` or `DestroyObject`
 //!   returns; nothing touches the platform's interfaces after `Done`.
+//! * The server process has no logger for the add-in's Rust code: `Open`'s settings may
+//!   name a log file, one per process, written with no thread of its own and closed when
+//!   the last object that named it is done (`integra_core::json_api`'s `log_file`).
 
 mod abi;
 mod component;

@@ -217,7 +217,7 @@ pub(crate) static METHODS: &[Method] = &[
         name_ru: "Открыть",
         params: &[required("settingsJson", Text)],
         returns: false,
-        doc: "Opens the database: {\"database\": path, \"config\": {…} | \"config_path\": path, \"durability\": \"normal\" | \"full\", \"secrets_key_file\": path}. Objects on one database share one engine (and its durability and key: others are refused).",
+        doc: "Opens the database: {\"database\": path, \"config\": {…} | \"config_path\": path, \"durability\": \"normal\" | \"full\", \"secrets_key_file\": path, \"log\": {\"file\": path, \"level\", \"max_bytes\", \"keep\"}}. Objects on one database share one engine (and its durability and key: others are refused); objects in one server process share one log (another is refused while it is in use).",
         run: |h, a| done(h.open(&a.text(0)?)?),
     },
     Method {
@@ -784,6 +784,7 @@ pub(crate) fn property_names(p: &Property) -> [&'static str; 2] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use integra_core::json_api::OWN_MEMORY;
 
     /// The README's reference section is [`reference`]'s text; with
     /// `INTEGRA_UPDATE_README=1` the test writes it there.
@@ -850,7 +851,7 @@ mod tests {
             Value::Empty,
             Value::Empty,
         ];
-        let args = Args::new(register, &values, &|_| true).unwrap();
+        let args = Args::new(register, &values, OWN_MEMORY).unwrap();
         assert!(!args.boolean(2).unwrap());
         assert_eq!(args.text(3).unwrap(), "");
         let wrong = [
@@ -859,7 +860,7 @@ mod tests {
             Value::Empty,
             Value::Empty,
         ];
-        let err = Args::new(register, &wrong, &|_| true)
+        let err = Args::new(register, &wrong, OWN_MEMORY)
             .unwrap()
             .text(0)
             .unwrap_err();
@@ -867,14 +868,14 @@ mod tests {
             err.to_string(),
             "invalid flow: RegisterMessage takes a String here, got Number"
         );
-        let err = Args::new(register, &values[..2], &|_| true).err().unwrap();
+        let err = Args::new(register, &values[..2], OWN_MEMORY).err().unwrap();
         assert_eq!(
             err.to_string(),
             "invalid parameters: RegisterMessage takes 4 parameters, got 2"
         );
         let next = &METHODS[4];
         let half = [Value::Number(1.5), Value::Number(30.0)];
-        let err = Args::new(next, &half, &|_| true)
+        let err = Args::new(next, &half, OWN_MEMORY)
             .unwrap()
             .integer(0)
             .unwrap_err();

@@ -1,7 +1,8 @@
 //! The add-in, loaded by a C++ host that plays the 1C platform (`tests/host/host.cpp`,
 //! compiled here with g++ against `include/integra_native_api.h`): the attach phase, every
 //! name in both languages and any case, the whole cycle against a real HTTP subscriber,
-//! every kind of bad input, calls after `Done`, several sessions on several threads, and no
+//! every kind of bad input, calls after `Done`, a log file (a dead delivery written there,
+//! the file closed after the last object), several sessions on several threads, and no
 //! platform memory leaked or freed twice; and a sweep of every method, property and lookup
 //! with every kind of wrong input. Both run under AddressSanitizer with UBSan, and under
 //! valgrind's memcheck.

@@ -1,13 +1,15 @@
 /*
  * What the C test programs share: CHECK records a failed check and goes on; must() stops
- * the program when a call fails, printing the engine's last error. Each program is one
- * translation unit, so the failure count lives here.
+ * the program when a call fails, printing the engine's last error; expect_error() checks a
+ * call that must fail. Each program is one translation unit, so the failure count lives
+ * here.
  */
 #ifndef INTEGRA_TEST_CHECK_H
 #define INTEGRA_TEST_CHECK_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "integra.h"
 
@@ -31,6 +33,15 @@ static void must(integra_engine *engine, integra_status status, const char *what
         integra_string_free(error);
         exit(2);
     }
+}
+
+/* The call returned `want`, and the engine's last error contains `expected`. */
+static inline void expect_error(integra_engine *engine, integra_status got, integra_status want,
+                                const char *expected) {
+    char *error = integra_engine_last_error(engine);
+    CHECK(got == want, "status %d, expected %d (%s)", (int)got, (int)want, error);
+    CHECK(strstr(error, expected) != NULL, "last error \"%s\" lacks \"%s\"", error, expected);
+    integra_string_free(error);
 }
 
 #endif /* INTEGRA_TEST_CHECK_H */

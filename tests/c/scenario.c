@@ -11,15 +11,6 @@
 #include "check.h"
 #include "integra.h"
 
-/* The engine's last error contains `expected`. */
-static void expect_error(integra_engine *engine, integra_status got, integra_status want,
-                         const char *expected) {
-    char *error = integra_engine_last_error(engine);
-    CHECK(got == want, "status %d, expected %d (%s)", (int)got, (int)want, error);
-    CHECK(strstr(error, expected) != NULL, "last error \"%s\" lacks \"%s\"", error, expected);
-    integra_string_free(error);
-}
-
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s <database> <subscriber URL>\n", argv[0]);

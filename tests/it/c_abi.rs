@@ -3,8 +3,10 @@
 //! optional features' declarations), a C program runs the whole cycle through it against a
 //! real HTTP subscriber, another runs the message exchange between two bases, and a program
 //! generated from the header calls every function it declares with valid, NULL and bad
-//! arguments under AddressSanitizer and UBSan (the sweep, `c_abi/sweep.rs`).
+//! arguments under AddressSanitizer and UBSan (the sweep, `c_abi/sweep.rs`). A C program's
+//! log file is checked in `c_abi/logs.rs`.
 
+mod logs;
 mod sweep;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! The front doors' handle (`json_api`), which the C library and the 1C add-in share: a
-//! call whose result cannot be handed over writes nothing (issue 15).
+//! call whose result cannot be handed over writes nothing (issue 15); a log named in a Rust
+//! program that has a logger of its own.
 
 use integra::json_api::{Handle, OWN_MEMORY, Reserve};
 use serde_json::{Value, json};
@@ -139,4 +140,32 @@ fn an_exchange_message_without_memory_for_its_id_is_not_sent() {
         let sent = t.engine.sent_exchange_messages(None, 10).unwrap();
         assert!(sent.is_empty(), "{sent:?}");
     }
+}
+
+/// Issue 15: in a program that has a logger of its own (this test binary's), a handle whose
+/// settings name a log file opens without it: the file is not made, Integra's lines go to
+/// the program's logger, and a warning there says so. Bad log settings are still refused.
+#[test]
+fn a_log_named_in_a_program_with_a_logger_of_its_own_is_not_opened_and_it_is_told() {
+    let capture = crate::secrets::Capture::start();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("integra.log");
+    let database = dir.path().join("integra.db");
+    let mut handle = Handle::new();
+    let refused = handle
+        .open(&json!({"database": database, "log": {"file": log, "keep": 101}}).to_string())
+        .unwrap_err();
+    assert!(
+        refused.to_string().starts_with("invalid log.keep: "),
+        "{refused}"
+    );
+    handle
+        .open(&json!({"database": database, "log": {"file": log, "level": "debug"}}).to_string())
+        .unwrap();
+    assert!(!log.exists(), "the log file was made");
+    let logs = capture.logs();
+    assert!(
+        logs.contains("WARN integra_core::json_api::log_file: the open settings name a log file, which is not opened: this program has a logger of its own"),
+        "{logs}"
+    );
 }

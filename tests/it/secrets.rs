@@ -49,7 +49,7 @@ static LOGS: Mutex<String> = Mutex::new(String::new());
 static CAPTURING: AtomicUsize = AtomicUsize::new(0);
 
 /// The test binary's logger: records every line, at every level, while a test captures.
-struct Capture;
+pub(crate) struct Capture;
 
 impl log::Log for Capture {
     fn enabled(&self, _: &log::Metadata<'_>) -> bool {
@@ -62,12 +62,10 @@ impl log::Log for Capture {
         let wire_dump =
             record.target() == "ureq_proto::util" && record.level() == log::Level::Trace;
         if self.enabled(record.metadata()) && !wire_dump {
-            let line = format!(
-                "{} {}: {}\n",
-                record.level(),
-                record.target(),
-                record.args()
-            );
+            let mut line = format!("{} {}: {}", record.level(), record.target(), record.args());
+            // The key-values too: the C library's and the add-in's log file writes them.
+            let _ = record.key_values().visit(&mut Pairs(&mut line));
+            line.push('\n');
             LOGS.lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push_str(&line);
@@ -77,9 +75,23 @@ impl log::Log for Capture {
     fn flush(&self) {}
 }
 
+/// A record's key-values, appended as ` key=value`.
+struct Pairs<'a>(&'a mut String);
+
+impl<'kvs> log::kv::VisitSource<'kvs> for Pairs<'_> {
+    fn visit_pair(
+        &mut self,
+        key: log::kv::Key<'kvs>,
+        value: log::kv::Value<'kvs>,
+    ) -> Result<(), log::kv::Error> {
+        self.0.push_str(&format!(" {key}={value}"));
+        Ok(())
+    }
+}
+
 impl Capture {
     /// Installs the logger (once per test binary) and starts capturing.
-    fn start() -> CaptureGuard {
+    pub(crate) fn start() -> CaptureGuard {
         static INSTALL: Once = Once::new();
         INSTALL.call_once(|| {
             log::set_logger(&Capture).expect("no other logger is installed in the test binary");
@@ -91,10 +103,11 @@ impl Capture {
 }
 
 /// Stops capturing when dropped.
-struct CaptureGuard;
+pub(crate) struct CaptureGuard;
 
 impl CaptureGuard {
-    fn logs(&self) -> String {
+    /// Every line captured so far.
+    pub(crate) fn logs(&self) -> String {
         LOGS.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }

@@ -19,7 +19,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -662,6 +664,67 @@ static void exchange(const std::string &dir) {
     b.destroy();
 }
 
+// The log (issue 15): an object opens with a log in its settings; a delivery that ends dead
+// is a line of the file, an object asking for another log is refused while it is in use,
+// and when the last object that named it is done the file is closed.
+static std::string read_file(const std::string &path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// How many of this process's descriptors are open on `path`.
+static int open_descriptors(const std::string &path) {
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d == nullptr) return -1;
+    while (dirent *e = readdir(d)) {
+        char target[4096];
+        std::string link = std::string("/proc/self/fd/") + e->d_name;
+        ssize_t len = readlink(link.c_str(), target, sizeof target - 1);
+        if (len > 0 && std::string(target, size_t(len)) == path) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static std::string log_settings(const std::string &db, const std::string &log, const std::string &level) {
+    return "{\"database\": \"" + db + "\", \"log\": {\"file\": \"" + log + "\", \"level\": \"" + level + "\"},"
+           " \"config\": {\"endpoints\": [{\"code\": \"nowhere\", \"base_url\": \"http://127.0.0.1:9\"}],"
+           "\"subscribers\": [{\"code\": \"nowhere\", \"kind\": \"http\", \"endpoint\": \"nowhere\","
+           " \"retry\": {\"max_attempts\": 1}}],"
+           "\"flows\": [{\"code\": \"ORDERS\", \"direction\": \"outgoing\", \"subscribers\": [\"nowhere\"]}]}}";
+}
+
+static void logs(const std::string &dir) {
+    std::string log = dir + "/addin.log";
+    Object o, other;
+    o.create(true);
+    other.create(false);
+    CHECK(o.call("Открыть", {Arg::str(log_settings(dir + "/logs.db", log, "debug"))}).ok, "Open with a log: %s",
+          o.connection.last_error().c_str());
+    Result id = o.call("RegisterMessage", {Arg::str("ORDERS"), Arg::str("{\"n\": 1}")});
+    CHECK(id.ok, "RegisterMessage: %s", o.connection.last_error().c_str());
+    Result report = o.call("Dispatch", {Arg::i4(10), Arg::i4(10000)});
+    CHECK(report.ok && contains(report.text, "\"dead\":1"), "Dispatch: %s", report.text.c_str());
+    std::string text = read_file(log);
+    CHECK(contains(text, " INFO  integra_core::json_api::log_file: log opened"), "no opening line in the log: %s", text.c_str());
+    CHECK(contains(text, " WARN  integra_core::dispatch: delivery is dead after 1 attempts") &&
+              contains(text, " flow=ORDERS subscriber=nowhere message=" + id.text + " attempt=1"),
+          "no line for the dead delivery in the log: %s", text.c_str());
+    CHECK(!other.call("Open", {Arg::str(log_settings(dir + "/other.db", log, "info"))}).ok, "another log was opened");
+    CHECK(contains(other.connection.last_error(), "invalid log: this process logs to"), "%s",
+          other.connection.last_error().c_str());
+    CHECK(open_descriptors(log) == 1, "%d descriptors on the log while it is in use", open_descriptors(log));
+    o.done();
+    o.destroy();
+    other.done();
+    other.destroy();
+    CHECK(open_descriptors(log) == 0, "the log is still open after the last object: %d", open_descriptors(log));
+    CHECK(contains(read_file(log), "log closed"), "no closing line in the log");
+}
+
 // Objects on threads: one per session, all on one database, calls at once; one object
 // called from several threads in turn; background threads gone when the last one goes.
 static void sessions(const std::string &dir, const std::string &url) {
@@ -939,6 +1002,7 @@ int main(int argc, char **argv) {
         names();
         cycle(dir, url);
         exchange(dir);
+        logs(dir);
         if (mode != "quick") sessions(dir, url);
     }
     CHECK(memory.outstanding() == 0, "%zu platform allocations were never freed", memory.outstanding());

@@ -243,6 +243,15 @@ pub enum Error {
     /// claimed was given back. Retryable.
     #[error("no memory could be had for the result, so nothing was written")]
     NoRoomForResult,
+    /// The log file the open settings name cannot be written (its directory or the file
+    /// refuses it); nothing was opened.
+    #[error("cannot open the log file '{file}': {reason}")]
+    LogFile {
+        /// The file, as the settings name it.
+        file: String,
+        /// Why, in the system's words.
+        reason: String,
+    },
     /// An operating-system resource (a thread) could not be had.
     #[error("cannot start {e_what}: {source}", e_what = crate::limits::elided(.what))]
     Spawn {
@@ -309,6 +318,7 @@ impl Error {
             | Error::Schema { .. }
             | Error::Listen { .. }
             | Error::Spawn { .. }
+            | Error::LogFile { .. }
             | Error::Connect { .. } => ErrorKind::Failed,
         }
     }

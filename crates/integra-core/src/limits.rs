@@ -70,6 +70,10 @@ pub const MAX_LISTED_PROBLEMS: usize = 20;
 /// an HTTP answer's reason), in bytes ([`bounded_error_text`]).
 pub const MAX_ERROR_BYTES: usize = 4096;
 
+/// Longest line the C library's and the add-in's log writes, in bytes, its end included: a
+/// longer message is cut (`…`), keeping the line's time, level, target and key-values.
+pub const MAX_LOG_LINE_BYTES: usize = 8 << 10;
+
 /// Most bytes of schema violations one HTTP answer lists (the receiver's JSON answer to a
 /// body that breaks its flow's schema): the rest are counted, not listed.
 pub const MAX_VIOLATIONS_BYTES: usize = 64 << 10;
@@ -111,16 +115,25 @@ pub fn elided(text: &str) -> std::borrow::Cow<'_, str> {
 /// An error's text cut to at most [`MAX_ERROR_BYTES`] bytes (on a character boundary, ending
 /// in `…`): the last bound on what a front door hands out, behind [`quoted`].
 pub fn bounded_error_text(mut text: String) -> String {
-    if text.len() > MAX_ERROR_BYTES {
+    cut_to(&mut text, MAX_ERROR_BYTES);
+    text
+}
+
+/// Cuts `text` to at most `max_bytes` bytes, on a character boundary, ending in `…` when it
+/// was cut (`max_bytes` below the ellipsis's 3 bytes leaves it empty).
+pub(crate) fn cut_to(text: &mut String, max_bytes: usize) {
+    if text.len() > max_bytes {
         let ellipsis = "…";
-        let mut end = MAX_ERROR_BYTES - ellipsis.len();
+        let Some(mut end) = max_bytes.checked_sub(ellipsis.len()) else {
+            text.clear();
+            return;
+        };
         while !text.is_char_boundary(end) {
             end -= 1;
         }
         text.truncate(end);
         text.push_str(ellipsis);
     }
-    text
 }
 
 /// Refuses a batch of `n` items over [`MAX_BATCH`]; `what` names the batch.

@@ -8,9 +8,12 @@
 //! sources ([`shared`]): 1C loads the library once per server process and creates objects
 //! from many sessions, and they must not each run a dispatcher over the same queues. The
 //! engine and its background threads stop when the last handle on it is closed or dropped.
+//! The open settings may name a log file, one per process ([`log_file`]): C programs and 1C
+//! servers install no logger of their own.
 
 #[cfg(feature = "receiver")]
 mod exchange;
+mod log_file;
 mod settings;
 mod shared;
 
@@ -19,7 +22,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use settings::{OpenSettings, ServerSettings};
+pub use settings::{LogLevel, LogSettings, OpenSettings, ServerSettings};
 
 use crate::config::Config;
 use crate::dispatch::DispatcherOptions;
@@ -28,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::queue::incoming::Accepted;
 use crate::queue::inspect::RetryFilter;
 use crate::queue::register::{RegisterOptions, Registration};
+use log_file::LogUse;
 use shared::Shared;
 
 /// The version of Integra.
@@ -89,16 +93,19 @@ fn claimed<T: Serialize>(
     Err(Error::NoRoomForResult)
 }
 
-/// One foreign object's connection to an engine.
+/// One foreign object's connection to an engine, and its hold on the process's log.
 #[derive(Default)]
 pub struct Handle {
     shared: Option<Arc<Shared>>,
+    /// Let go after the engine, so what the engine says as it stops is written.
+    log: Option<LogUse>,
 }
 
 impl std::fmt::Debug for Handle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Handle")
             .field("open", &self.shared.is_some())
+            .field("log", &self.log.is_some())
             .finish()
     }
 }
@@ -162,29 +169,43 @@ impl Handle {
     }
 
     /// Opens (or joins) the engine on a database: `{"database": path, "config": {…} |
-    /// "config_path": path, "durability": "normal" | "full", "secrets_key_file": path}`
-    /// ([`OpenSettings`]). A configuration given is loaded, replacing the stored one.
-    /// Opening again switches this handle to the new database. Handles on one database
-    /// share its engine and so its durability and secrets key.
+    /// "config_path": path, "durability": "normal" | "full", "secrets_key_file": path,
+    /// "log": {"file": path, "level", "max_bytes", "keep"}}` ([`OpenSettings`]). A
+    /// configuration given is loaded, replacing the stored one. Opening again switches this
+    /// handle to the new database (and log). Handles on one database share its engine and so
+    /// its durability and secrets key; handles in one process share one log
+    /// (the `log_file` module). A failed open opens nothing.
     ///
     /// # Errors
     /// [`Error::InvalidJson`] naming the bad setting; [`Error::Config`]; [`Error::Store`]
     /// when the file cannot be opened; [`Error::InvalidArgument`] for another durability
-    /// than the shared engine's.
+    /// than the shared engine's, a log setting out of range, or another log than the
+    /// process's; [`Error::LogFile`] when the log file cannot be opened.
     pub fn open(&mut self, settings_json: &str) -> Result<()> {
         let settings: OpenSettings = parse("the settings", settings_json)?;
         let config = settings.config()?;
+        let log = match &settings.log {
+            Some(log) => Some(log_file::prepare(log, self.log.as_ref())?),
+            None => None,
+        };
         let shared = shared::open(&settings)?;
         if let Some(config) = config {
             shared.engine.load_config(&config)?;
         }
+        let log = match log {
+            Some(log) => log_file::commit(log, self.log.as_ref())?,
+            None => None,
+        };
         self.shared = Some(shared);
+        self.log = log;
         Ok(())
     }
 
-    /// Closes this handle's connection; the engine stops with the last handle on it.
+    /// Closes this handle's connection; the engine stops with the last handle on it, and
+    /// the log closes with the last handle that named it.
     pub fn close(&mut self) {
         self.shared = None;
+        self.log = None;
     }
 
     /// Replaces the configuration with a JSON one.

@@ -41,8 +41,9 @@ pub(super) struct Shared {
 /// Engines by canonical database path.
 static REGISTRY: Mutex<Option<HashMap<PathBuf, Weak<Shared>>>> = Mutex::new(None);
 
-/// The canonical form of a database path, so two spellings of one file share an engine.
-fn canonical(path: &Path) -> PathBuf {
+/// The canonical form of a file's path (its directory resolved), so two spellings of one
+/// file are one: handles share an engine, or a log.
+pub(super) fn canonical(path: &Path) -> PathBuf {
     match (path.parent(), path.file_name()) {
         (Some(dir), Some(name)) => {
             let dir = if dir.as_os_str().is_empty() {
