@@ -172,6 +172,7 @@ fn engine(endpoint: Value, subscriber: Value) -> TestEngine {
 /// pins what the Kafka transport sends to the versions Kafka 4 accepts.
 #[test]
 fn requests_use_only_versions_kafka_4_accepts() {
+    Tansu::install();
     let proxy_port = free_port();
     let broker = Tansu::start_advertising(free_port(), proxy_port);
     let proxy = Proxy::start(
@@ -318,6 +319,7 @@ fn a_missing_topic_is_a_failure_that_names_it() {
 
 #[test]
 fn tls_to_the_broker_with_a_private_ca_and_a_client_certificate() {
+    Tansu::install();
     let proxy_port = free_port();
     let broker = Tansu::start_advertising(free_port(), proxy_port);
     let dir = tempfile::tempdir().unwrap();

@@ -123,8 +123,16 @@ pub struct Tansu {
 }
 
 impl Tansu {
+    /// Installs tansu when it is missing. A test calls it before it picks ports for a
+    /// broker: the install can take a minute, long enough for another test to take a port
+    /// picked before it.
+    pub fn install() {
+        tansu_binary();
+    }
+
     /// A broker advertising itself.
     pub fn start() -> Tansu {
+        Tansu::install();
         let port = free_port();
         Tansu::start_advertising(port, port)
     }
@@ -144,6 +152,7 @@ impl Tansu {
 
     /// A broker that requires clients to authenticate (SASL).
     pub fn requiring_authentication() -> Tansu {
+        Tansu::install();
         let port = free_port();
         let mut t = Tansu {
             port,
@@ -229,6 +238,8 @@ impl Mosquitto {
             std::os::unix::fs::PermissionsExt::from_mode(0o777),
         )
         .unwrap();
+        // Installed before the port is picked (see `Tansu::install`).
+        installed("mosquitto");
         let port = free_port();
         let anonymous = if extra.contains("allow_anonymous") {
             ""
