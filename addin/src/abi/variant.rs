@@ -241,8 +241,9 @@ unsafe fn bytes<'a>(ptr: *const u8, len: u32) -> &'a [u8] {
 }
 
 /// Writes `value` for the platform to read: strings and blobs in platform memory (the
-/// platform frees them; a string goes into the `reserved` block when it fits). Numbers that are whole and fit go as `VTYPE_I4`, others as
-/// `VTYPE_R8` (1C maps no 64-bit integer type).
+/// platform frees them; a string goes into the `reserved` block when it fits). Numbers that
+/// are whole and fit go as `VTYPE_I4`, others as `VTYPE_R8` (1C maps no 64-bit integer
+/// type).
 ///
 /// # Errors
 /// When the platform refuses memory.

@@ -1,9 +1,9 @@
 //! The integrity check: what is wrong with a database, if anything.
 //!
 //! First, the file at the database's path must still be the file the engine opened (not
-//! deleted or replaced under it). Then two kinds of checks run, in one read transaction (a snapshot: writers of this and other
-//! processes go on meanwhile, and nothing is locked; only the WAL cannot be checkpointed
-//! past the snapshot until the check ends):
+//! deleted or replaced under it). Then two kinds of checks run, in one read transaction (a
+//! snapshot: writers of this and other processes go on meanwhile, and nothing is locked;
+//! only the WAL cannot be checkpointed past the snapshot until the check ends):
 //!
 //! * **SQLite's** check of the file: `PRAGMA quick_check` by default, `integrity_check` on
 //!   request (it also compares every index with its table, and takes several times longer),

@@ -6,8 +6,9 @@
 //!   after each transaction commits: registered, formed, delivered by outcome, received by
 //!   outcome, processed, retried, refused by a schema, and how long sending, forming and
 //!   processing took (for an external former or processor, pulling through the API as 1C
-//!   does, the time from its claim to its answer, by the engine's clock). Like any Prometheus client's, they start at zero with the process:
-//!   scrape every process that works (each 1C server process with the add-in, say).
+//!   does, the time from its claim to its answer, by the engine's clock). Like any
+//!   Prometheus client's, they start at zero with the process: scrape every process that
+//!   works (each 1C server process with the add-in, say).
 //! * **state** ([`state`]): the queues as the database holds them, the same from every
 //!   process: depth by flow, subscriber and status, the oldest pending row's age, dead
 //!   deliveries, the dispatcher's threads, the database's size; and the 1C integration

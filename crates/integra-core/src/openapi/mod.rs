@@ -1,12 +1,13 @@
 //! OpenAPI 3.0 validation of the messages Integra forms and receives.
 //!
 //! A flow names a schema from the catalog (`Config::schemas`) and a component under
-//! `components/schemas`. Documents are checked when loaded ([`document`]): one Integra could
-//! not validate against faithfully (not OpenAPI 3.0, an unknown keyword, a remote `$ref`, a
-//! JSON Schema construct that 3.0 lacks, a cycle of references that never reaches into the
-//! value: [`cycles`]) is refused then, with the JSON pointer of each problem. Each component is translated into JSON Schema draft 7 ([`translate`] documents
-//! how each OpenAPI rule is carried over) and compiled once per (document, component,
-//! direction) by the catalog.
+//! `components/schemas`. Documents are checked when loaded ([`document`]): one Integra
+//! could not validate against faithfully (not OpenAPI 3.0, an unknown keyword, a remote
+//! `$ref`, a JSON Schema construct that 3.0 lacks, a cycle of references that never reaches
+//! into the value: [`cycles`]) is refused then, with the JSON pointer of each problem. Each
+//! component is translated into JSON Schema draft 7 ([`translate`] documents how each
+//! OpenAPI rule is carried over) and compiled once per (document, component, direction) by
+//! the catalog.
 //!
 //! Where it runs: outgoing payloads when they are formed (`complete_forming`, Rust formers,
 //! and pass-through flows at registration); a payload that fails becomes a forming failure

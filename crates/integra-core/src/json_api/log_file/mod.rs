@@ -28,8 +28,8 @@
 //!   … up to `file.<keep>`, the oldest deleted ([`rotation`]), and a new file is started;
 //!   so a file holds at most `max_bytes` and one line. No thread is started: a record is
 //!   formatted by the thread that logs it and written with one `write` (no `fsync`) under a
-//!   lock, so a caller waits for the page cache, not the disk. A rotation that fails (the directory made read-only)
-//!   is written into the log once, and retried after each line.
+//!   lock, so a caller waits for the page cache, not the disk. A rotation that fails (the
+//!   directory made read-only) is written into the log once, and retried after each line.
 //! * **Several processes** may name one file (a 1C cluster's working processes): lines are
 //!   appended whole (`O_APPEND`, one `write` per line) and none is lost, but each process
 //!   rotates by what it wrote itself, so a file may grow to about `max_bytes` per process.
