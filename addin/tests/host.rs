@@ -248,3 +248,68 @@ fn the_package_holds_the_library_and_a_manifest_naming_it() {
         "{manifest}"
     );
 }
+
+/// The highest glibc symbol version `library` asks for, as `(major, minor)`.
+fn highest_glibc(library: &Path) -> (u32, u32) {
+    let symbols = Command::new("objdump")
+        .arg("-T")
+        .arg(library)
+        .output()
+        .expect("objdump runs");
+    assert!(symbols.status.success(), "objdump -T {}", library.display());
+    String::from_utf8_lossy(&symbols.stdout)
+        .split_whitespace()
+        // `GLIBC_2.2.5`, or `(GLIBC_2.2.5)` for a symbol of a hidden version.
+        .filter_map(|word| word.trim_matches(['(', ')']).strip_prefix("GLIBC_"))
+        .filter_map(|version| {
+            let mut parts = version.split('.');
+            Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+        })
+        .max()
+        .expect("the library asks for glibc symbols")
+}
+
+/// The packaged libraries load on glibc 2.17 (RHEL 7, Astra Linux 1.7 and every newer
+/// distribution): the package script links them against glibc 2.17's symbols, and no symbol
+/// they ask for is newer (issue 22). Built here with the quick profile: the floor is the
+/// link target's, whatever the optimisation.
+#[test]
+fn the_packaged_libraries_need_glibc_2_17_at_most() {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let output = Command::new(root().join("scripts/package-addin.sh"))
+        .args(["--profile", "dev", "--out"])
+        .arg(dir.path())
+        // Its own build directory: this test's cargo holds the one it was built in.
+        .env("CARGO_TARGET_DIR", root().join("target/package-check"))
+        .output()
+        .expect("the script runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let unpacked = dir.path().join("unpacked");
+    std::fs::create_dir(&unpacked).expect("a directory");
+    let unzip = Command::new("unzip")
+        .arg("-q")
+        .arg(dir.path().join("Integra.zip"))
+        .arg("-d")
+        .arg(&unpacked)
+        .status();
+    let untar = Command::new("tar")
+        .arg("-xzf")
+        .arg(dir.path().join("integra-c-linux-x86_64.tar.gz"))
+        .arg("-C")
+        .arg(&unpacked)
+        .status();
+    assert!(unzip.expect("unzip runs").success() && untar.expect("tar runs").success());
+    for library in ["libIntegra_Linux_x86_64.so", "lib/libintegra.so"] {
+        let highest = highest_glibc(&unpacked.join(library));
+        assert!(
+            highest <= (2, 17),
+            "{library} asks for GLIBC_{}.{}",
+            highest.0,
+            highest.1
+        );
+    }
+}
