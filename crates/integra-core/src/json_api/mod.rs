@@ -350,17 +350,22 @@ impl Handle {
     }
 
     /// Starts the engine's background dispatcher with `threads` workers (one per engine,
-    /// shared by every handle on it).
+    /// shared by every handle on it): true when it started now, false when it was running
+    /// already (with the threads it was started with). Starting what runs is not an error, so
+    /// a scheduled job may start sending at each run.
     ///
     /// # Errors
-    /// [`Error::DispatcherRunning`]; [`Error::InvalidArgument`] for a thread count out of
-    /// range.
-    pub fn start_dispatcher(&self, threads: i64) -> Result<()> {
+    /// [`Error::InvalidArgument`] for a thread count out of range; [`Error::Spawn`].
+    pub fn start_dispatcher(&self, threads: i64) -> Result<bool> {
         let options = DispatcherOptions {
             threads: count("threads", threads, 256)?,
             ..DispatcherOptions::default()
         };
-        self.engine()?.start_dispatcher(options)
+        match self.engine()?.start_dispatcher(options) {
+            Ok(()) => Ok(true),
+            Err(Error::DispatcherRunning) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Stops the background dispatcher; false when it was not running.
@@ -555,12 +560,15 @@ impl Handle {
 
     /// Starts serving: the listed listeners (default every configured one) and the
     /// sources (default on): `{"listeners": ["main"], "sources": true}`; empty text means
-    /// the defaults. One server per engine, shared by every handle on it.
+    /// the defaults. One server per engine, shared by every handle on it: true when it
+    /// started now, false when the same server was running already. Other processes on the
+    /// database may serve the same listeners: they share its port (see
+    /// [`Engine::start_receiver`]).
     ///
     /// # Errors
-    /// [`Error::ServerRunning`]; as [`Engine::start_receiver`] and
-    /// [`Engine::start_sources`].
-    pub fn start_server(&self, settings_json: &str) -> Result<()> {
+    /// [`Error::ServerRunning`] when a server with other listeners or sources runs; as
+    /// [`Engine::start_receiver`] and [`Engine::start_sources`].
+    pub fn start_server(&self, settings_json: &str) -> Result<bool> {
         let settings: ServerSettings = if settings_json.trim().is_empty() {
             ServerSettings::default()
         } else {
