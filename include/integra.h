@@ -98,7 +98,8 @@ enum integra_status integra_engine_open(struct integra_engine *engine, const cha
 // error except where an argument is optional); out-parameters are writable.
 enum integra_status integra_engine_close(struct integra_engine *engine);
 
-// Replaces the configuration with `config_json`.
+// Replaces the configuration with `config_json`; the one stored already changes nothing
+// (no write, no new version).
 //
 // # Safety
 // `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an

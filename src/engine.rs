@@ -101,7 +101,8 @@ pub unsafe extern "C" fn integra_engine_close(engine: *mut IntegraEngine) -> Int
     }
 }
 
-/// Replaces the configuration with `config_json`.
+/// Replaces the configuration with `config_json`; the one stored already changes nothing
+/// (no write, no new version).
 ///
 /// # Safety
 /// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an

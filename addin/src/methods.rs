@@ -225,7 +225,7 @@ pub(crate) static METHODS: &[Method] = &[
         name_ru: "ЗагрузитьКонфигурацию",
         params: &[required("configJson", Text)],
         returns: false,
-        doc: "Replaces the configuration (endpoints, subscribers, flows, schemas, listeners).",
+        doc: "Replaces the configuration (endpoints, subscribers, flows, schemas, listeners), kept in the database for every process: an administrator's action, not one for each Open; the configuration stored already changes nothing.",
         run: |h, a| done(h.load_configuration(&a.text(0)?)?),
     },
     Method {

@@ -171,7 +171,8 @@ impl Handle {
     /// Opens (or joins) the engine on a database: `{"database": path, "config": {…} |
     /// "config_path": path, "durability": "normal" | "full", "secrets_key_file": path,
     /// "log": {"file": path, "level", "max_bytes", "keep"}}` ([`OpenSettings`]). A
-    /// configuration given is loaded, replacing the stored one. Opening again switches this
+    /// configuration given is loaded, replacing the stored one (the one stored already
+    /// changes nothing, [`Engine::load_config`]). Opening again switches this
     /// handle to the new database (and log). Handles on one database share its engine and so
     /// its durability and secrets key; handles in one process share one log
     /// (the `log_file` module). A failed open opens nothing.
@@ -208,7 +209,7 @@ impl Handle {
         self.log = None;
     }
 
-    /// Replaces the configuration with a JSON one.
+    /// Replaces the configuration with a JSON one; the one stored already changes nothing.
     ///
     /// # Errors
     /// [`Error::Config`] naming each problem; nothing is changed then.

@@ -11,7 +11,7 @@
 //!
 //! The listener's settings are read when it starts; flows and schemas are read per request,
 //! so changing them needs no restart. Every process serving the same listener of the same
-//! database shares its port ([`bind`]): the working processes of a 1C server each start it.
+//! database shares its port (`bind`): the working processes of a 1C server each start it.
 
 mod admission;
 mod answer;
@@ -60,7 +60,7 @@ impl Engine {
     /// Starts serving listener `code` of the configuration: binds its address and answers
     /// on two threads of its own until stopped. Other processes (or engines) on the same
     /// database may serve the same listener at once: on Unix they share its port, and the
-    /// system spreads connections over them ([`bind`]).
+    /// system spreads connections over them; anything else holding the port is refused.
     ///
     /// # Errors
     /// [`Error::UnknownListener`]; [`Error::Listen`] when the address cannot be bound (in
