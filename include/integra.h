@@ -98,7 +98,8 @@ enum integra_status integra_engine_open(struct integra_engine *engine, const cha
 // error except where an argument is optional); out-parameters are writable.
 enum integra_status integra_engine_close(struct integra_engine *engine);
 
-// Replaces the configuration with `config_json`.
+// Replaces the configuration with `config_json`; the one stored already changes nothing
+// (no write, no new version).
 //
 // # Safety
 // `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
@@ -192,12 +193,17 @@ enum integra_status integra_engine_dispatch(struct integra_engine *engine,
                                             int64_t timeout_ms,
                                             char **report_out);
 
-// Starts the engine's background dispatcher with `threads` workers.
+// Starts the engine's background dispatcher with `threads` workers, one per database in
+// the process, shared by every handle on it. `started_out` (may be NULL) tells whether it
+// started now (true) or was running already (false: still `INTEGRA_STATUS_OK`, with the
+// threads it was started with).
 //
 // # Safety
 // `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
 // error except where an argument is optional); out-parameters are writable.
-enum integra_status integra_engine_start_dispatcher(struct integra_engine *engine, int64_t threads);
+enum integra_status integra_engine_start_dispatcher(struct integra_engine *engine,
+                                                    int64_t threads,
+                                                    bool *started_out);
 
 // Stops the background dispatcher; `was_running_out` (may be NULL) tells whether it
 // ran.
@@ -353,13 +359,19 @@ enum integra_status integra_engine_check_integrity(struct integra_engine *engine
 enum integra_status integra_engine_metrics_text(struct integra_engine *engine, char **text_out);
 
 // Starts the HTTP receivers and sources: `settings_json` (NULL or empty: every listener
-// and the sources) is `{"listeners": ["main"], "sources": true}`.
+// and the sources) is `{"listeners": ["main"], "sources": true}`. `started_out` (may be
+// NULL) tells whether they started now (true) or the same server was running already
+// (false: still `INTEGRA_STATUS_OK`); a server started with other settings is
+// `INTEGRA_STATUS_WRONG_STATE`. Other processes on the same database may serve the same
+// listeners: on Unix they share the port (`SO_REUSEPORT`), which is refused to any other
+// program or database.
 //
 // # Safety
 // `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
 // error except where an argument is optional); out-parameters are writable.
 enum integra_status integra_engine_start_server(struct integra_engine *engine,
-                                                const char *settings_json);
+                                                const char *settings_json,
+                                                bool *started_out);
 
 // Stops what `integra_engine_start_server` started.
 //

@@ -101,7 +101,8 @@ pub unsafe extern "C" fn integra_engine_close(engine: *mut IntegraEngine) -> Int
     }
 }
 
-/// Replaces the configuration with `config_json`.
+/// Replaces the configuration with `config_json`; the one stored already changes nothing
+/// (no write, no new version).
 ///
 /// # Safety
 /// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
@@ -306,7 +307,10 @@ pub unsafe extern "C" fn integra_engine_dispatch(
     }
 }
 
-/// Starts the engine's background dispatcher with `threads` workers.
+/// Starts the engine's background dispatcher with `threads` workers, one per database in
+/// the process, shared by every handle on it. `started_out` (may be NULL) tells whether it
+/// started now (true) or was running already (false: still `INTEGRA_STATUS_OK`, with the
+/// threads it was started with).
 ///
 /// # Safety
 /// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
@@ -315,9 +319,16 @@ pub unsafe extern "C" fn integra_engine_dispatch(
 pub unsafe extern "C" fn integra_engine_start_dispatcher(
     engine: *mut IntegraEngine,
     threads: i64,
+    started_out: *mut bool,
 ) -> IntegraStatus {
     // SAFETY: the pointers are as the function's `# Safety` section requires.
-    unsafe { call(engine, |e| Ok(e.read(|h| h.start_dispatcher(threads))?)) }
+    unsafe {
+        call(engine, |e| {
+            let started_out = optional_out(started_out);
+            let started = e.read(|h| h.start_dispatcher(threads))?;
+            started_out.map_or(Ok(()), |o| o.put(started))
+        })
+    }
 }
 
 /// Stops the background dispatcher; `was_running_out` (may be NULL) tells whether it
@@ -679,7 +690,12 @@ pub unsafe extern "C" fn integra_engine_metrics_text(
 }
 
 /// Starts the HTTP receivers and sources: `settings_json` (NULL or empty: every listener
-/// and the sources) is `{"listeners": ["main"], "sources": true}`.
+/// and the sources) is `{"listeners": ["main"], "sources": true}`. `started_out` (may be
+/// NULL) tells whether they started now (true) or the same server was running already
+/// (false: still `INTEGRA_STATUS_OK`); a server started with other settings is
+/// `INTEGRA_STATUS_WRONG_STATE`. Other processes on the same database may serve the same
+/// listeners: on Unix they share the port (`SO_REUSEPORT`), which is refused to any other
+/// program or database.
 ///
 /// # Safety
 /// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
@@ -688,12 +704,15 @@ pub unsafe extern "C" fn integra_engine_metrics_text(
 pub unsafe extern "C" fn integra_engine_start_server(
     engine: *mut IntegraEngine,
     settings_json: *const c_char,
+    started_out: *mut bool,
 ) -> IntegraStatus {
     // SAFETY: the pointers are as the function's `# Safety` section requires.
     unsafe {
         call(engine, |e| {
             let settings = optional_text(settings_json, "settings_json")?;
-            Ok(e.read(|h| h.start_server(settings))?)
+            let started_out = optional_out(started_out);
+            let started = e.read(|h| h.start_server(settings))?;
+            started_out.map_or(Ok(()), |o| o.put(started))
         })
     }
 }

@@ -22,6 +22,8 @@
 //!   the last object that named it is done (`integra_core::json_api`'s `log_file`).
 
 mod abi;
+#[cfg(test)]
+mod bsl_examples;
 mod component;
 mod methods;
 mod value;

@@ -26,7 +26,12 @@ static integra_engine *open_base(const char *dir, const char *name, const char *
              dir, name, port, name, name, name);
     integra_engine *engine = integra_engine_new();
     must(engine, integra_engine_open(engine, settings), "open");
-    must(engine, integra_engine_start_server(engine, NULL), "start_server");
+    bool started = false;
+    must(engine, integra_engine_start_server(engine, NULL, &started), "start_server");
+    CHECK(started, "the server did not say it started");
+    /* Issue 22: starting what runs succeeds, and says so. */
+    must(engine, integra_engine_start_server(engine, "", &started), "start_server again");
+    CHECK(!started, "the server said it started twice");
     return engine;
 }
 

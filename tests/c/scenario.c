@@ -93,6 +93,23 @@ int main(int argc, char **argv) {
     CHECK(strstr(integrity, "\"ok\":true") != NULL, "integrity: %.200s", integrity);
     integra_string_free(integrity);
 
+    /* Issue 22: starting the dispatcher that runs succeeds, and says it was running; a
+     * second handle on the database (another 1C session) shares it. */
+    bool started = false;
+    must(engine, integra_engine_start_dispatcher(engine, 2, &started), "start_dispatcher");
+    CHECK(started, "the dispatcher did not say it started");
+    must(engine, integra_engine_start_dispatcher(engine, 2, &started), "start_dispatcher again");
+    CHECK(!started, "the dispatcher said it started twice");
+    integra_engine *session = integra_engine_new();
+    char joined[1024];
+    snprintf(joined, sizeof joined, "{\"database\": \"%s\"}", argv[1]);
+    must(session, integra_engine_open(session, joined), "open a second handle");
+    must(session, integra_engine_start_dispatcher(session, 4, NULL), "start_dispatcher from it");
+    bool was_running = false;
+    must(session, integra_engine_stop_dispatcher(session, &was_running), "stop_dispatcher");
+    CHECK(was_running, "the second handle did not share the dispatcher");
+    integra_engine_free(session);
+
     /* The exported configuration hides the token. */
     char *config = NULL;
     must(engine, integra_engine_get_configuration(engine, &config), "get_configuration");

@@ -58,3 +58,5 @@ mod fuzz_corpora;
 mod storage_faults;
 // The front doors' handle, shared by the C library and the add-in: results and writes.
 mod handles;
+// One database, many sessions and processes, as a 1C server runs them.
+mod sessions;

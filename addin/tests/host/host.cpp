@@ -482,7 +482,22 @@ static void cycle(const std::string &dir, const std::string &url) {
     // A pass-through flow with a Cyrillic code, a batch, a procedure call.
     Result ids = o.call("RegisterMessages", {Arg::str("Заказы"), Arg::str("[{\"source\": {\"n\": 1}}, {\"source\": {\"n\": 2}}]")});
     CHECK(ids.ok && ids.text.size() > 70, "RegisterMessages: %s", ids.text.c_str());
-    CHECK(o.call("StartDispatcher", {}, false).ok, "StartDispatcher");
+    Result started = o.call("StartDispatcher", {});
+    CHECK(started.ok && started.vt == VTYPE_BOOL && started.flag, "StartDispatcher: %s", o.connection.last_error().c_str());
+    // Issue 22: starting the dispatcher that runs succeeds and says so (a scheduled job
+    // calls it at each run), as a procedure and as a function, from any object on the base.
+    CHECK(o.call("ЗапуститьОтправку", {Arg::i4(2)}, false).ok, "StartDispatcher again: %s", o.connection.last_error().c_str());
+    Result again = o.call("StartDispatcher", {});
+    CHECK(again.ok && again.vt == VTYPE_BOOL && !again.flag, "StartDispatcher again said it started: %s", o.connection.last_error().c_str());
+    {
+        Object session;
+        session.create(true);
+        CHECK(session.call("Открыть", {Arg::str("{\"database\": \"" + dir + "/cycle.db\"}")}).ok, "Open in a session: %s", session.connection.last_error().c_str());
+        Result shared = session.call("ЗапуститьОтправку", {});
+        CHECK(shared.ok && shared.vt == VTYPE_BOOL && !shared.flag, "a session started a second dispatcher: %s", session.connection.last_error().c_str());
+        session.done();
+        session.destroy();
+    }
     Result stopped = o.call("StopDispatcher", {});
     CHECK(stopped.ok && stopped.vt == VTYPE_BOOL && stopped.flag, "StopDispatcher");
     Result accepted = o.call("ПринятьСообщение", {Arg::str("IN"), Arg::str("m-1"), Arg::str("{\"x\": 1}")});
@@ -631,6 +646,11 @@ static void exchange(const std::string &dir) {
     CHECK(b.call("Открыть", {Arg::str(base_settings(dir + "/b.db", "B", port_b))}).ok, "Open B: %s", b.connection.last_error().c_str());
     CHECK(a.call("StartServer", {}, false).ok, "StartServer A: %s", a.connection.last_error().c_str());
     CHECK(b.call("ЗапуститьСервер", {}, false).ok, "StartServer B: %s", b.connection.last_error().c_str());
+    // Issue 22: starting the server that runs succeeds and says so; other settings are refused.
+    Result again = a.call("ЗапуститьСервер", {});
+    CHECK(again.ok && again.vt == VTYPE_BOOL && !again.flag, "StartServer again: %s", a.connection.last_error().c_str());
+    CHECK(!a.call("StartServer", {Arg::str("{\"sources\": false}")}).ok, "StartServer with other settings");
+    CHECK(contains(a.connection.last_error(), "with other listeners or sources"), "%s", a.connection.last_error().c_str());
 
     Result endpoint = a.call("ПодключитьКонечнуюТочку", {Arg::str(reach("A", port_a)), Arg::str(reach("B", port_b)), Arg::str("Склад")});
     CHECK(endpoint.ok && contains(endpoint.text, "\"name\":\"Склад\""), "ConnectEndpoint: %s %s", endpoint.text.c_str(), a.connection.last_error().c_str());

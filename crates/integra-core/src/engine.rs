@@ -83,6 +83,15 @@ impl Wake {
     }
 }
 
+/// Work prepared against the configuration by [`Core::write_prepared`], and the flow whose
+/// settings it was checked against.
+pub(crate) struct Prepared<P> {
+    /// The flow's code.
+    pub(crate) flow: String,
+    /// The work, applied in the write transaction.
+    pub(crate) work: P,
+}
+
 /// What the engine's threads share.
 #[derive(Debug)]
 pub(crate) struct Core {
@@ -118,41 +127,50 @@ impl Core {
     }
 
     /// Prepares work against the configuration outside any transaction (schema validation
-    /// runs here, never under the write lock), then applies it in a write transaction that
-    /// sees the same configuration version. When another writer changed the configuration
-    /// in between, it prepares again.
+    /// runs here, never under the write lock), then applies it in a write transaction, with
+    /// the configuration that transaction sees. The work was checked against one flow's
+    /// settings ([`Prepared::flow`]); only when another writer changed those in between
+    /// ([`ConfigSnapshot::flow_scope`]) is it prepared again. A change elsewhere in the
+    /// configuration (another flow, an endpoint no schema of this flow is fetched from, a
+    /// listener) leaves the work as it was checked, so registrations keep going while other
+    /// processes change or reload the configuration (issue 22).
     pub(crate) fn write_prepared<P, R>(
         &self,
         commit: Commit,
-        mut prepare: impl FnMut(&Arc<ConfigSnapshot>) -> Result<P>,
+        mut prepare: impl FnMut(&Arc<ConfigSnapshot>) -> Result<Prepared<P>>,
         apply: impl Fn(&Db<'_>, &ConfigSnapshot, P) -> Result<R> + Send + std::marker::Sync + 'static,
     ) -> Result<R>
     where
         P: Send + 'static,
         R: Send + 'static,
     {
-        /// The transaction saw another configuration than the one the work was prepared with.
-        struct Stale;
+        /// The transaction saw other settings of the flow than the work was prepared with.
+        struct Stale(String);
         const ATTEMPTS: usize = 5;
         let apply = Arc::new(apply);
+        let mut flow = String::new();
         for _ in 0..ATTEMPTS {
             let config = self.store.cached_config();
             let prepared = prepare(&config)?;
-            let (apply, expected) = (Arc::clone(&apply), config.version());
+            let apply = Arc::clone(&apply);
             let outcome = self.store.write(commit, move |db| {
                 let current = db.config()?;
-                if current.version() != expected {
-                    return Ok(Err(Stale));
+                if current.version() != config.version()
+                    && current.flow_scope(&prepared.flow) != config.flow_scope(&prepared.flow)
+                {
+                    return Ok(Err(Stale(prepared.flow)));
                 }
-                apply(db, &current, prepared).map(Ok)
+                apply(db, &current, prepared.work).map(Ok)
             })?;
-            if let Ok(done) = outcome {
-                return Ok(done);
+            match outcome {
+                Ok(done) => return Ok(done),
+                Err(Stale(changed)) => flow = changed,
             }
         }
         Err(Error::Store(StoreError::Commit {
             reason: format!(
-                "the configuration changed {ATTEMPTS} times while this call ran; try again"
+                "the settings of flow '{}' (the flow, its subscribers or its schema) changed {ATTEMPTS} times while this call ran; try again",
+                crate::limits::quoted(&flow)
             ),
         }))
     }
@@ -337,16 +355,29 @@ impl Engine {
 
     /// Replaces the whole configuration, after validating it.
     ///
+    /// A configuration equal to the stored one (secrets compared by what they are, not by
+    /// how they are sealed) changes nothing: nothing is written and the configuration's
+    /// version stays, so every process may load the configuration it was given at each start
+    /// without disturbing the others' work.
+    ///
     /// # Errors
     /// [`Error::Config`] listing every problem; nothing is changed then.
     pub fn load_config(&self, config: &Config) -> Result<()> {
         config.validate()?;
+        if self.core.store.read(|db| stored_equals(db, config))? {
+            return Ok(());
+        }
         let config = config.clone();
-        self.core.store.write(Commit::Durable, move |db| {
+        let changed = self.core.store.write(Commit::Durable, move |db| {
+            if stored_equals(db, &config)? {
+                return Ok(false);
+            }
             db.replace_config(&config)?;
-            Ok::<_, Error>(())
+            Ok::<_, Error>(true)
         })?;
-        self.core.wake.notify();
+        if changed {
+            self.core.wake.notify();
+        }
         Ok(())
     }
 
@@ -430,7 +461,9 @@ impl Engine {
             let mut config = db.config()?.config().clone();
             let out = change(&mut config)?;
             config.validate()?;
-            db.replace_config(&config)?;
+            if !stored_equals(db, &config)? {
+                db.replace_config(&config)?;
+            }
             Ok::<_, Error>(out)
         })?;
         self.core.wake.notify();
@@ -485,6 +518,12 @@ impl Engine {
     }
 }
 
+/// Whether `config` is the stored configuration: the same objects in the same order, their
+/// secrets compared opened (a sealed secret is sealed anew, with a new nonce, at each write).
+fn stored_equals(db: &Db<'_>, config: &Config) -> Result<bool> {
+    Ok(db.config()?.config() == config)
+}
+
 fn put<T>(items: &mut Vec<T>, item: T, code: impl Fn(&T) -> &String) -> Result<()> {
     match items.iter().position(|x| code(x) == code(&item)) {
         Some(i) => items[i] = item,
@@ -497,4 +536,70 @@ fn remove<T>(items: &mut Vec<T>, target: &str, code: impl Fn(&T) -> &String) -> 
     let before = items.len();
     items.retain(|x| code(x) != target);
     items.len() != before
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Issue 22: work prepared outside the write lock was prepared again whenever the
+    /// configuration's version moved, so a registration failed after five changes of any
+    /// part of the configuration by other processes ("the configuration changed 5 times
+    /// while this call ran"). Now only a change to what the work was checked against (its
+    /// flow, the flow's subscribers, its schema) prepares it again.
+    #[test]
+    fn work_is_prepared_again_only_when_its_flow_changed_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let engine = Engine::open(&path, EngineOptions::default()).unwrap();
+        let config = json!({"flows": [
+            {"code": "ORDERS", "direction": "outgoing"},
+            {"code": "OTHER", "direction": "outgoing"}
+        ]});
+        engine.load_config_json(&config.to_string()).unwrap();
+        // Read once, so the first preparation sees the configuration as loaded.
+        engine.config().unwrap();
+        // Another process on the database, renaming flow `code` while the work is prepared.
+        let other = Engine::open(&path, EngineOptions::default()).unwrap();
+        let rename = |code: &str, n: usize| {
+            let config = other.config().unwrap();
+            let mut flow = config
+                .flows
+                .iter()
+                .find(|f| f.code == code)
+                .unwrap()
+                .clone();
+            flow.name = format!("renamed {n}");
+            other.put_flow(flow).unwrap();
+        };
+        let write = |changing: &str| {
+            let mut prepared = 0;
+            let written = engine.core.write_prepared(
+                Commit::Durable,
+                |_| {
+                    prepared += 1;
+                    rename(changing, prepared);
+                    Ok(Prepared {
+                        flow: "ORDERS".to_owned(),
+                        work: (),
+                    })
+                },
+                |_, _, ()| Ok(()),
+            );
+            (written, prepared)
+        };
+
+        let (written, prepared) = write("OTHER");
+        assert!(written.is_ok(), "{written:?}");
+        assert_eq!(prepared, 1);
+
+        let (written, prepared) = write("ORDERS");
+        assert_eq!(prepared, 5);
+        assert_eq!(
+            written.unwrap_err().to_string(),
+            "the transaction could not be committed, nothing was written: the settings of flow 'ORDERS' (the flow, its subscribers or its schema) changed 5 times while this call ran; try again"
+        );
+    }
 }

@@ -232,8 +232,11 @@ pub enum Error {
     /// A front-door handle was used before it opened a database.
     #[error("the engine is not open: call Open first")]
     NotOpen,
-    /// A server (receivers, sources) is already running on this engine.
-    #[error("the server is already running on this database")]
+    /// A server (receivers, sources) started with other settings is already running on
+    /// this engine.
+    #[error(
+        "the server is already running on this database with other listeners or sources; stop it first to serve these"
+    )]
     ServerRunning,
     /// The background dispatcher is already running on this engine.
     #[error("the dispatcher is already running")]

@@ -165,12 +165,15 @@ fn child_process_entry() {
         "dispatch" => {
             engine.dispatch(1000, Duration::from_secs(60)).unwrap();
         }
-        // Serve listener "main", printing `LISTENING <address>`, until killed (or orphaned).
-        "receiver" => {
-            let receiver = engine.start_receiver("main").unwrap();
-            println!("LISTENING {}", receiver.local_addr());
-            until_orphaned();
-        }
+        // Serve listener "main", printing `LISTENING <address>`, until killed (or orphaned);
+        // or print `REFUSED <why>` when it cannot start.
+        "receiver" => match engine.start_receiver("main") {
+            Ok(receiver) => {
+                println!("LISTENING {}", receiver.local_addr());
+                until_orphaned();
+            }
+            Err(e) => println!("REFUSED {e}"),
+        },
         // Serve the message exchange until killed (or orphaned): the receiver of listener
         // "main"; with DISPATCHER=1 the background dispatcher; with HANDLED set, a Rust
         // handler of that channel, which fails on a body holding "fail".
@@ -215,13 +218,22 @@ fn until_orphaned() {
 /// The address a child started with task `receiver` listens on, from its standard output
 /// (which must be piped).
 pub fn listening(child: &mut Child) -> std::net::SocketAddr {
+    started(child).unwrap_or_else(|e| panic!("the child did not listen: {e}"))
+}
+
+/// The address a child started with task `receiver` listens on, or why it could not start,
+/// from its standard output (which must be piped).
+pub fn started(child: &mut Child) -> Result<std::net::SocketAddr, String> {
     use std::io::BufRead;
     let stdout = child.stdout.take().expect("the child's output is piped");
     for line in std::io::BufReader::new(stdout).lines() {
         let line = line.unwrap();
         let printed = line.rsplit_once(" ... ").map_or(line.as_str(), |(_, p)| p);
         if let Some(address) = printed.strip_prefix("LISTENING ") {
-            return address.trim().parse().unwrap();
+            return Ok(address.trim().parse().unwrap());
+        }
+        if let Some(why) = printed.strip_prefix("REFUSED ") {
+            return Err(why.to_owned());
         }
     }
     panic!("the child ended without listening");

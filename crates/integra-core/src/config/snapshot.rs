@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Config, Endpoint, Flow, Subscriber};
+use super::{Config, Endpoint, Flow, SchemaEntry, Subscriber};
 use crate::openapi::{Fingerprinted, fingerprint};
 use crate::queue::retry::RetryPolicy;
 
@@ -79,6 +79,36 @@ impl ConfigSnapshot {
     pub(crate) fn endpoint(&self, code: &str) -> Option<&Endpoint> {
         self.config.endpoint(code)
     }
+
+    /// What work on flow `code` is checked against when it is prepared outside the write
+    /// lock: the flow, the subscribers it lists (whether they are active, what they take),
+    /// its schema, and the endpoint an external schema is fetched from. Work prepared with
+    /// one snapshot holds in another whose scope of the flow is equal.
+    pub(crate) fn flow_scope(&self, code: &str) -> FlowScope<'_> {
+        let flow = self.flow(code);
+        let schema = flow
+            .and_then(|f| f.schema.as_ref())
+            .and_then(|r| self.config.schema(&r.schema));
+        FlowScope {
+            flow,
+            subscribers: flow.map_or_else(Vec::new, |f| {
+                f.subscribers.iter().map(|s| self.subscriber(s)).collect()
+            }),
+            schema,
+            schema_endpoint: schema
+                .and_then(|s| s.external.as_ref())
+                .and_then(|e| self.endpoint(&e.endpoint)),
+        }
+    }
+}
+
+/// The part of a configuration work on one flow depends on ([`ConfigSnapshot::flow_scope`]).
+#[derive(Debug, PartialEq)]
+pub(crate) struct FlowScope<'c> {
+    flow: Option<&'c Flow>,
+    subscribers: Vec<Option<&'c Subscriber>>,
+    schema: Option<&'c SchemaEntry>,
+    schema_endpoint: Option<&'c Endpoint>,
 }
 
 fn index<'a>(codes: impl Iterator<Item = &'a String>) -> HashMap<String, usize> {

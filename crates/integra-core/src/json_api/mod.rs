@@ -171,7 +171,8 @@ impl Handle {
     /// Opens (or joins) the engine on a database: `{"database": path, "config": {…} |
     /// "config_path": path, "durability": "normal" | "full", "secrets_key_file": path,
     /// "log": {"file": path, "level", "max_bytes", "keep"}}` ([`OpenSettings`]). A
-    /// configuration given is loaded, replacing the stored one. Opening again switches this
+    /// configuration given is loaded, replacing the stored one (the one stored already
+    /// changes nothing, [`Engine::load_config`]). Opening again switches this
     /// handle to the new database (and log). Handles on one database share its engine and so
     /// its durability and secrets key; handles in one process share one log
     /// (the `log_file` module). A failed open opens nothing.
@@ -208,7 +209,7 @@ impl Handle {
         self.log = None;
     }
 
-    /// Replaces the configuration with a JSON one.
+    /// Replaces the configuration with a JSON one; the one stored already changes nothing.
     ///
     /// # Errors
     /// [`Error::Config`] naming each problem; nothing is changed then.
@@ -350,17 +351,22 @@ impl Handle {
     }
 
     /// Starts the engine's background dispatcher with `threads` workers (one per engine,
-    /// shared by every handle on it).
+    /// shared by every handle on it): true when it started now, false when it was running
+    /// already (with the threads it was started with). Starting what runs is not an error, so
+    /// a scheduled job may start sending at each run.
     ///
     /// # Errors
-    /// [`Error::DispatcherRunning`]; [`Error::InvalidArgument`] for a thread count out of
-    /// range.
-    pub fn start_dispatcher(&self, threads: i64) -> Result<()> {
+    /// [`Error::InvalidArgument`] for a thread count out of range; [`Error::Spawn`].
+    pub fn start_dispatcher(&self, threads: i64) -> Result<bool> {
         let options = DispatcherOptions {
             threads: count("threads", threads, 256)?,
             ..DispatcherOptions::default()
         };
-        self.engine()?.start_dispatcher(options)
+        match self.engine()?.start_dispatcher(options) {
+            Ok(()) => Ok(true),
+            Err(Error::DispatcherRunning) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Stops the background dispatcher; false when it was not running.
@@ -555,12 +561,15 @@ impl Handle {
 
     /// Starts serving: the listed listeners (default every configured one) and the
     /// sources (default on): `{"listeners": ["main"], "sources": true}`; empty text means
-    /// the defaults. One server per engine, shared by every handle on it.
+    /// the defaults. One server per engine, shared by every handle on it: true when it
+    /// started now, false when the same server was running already. Other processes on the
+    /// database may serve the same listeners: they share its port (see
+    /// [`Engine::start_receiver`]).
     ///
     /// # Errors
-    /// [`Error::ServerRunning`]; as [`Engine::start_receiver`] and
-    /// [`Engine::start_sources`].
-    pub fn start_server(&self, settings_json: &str) -> Result<()> {
+    /// [`Error::ServerRunning`] when a server with other listeners or sources runs; as
+    /// [`Engine::start_receiver`] and [`Engine::start_sources`].
+    pub fn start_server(&self, settings_json: &str) -> Result<bool> {
         let settings: ServerSettings = if settings_json.trim().is_empty() {
             ServerSettings::default()
         } else {

@@ -20,6 +20,8 @@ struct Server {
     #[cfg(feature = "receiver")]
     receivers: Vec<crate::inbound::receiver::Receiver>,
     sources: Option<Sources>,
+    /// The settings it was started with.
+    settings: Option<ServerSettings>,
 }
 
 impl Server {
@@ -110,13 +112,24 @@ impl Shared {
         self.server.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts the listeners and sources `settings` name.
-    pub(super) fn start_server(&self, settings: &ServerSettings) -> Result<()> {
+    /// Starts the listeners and sources `settings` name: true when it started them, false
+    /// when a server started with the same settings runs already.
+    ///
+    /// # Errors
+    /// [`Error::ServerRunning`] when the server running was started with other settings.
+    pub(super) fn start_server(&self, settings: &ServerSettings) -> Result<bool> {
         let mut server = self.server();
         if server.is_running() {
-            return Err(Error::ServerRunning);
+            return if server.settings.as_ref() == Some(settings) {
+                Ok(false)
+            } else {
+                Err(Error::ServerRunning)
+            };
         }
-        let mut started = Server::default();
+        let mut started = Server {
+            settings: Some(settings.clone()),
+            ..Server::default()
+        };
         let listeners = match &settings.listeners {
             Some(listeners) => listeners.clone(),
             None => self
@@ -141,7 +154,7 @@ impl Shared {
             started.sources = Some(self.engine.start_sources()?);
         }
         *server = started;
-        Ok(())
+        Ok(true)
     }
 
     /// Stops the server; false when none ran.

@@ -20,7 +20,7 @@ use super::fan_out::{Formed, check_sendable, fan_out, status_after_fan_out, targ
 use super::hash::content_hash;
 use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
-use crate::engine::{Core, Engine};
+use crate::engine::{Core, Engine, Prepared};
 use crate::error::{Error, Result};
 use crate::limits::parse_message;
 use crate::metrics::Observation;
@@ -230,7 +230,7 @@ impl Engine {
                         .read(|db| Ok::<_, Error>(db.message_state(id)?))?
                         .ok_or_else(|| Error::MessageNotFound { id: id.to_owned() })?;
                     let has_key = state.object_key.is_some();
-                    check_formed(
+                    let work = check_formed(
                         &self.core,
                         config,
                         &state.flow,
@@ -238,7 +238,11 @@ impl Engine {
                         has_key,
                         payload.to_owned(),
                         &value,
-                    )
+                    )?;
+                    Ok(Prepared {
+                        flow: state.flow,
+                        work,
+                    })
                 },
                 move |db, config, (result, violations)| {
                     let state = db

@@ -16,7 +16,7 @@ use super::forming::check_lease;
 use super::register::new_message_id;
 use super::status::IncomingStatus;
 use crate::config::{ConfigSnapshot, Direction, Flow, Ordering, Processor};
-use crate::engine::{Core, Engine};
+use crate::engine::{Core, Engine, Prepared};
 use crate::error::{Error, Result};
 use crate::limits::{MAX_MESSAGE_ID_CHARS, check_message, check_message_size, quoted};
 use crate::metrics::{Observation, Received as Outcome};
@@ -359,7 +359,12 @@ impl Core {
         let code = flow.to_owned();
         let accepted = self.write_prepared(
             Commit::Durable,
-            |config| Ok(self.check_received(config, flow, id_locator, received.clone())),
+            |config| {
+                Ok(Prepared {
+                    flow: flow.to_owned(),
+                    work: self.check_received(config, flow, id_locator, received.clone()),
+                })
+            },
             move |db, config, checked| {
                 incoming_flow(config, &code)?;
                 match checked {

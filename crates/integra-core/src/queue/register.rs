@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::fan_out::{Formed, check_sendable, fan_out, status_after_fan_out, targets};
 use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Flow, Former, Ordering};
-use crate::engine::{Core, Engine};
+use crate::engine::{Core, Engine, Prepared};
 use crate::error::{Error, Result};
 use crate::limits::{MAX_KEY_CHARS, check_batch, check_message};
 use crate::metrics::Observation;
@@ -152,7 +152,12 @@ impl Engine {
         let code = flow.to_owned();
         let registered = self.core.write_prepared(
             Commit::Durable,
-            |config| validate_sources(&self.core, config, flow, &checked),
+            |config| {
+                Ok(Prepared {
+                    flow: flow.to_owned(),
+                    work: validate_sources(&self.core, config, flow, &checked)?,
+                })
+            },
             move |db, config, violations| {
                 let flow = outgoing_flow(config, &code)?;
                 items

@@ -10,11 +10,13 @@
 //! blocking threads, so slow clients never hold a thread while they dawdle.
 //!
 //! The listener's settings are read when it starts; flows and schemas are read per request,
-//! so changing them needs no restart.
+//! so changing them needs no restart. Every process serving the same listener of the same
+//! database shares its port (`bind`): the working processes of a 1C server each start it.
 
 mod admission;
 mod answer;
 mod auth;
+mod bind;
 mod body;
 mod connection;
 mod service;
@@ -56,11 +58,14 @@ impl std::fmt::Debug for Receiver {
 
 impl Engine {
     /// Starts serving listener `code` of the configuration: binds its address and answers
-    /// on two threads of its own until stopped.
+    /// on two threads of its own until stopped. Other processes (or engines) on the same
+    /// database may serve the same listener at once: on Unix they share its port, and the
+    /// system spreads connections over them; anything else holding the port is refused.
     ///
     /// # Errors
     /// [`Error::UnknownListener`]; [`Error::Listen`] when the address cannot be bound (in
-    /// use, not local, not permitted); [`Error::Spawn`] when its threads cannot start.
+    /// use by another program or database, not local, not permitted); [`Error::Spawn`] when
+    /// its threads cannot start.
     pub fn start_receiver(&self, code: &str) -> Result<Receiver> {
         let config = self.config()?;
         let listener = config
@@ -82,7 +87,10 @@ impl Engine {
                 reason,
             ))
         })?;
-        let socket = std::net::TcpListener::bind(wanted).map_err(listen_error)?;
+        let identity = bind::identity(self.path(), code);
+        let socket = bind::bind(wanted, &identity).map_err(listen_error)?;
+        let identity = hyper::header::HeaderValue::from_str(&identity)
+            .map_err(|e| listen_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
         socket.set_nonblocking(true).map_err(listen_error)?;
         let address = socket.local_addr().map_err(listen_error)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -108,6 +116,7 @@ impl Engine {
             core: Arc::clone(&self.core),
             budget: body::Budget::new(&listener.limits),
             listener,
+            identity,
         });
         runtime.spawn(connection::accept_loop(
             socket,

@@ -42,6 +42,9 @@ pub(super) struct Service {
     pub(super) listener: Listener,
     /// The bytes of bodies being checked at once.
     pub(super) budget: Budget,
+    /// The listener's identity, which `/health` names so that another process serving it
+    /// may share its port ([`super::bind`]).
+    pub(super) identity: HeaderValue,
 }
 
 /// What a request is for.
@@ -420,6 +423,15 @@ impl Service {
     /// ([`Core::check_database`]), 503 with the reason otherwise (and `Retry-After` when the
     /// disk is full).
     async fn health(&self) -> Answer {
+        let mut answer = self.health_of_database().await;
+        answer
+            .headers_mut()
+            .insert(super::bind::IDENTITY_HEADER, self.identity.clone());
+        answer
+    }
+
+    /// `/health`'s answer but for the listener's identity.
+    async fn health_of_database(&self) -> Answer {
         let core = Arc::clone(&self.core);
         let checked = tokio::task::spawn_blocking(move || core.check_database()).await;
         let unavailable = |body: Value| {
