@@ -376,8 +376,9 @@ fn an_object_key_that_makes_an_invalid_topic_is_dead_at_once_with_the_reason() {
     assert_eq!(peer.received()[0].0, format!("{}/sku-7", peer.topic));
 }
 
-/// Issue 22: `mqtt://[::1]` was accepted at load, and every delivery then failed with
-/// "'1]' is not a port". The broker also listens on the IPv6 loopback, and is reached there.
+/// Issue 22: an IPv6 address was split by hand (`mqtt://[::1]`, with no port, failed every
+/// delivery with "'1]' is not a port": `transport::mqtt`'s unit test). The broker also
+/// listens on the IPv6 loopback, and is reached there from the parsed address.
 #[test]
 fn a_broker_at_an_ipv6_address_is_reached() {
     let ipv6 = crate::support::brokers::free_port();
