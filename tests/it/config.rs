@@ -15,13 +15,14 @@ fn invalid_configuration_names_object_and_field_and_changes_nothing() {
     });
     let err = t.engine.load_config_json(&bad.to_string()).unwrap_err();
     let text = err.to_string();
-    for expected in [
-        "endpoint 'shop', field 'base_url': 'ftp://shop' must start with http:// or https://",
-        "subscriber 'a', field 'endpoint': no endpoint has code 'nowhere'",
-        "flow 'ORDERS', field 'subscribers': no subscriber has code 'b'",
-    ] {
-        assert!(text.contains(expected), "missing «{expected}» in «{text}»");
-    }
+    assert_mentions(
+        &text,
+        &[
+            "endpoint 'shop', field 'base_url': 'ftp://shop' must start with http:// or https://",
+            "subscriber 'a', field 'endpoint': no endpoint has code 'nowhere'",
+            "flow 'ORDERS', field 'subscribers': no subscriber has code 'b'",
+        ],
+    );
     assert!(matches!(err, Error::Config(_)));
     assert_eq!(t.engine.config().unwrap(), before);
 
@@ -137,12 +138,113 @@ fn an_endpoint_must_suit_the_kind_of_each_subscriber_using_it() {
         .load_config_json(&bad.to_string())
         .unwrap_err()
         .to_string();
-    for expected in [
-        "subscriber 'to_kafka', field 'endpoint': endpoint 'web': a 'kafka' subscriber needs kafka:// or kafkas:// addresses",
-        "subscriber 'to_rabbit', field 'endpoint': endpoint 'rabbit': bearer and API-key authentication are HTTP's",
-        "subscriber 'to_mqtt', field 'endpoint': endpoint 'bus': SCRAM authentication is Kafka's, not 'mqtt'",
-        "subscriber 'to_log', field 'endpoint': endpoint 'log': a 'kafka' subscriber connects directly; proxies are for HTTP kinds",
-    ] {
+    assert_mentions(
+        &text,
+        &[
+            "subscriber 'to_kafka', field 'endpoint': endpoint 'web': a 'kafka' subscriber needs kafka:// or kafkas:// addresses",
+            "subscriber 'to_rabbit', field 'endpoint': endpoint 'rabbit': bearer and API-key authentication are HTTP's",
+            "subscriber 'to_mqtt', field 'endpoint': endpoint 'bus': SCRAM authentication is Kafka's, not 'mqtt'",
+            "subscriber 'to_log', field 'endpoint': endpoint 'log': a 'kafka' subscriber connects directly; proxies are for HTTP kinds",
+        ],
+    );
+}
+
+/// Issue 22: addresses were parsed by hand, so `mqtt://[::1` or a port past 65535 was
+/// accepted and every delivery failed. Each is parsed as a URL when loaded, and refused
+/// naming the field.
+#[test]
+fn addresses_are_parsed_when_loaded() {
+    let t = TestEngine::new(&http_config("http://127.0.0.1:1", &["a"]));
+    let endpoint = |code: &str, url: &str| json!({"code": code, "base_url": url});
+    let bad = json!({"endpoints": [
+        endpoint("open", "mqtt://[::1"),
+        endpoint("port", "mqtt://broker:99999"),
+        endpoint("path", "mqtt://broker/topic"),
+        endpoint("brokers", "kafka://k1:9092,k2:x"),
+        endpoint("vhost", "amqp://rabbit/a/b"),
+        endpoint("query", "amqp://rabbit/?heartbeat=often"),
+        endpoint("base", "https://shop/api#top"),
+        endpoint("good", "mqtt://[::1]"),
+    ]});
+    let err = t.engine.load_config_json(&bad.to_string()).unwrap_err();
+    let problems = match &err {
+        Error::Config(e) => e.problems.clone(),
+        other => panic!("{other}"),
+    };
+    let named: Vec<(&str, &str)> = problems
+        .iter()
+        .map(|p| (p.object.as_str(), p.field.as_str()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("endpoint 'open'", "base_url"),
+            ("endpoint 'port'", "base_url"),
+            ("endpoint 'path'", "base_url"),
+            ("endpoint 'brokers'", "base_url"),
+            ("endpoint 'vhost'", "base_url"),
+            ("endpoint 'query'", "base_url"),
+            ("endpoint 'base'", "base_url"),
+        ],
+        "{err}"
+    );
+    let text = err.to_string();
+    assert_mentions(
+        &text,
+        &[
+            "'mqtt://[::1' is not a valid URL: invalid IPv6 address",
+            "'mqtt://broker:99999' is not a valid URL: invalid port number",
+            "'kafka://k1:9092,k2:x': 'kafka://k2:x' is not a valid URL: invalid port number",
+            "'often' is not a value of query parameter 'heartbeat'",
+        ],
+    );
+}
+
+/// Issue 22: a header value no request can carry (the README's own placeholder `…`) was
+/// accepted, and every delivery failed with "authorization header is not a string". It is
+/// refused when loaded, naming the field, without quoting a secret.
+#[test]
+fn header_values_http_cannot_carry_are_refused_when_loaded() {
+    let t = TestEngine::new(&http_config("http://127.0.0.1:1", &["a"]));
+    let bad = json!({
+        "endpoints": [
+            {"code": "bearer", "base_url": "https://shop", "auth": {"type": "bearer", "token": "…"}},
+            {"code": "key", "base_url": "https://shop",
+             "auth": {"type": "api_key", "header": "X-Key", "value": "ключ-s3cret"}},
+            {"code": "empty", "base_url": "https://shop", "auth": {"type": "bearer", "token": ""}},
+            {"code": "basic", "base_url": "https://shop",
+             "auth": {"type": "basic", "username": "обмен", "password": "пароль"}}
+        ],
+        "subscribers": [{"code": "s", "kind": "http", "endpoint": "basic",
+                         "http": {"headers": {"X-Note": "тест", "X-Padded": "v ", "X-Fine": "a\tb"}}}],
+        "flows": [{"code": "ORDERS", "direction": "outgoing", "subscribers": ["s"]}]
+    });
+    let text = t
+        .engine
+        .load_config_json(&bad.to_string())
+        .unwrap_err()
+        .to_string();
+    assert_mentions(
+        &text,
+        &[
+            "endpoint 'bearer', field 'auth.token': is sent in an HTTP header, and character 1 is a character outside ASCII",
+            "endpoint 'key', field 'auth.value': is sent in an HTTP header, and character 1 is a character outside ASCII",
+            "endpoint 'empty', field 'auth.token': is sent in an HTTP header, and must not be empty",
+            "subscriber 's', field 'http.headers': the value of 'X-Note': character 1 is a character outside ASCII",
+            "subscriber 's', field 'http.headers': the value of 'X-Padded': begins or ends with a space",
+        ],
+    );
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(
+        !text.contains("basic"),
+        "basic credentials are encoded: {text}"
+    );
+    assert!(!text.contains("X-Fine"), "{text}");
+}
+
+/// Fails unless `text` holds each of `expected`.
+fn assert_mentions(text: &str, expected: &[&str]) {
+    for expected in expected {
         assert!(text.contains(expected), "missing «{expected}» in «{text}»");
     }
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 use integra::{DeliveryStatus, MessageStatus, RegisterOptions};
 use serde_json::{Value, json};
 
+use crate::support::child;
 use crate::support::tls::{Pki, TlsServer};
 use crate::support::{Receiver, Reply, T0, TestEngine, retry};
 
@@ -254,4 +255,94 @@ fn a_client_certificate_gets_through_where_none_does_not() {
         !server.handshake_errors.lock().unwrap().is_empty(),
         "the first client was refused"
     );
+}
+
+/// Issue 22: TLS trusted only the built-in web roots, and `ca_file` replaced them; the
+/// system's store was ignored, so a CA an administrator added there (the Russian Trusted Root
+/// CA) was not trusted. The engine dispatches in a child process whose system store is the
+/// test's (`SSL_CERT_FILE`): a server of the CA in that store is trusted, with a `ca_file`
+/// too, which adds its CA; with `system_roots` off, only the `ca_file`'s CA is.
+#[test]
+fn the_system_store_is_trusted_and_a_ca_file_adds_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (system_dir, file_dir) = (dir.path().join("system"), dir.path().join("file"));
+    std::fs::create_dir_all(&system_dir).unwrap();
+    std::fs::create_dir_all(&file_dir).unwrap();
+    let (in_store, in_file) = (Pki::create(&system_dir), Pki::create(&file_dir));
+    let store_server = TlsServer::start(&in_store, false);
+    let file_server = TlsServer::start(&in_file, false);
+    let endpoints = [
+        ("store", &store_server, json!({})),
+        (
+            "store_and_file",
+            &store_server,
+            json!({"ca_file": in_file.ca_file}),
+        ),
+        ("file", &file_server, json!({"ca_file": in_file.ca_file})),
+        (
+            "file_only",
+            &store_server,
+            json!({"ca_file": in_file.ca_file, "system_roots": false}),
+        ),
+        (
+            "file_only_own",
+            &file_server,
+            json!({"ca_file": in_file.ca_file, "system_roots": false}),
+        ),
+    ];
+    let config = json!({
+        "endpoints": endpoints.iter().map(|(code, server, tls)| {
+            json!({"code": code, "base_url": server.url, "tls": tls})
+        }).collect::<Vec<_>>(),
+        "subscribers": endpoints.iter().map(|(code, _, _)| {
+            json!({"code": code, "kind": "http", "endpoint": code, "retry": retry(5)})
+        }).collect::<Vec<_>>(),
+        "flows": [{"code": "ORDERS", "direction": "outgoing",
+                   "subscribers": endpoints.iter().map(|(code, _, _)| *code).collect::<Vec<_>>()}]
+    });
+    let t = TestEngine::new(&config);
+    let id = t
+        .engine
+        .register("ORDERS", "{}", &RegisterOptions::default())
+        .unwrap();
+    child::dispatch_with_certificate_store(&t.dir.path().join("integra.db"), &in_store.ca_file);
+    for (code, expected) in [
+        ("store", DeliveryStatus::Sent),
+        ("store_and_file", DeliveryStatus::Sent),
+        ("file", DeliveryStatus::Sent),
+        ("file_only", DeliveryStatus::SendError),
+        ("file_only_own", DeliveryStatus::Sent),
+    ] {
+        let d = t.delivery(&id, code);
+        assert_eq!(d.status, expected, "{code}: {:?}", d.last_error);
+    }
+    let refused = t.delivery(&id, "file_only").last_error.unwrap();
+    assert!(refused.contains("UnknownIssuer"), "{refused}");
+    // This process's store does not hold the CA: the child trusted it from its store.
+    let t = TestEngine::new(&one_subscriber(
+        json!({"code": "e", "base_url": store_server.url}),
+        json!({}),
+    ));
+    assert_eq!(send_one(&t).1.status, DeliveryStatus::SendError);
+}
+
+/// Issue 22: values holding placeholders (a flow code, a message id given by the caller)
+/// are sent as written in a path, not expanded again.
+#[test]
+fn a_path_is_rendered_once() {
+    let rx = Receiver::ok();
+    let endpoint = json!({"code": "e", "base_url": rx.url()});
+    let t = TestEngine::new(&json!({
+        "endpoints": [endpoint],
+        "subscribers": [{"code": "s", "kind": "http", "endpoint": "e",
+                         "http": {"path": "/in/{flow}/{message_id}", "ids_in": "path"}}],
+        "flows": [{"code": "{message_id}", "direction": "outgoing", "subscribers": ["s"]}]
+    }));
+    let id = t
+        .engine
+        .register("{message_id}", "{}", &RegisterOptions::default())
+        .unwrap();
+    assert_eq!(t.dispatch().sent, 1);
+    let got = rx.received();
+    assert_eq!(got[0].url, format!("/in/%7Bmessage_id%7D/{id}"));
 }

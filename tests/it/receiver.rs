@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use hmac::{KeyInit, Mac};
+use hmac::Mac;
 use integra::inbound::receiver::{PATH_HEADER, Receiver};
 use integra::{Error, IncomingStatus};
 use serde_json::{Value, json};

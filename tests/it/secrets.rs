@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, Once, PoisonError};
 use std::time::Duration;
 
-use hmac::{KeyInit, Mac};
+use hmac::Mac;
 use integra::config::Secret;
 use integra::json_api::Handle;
 use integra::{Config, ConnectionSettings, Engine, EngineOptions, Recipients, SecretsKey};

@@ -404,3 +404,23 @@ fn a_routing_key_too_long_for_amqp_is_dead_at_once() {
     assert_eq!((d.status, d.attempts), (DeliveryStatus::Dead, 1));
     assert!(d.last_error.unwrap().contains("the routing key of message"));
 }
+
+/// Issue 22: a routing key was expanded once per placeholder, so an object key holding
+/// `{message_id}` had the message id put in its place and went to no queue. It is sent as
+/// written, to the queue of that name.
+#[test]
+fn a_routing_key_is_rendered_once() {
+    let peer = AmqpPeer::attach(&rabbit_url(), &unique("integra-test.{message_id}"));
+    let mut subscriber = peer.subscriber();
+    subscriber["amqp"]["routing_key"] = json!("{object_key}");
+    let t = one_flow(&peer, peer.endpoint(), subscriber);
+    t.engine
+        .register(
+            "ORDERS",
+            r#"{"n": 3}"#,
+            &RegisterOptions::object_key(&peer.queue),
+        )
+        .unwrap();
+    assert_eq!(t.dispatch().sent, 1);
+    assert_eq!(peer.read(1, Duration::from_secs(10))[0].payload["n"], 3);
+}

@@ -223,19 +223,25 @@ fn a_user_name_and_password_are_required_and_checked() {
     );
 }
 
+/// A TLS proxy in front of `peer`'s broker with `pki`'s server certificate; with
+/// `require_client_cert`, only clients holding a certificate of `pki` get through.
+fn tls_in_front(peer: &MqttPeer, pki: &Pki, require_client_cert: bool) -> Proxy {
+    Proxy::start(
+        0,
+        peer.broker.port,
+        ProxyOptions {
+            tls: Some(pki.server_config(require_client_cert)),
+            ..Default::default()
+        },
+    )
+}
+
 #[test]
 fn mqtts_with_a_private_ca_and_a_client_certificate() {
     let peer = MqttPeer::new();
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::create(dir.path());
-    let proxy = Proxy::start(
-        0,
-        peer.broker.port,
-        ProxyOptions {
-            tls: Some(pki.server_config(true)),
-            ..Default::default()
-        },
-    );
+    let proxy = tls_in_front(&peer, &pki, true);
     let endpoint = |auth: Value| {
         json!({"code": "e", "base_url": format!("mqtts://127.0.0.1:{}", proxy.port), "connect_timeout": "2s",
                "read_timeout": "3s", "tls": {"ca_file": pki.ca_file}, "auth": auth})
@@ -368,4 +374,69 @@ fn an_object_key_that_makes_an_invalid_topic_is_dead_at_once_with_the_reason() {
     assert_eq!(t.delivery(&valid, "s").status, DeliveryStatus::Sent);
     peer.read(1, Duration::from_secs(10));
     assert_eq!(peer.received()[0].0, format!("{}/sku-7", peer.topic));
+}
+
+/// Issue 22: an IPv6 address was split by hand (`mqtt://[::1]`, with no port, failed every
+/// delivery with "'1]' is not a port": `transport::mqtt`'s unit test). The broker also
+/// listens on the IPv6 loopback, and is reached there from the parsed address.
+#[test]
+fn a_broker_at_an_ipv6_address_is_reached() {
+    let ipv6 = crate::support::brokers::free_port();
+    let peer = MqttPeer::with(Mosquitto::start(&format!("listener {ipv6} ::1")), 1, true);
+    let endpoint = json!({"code": "e", "base_url": format!("mqtt://[::1]:{ipv6}"),
+                          "connect_timeout": "2s", "read_timeout": "5s"});
+    let t = engine(&peer, endpoint, peer.subscriber());
+    t.engine
+        .register("ORDERS", r#"{"n": 6}"#, &RegisterOptions::default())
+        .unwrap();
+    assert_eq!(t.dispatch().sent, 1);
+    assert_eq!(peer.read(1, Duration::from_secs(10))[0].payload["n"], 6);
+}
+
+/// Issue 22: a topic was expanded once per placeholder, so an object key holding
+/// `{message_id}` had the message id put in its place. It is published as written.
+#[test]
+fn a_topic_is_rendered_once() {
+    let peer = MqttPeer::new();
+    let mut subscriber = peer.subscriber();
+    subscriber["mqtt"]["topic"] = json!(format!("{}/{{object_key}}", peer.topic));
+    let t = engine(&peer, peer.endpoint(), subscriber);
+    t.engine
+        .register(
+            "ORDERS",
+            "{}",
+            &RegisterOptions::object_key("{message_id}{flow}"),
+        )
+        .unwrap();
+    assert_eq!(t.dispatch().sent, 1);
+    peer.read(1, Duration::from_secs(10));
+    assert_eq!(
+        peer.received()[0].0,
+        format!("{}/{{message_id}}{{flow}}", peer.topic)
+    );
+}
+
+/// Issue 22: the broker transports trust the system's store too (their rustls configuration
+/// is the HTTP client's roots): dispatched in a child process whose store holds the broker's
+/// CA (`SSL_CERT_FILE`), an `mqtts://` endpoint with no `ca_file` is trusted.
+#[test]
+fn mqtts_trusts_a_ca_in_the_system_store() {
+    let peer = MqttPeer::new();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::create(dir.path());
+    let proxy = tls_in_front(&peer, &pki, false);
+    let endpoint = json!({"code": "e", "base_url": format!("mqtts://127.0.0.1:{}", proxy.port),
+                          "connect_timeout": "2s", "read_timeout": "3s"});
+    let t = engine(&peer, endpoint, peer.subscriber());
+    let id = t
+        .engine
+        .register("ORDERS", r#"{"n": 9}"#, &RegisterOptions::default())
+        .unwrap();
+    crate::support::child::dispatch_with_certificate_store(
+        &t.dir.path().join("integra.db"),
+        &pki.ca_file,
+    );
+    let d = t.delivery(&id, "s");
+    assert_eq!(d.status, DeliveryStatus::Sent, "{:?}", d.last_error);
+    assert_eq!(peer.read(1, Duration::from_secs(10))[0].payload["n"], 9);
 }

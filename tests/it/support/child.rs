@@ -45,6 +45,25 @@ pub fn command(task: &str, args: &[(&str, String)]) -> Command {
     cmd
 }
 
+/// Runs the task `dispatch` on the database at `db` (a [`crate::support::TestEngine`]'s, at
+/// its clock's time) in a child whose operating system's certificate store is the file
+/// `store` alone (`SSL_CERT_FILE`), and waits for it: what a host whose administrator added
+/// a CA to its store does. The machine's own store is left alone.
+pub fn dispatch_with_certificate_store(db: &std::path::Path, store: &std::path::Path) {
+    let status = command(
+        "dispatch",
+        &[
+            ("DB", db.display().to_string()),
+            ("CLOCK_MS", crate::support::T0.to_string()),
+            ("SSL_CERT_FILE", store.display().to_string()),
+        ],
+    )
+    .env_remove("SSL_CERT_DIR")
+    .status()
+    .unwrap();
+    assert!(status.success());
+}
+
 /// `cmd` run by `sh` with its files limited to `bytes` (`ulimit -f`, in 512-byte blocks)
 /// and SIGXFSZ ignored, so that a write past the limit fails with EFBIG instead of killing
 /// the process.

@@ -26,6 +26,12 @@ impl Pki {
     pub fn create(dir: &Path) -> Pki {
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        // A name of its own, as two real CAs have: a client trusting two test CAs tells
+        // them apart.
+        let name = format!("Integra test CA {}", uuid::Uuid::new_v4().simple());
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
         let server_key = KeyPair::generate().unwrap();
         let server = CertificateParams::new(vec!["127.0.0.1".to_owned()])

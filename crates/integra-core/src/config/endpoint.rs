@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::settings::header_name_problem;
-use super::{Problems, SubscriberKind, duration, url_problem, without_credentials};
+use super::settings::{header_name_problem, header_value_problem};
+use super::{Address, Problems, SubscriberKind, duration, url_problem, without_credentials};
 
 /// A secret (password, token, key). Its `Debug` never shows the value, so secrets do not
 /// leak into logs and error messages. It serializes as its value, because the stored
@@ -70,12 +70,14 @@ pub struct Endpoint {
     pub code: String,
     /// Address: `http(s)://host/base` for HTTP-based subscribers, `amqp(s)://host:5672/vhost`
     /// for RabbitMQ, `kafka(s)://host:9092[,host2:9092]` for Kafka, `mqtt(s)://host:1883`
-    /// for MQTT. The `s` forms connect over TLS.
+    /// for MQTT. The `s` forms connect over TLS. Parsed as a URL when the configuration is
+    /// loaded: an IPv6 address is written in brackets, and a port left out is the scheme's
+    /// default (80, 443, 5672, 5671, 9092, 1883, 8883).
     pub base_url: String,
     /// How requests authenticate. Default: none.
     #[serde(default)]
     pub auth: Auth,
-    /// TLS settings for `https://` addresses.
+    /// TLS settings for the TLS schemes (`https`, `amqps`, `kafkas`, `mqtts`).
     #[serde(default)]
     pub tls: TlsSettings,
     /// Longest wait for a connection. Default 5 s.
@@ -126,8 +128,15 @@ impl Endpoint {
     pub(crate) fn check(&self, p: &mut Problems) {
         let object = format!("endpoint '{}'", self.code);
         p.code(&object, &self.code);
-        if let Some(problem) = url_problem(&self.base_url, ENDPOINT_SCHEMES) {
+        if let Err(problem) = Address::parse(&self.base_url) {
             p.push(&object, "base_url", problem);
+        }
+        if self.tls.verify && !self.tls.system_roots && self.tls.ca_file.is_none() {
+            p.push(
+                &object,
+                "tls.system_roots",
+                "is false, so only the certificates of tls.ca_file are trusted, and there is no ca_file",
+            );
         }
         if self.connect_timeout.is_zero() {
             p.push(&object, "connect_timeout", "must be longer than zero");
@@ -141,6 +150,21 @@ impl Endpoint {
             p.push(&object, "proxy", problem);
         }
         self.auth.check(&object, p);
+    }
+
+    /// The address, parsed.
+    ///
+    /// # Errors
+    /// A message naming the endpoint when `base_url` is not an address (a configuration that
+    /// passed validation always has one).
+    #[cfg(any(
+        feature = "http",
+        feature = "amqp",
+        feature = "kafka",
+        feature = "mqtt"
+    ))]
+    pub(crate) fn address(&self) -> Result<Address, String> {
+        Address::parse(&self.base_url).map_err(|e| format!("endpoint '{}': {e}", self.code))
     }
 
     /// Why a subscriber of `kind` cannot send through this endpoint, if it cannot: the
@@ -259,7 +283,8 @@ impl Auth {
             secret.check(object, &format!("auth.{name}"), p);
         }
         match self {
-            Auth::None | Auth::Bearer { .. } | Auth::ClientCertificate { .. } => {}
+            Auth::None | Auth::ClientCertificate { .. } => {}
+            Auth::Bearer { token } => secret_header_value(object, "auth.token", token, p),
             Auth::Scram { username, .. } => {
                 if username.is_empty() {
                     p.push(object, "auth.username", "must not be empty");
@@ -274,16 +299,39 @@ impl Auth {
                     );
                 }
             }
-            Auth::ApiKey { header, .. } => {
+            Auth::ApiKey { header, value } => {
                 if let Some(problem) = header_name_problem(header) {
                     p.push(object, "auth.header", problem);
                 }
+                secret_header_value(object, "auth.value", value, p);
             }
         }
     }
 }
 
-/// TLS settings for `https://` endpoints.
+/// Reports a secret sent as (part of) an HTTP header's value that is empty or that a header
+/// cannot carry, without quoting it.
+fn secret_header_value(object: &str, field: &str, secret: &Secret, p: &mut Problems) {
+    let problem = if secret.expose().is_empty() {
+        Some("must not be empty".to_owned())
+    } else {
+        header_value_problem(secret.expose())
+    };
+    if let Some(problem) = problem {
+        p.push(
+            object,
+            field,
+            format!("is sent in an HTTP header, and {problem}"),
+        );
+    }
+}
+
+/// TLS settings of an endpoint with a TLS scheme: which certificates it trusts.
+///
+/// By default a server's certificate must chain to a root of the operating system's store
+/// (on Linux the files OpenSSL reads, `/etc/ssl/certs`, or those `SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` name; on Windows the machine's and the user's root stores; on macOS the
+/// keychains) or of the web roots built in (Mozilla's), or to one in `ca_file`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSettings {
@@ -291,9 +339,19 @@ pub struct TlsSettings {
     /// warning each time a transport is built.
     #[serde(default = "yes")]
     pub verify: bool,
-    /// Extra root certificates (PEM) to trust instead of the built-in web roots.
+    /// Root certificates (PEM) trusted in addition to the system's and the built-in ones:
+    /// a private CA.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// Trust the operating system's store and the built-in web roots. On by default; off,
+    /// only the certificates of `ca_file` (then required) are trusted.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub system_roots: bool,
+}
+
+/// For `skip_serializing_if`: a default that need not be written.
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 fn yes() -> bool {
@@ -305,6 +363,7 @@ impl Default for TlsSettings {
         TlsSettings {
             verify: true,
             ca_file: None,
+            system_roots: true,
         }
     }
 }

@@ -16,7 +16,7 @@
 //! ```json
 //! {
 //!   "endpoints":   [{"code": "shop", "base_url": "https://shop.example.com",
-//!                    "auth": {"type": "bearer", "token": "…"}}],
+//!                    "auth": {"type": "bearer", "token": "YOUR-API-TOKEN"}}],
 //!   "subscribers": [{"code": "shop_orders", "kind": "http", "endpoint": "shop",
 //!                    "http": {"path": "/api/orders/{message_id}"}}],
 //!   "flows":       [{"code": "ORDER_EXPORT", "direction": "outgoing",
@@ -24,6 +24,7 @@
 //! }
 //! ```
 
+mod address;
 pub mod duration;
 mod endpoint;
 mod flow;
@@ -45,6 +46,7 @@ use crate::limits::{MAX_LISTED_PROBLEMS, elided, quoted};
 #[cfg(feature = "receiver")]
 use crate::queue::retry::RetryPolicy;
 
+pub(crate) use address::Address;
 pub use endpoint::{
     Auth, ENDPOINT_SCHEMES, Endpoint, REDACTED, ScramMechanism, Secret, TlsSettings,
 };
@@ -58,6 +60,13 @@ pub use settings::{
     AmqpSettings, HttpMethod, HttpSettings, IdsIn, InterbaseSettings, JsonRpcSettings,
     KafkaCompression, KafkaSettings, MqttSettings, NAME_PLACEHOLDERS, PATH_PLACEHOLDERS,
 };
+#[cfg(any(
+    feature = "http",
+    feature = "amqp",
+    feature = "kafka",
+    feature = "mqtt"
+))]
+pub(crate) use settings::{Piece, pieces};
 pub(crate) use snapshot::ConfigSnapshot;
 pub use source::{
     AmqpSource, KafkaSource, KafkaStart, MqttSource, PollCursor, PollSource, Source, SourceKind,
@@ -374,24 +383,7 @@ fn unique_codes<'a>(p: &mut Problems, kind: &str, codes: impl Iterator<Item = &'
 /// Returns why `url` is not an address with one of `schemes`, or `None` when it is. An
 /// address with credentials (`user:password@host`) is refused without repeating it.
 pub(crate) fn url_problem(url: &str, schemes: &[&str]) -> Option<String> {
-    if split_credentials(url).is_some() {
-        return Some(format!(
-            "'{}' holds credentials before '@', which would show wherever the address is shown; give them in the authentication settings instead",
-            without_credentials(url)
-        ));
-    }
-    let Some(rest) = schemes.iter().find_map(|s| url.strip_prefix(s)) else {
-        return Some(format!("'{url}' must start with {}", schemes.join(" or ")));
-    };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let bad = |c: char| c.is_whitespace() || c.is_control() || "<>\"{}|\\^`".contains(c);
-    if host.is_empty() {
-        Some(format!("'{url}' has no host"))
-    } else if url.chars().any(bad) {
-        Some(format!("'{url}' contains characters not allowed in a URL"))
-    } else {
-        None
-    }
+    address::parse_url(url, schemes).err()
 }
 
 /// `url` split around credentials in its authority: (the scheme with `://`, if any; the

@@ -12,27 +12,61 @@ pub const NAME_PLACEHOLDERS: &[&str] = &["{flow}", "{subscriber}", "{object_key}
 /// Placeholders an HTTP path template may hold.
 pub const PATH_PLACEHOLDERS: &[&str] = &["{flow}", "{message_id}"];
 
+/// A piece of a template: literal text, or a placeholder with its braces (`{flow}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Piece<'a> {
+    /// Text sent as it is.
+    Text(&'a str),
+    /// `{name}`, braces included.
+    Placeholder(&'a str),
+    /// A `{` with no `}` after it, and the rest of the template.
+    Unclosed(&'a str),
+}
+
+/// The pieces of `template`, in order: the one reading of it that both its check and its
+/// rendering follow, so a template is expanded once and a value is never read again.
+pub(crate) fn pieces(template: &str) -> impl Iterator<Item = Piece<'_>> {
+    let mut rest = template;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let piece = match rest.find('{') {
+            Some(0) => match rest.find('}') {
+                Some(close) => Piece::Placeholder(&rest[..=close]),
+                None => Piece::Unclosed(rest),
+            },
+            Some(open) => Piece::Text(&rest[..open]),
+            None => Piece::Text(rest),
+        };
+        let (Piece::Text(taken) | Piece::Placeholder(taken) | Piece::Unclosed(taken)) = piece;
+        rest = &rest[taken.len()..];
+        Some(piece)
+    })
+}
+
 /// Reports placeholders in `template` that are not in `allowed`, and unbalanced braces.
 fn check_template(object: &str, field: &str, template: &str, allowed: &[&str], p: &mut Problems) {
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let tail = &rest[open..];
-        let Some(close) = tail.find('}') else {
-            p.push(object, field, "has a '{' without a matching '}'");
-            return;
-        };
-        let placeholder = &tail[..=close];
-        if !allowed.contains(&placeholder) {
-            p.push(
-                object,
-                field,
-                format!(
-                    "unknown placeholder {placeholder}; use {}",
-                    allowed.join(", ")
-                ),
-            );
+    for piece in pieces(template) {
+        match piece {
+            Piece::Text(_) => {}
+            Piece::Unclosed(_) => {
+                p.push(object, field, "has a '{' without a matching '}'");
+                return;
+            }
+            Piece::Placeholder(placeholder) => {
+                if !allowed.contains(&placeholder) {
+                    p.push(
+                        object,
+                        field,
+                        format!(
+                            "unknown placeholder {placeholder}; use {}",
+                            allowed.join(", ")
+                        ),
+                    );
+                }
+            }
         }
-        rest = &tail[close + 1..];
     }
 }
 
@@ -45,7 +79,33 @@ pub(crate) fn header_name_problem(name: &str) -> Option<String> {
     (!valid).then(|| format!("'{name}' is not a valid header name"))
 }
 
-/// Reports header names that are not HTTP tokens, values with line breaks, and headers
+/// Why `value` cannot be sent as an HTTP header's value, if it cannot, without quoting it
+/// (it may be a secret): a header carries printable ASCII and tabs, and loses spaces at its
+/// ends. ureq refuses anything else in `Authorization`, and other servers read other bytes
+/// each in its own way.
+pub(crate) fn header_value_problem(value: &str) -> Option<String> {
+    if let Some((at, c)) = value
+        .chars()
+        .enumerate()
+        .find(|&(_, c)| !(c == '\t' || (' '..='~').contains(&c)))
+    {
+        let what = if c.is_ascii() {
+            "a control character"
+        } else {
+            "a character outside ASCII"
+        };
+        return Some(format!(
+            "character {} is {what}, which an HTTP header cannot carry (printable ASCII only: encode other text, e.g. in base64 or percent-encoding)",
+            at + 1
+        ));
+    }
+    if value.starts_with([' ', '\t']) || value.ends_with([' ', '\t']) {
+        return Some("begins or ends with a space, which HTTP drops".to_owned());
+    }
+    None
+}
+
+/// Reports header names that are not HTTP tokens, values HTTP cannot carry, and headers
 /// that carry credentials (static headers are not secret: they show in exports).
 fn check_headers(object: &str, field: &str, headers: &BTreeMap<String, String>, p: &mut Problems) {
     for (name, value) in headers {
@@ -59,12 +119,8 @@ fn check_headers(object: &str, field: &str, headers: &BTreeMap<String, String>, 
                 format!("'{name}' carries credentials; give them in the endpoint's auth, which keeps them secret"),
             );
         }
-        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-            p.push(
-                object,
-                field,
-                format!("the value of '{name}' contains a line break"),
-            );
+        if let Some(problem) = header_value_problem(value) {
+            p.push(object, field, format!("the value of '{name}': {problem}"));
         }
     }
 }

@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::tcp::{OwnedIdentity, OwnedTLSConfig};
+use lapin::tcp::{AMQPUriTcpExt, RustlsConnector};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::uri::{AMQPScheme, AMQPUri};
+use lapin::uri::{AMQPScheme, AMQPUri, SASLMechanism};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use lapin::{Confirmation, PublisherConfirm};
 use tokio::runtime::Runtime;
@@ -25,11 +25,18 @@ use crate::config::{AmqpSettings, Auth, Endpoint};
 
 /// How to reach a RabbitMQ endpoint: its URI with credentials, TLS, and the connection
 /// deadline. Shared by the subscriber transport and the queue source.
+///
+/// The connection is opened here rather than by lapin's own connector: TCP to the host as
+/// parsed ([`crate::config::Address`]: lapin would read an IP address as `localhost` and
+/// cannot resolve an IPv6 address in brackets), then, for `amqps://`, TLS with the rustls
+/// configuration every broker transport uses ([`super::tls::client_config`]: the system's
+/// store, the built-in roots and the endpoint's CA file, its client certificate).
 pub(crate) struct AmqpLink {
     uri: AMQPUri,
     /// Where to connect, for messages: the address without credentials.
     address: String,
-    tls: OwnedTLSConfig,
+    /// The TLS configuration, for `amqps://`.
+    tls: Option<Arc<rustls::ClientConfig>>,
     connect_timeout: Duration,
 }
 
@@ -55,48 +62,40 @@ impl AmqpLink {
     /// A message naming the endpoint when its address or TLS files are unusable.
     pub(crate) fn new(endpoint: &Endpoint) -> Result<Self, String> {
         let context = |what: String| format!("endpoint '{}': {what}", endpoint.code);
+        let address = endpoint.address()?;
+        // The virtual host and the query's settings as lapin reads them; the host and port
+        // as parsed.
         let mut uri: AMQPUri = endpoint.base_url.parse().map_err(|e| {
             context(format!(
                 "'{}' is not an AMQP address: {e}",
                 crate::config::without_credentials(&endpoint.base_url)
             ))
         })?;
-        let address = format!("{}:{}", uri.authority.host, uri.authority.port);
-        let mut tls = OwnedTLSConfig::default();
+        uri.authority.host = address.host().host();
+        uri.authority.port = address.host().port;
+        let mut tls = None;
+        if uri.scheme == AMQPScheme::AMQPS {
+            tls = Some(super::tls::client_config(endpoint)?);
+        }
         match &endpoint.auth {
             Auth::Basic { username, password } => {
                 uri.authority.userinfo.username = username.clone();
                 uri.authority.userinfo.password = password.expose().to_owned();
             }
-            Auth::ClientCertificate { certificate, key } => {
-                let read = |path: &std::path::Path| {
-                    std::fs::read(path)
-                        .map_err(|e| context(format!("cannot read {}: {e}", path.display())))
-                };
-                tls.identity = Some(OwnedIdentity::PKCS8 {
-                    pem: read(certificate)?,
-                    key: read(key)?,
-                });
-                uri.query.auth_mechanism = Some(lapin::uri::SASLMechanism::External);
+            Auth::ClientCertificate { .. } => {
+                if tls.is_none() {
+                    return Err(context(
+                        "a client certificate is presented over TLS: use an amqps:// address"
+                            .to_owned(),
+                    ));
+                }
+                uri.query.auth_mechanism = Some(SASLMechanism::External);
             }
             _ => {}
         }
-        if uri.scheme == AMQPScheme::AMQPS {
-            if !endpoint.tls.verify {
-                return Err(context(
-                    "RabbitMQ connections always verify the server's certificate; trust a private CA with tls.ca_file instead of switching verification off".into(),
-                ));
-            }
-            if let Some(ca) = &endpoint.tls.ca_file {
-                tls.cert_chain = Some(
-                    std::fs::read_to_string(ca)
-                        .map_err(|e| context(format!("cannot read {}: {e}", ca.display())))?,
-                );
-            }
-        }
         Ok(AmqpLink {
             uri,
-            address,
+            address: address.host().to_string(),
             tls,
             connect_timeout: endpoint.connect_timeout,
         })
@@ -113,11 +112,23 @@ impl AmqpLink {
             |what: &str, e: lapin::Error| format!("RabbitMQ at {}: {what}: {e}", self.address);
         let opening = async {
             let runtime = lapin::runtime::default_runtime().map_err(|e| fail("no runtime", e))?;
-            let connection = Connection::connect_uri_with_config(
+            let tls = self.tls.clone().map(RustlsConnector::from);
+            let connect = async move |uri: AMQPUri, runtime| {
+                let plain = AMQPUri {
+                    scheme: AMQPScheme::AMQP,
+                    ..uri.clone()
+                };
+                let stream = plain.connect_async(&runtime).await?;
+                Ok(match &tls {
+                    Some(tls) => stream.into_rustls(tls, &uri.authority.host).await?,
+                    None => stream,
+                })
+            };
+            let connection = Connection::connector(
                 self.uri.clone(),
-                ConnectionProperties::default(),
-                self.tls.clone(),
                 runtime,
+                connect,
+                ConnectionProperties::default(),
             )
             .await
             .map_err(|e| fail("cannot connect", e))?;

@@ -4,7 +4,9 @@
 //! The client always sets timeouts (ureq has none by default), ignores proxy environment
 //! variables unless the endpoint names a proxy, does not follow redirects (a redirected POST
 //! is not a delivered one, so a 3xx is a failure naming the new location), accepts gzip, and
-//! resolves host names through [`super::resolver`], which remembers them for a while.
+//! resolves host names through [`super::resolver`], which remembers them for a while. It
+//! trusts the roots of [`super::tls::trusted_roots`]: the system's store, the built-in web
+//! roots and the endpoint's CA file.
 //!
 //! Outcome of a request: 2xx is success. 408, 429, 5xx, timeouts and connection errors are
 //! transient and honour `Retry-After`. Any other status is a failure carrying the status and a
@@ -22,6 +24,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
 
 use super::resolver::CachingResolver;
+use super::template::fill;
 use super::{FailureKind, Outgoing, SendFailure, Transport};
 use crate::config::{Auth, Endpoint, HttpMethod, HttpSettings, IdsIn};
 
@@ -114,11 +117,13 @@ impl EndpointClient {
                 endpoint.code
             );
         }
-        if let Some(ca) = &endpoint.tls.ca_file {
-            let pem = read_file(ca).map_err(context)?;
-            let certs =
-                pem_certificates(&pem).map_err(|e| context(format!("{}: {e}", ca.display())))?;
-            tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+        if endpoint.tls.verify {
+            let roots = super::tls::trusted_roots(endpoint)?;
+            tls = tls.root_certs(RootCerts::from(
+                roots
+                    .iter()
+                    .map(|c| Certificate::from_der(c.as_ref()).to_owned()),
+            ));
         }
         let auth = match &endpoint.auth {
             Auth::None | Auth::Scram { .. } => None,
@@ -169,7 +174,7 @@ impl EndpointClient {
         );
         Ok(EndpointClient {
             agent,
-            base: endpoint.base_url.trim_end_matches('/').to_owned(),
+            base: endpoint.address()?.http_base(),
             auth,
         })
     }
@@ -324,11 +329,11 @@ impl HttpTransport {
     fn url(&self, m: &Outgoing<'_>) -> String {
         let flow = utf8_percent_encode(m.flow, COMPONENT).to_string();
         let id = utf8_percent_encode(m.message_id, COMPONENT).to_string();
-        let path = self
-            .settings
-            .path
-            .replace("{flow}", &flow)
-            .replace("{message_id}", &id);
+        let path = fill(&self.settings.path, |placeholder| match placeholder {
+            "{flow}" => Some(flow.as_str()),
+            "{message_id}" => Some(id.as_str()),
+            _ => None,
+        });
         let mut url = format!("{}{path}", self.client.base);
         if self.settings.ids_in == IdsIn::Query {
             url.push(if url.contains('?') { '&' } else { '?' });
@@ -424,7 +429,7 @@ mod tests {
             .err()
             .unwrap();
         assert!(
-            err.starts_with("endpoint 'secure': cannot read /nonexistent/ca.pem"),
+            err.starts_with("endpoint 'secure': /nonexistent/ca.pem: cannot read it"),
             "{err}"
         );
     }

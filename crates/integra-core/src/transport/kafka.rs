@@ -60,29 +60,14 @@ impl KafkaLink {
     /// # Errors
     /// A message naming the endpoint when its address or TLS files are unusable.
     pub(crate) fn new(endpoint: &Endpoint) -> Result<Self, String> {
-        let context = |what: String| format!("endpoint '{}': {what}", endpoint.code);
-        let (tls, rest) = match endpoint.base_url.split_once("://") {
-            Some(("kafkas", rest)) => (Some(super::tls::client_config(endpoint)?), rest),
-            Some(("kafka", rest)) => (None, rest),
-            _ => {
-                return Err(context(format!(
-                    "'{}' is not a kafka:// or kafkas:// address",
-                    crate::config::without_credentials(&endpoint.base_url)
-                )));
-            }
+        let address = endpoint.address()?;
+        let tls = if address.tls {
+            Some(super::tls::client_config(endpoint)?)
+        } else {
+            None
         };
-        let brokers: Vec<String> = rest
-            .trim_end_matches('/')
-            .split(',')
-            .map(|b| b.trim().to_owned())
-            .filter(|b| !b.is_empty())
-            .collect();
-        if brokers.is_empty() || brokers.iter().any(|b| !b.contains(':')) {
-            return Err(context(format!(
-                "'{}' must list brokers as host:port, separated by commas",
-                crate::config::without_credentials(&endpoint.base_url)
-            )));
-        }
+        // `host:port`, IPv6 in brackets: what rskafka resolves.
+        let brokers = address.hosts.iter().map(ToString::to_string).collect();
         let sasl = match &endpoint.auth {
             Auth::Basic { username, password } => Some(SaslConfig::Plain(Credentials::new(
                 username.clone(),

@@ -36,7 +36,12 @@ pub mod mqtt;
 pub(crate) mod resolver;
 #[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
 pub(crate) mod runtime;
-#[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
+#[cfg(any(
+    feature = "http",
+    feature = "amqp",
+    feature = "kafka",
+    feature = "mqtt"
+))]
 pub(crate) mod template;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;

@@ -90,25 +90,11 @@ pub(crate) fn options(
     client_id: String,
 ) -> Result<(MqttOptions, String), String> {
     let context = |what: String| format!("endpoint '{}': {what}", endpoint.code);
-    let (tls, rest) = match endpoint.base_url.split_once("://") {
-        Some(("mqtts", rest)) => (true, rest),
-        Some(("mqtt", rest)) => (false, rest),
-        _ => {
-            return Err(context(format!(
-                "'{}' is not an mqtt:// or mqtts:// address",
-                crate::config::without_credentials(&endpoint.base_url)
-            )));
-        }
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => (
-            h,
-            p.parse::<u16>()
-                .map_err(|_| context(format!("'{p}' is not a port")))?,
-        ),
-        None => (authority, if tls { 8883 } else { 1883 }),
-    };
+    let address = endpoint.address()?;
+    let broker = address.host();
+    // The host without brackets: rumqttc resolves `host:port` and names the TLS server by it.
+    let (host, port) = (broker.host(), broker.port);
+    let tls = address.tls;
     let mut options = MqttOptions::new(client_id, host, port);
     options
         .set_keep_alive(Duration::from_secs(30))
@@ -124,7 +110,7 @@ pub(crate) fn options(
         let config = super::tls::client_config(endpoint)?;
         options.set_transport(Link::tls_with_config(TlsConfiguration::Rustls(config)));
     }
-    Ok((options, format!("{host}:{port}")))
+    Ok((options, broker.to_string()))
 }
 
 /// The quality of service of level 0, 1 or 2 (anything else is 1).
@@ -340,6 +326,16 @@ impl Drop for MqttTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 22: `mqtt://[::1]` was accepted at load, and every delivery failed with "'1]'
+    /// is not a port".
+    #[test]
+    fn an_ipv6_broker_is_reached_at_its_address_and_default_port() {
+        let endpoint = Endpoint::new("broker", "mqtt://[::1]");
+        let (options, address) = options(&endpoint, "integra-test".to_owned()).unwrap();
+        assert_eq!(options.broker_address(), ("::1".to_owned(), 1883));
+        assert_eq!(address, "[::1]:1883");
+    }
 
     #[test]
     fn a_topic_no_broker_takes_for_a_publish_is_named() {

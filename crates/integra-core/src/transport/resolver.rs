@@ -6,8 +6,10 @@
 //! name from what it resolved within the last [`TTL`]; only a name it has not resolved
 //! lately is looked up (through ureq's own resolver, with its timeout).
 //!
-//! ureq marks its resolver interface as not yet covered by semantic versioning; it is
-//! pinned with the rest of ureq by `Cargo.lock`.
+//! ureq marks its resolver interface (`ureq::unversioned`) as not covered by semantic
+//! versioning: it may change in any release, a patch release too. So the workspace requires
+//! one release of ureq exactly (`ureq = "=3.5.2"`), for builds without this project's
+//! `Cargo.lock` as well; moving to another means checking this module against it.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -65,5 +67,23 @@ impl Resolver for CachingResolver {
         known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
         known.insert(key, (now, addrs.clone()));
         Ok(addrs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 22: the dependency allowed any ureq 3.x, and a user's build resolved another
+    /// release than the one this module was written against.
+    #[test]
+    fn ureq_is_required_at_one_release() {
+        let manifest = include_str!("../../../../Cargo.toml");
+        let requirement = manifest
+            .lines()
+            .find(|line| line.starts_with("ureq = "))
+            .unwrap_or_default();
+        assert!(
+            requirement.contains("version = \"="),
+            "ureq must be required exactly: {requirement}"
+        );
     }
 }

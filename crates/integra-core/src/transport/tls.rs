@@ -1,10 +1,29 @@
-//! rustls client configurations for broker endpoints (RabbitMQ, Kafka, MQTT) that connect
-//! over TLS: the roots to trust (the endpoint's CA file, or the built-in web roots, so no
-//! system OpenSSL or certificate store is needed), certificate verification (on unless the
-//! endpoint switches it off, which is logged), and the client certificate when the endpoint
-//! authenticates with one.
+//! TLS of endpoints: the roots an endpoint trusts ([`trusted_roots`]), shared by the HTTP
+//! client and the brokers, and the rustls client configurations of broker endpoints
+//! (RabbitMQ, Kafka, MQTT): certificate verification (on unless the endpoint switches it off,
+//! which is logged), and the client certificate when the endpoint authenticates with one.
+//!
+//! An endpoint trusts the operating system's store (read with rustls-native-certs: on Linux
+//! the files OpenSSL reads, `/etc/ssl/certs` or those `SSL_CERT_FILE` and `SSL_CERT_DIR`
+//! name; the root stores on Windows; the keychains on macOS), so a CA the administrator added
+//! there (the Russian Trusted Root CA, a company's CA) is trusted; and the web roots built in
+//! (Mozilla's), so public sites are reached from a host whose store is missing or sparse (a
+//! container without `ca-certificates`, a Windows server that fetches roots as its own
+//! programs first need them). `tls.ca_file` adds to both; with `tls.system_roots` off, it is
+//! all that is trusted. The store is read when a transport is built, at most once a minute, so
+//! a certificate added to it is trusted from the next configuration change or restart on.
 
-use std::sync::Arc;
+#![cfg_attr(
+    not(any(feature = "amqp", feature = "kafka", feature = "mqtt")),
+    allow(
+        dead_code,
+        reason = "the rustls configurations are the brokers'; HTTP takes the roots alone"
+    )
+)]
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -13,6 +32,65 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::config::{Auth, Endpoint};
+
+/// The root certificates `endpoint` trusts (see the module's docs).
+///
+/// # Errors
+/// A message naming the endpoint and the file when `tls.ca_file` cannot be read or holds no
+/// usable certificate.
+pub(crate) fn trusted_roots(endpoint: &Endpoint) -> Result<Vec<CertificateDer<'static>>, String> {
+    let mut roots = Vec::new();
+    if endpoint.tls.system_roots {
+        roots.extend(system_store().iter().cloned());
+        roots.extend(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
+    }
+    if let Some(ca) = &endpoint.tls.ca_file {
+        roots.extend(
+            ca_certificates(ca)
+                .map_err(|e| format!("endpoint '{}': {}: {e}", endpoint.code, ca.display()))?,
+        );
+    }
+    Ok(roots)
+}
+
+/// How long the system's store, once read, is used before it is read again: reading it
+/// parses a few hundred files, and every transport built after a configuration change needs
+/// it.
+const STORE_TTL: Duration = Duration::from_secs(60);
+
+/// The certificates of the operating system's store, read at most once per [`STORE_TTL`]; a
+/// file it cannot read is logged, and the others are used.
+fn system_store() -> Arc<Vec<CertificateDer<'static>>> {
+    static READ: Mutex<Option<(Instant, Arc<Vec<CertificateDer<'static>>>)>> = Mutex::new(None);
+    let mut read = READ.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((at, certs)) = read.as_ref()
+        && at.elapsed() < STORE_TTL
+    {
+        return Arc::clone(certs);
+    }
+    let store = rustls_native_certs::load_native_certs();
+    for e in &store.errors {
+        log::warn!("the system's certificate store: {e}");
+    }
+    let certs = Arc::new(store.certs);
+    *read = Some((Instant::now(), Arc::clone(&certs)));
+    certs
+}
+
+/// The certificates of a CA file (PEM), each usable as a root.
+fn ca_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if certs.is_empty() {
+        return Err("no certificate in the file".to_owned());
+    }
+    let mut check = RootCertStore::empty();
+    for cert in &certs {
+        check.add(cert.clone()).map_err(|e| e.to_string())?;
+    }
+    Ok(certs)
+}
 
 /// The rustls configuration of `endpoint`.
 ///
@@ -26,19 +104,7 @@ pub(crate) fn client_config(endpoint: &Endpoint) -> Result<Arc<ClientConfig>, St
         .map_err(|e| context(e.to_string()))?;
     let builder = if endpoint.tls.verify {
         let mut roots = RootCertStore::empty();
-        match &endpoint.tls.ca_file {
-            Some(ca) => {
-                for cert in CertificateDer::pem_file_iter(ca)
-                    .map_err(|e| context(format!("{}: {e}", ca.display())))?
-                {
-                    let cert = cert.map_err(|e| context(format!("{}: {e}", ca.display())))?;
-                    roots
-                        .add(cert)
-                        .map_err(|e| context(format!("{}: {e}", ca.display())))?;
-                }
-            }
-            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        }
+        roots.add_parsable_certificates(trusted_roots(endpoint)?);
         builder.with_root_certificates(roots)
     } else {
         log::warn!(

@@ -4,7 +4,8 @@
 //! (400): judging one copy would let whatever added the other (a proxy, say) decide.
 
 use base64::Engine as _;
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
 use hyper::HeaderMap;
 use hyper::header::AUTHORIZATION;
 use subtle::ConstantTimeEq;
