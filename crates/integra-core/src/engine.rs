@@ -14,7 +14,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::config::{Config, ConfigSnapshot, Endpoint, ExchangeSettings, Flow, Subscriber};
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{Dispatcher, Warned};
 use crate::error::{Error, Result};
 #[cfg(feature = "receiver")]
 use crate::exchange::ChannelHandler;
@@ -100,6 +100,8 @@ pub(crate) struct Core {
     pub(crate) catalog: Catalog,
     pub(crate) wake: Wake,
     pub(crate) metrics: Metrics,
+    /// When work waiting for a Rust handler this process lacks was last logged, per flow.
+    pub(crate) unhandled_warned: Warned,
 }
 
 impl Core {
@@ -304,6 +306,7 @@ impl Engine {
             catalog: Catalog::default(),
             wake: Wake::new(),
             metrics: Metrics::new(),
+            unhandled_warned: Warned::default(),
         };
         if let Some(key) = &core.options.secrets_key {
             let now = core.now();

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::DispatchReport;
+use super::unhandled::Unhandled;
 use crate::engine::Engine;
 use crate::error::Result;
 
@@ -19,6 +20,10 @@ impl Engine {
     /// passed (it then finishes the items already claimed, each bounded by its transport's
     /// timeouts). Expired leases of dead processes are taken back first.
     ///
+    /// Work this process cannot do is not waited for but named in the report: messages of
+    /// flows whose Rust former or incoming handler is not registered here
+    /// ([`DispatchReport::waiting_for_former`], a warning in the log as well).
+    ///
     /// # Errors
     /// [`crate::Error::Store`] when the database fails; outcomes of the batch in hand are
     /// then not recorded, and its leases expire so the work is retried.
@@ -31,9 +36,10 @@ impl Engine {
         while report.total() < max as u64 && started.elapsed() < timeout {
             let room = usize::try_from(max as u64 - report.total()).unwrap_or(BATCH);
             let claimed = core.claim_work(room.min(BATCH))?;
+            let finished_in_claim = claimed.report.total();
             report += claimed.report;
             if claimed.items.is_empty() {
-                if claimed.report.total() == 0 {
+                if finished_in_claim == 0 {
                     break;
                 }
                 continue;
@@ -49,6 +55,10 @@ impl Engine {
             }
             report += core.complete_work(results)?;
         }
+        let unhandled = core.unhandled()?;
+        core.warn_unhandled(&unhandled);
+        report.waiting_for_former = Unhandled::waiting(unhandled.forming);
+        report.waiting_for_incoming_handler = Unhandled::waiting(unhandled.incoming);
         Ok(report)
     }
 }

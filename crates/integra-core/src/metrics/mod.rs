@@ -12,7 +12,8 @@
 //! * **state** ([`state`]): the queues as the database holds them, the same from every
 //!   process: depth by flow, subscriber and status, the oldest pending row's age, dead
 //!   deliveries, the dispatcher's threads, the database's size; and the 1C integration
-//!   subsystem's `pde_*` metrics under its names and labels.
+//!   subsystem's `pde_*` metrics under its names and labels. One gauge is this process's
+//!   own: the rows waiting for a Rust former or incoming handler it has not registered.
 //!
 //! The text is served at `/metrics` by a listener that enables it (see the receiver), and
 //! returned by [`Engine::metrics_text`] for programs that serve it themselves (a 1C HTTP
@@ -28,6 +29,7 @@ use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::registry::Registry;
 
 pub(crate) use events::{Observation, Received};
+pub(crate) use state::pending;
 
 use crate::engine::{Core, Engine};
 use crate::error::Result;
