@@ -497,7 +497,7 @@ fn work_waiting_for_a_rust_handler_this_process_lacks_is_reported_and_measured()
     assert!(report.waiting_for_incoming_handler.is_empty(), "{report:?}");
     let (e, text) = scraped(&t);
     assert!(
-        e.families.get("integra_pending_without_handler").is_none(),
+        !e.families.contains_key("integra_pending_without_handler"),
         "{text}"
     );
 }
