@@ -36,7 +36,20 @@ use service::Service;
 /// How long [`Receiver::stop`] lets requests in flight finish.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
-/// A running listener. Dropping it stops it, as [`Receiver::stop`] does.
+/// A running listener. Dropping it stops it, as [`Receiver::stop`] does: keep it for as
+/// long as the listener should serve.
+///
+/// A receiver whose result is ignored would stop at once, so ignoring it is refused where
+/// `unused_must_use` is denied (issue 22):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn serve(engine: &integra_core::Engine) -> integra_core::Result<()> {
+///     engine.start_receiver("main")?; // dropped here: the listener would stop at once
+///     Ok(())
+/// }
+/// ```
+#[must_use = "dropping a Receiver stops it: keep it for as long as it should run"]
 pub struct Receiver {
     code: String,
     address: SocketAddr,
