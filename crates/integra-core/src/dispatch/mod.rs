@@ -13,9 +13,9 @@
 //! 3. **complete** the batch in one durable write: Sent, SendError with its next attempt
 //!    time, Dead, formed and fanned out, Processed, and so on, each with its history row.
 //!
-//! [`Engine::dispatch`] runs cycles in the caller's thread; [`background`] runs them on a
+//! [`Engine::dispatch`](crate::Engine::dispatch) runs cycles in the caller's thread; `background` runs them on a
 //! scheduler thread and a pool of workers. Both renew the leases of work they hold, and
-//! both tell of work that waits for a Rust handler this process lacks ([`unhandled`]).
+//! both tell of work that waits for a Rust handler this process lacks (`unhandled`).
 
 mod background;
 mod oneshot;

@@ -27,6 +27,21 @@ impl Engine {
     /// # Errors
     /// [`crate::Error::Store`] when the database fails; outcomes of the batch in hand are
     /// then not recorded, and its leases expire so the work is retried.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use std::time::Duration;
+    /// # use integra_core::{Engine, EngineOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let engine = Engine::open("integra.db", EngineOptions::default())?;
+    /// // From your own loop or scheduler (a 1C scheduled job calls this):
+    /// let report = engine.dispatch(1000, Duration::from_secs(60))?;
+    /// println!("sent {}, failed {}, dead {}", report.sent, report.failed, report.dead);
+    /// for (flow, waiting) in &report.waiting_for_former {
+    ///     eprintln!("{waiting} message(s) of {flow} wait for a former this process lacks");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn dispatch(&self, max: usize, timeout: Duration) -> Result<DispatchReport> {
         let core = &self.core;
         core.rescue_expired()?;

@@ -287,6 +287,22 @@ impl Engine {
     ///
     /// # Errors
     /// [`Error::Spawn`] when the supervisor thread cannot start.
+    ///
+    /// # Examples
+    /// ```
+    /// # use integra_core::{Engine, EngineOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
+    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_IMPORT", "direction": "incoming"}]}"#)?;
+    /// // Keep it: dropping it stops the sources.
+    /// let sources = engine.start_sources()?;
+    /// for status in engine.source_status()? {
+    ///     println!("{}: held here {}", status.flow, status.here && status.held);
+    /// }
+    /// sources.stop();
+    /// # Ok(()) }
+    /// ```
     pub fn start_sources(&self) -> Result<Sources> {
         let stop = Arc::new(AtomicBool::new(false));
         let core = Arc::clone(&self.core);
