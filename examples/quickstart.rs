@@ -1,6 +1,6 @@
 //! Quick start: an Integra engine on a fresh database delivers 1,000 orders to two HTTP
-//! subscribers (a web shop and a WMS, played here by one local HTTP server), then prints
-//! the counts by status and one message's history.
+//! subscribers (a web shop and a WMS, played here by one local HTTP server: Integra's test
+//! server, `integra-http-stub`), then prints the counts by status and one message's history.
 //!
 //! Run: `cargo run --release --example quickstart`
 
@@ -8,18 +8,12 @@ use std::error::Error;
 use std::time::{Duration, Instant};
 
 use integra::{Engine, EngineOptions, RegisterOptions};
+use integra_http_stub::{Receiver, Reply};
 
 fn main() -> Result<(), Box<dyn Error>> {
     // A local HTTP server standing in for the shop and the WMS: it accepts every POST.
-    let server = tiny_http::Server::http("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let base_url = format!("http://{}", server.server_addr());
-    std::thread::spawn(move || {
-        for mut request in server.incoming_requests() {
-            let mut body = String::new();
-            let _ = request.as_reader().read_to_string(&mut body);
-            let _ = request.respond(tiny_http::Response::from_string("OK"));
-        }
-    });
+    let server = Receiver::bind("127.0.0.1:0", |_| Reply::ok().body("OK"))?;
+    let base_url = server.url();
 
     let dir = tempfile::tempdir()?;
     let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;

@@ -29,7 +29,6 @@
 //! * `receiver`: the HTTP receiver (inter-base endpoint, webhook routes) and the message
 //!   exchange between bases.
 //! * `full`: all of the above.
-
 //!
 //! ## The C ABI
 //!
@@ -49,6 +48,9 @@
 //! * Every function may be called from any thread.
 //! * The library installs no logger but its own: a log file named in the open settings
 //!   (`integra_engine_open`), one per process.
+
+// docs.rs (nightly, `--cfg docsrs`) marks what each cargo feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod engine;
 mod handle;

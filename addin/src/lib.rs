@@ -2,7 +2,7 @@
 //! `ПодключитьВнешнююКомпоненту(Путь, "Integra", ТипВнешнейКомпоненты.Native)` and creates
 //! `Новый("AddIn.Integra.Engine")`, then calls the engine in its own process.
 //!
-//! Layout: [`abi`] holds every `unsafe` line (the C++ vtables, `tVariant`, the platform's
+//! Layout: `abi` holds every `unsafe` line (the C++ vtables, `tVariant`, the platform's
 //! memory manager and connection, the exported functions); `component` is the object's
 //! safe state; `methods` is the one table of methods and properties.
 //!

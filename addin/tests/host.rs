@@ -1,11 +1,11 @@
 //! The add-in, loaded by a C++ host that plays the 1C platform (`tests/host/host.cpp`,
 //! compiled here with g++ against `include/integra_native_api.h`): the attach phase, every
-//! name in both languages and any case, the whole cycle against a real HTTP subscriber,
-//! every kind of bad input, calls after `Done`, a log file (a dead delivery written there,
-//! the file closed after the last object), several sessions on several threads, and no
-//! platform memory leaked or freed twice; and a sweep of every method, property and lookup
-//! with every kind of wrong input. Both run under AddressSanitizer with UBSan, and under
-//! valgrind's memcheck.
+//! name in both languages and any case, the whole cycle against a real HTTP subscriber (the
+//! tests' own, `integra-http-stub`), every kind of bad input, calls after `Done`, a log file
+//! (a dead delivery written there, the file closed after the last object), several sessions
+//! on several threads, and no platform memory leaked or freed twice; and a sweep of every
+//! method, property and lookup with every kind of wrong input. Both run under
+//! AddressSanitizer with UBSan, and under valgrind's memcheck.
 #![expect(
     clippy::expect_used,
     reason = "a test that meets the unexpected should stop right there, loudly"
@@ -13,6 +13,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use integra_http_stub::Receiver;
 
 /// The repository root.
 fn root() -> PathBuf {
@@ -55,18 +57,6 @@ fn build_host(dir: &Path, sanitized: bool) -> PathBuf {
         String::from_utf8_lossy(&output.stderr)
     );
     out
-}
-
-/// A subscriber that accepts everything.
-fn shop() -> (String, std::thread::JoinHandle<()>) {
-    let server = tiny_http::Server::http("127.0.0.1:0").expect("a free port");
-    let url = format!("http://{}", server.server_addr());
-    let thread = std::thread::spawn(move || {
-        for request in server.incoming_requests() {
-            let _ = request.respond(tiny_http::Response::from_string("ok"));
-        }
-    });
-    (url, thread)
 }
 
 fn run(command: &mut Command) -> String {
@@ -120,15 +110,15 @@ fn under_valgrind(dir: &Path, url: &str) -> Command {
 #[test]
 fn the_host_runs_clean_under_address_and_undefined_behaviour_sanitizers() {
     let dir = tempfile::tempdir().expect("a scratch directory");
-    let (url, _server) = shop();
-    run(&mut under_sanitizers(dir.path(), &url));
+    let shop = Receiver::ok();
+    run(&mut under_sanitizers(dir.path(), shop.url()));
 }
 
 #[test]
 fn the_host_runs_clean_under_valgrind_memcheck() {
     let dir = tempfile::tempdir().expect("a scratch directory");
-    let (url, _server) = shop();
-    run(&mut under_valgrind(dir.path(), &url));
+    let shop = Receiver::ok();
+    run(&mut under_valgrind(dir.path(), shop.url()));
 }
 
 /// No subscriber: the sweep sends nothing.

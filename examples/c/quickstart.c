@@ -1,6 +1,6 @@
 /* Integra from C: open an engine, register a message, deliver it, read its status.
- * Build: cc quickstart.c -I include -L target/release -lintegra -o quickstart
- * Run:   ./quickstart integra.db http://127.0.0.1:8080 */
+ * Build and run it from the repository root as the README's "C quick start" says:
+ * the library built by cargo, then compiled with an rpath to it. */
 #include <stdio.h>
 
 #include "integra.h"

@@ -109,20 +109,51 @@ fn compile(source: impl AsRef<Path>, dir: &Path, flags: &[&str]) -> PathBuf {
     program
 }
 
+/// The shell commands of the README's C quick start: its first `sh` block.
+fn c_quick_start_commands(readme: &str) -> &str {
+    let section = &readme[readme.find("## C quick start").unwrap()..];
+    let block = &section[section.find("```sh\n").unwrap() + "```sh\n".len()..];
+    &block[..block.find("```").unwrap()]
+}
+
+/// Issue 22: the C quick start builds and runs exactly as the README says. Its commands run
+/// in a directory laid out as the repository (`include`, `examples`, and `target/release`
+/// holding the library this test run built, as `cargo build --release` would), with no
+/// `LD_LIBRARY_PATH`: the program finds the library by the rpath the README gives.
 #[test]
-fn the_c_quick_start_in_the_readme_runs() {
+fn the_c_quick_start_builds_and_runs_as_the_readme_says() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let example = std::fs::read_to_string(root().join("examples/c/quickstart.c")).unwrap();
     assert!(
         readme.contains(&example),
         "the README's C quick start differs from examples/c/quickstart.c"
     );
+    let commands = c_quick_start_commands(&readme);
+    let (build, rest) = commands.split_once('\n').unwrap();
+    // This test's build made the library already (with every feature, into its own
+    // directory, which stands in for target/release below).
+    assert_eq!(
+        build.split('#').next().unwrap().trim(),
+        "cargo build --release"
+    );
+    let readme_url = "http://127.0.0.1:8080";
+    assert!(rest.contains(readme_url), "{rest}");
+
     let shop = Receiver::ok();
-    let dir = tempfile::tempdir().unwrap();
-    let program = compile("examples/c/quickstart.c", dir.path(), &[]);
-    let output = run(Command::new(&program)
-        .arg(dir.path().join("integra.db"))
-        .arg(shop.url()));
+    let repository = tempfile::tempdir().unwrap();
+    let layout = repository.path();
+    std::fs::create_dir(layout.join("target")).unwrap();
+    for (link, to) in [
+        ("include", root().join("include")),
+        ("examples", root().join("examples")),
+        ("target/release", target_dir()),
+    ] {
+        std::os::unix::fs::symlink(to, layout.join(link)).unwrap();
+    }
+    let output = run(Command::new("sh")
+        .args(["-e", "-c", &rest.replace(readme_url, shop.url())])
+        .current_dir(layout)
+        .env_remove("LD_LIBRARY_PATH"));
     assert!(output.contains(r#""status":"sent""#), "{output}");
     assert_eq!(shop.received()[0].body, r#"{"number": "A-1"}"#);
 }

@@ -435,3 +435,69 @@ fn a_scrape_costs_the_same_with_a_million_rows_waiting() {
         "a scrape took {small_time:?} with 1,000 rows waiting and {large_time:?} with 1,000,000"
     );
 }
+
+/// Issue 22: a flow whose former is a Rust handler, and an incoming flow whose processor is,
+/// with none registered in this process, leave their messages waiting: the dispatch report
+/// names each such flow with its waiting count, and so does a gauge, until the handler is
+/// registered.
+#[test]
+fn work_waiting_for_a_rust_handler_this_process_lacks_is_reported_and_measured() {
+    let t = TestEngine::new(&with_flow(
+        with_flow(
+            config("http://127.0.0.1:9"),
+            json!({"code": "FORMED", "direction": "outgoing", "subscribers": [], "former": "handler"}),
+        ),
+        json!({"code": "HANDLED", "direction": "incoming", "processor": "handler"}),
+    ));
+    for n in 0..2 {
+        t.engine
+            .register(
+                "FORMED",
+                &json!({"n": n}).to_string(),
+                &RegisterOptions::default(),
+            )
+            .unwrap();
+    }
+    t.engine
+        .accept("HANDLED", "m1", "{}", &BTreeMap::new())
+        .unwrap();
+
+    let report = t.dispatch();
+    assert_eq!(report.total(), 0, "nothing can be done here: {report:?}");
+    assert_eq!(
+        report.waiting_for_former,
+        BTreeMap::from([("FORMED".to_owned(), 2)])
+    );
+    assert_eq!(
+        report.waiting_for_incoming_handler,
+        BTreeMap::from([("HANDLED".to_owned(), 1)])
+    );
+    let (e, text) = scraped(&t);
+    let waiting = |queue, flow| {
+        value(
+            &e,
+            "integra_pending_without_handler",
+            &[("queue", queue), ("flow", flow)],
+        )
+    };
+    assert_eq!(waiting("forming", "FORMED"), Some(2.0), "{text}");
+    assert_eq!(waiting("incoming", "HANDLED"), Some(1.0), "{text}");
+
+    t.engine
+        .set_former("FORMED", |_: &integra::FormingItem| {
+            integra::FormOutcome::Payload(json!({}))
+        })
+        .unwrap();
+    t.engine
+        .set_incoming_handler("HANDLED", |_: &integra::IncomingItem| Ok(()))
+        .unwrap();
+    let report = t.dispatch();
+    assert_eq!((report.formed, report.processed), (2, 1), "{report:?}");
+    assert!(report.waiting_for_former.is_empty(), "{report:?}");
+    assert!(report.waiting_for_incoming_handler.is_empty(), "{report:?}");
+    let (e, text) = scraped(&t);
+    assert!(
+        !e.families.contains_key("integra_pending_without_handler"),
+        "{text}"
+    );
+}

@@ -159,7 +159,7 @@ pub(crate) unsafe fn read(v: *const TVariant) -> Value {
 }
 
 /// A `tVariant` as a 1C host fills it, described without raw pointers: the fuzz targets'
-/// way into [`read`] (feature `fuzzing`).
+/// way into `read` (feature `fuzzing`).
 #[cfg(feature = "fuzzing")]
 #[derive(Clone, Debug, Default)]
 pub struct HostVariant<'a> {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::config::{Config, ConfigSnapshot, Endpoint, ExchangeSettings, Flow, Subscriber};
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{Dispatcher, Warned};
 use crate::error::{Error, Result};
 #[cfg(feature = "receiver")]
 use crate::exchange::ChannelHandler;
@@ -109,6 +109,8 @@ pub(crate) struct Core {
     pub(crate) catalog: Catalog,
     pub(crate) wake: Wake,
     pub(crate) metrics: Metrics,
+    /// When work waiting for a Rust handler this process lacks was last logged, per flow.
+    pub(crate) unhandled_warned: Warned,
 }
 
 impl Core {
@@ -289,6 +291,20 @@ impl Engine {
     /// # Errors
     /// [`Error::Store`] when the file cannot be opened, is not an Integra database, or was
     /// written by a newer Integra.
+    ///
+    /// # Examples
+    /// ```
+    /// use integra_core::{Engine, EngineOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("integra.db");
+    /// let engine = Engine::open(&path, EngineOptions::default())?;
+    /// // Another engine on the same file (here or in another process) shares its
+    /// // configuration and queues.
+    /// let other = Engine::open(&path, EngineOptions::default())?;
+    /// # drop((engine, other));
+    /// # Ok(()) }
+    /// ```
     pub fn open(path: impl AsRef<Path>, options: EngineOptions) -> Result<Engine> {
         if options.lease < Duration::from_secs(1) {
             return Err(Error::InvalidArgument {
@@ -322,6 +338,7 @@ impl Engine {
             catalog: Catalog::default(),
             wake: Wake::new(),
             metrics: Metrics::new(),
+            unhandled_warned: Warned::default(),
         };
         if let Some(key) = &core.options.secrets_key {
             let now = core.now();
@@ -385,6 +402,24 @@ impl Engine {
     ///
     /// # Errors
     /// [`Error::Config`] naming the objects and fields at fault.
+    ///
+    /// # Examples
+    /// ```
+    /// # use integra_core::{Engine, EngineOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
+    /// engine.load_config_json(r#"{
+    ///     "endpoints":   [{"code": "shop", "base_url": "https://shop.example.com"}],
+    ///     "subscribers": [{"code": "shop_orders", "kind": "http", "endpoint": "shop",
+    ///                      "http": {"path": "/api/orders/{message_id}"}}],
+    ///     "flows":       [{"code": "ORDER_EXPORT", "direction": "outgoing",
+    ///                      "subscribers": ["shop_orders"]}]
+    /// }"#)?;
+    /// // A configuration with problems is refused whole, naming each.
+    /// assert!(engine.load_config_json(r#"{"flows": [{"code": "X"}]}"#).is_err());
+    /// # Ok(()) }
+    /// ```
     pub fn load_config_json(&self, json: &str) -> Result<()> {
         self.load_config(&Config::from_json(json)?)
     }
@@ -477,6 +512,23 @@ impl Engine {
     /// # Errors
     /// [`Error::DispatcherRunning`] when one runs already; [`Error::Spawn`] when threads
     /// cannot be started.
+    ///
+    /// # Examples
+    /// ```
+    /// use integra_core::{DispatcherOptions, RegisterOptions};
+    /// # use integra_core::{Engine, EngineOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
+    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_EXPORT", "direction": "outgoing",
+    /// #     "subscribers": []}]}"#)?;
+    /// engine.start_dispatcher(DispatcherOptions { threads: 8, ..Default::default() })?;
+    /// // Registering wakes it: no one needs to call `dispatch`.
+    /// engine.register("ORDER_EXPORT", r#"{"number": "A-1"}"#, &RegisterOptions::default())?;
+    /// // It stops with the last clone of the engine, or here.
+    /// assert!(engine.stop_dispatcher());
+    /// # Ok(()) }
+    /// ```
     pub fn start_dispatcher(&self, options: crate::dispatch::DispatcherOptions) -> Result<()> {
         let mut slot = self
             .dispatcher

@@ -35,6 +35,8 @@
 //!   the message exchange between bases ([`exchange`]), which needs it.
 //! * `full`: all of the above.
 #![forbid(unsafe_code)]
+// docs.rs (nightly, `--cfg docsrs`) marks what each cargo feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;
 pub mod dispatch;

@@ -1,12 +1,12 @@
 //! Shared test support: engines on temporary files with a manual clock, configurations,
-//! a real HTTP receiver, and child processes.
+//! a real HTTP receiver (`integra-http-stub`, which the add-in's host test and the quick
+//! start share), and child processes.
 
 pub mod brokers;
 pub mod child;
 pub mod http;
 pub mod proxy;
 pub mod raw_http;
-pub mod receiver;
 pub mod tls;
 
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use std::time::Duration;
 use integra::{Engine, EngineOptions, ManualClock, MessageStatus, Timestamp};
 use serde_json::{Value, json};
 
-pub use receiver::{Receiver, Reply};
+pub use integra_http_stub::{Receiver, Reply};
 
 /// Waits until `cond` holds, looking every 10 ms (panics after `timeout`).
 pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {

@@ -5,6 +5,9 @@
 //! leases and takes back expired ones. Workers only execute (form, send), so several
 //! messages are in flight at once and database writes stay batched.
 //!
+//! Whenever it takes back expired leases (every few seconds), it also looks for work that
+//! waits for a Rust former or incoming handler this process lacks, and warns of it.
+//!
 //! It sleeps until there is reason to look: a wake-up from `register` in this process, a
 //! finished item, the next due time (backoff, delayed delivery), or the poll interval, which
 //! catches work registered by other processes. An idle dispatcher therefore makes no writes
@@ -236,6 +239,7 @@ impl Scheduler {
                     if let Err(e) = core.rescue_expired() {
                         log::warn!("taking back expired leases failed: {e}");
                     }
+                    core.check_unhandled();
                     next_rescue = now + rescue_every;
                 }
                 if in_flight > 0 && now >= next_renew {

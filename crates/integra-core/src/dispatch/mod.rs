@@ -13,11 +13,13 @@
 //! 3. **complete** the batch in one durable write: Sent, SendError with its next attempt
 //!    time, Dead, formed and fanned out, Processed, and so on, each with its history row.
 //!
-//! [`Engine::dispatch`] runs cycles in the caller's thread; [`background`] runs them on a
-//! scheduler thread and a pool of workers. Both renew the leases of work they hold.
+//! [`Engine::dispatch`](crate::Engine::dispatch) runs cycles in the caller's thread; `background` runs them on a
+//! scheduler thread and a pool of workers. Both renew the leases of work they hold, and
+//! both tell of work that waits for a Rust handler this process lacks (`unhandled`).
 
 mod background;
 mod oneshot;
+mod unhandled;
 
 use std::collections::BTreeMap;
 use std::ops::AddAssign;
@@ -29,6 +31,7 @@ use serde_json::Value;
 
 pub(crate) use background::Dispatcher;
 pub use background::DispatcherOptions;
+pub(crate) use unhandled::{Unhandled, Warned};
 
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind, Processor};
 use crate::engine::Core;
@@ -46,8 +49,8 @@ use crate::store::{ClaimedDeliveryRow, ClaimedFormingRow, Commit, Db, IncomingRo
 use crate::time::Timestamp;
 use crate::transport::{FailureKind, Outgoing, SendFailure, deliverable};
 
-/// What a dispatch did, by outcome.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+/// What a dispatch did, by outcome, and what it found waiting that this process cannot do.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct DispatchReport {
     /// Messages formed and fanned out.
     pub formed: u64,
@@ -75,6 +78,18 @@ pub struct DispatchReport {
     pub handling_failed: u64,
     /// Outcomes not recorded because the work's lease had been taken back meanwhile.
     pub lost_leases: u64,
+    /// Messages waiting to be formed, by flow, on flows whose former is a Rust handler
+    /// (`"former": "handler"`) that this process has not registered ([`Engine::set_former`]):
+    /// nothing here forms them. Not counted in [`DispatchReport::total`].
+    ///
+    /// [`Engine::set_former`]: crate::Engine::set_former
+    pub waiting_for_former: BTreeMap<String, u64>,
+    /// Incoming messages waiting to be processed, by flow, on flows whose processor is a
+    /// Rust handler (`"processor": "handler"`) that this process has not registered
+    /// ([`Engine::set_incoming_handler`]). Not counted in [`DispatchReport::total`].
+    ///
+    /// [`Engine::set_incoming_handler`]: crate::Engine::set_incoming_handler
+    pub waiting_for_incoming_handler: BTreeMap<String, u64>,
 }
 
 impl DispatchReport {
@@ -111,6 +126,9 @@ impl AddAssign for DispatchReport {
         self.handled += o.handled;
         self.handling_failed += o.handling_failed;
         self.lost_leases += o.lost_leases;
+        self.waiting_for_former.extend(o.waiting_for_former);
+        self.waiting_for_incoming_handler
+            .extend(o.waiting_for_incoming_handler);
     }
 }
 

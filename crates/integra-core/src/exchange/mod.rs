@@ -3,7 +3,7 @@
 //!
 //! * **Endpoints** are the other bases, each with how to reach it (URL, user, password) and
 //!   a blocked flag (a blocked endpoint receives nothing). [`Engine::connect_endpoint`]
-//!   connects two bases after checking the connection both ways ([`connect`]).
+//!   connects two bases after checking the connection both ways (`connect`).
 //! * **Addressed channels** go to the recipients a call names, or, when it names none, to
 //!   the sender's settings for the channel. **Broadcast channels** go to the endpoints
 //!   subscribed to the channel; a subscription made on the subscriber's side
@@ -11,13 +11,13 @@
 //! * Each send is one message, stored in the outbox once per recipient in the sender's
 //!   transaction. **Quick** messages are pushed at once by [`Engine::deliver_messages`];
 //!   regular ones, and quick ones an endpoint could not take, by the dispatcher
-//!   ([`deliver`]).
+//!   (`deliver`).
 //! * On the receiving side each (sender, message id) is stored once and handled in arrival
 //!   order per sender and channel, by a Rust channel handler or through the pull API; the
 //!   attempt is counted before handling, and a message is quarantined after the configured
-//!   number of failures. A handled message is marked done on both sides ([`inbox`]).
+//!   number of failures. A handled message is marked done on both sides (`inbox`).
 //!
-//! The wire is Integra's own, versioned protocol ([`wire`]).
+//! The wire is Integra's own, versioned protocol (`wire`).
 
 pub(crate) mod connect;
 pub(crate) mod deliver;

@@ -5,10 +5,10 @@
 //!
 //! A [`Handle`] is one foreign object (an add-in object, a C `integra_engine*`). Handles
 //! that open the same database file share one engine, with its dispatcher, receivers and
-//! sources ([`shared`]): 1C loads the library once per server process and creates objects
+//! sources (`shared`): 1C loads the library once per server process and creates objects
 //! from many sessions, and they must not each run a dispatcher over the same queues. The
 //! engine and its background threads stop when the last handle on it is closed or dropped.
-//! The open settings may name a log file, one per process ([`log_file`]): C programs and 1C
+//! The open settings may name a log file, one per process (`log_file`): C programs and 1C
 //! servers install no logger of their own.
 
 #[cfg(feature = "receiver")]

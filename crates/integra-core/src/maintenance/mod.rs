@@ -1,4 +1,4 @@
-//! Background housekeeping: taking back leases whose holder died ([`rescuer`]) and removing
+//! Background housekeeping: taking back leases whose holder died (`rescuer`) and removing
 //! finished records past their retention ([`cleanup`]); and checking that the database is
 //! sound ([`integrity`]).
 //!

@@ -2,17 +2,18 @@
 //!
 //! Two kinds, encoded together by [`Engine::metrics_text`]:
 //!
-//! * **events** ([`events`]): counters and histograms of what *this process* did, recorded
+//! * **events** (`events`): counters and histograms of what *this process* did, recorded
 //!   after each transaction commits: registered, formed, delivered by outcome, received by
 //!   outcome, processed, retried, refused by a schema, and how long sending, forming and
 //!   processing took (for an external former or processor, pulling through the API as 1C
 //!   does, the time from its claim to its answer, by the engine's clock). Like any
 //!   Prometheus client's, they start at zero with the process: scrape every process that
 //!   works (each 1C server process with the add-in, say).
-//! * **state** ([`state`]): the queues as the database holds them, the same from every
+//! * **state** (`state`): the queues as the database holds them, the same from every
 //!   process: depth by flow, subscriber and status, the oldest pending row's age, dead
 //!   deliveries, the dispatcher's threads, the database's size; and the 1C integration
-//!   subsystem's `pde_*` metrics under its names and labels.
+//!   subsystem's `pde_*` metrics under its names and labels. One gauge is this process's
+//!   own: the rows waiting for a Rust former or incoming handler it has not registered.
 //!
 //! The text is served at `/metrics` by a listener that enables it (see the receiver), and
 //! returned by [`Engine::metrics_text`] for programs that serve it themselves (a 1C HTTP
@@ -28,6 +29,7 @@ use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::registry::Registry;
 
 pub(crate) use events::{Observation, Received};
+pub(crate) use state::pending;
 
 use crate::engine::{Core, Engine};
 use crate::error::Result;
@@ -65,6 +67,20 @@ impl Engine {
     ///
     /// # Errors
     /// [`crate::Error::Store`] when the database cannot be read.
+    ///
+    /// # Examples
+    /// ```
+    /// use integra_core::metrics::CONTENT_TYPE;
+    /// # use integra_core::{Engine, EngineOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
+    /// let text = engine.metrics_text()?;
+    /// assert!(text.ends_with("# EOF\n"));
+    /// // Serve it with this content type, or Prometheus misreads it.
+    /// println!("Content-Type: {CONTENT_TYPE}\n\n{text}");
+    /// # Ok(()) }
+    /// ```
     pub fn metrics_text(&self) -> Result<String> {
         self.core.metrics_text()
     }

@@ -1,5 +1,6 @@
 //! The queues' state, read at each scrape: depth by flow, subscriber and status, the age of
-//! the oldest pending row, dead deliveries, the dispatcher's threads, the database's size;
+//! the oldest pending row, dead deliveries, the dispatcher's threads, the database's size,
+//! the rows waiting for a Rust handler this process lacks;
 //! and the 1C integration subsystem's metrics (`pde_*`), with their names and labels, so its
 //! Grafana dashboards keep working (the flow label holds the flow's code).
 //!
@@ -13,6 +14,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
 use prometheus_client::metrics::MetricType;
 
 use super::recent::{Durations, Operation};
+use crate::dispatch::Unhandled;
 use crate::engine::Core;
 use crate::error::{Error, Result};
 use crate::queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
@@ -28,12 +30,14 @@ pub(crate) struct State {
     wal_bytes: u64,
     threads: usize,
     busy: usize,
+    /// Rows waiting for a Rust handler this process has not registered.
+    unhandled: Unhandled,
     per_minute: Vec<(String, Operation, bool, u64)>,
     durations: Vec<(String, Operation, Durations)>,
 }
 
 /// The statuses in which a row of `queue` waits for work.
-fn pending(queue: Counted) -> [&'static str; 2] {
+pub(crate) fn pending(queue: Counted) -> [&'static str; 2] {
     match queue {
         Counted::Messages => [
             MessageStatus::New.as_str(),
@@ -107,7 +111,8 @@ impl State {
     /// Reads the state from the database and this process.
     pub(crate) fn gather(core: &Core) -> Result<State> {
         let now = core.now();
-        let (counts, oldest) = core.store.read(|db| {
+        let registered = (core.registered_formers(), core.registered_handlers());
+        let (counts, oldest, unhandled) = core.store.read(|db| {
             let counts = db.queue_counts()?;
             let mut oldest = BTreeMap::new();
             for c in counts
@@ -123,7 +128,10 @@ impl State {
                     oldest.insert(key, age);
                 }
             }
-            Ok::<_, Error>((counts, oldest))
+            let registered = (registered.0.as_slice(), registered.1.as_slice());
+            let config = db.config()?;
+            let unhandled = Unhandled::of(&config, registered, &counts);
+            Ok::<_, Error>((counts, oldest, unhandled))
         })?;
         let size = |path: &std::path::Path| std::fs::metadata(path).map_or(0, |m| m.len());
         let database = core.store.path();
@@ -139,6 +147,7 @@ impl State {
                 .threads
                 .load(std::sync::atomic::Ordering::Relaxed),
             busy: dispatcher.busy.load(std::sync::atomic::Ordering::Relaxed),
+            unhandled,
             per_minute: dispatcher.events.recent.per_minute(now),
             durations: dispatcher.events.recent.durations(now),
         })
@@ -245,6 +254,20 @@ impl State {
                     [("queue", queue_name(*queue)), ("flow", flow.as_str())],
                     *age,
                 )
+            }),
+        )?;
+        let unhandled = [
+            (Counted::Messages, &self.unhandled.forming),
+            (Counted::Incoming, &self.unhandled.incoming),
+        ];
+        gauges(
+            e,
+            "integra_pending_without_handler",
+            "Rows waiting to be formed or processed by a Rust former or incoming handler this process has not registered, by queue and flow",
+            unhandled.into_iter().flat_map(|(queue, waiting)| {
+                waiting.iter().map(move |(flow, n)| {
+                    ([("queue", queue_name(queue)), ("flow", flow.as_str())], *n)
+                })
             }),
         )?;
         gauges(

@@ -4,8 +4,8 @@
 //! `components/schemas`. Documents are checked when loaded ([`document`]): one Integra
 //! could not validate against faithfully (not OpenAPI 3.0, an unknown keyword, a remote
 //! `$ref`, a JSON Schema construct that 3.0 lacks, a cycle of references that never reaches
-//! into the value: [`cycles`]) is refused then, with the JSON pointer of each problem. Each
-//! component is translated into JSON Schema draft 7 ([`translate`] documents how each
+//! into the value: `cycles`) is refused then, with the JSON pointer of each problem. Each
+//! component is translated into JSON Schema draft 7 (`translate` documents how each
 //! OpenAPI rule is carried over) and compiled once per (document, component, direction) by
 //! the catalog.
 //!

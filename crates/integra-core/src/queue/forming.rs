@@ -171,6 +171,26 @@ impl Engine {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a lease outside 1 s ..= 24 h.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// # use integra_core::{Engine, EngineOptions, RegisterOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
+    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_EXPORT", "direction": "outgoing",
+    /// #     "subscribers": [], "former": "external"}]}"#)?;
+    /// # engine.register("ORDER_EXPORT", r#"{"ref": "order-1"}"#, &RegisterOptions::default())?;
+    /// // An external former (1C code, another service) pulls work and answers each item.
+    /// for item in engine.next_to_form(100, Duration::from_secs(300))? {
+    ///     // `item.source` is what was registered, often a reference: read the current state.
+    ///     let payload = format!(r#"{{"order": {}, "sum": 1500}}"#, item.source);
+    ///     let violations = engine.complete_forming(&item.id, &payload)?;
+    ///     assert!(violations.is_empty(), "the payload breaks the flow's schema: {violations:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn next_to_form(&self, max: usize, lease: Duration) -> Result<Vec<FormingItem>> {
         check_lease(lease)?;
         self.core.rescue_expired()?;
@@ -216,6 +236,25 @@ impl Engine {
     /// (the message stays claimed); [`Error::MessageNotFound`];
     /// [`Error::WrongStatus`] when the message is not being formed; [`Error::Schema`] when
     /// the flow's schema cannot be had (the message stays claimed until its lease expires).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// # use integra_core::{Engine, EngineOptions, RegisterOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
+    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_EXPORT", "direction": "outgoing",
+    /// #     "subscribers": [], "former": "external"}]}"#)?;
+    /// # engine.register("ORDER_EXPORT", r#"{"ref": "order-1"}"#, &RegisterOptions::default())?;
+    /// for item in engine.next_to_form(10, Duration::from_secs(60))? {
+    ///     match engine.complete_forming(&item.id, r#"{"number": "A-1"}"#)? {
+    ///         violations if violations.is_empty() => println!("{} formed", item.id),
+    ///         violations => eprintln!("{} broke the schema: {violations:?}", item.id),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn complete_forming(&self, id: &str, payload: &str) -> Result<Vec<Violation>> {
         let value: Value = parse_message(|| format!("the payload of message '{id}'"), payload)?;
         let now = self.core.now();

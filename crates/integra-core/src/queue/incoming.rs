@@ -534,6 +534,23 @@ impl Engine {
     /// outgoing flow, [`Error::InvalidJson`], [`Error::Invalid`] with the violations,
     /// [`Error::InvalidArgument`] for an empty or overlong message id, an empty body or an
     /// unsupported content type.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// # use integra_core::{Engine, EngineOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
+    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_IMPORT", "direction": "incoming"}]}"#)?;
+    /// let body = r#"{"number": "A-1"}"#;
+    /// let first = engine.accept("ORDER_IMPORT", "order-1", body, &BTreeMap::new())?;
+    /// assert!(!first.duplicate);
+    /// // The same sender's id again is acknowledged, not stored twice.
+    /// let again = engine.accept("ORDER_IMPORT", "order-1", body, &BTreeMap::new())?;
+    /// assert!(again.duplicate && again.id == first.id);
+    /// # Ok(()) }
+    /// ```
     pub fn accept(
         &self,
         flow: &str,
@@ -557,6 +574,23 @@ impl Engine {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a lease outside 1 s ..= 24 h.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// # use std::collections::BTreeMap;
+    /// # use integra_core::{Engine, EngineOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
+    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_IMPORT", "direction": "incoming"}]}"#)?;
+    /// # engine.accept("ORDER_IMPORT", "order-1", r#"{"number": "A-1"}"#, &BTreeMap::new())?;
+    /// for item in engine.next_incoming(100, Duration::from_secs(300))? {
+    ///     println!("{} from {}: {}", item.message_id, item.flow, item.payload);
+    ///     engine.ack_incoming(&item.id)?; // or fail_incoming: retried per the flow's policy
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn next_incoming(&self, max: usize, lease: Duration) -> Result<Vec<IncomingItem>> {
         check_lease(lease)?;
         self.core.rescue_expired()?;

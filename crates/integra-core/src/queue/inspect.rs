@@ -251,6 +251,24 @@ impl Engine {
     ///
     /// # Errors
     /// [`Error::MessageNotFound`].
+    ///
+    /// # Examples
+    /// ```
+    /// # use integra_core::{Engine, EngineOptions, RegisterOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
+    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_EXPORT", "direction": "outgoing",
+    /// #     "subscribers": []}]}"#)?;
+    /// # let id = engine.register("ORDER_EXPORT", "{}", &RegisterOptions::default())?;
+    /// let report = engine.message_status(&id)?;
+    /// println!("{} ({}): {} attempt(s)", report.status, report.status_1c, report.attempts);
+    /// for entry in &report.history {
+    ///     let who = entry.subscriber.as_deref().unwrap_or("message");
+    ///     println!("{}  {who}  {}  {}", entry.at, entry.status, entry.detail.as_deref().unwrap_or(""));
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn message_status(&self, id: &str) -> Result<MessageReport> {
         self.core.store.read(|db| {
             let m = db
@@ -308,6 +326,27 @@ impl Engine {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for an unknown status name or a limit over 10 000.
+    ///
+    /// # Examples
+    /// ```
+    /// use integra_core::ListFilter;
+    /// # use integra_core::{Engine, EngineOptions, RegisterOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
+    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_EXPORT", "direction": "outgoing",
+    /// #     "subscribers": []}]}"#)?;
+    /// # engine.register("ORDER_EXPORT", "{}", &RegisterOptions::default())?;
+    /// let filter = ListFilter {
+    ///     flow: Some("ORDER_EXPORT".into()),
+    ///     limit: Some(50),
+    ///     ..ListFilter::default()
+    /// };
+    /// for m in engine.list_messages(&filter)? {
+    ///     println!("{} {} {}", m.seq, m.id, m.status);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn list_messages(&self, filter: &ListFilter) -> Result<Vec<MessageSummary>> {
         let limit = filter.limit.unwrap_or(100);
         check_list_limit(limit)?;

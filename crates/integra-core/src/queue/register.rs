@@ -118,6 +118,22 @@ impl Engine {
     /// [`Error::InvalidArgument`] for a bad key, [`Error::NotJsonRpcParams`] for a source
     /// that is not an object or an array on a pass-through flow with a JSON-RPC subscriber.
     /// Nothing is queued then.
+    ///
+    /// # Examples
+    /// ```
+    /// use integra_core::RegisterOptions;
+    /// # use integra_core::{Engine, EngineOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
+    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_EXPORT", "direction": "outgoing",
+    /// #     "subscribers": []}]}"#)?;
+    /// // Durable when it returns. The object key enables duplicate suppression.
+    /// let id = engine.register("ORDER_EXPORT", r#"{"number": "A-1", "sum": 1500}"#,
+    ///                          &RegisterOptions::object_key("order-1"))?;
+    /// println!("{id}: {}", engine.message_status(&id)?.status);
+    /// # Ok(()) }
+    /// ```
     pub fn register(&self, flow: &str, source: &str, options: &RegisterOptions) -> Result<String> {
         let mut ids = self.register_batch(
             flow,
@@ -137,6 +153,26 @@ impl Engine {
     ///
     /// # Errors
     /// As [`Engine::register`]; the error names the position of a bad item.
+    ///
+    /// # Examples
+    /// ```
+    /// use integra_core::{RegisterOptions, Registration};
+    /// # use integra_core::{Engine, EngineOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
+    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_EXPORT", "direction": "outgoing",
+    /// #     "subscribers": []}]}"#)?;
+    /// let items = (1..=3)
+    ///     .map(|n| Registration {
+    ///         source: format!(r#"{{"number": "A-{n}"}}"#),
+    ///         options: RegisterOptions::object_key(format!("order-{n}")),
+    ///     })
+    ///     .collect();
+    /// let ids = engine.register_batch("ORDER_EXPORT", items)?;
+    /// assert_eq!(ids.len(), 3);
+    /// # Ok(()) }
+    /// ```
     pub fn register_batch(&self, flow: &str, items: Vec<Registration>) -> Result<Vec<String>> {
         check_batch(|| format!("the batch for flow '{flow}'"), items.len())?;
         for (i, item) in items.iter().enumerate() {

@@ -1,6 +1,6 @@
 //! The three status enums: outgoing messages, their deliveries, and incoming messages.
 //!
-//! Each enum is declared once, by [`status_enum!`], which derives from one list its
+//! Each enum is declared once, by `status_enum!`, which derives from one list its
 //! database text (`as_str`/`FromStr`), its name in the 1C integration subsystem
 //! (`name_1c`) and the `CHECK (status IN (...))` list the migrations substitute into the
 //! schema. Each variant's doc says which component moves a record into and out of it.

@@ -4,9 +4,9 @@
 //! The client always sets timeouts (ureq has none by default), ignores proxy environment
 //! variables unless the endpoint names a proxy, does not follow redirects (a redirected POST
 //! is not a delivered one, so a 3xx is a failure naming the new location), accepts gzip, and
-//! resolves host names through [`super::resolver`], which remembers them for a while. It
-//! trusts the roots of [`super::tls::trusted_roots`]: the system's store, the built-in web
-//! roots and the endpoint's CA file.
+//! resolves host names through `resolver`, which remembers them for a while. It trusts the
+//! roots of `tls::trusted_roots`: the system's store, the built-in web roots and the
+//! endpoint's CA file.
 //!
 //! Outcome of a request: 2xx is success. 408, 429, 5xx, timeouts and connection errors are
 //! transient and honour `Retry-After`. Any other status is a failure carrying the status and a

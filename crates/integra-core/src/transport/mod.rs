@@ -3,7 +3,7 @@
 //! Every subscriber kind implements [`Transport`], one module per kind behind its cargo
 //! feature. A transport is built once per subscriber from the configuration (its endpoint,
 //! its kind-specific settings) and reused across messages and threads, so connections are
-//! pooled; [`Transports`] rebuilds them when the configuration's version changes.
+//! pooled; `Transports` rebuilds them when the configuration's version changes.
 //!
 //! A transport reports success only when the far side confirmed the message. A failure is
 //! retried per the subscriber's policy; a [`SendFailure`] says what kind it is
@@ -18,7 +18,7 @@
 //! batch, MQTT acknowledgements), without weakening what Sent means: each message gets its own
 //! outcome. HTTP-based transports send one request per delivery, on several workers at once.
 //! lapin, rskafka and (for sources) rumqttc are asynchronous; they run on one small runtime
-//! private to the engine ([`runtime`]), so callers stay synchronous.
+//! private to the engine (`runtime`), so callers stay synchronous.
 
 #[cfg(feature = "amqp")]
 pub mod amqp;

@@ -12,7 +12,7 @@
 //! retries it. MQTT 3.1.1 has no headers: the payload travels alone, and the topic template
 //! may carry `{message_id}` or `{object_key}`.
 //!
-//! A topic is checked before it is published ([`topic_fault`]): a key that makes it one no
+//! A topic is checked before it is published (`topic_fault`): a key that makes it one no
 //! broker takes (a wildcard, U+0000, a control character) fails that message alone, as
 //! unsendable, instead of reaching rumqttc (which refuses wildcards with an error that reads
 //! like a connection problem) or the broker (which drops the connection, failing every

@@ -2,10 +2,10 @@
 //!
 //! HTTP/1.1 is parsed by hyper. The receiver adds what keeps a hostile or broken client from
 //! exhausting it: a cap on open connections with a share for each client, where connections
-//! only waiting for a request head make room for new ones ([`admission`]); a bound on the
+//! only waiting for a request head make room for new ones (`admission`); a bound on the
 //! request head (431), on the body (413) and on the time to send either (the head within the
 //! request timeout, else the connection is closed; the body within it, else 408); a budget
-//! of body bytes being checked at once, which bounds the memory parsing takes ([`body`]);
+//! of body bytes being checked at once, which bounds the memory parsing takes (`body`);
 //! and an idle timeout that closes connections doing nothing. Storing runs on the runtime's
 //! blocking threads, so slow clients never hold a thread while they dawdle.
 //!
@@ -38,7 +38,20 @@ use service::Service;
 /// How long [`Receiver::stop`] lets requests in flight finish.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
-/// A running listener. Dropping it stops it, as [`Receiver::stop`] does.
+/// A running listener. Dropping it stops it, as [`Receiver::stop`] does: keep it for as
+/// long as the listener should serve.
+///
+/// A receiver whose result is ignored would stop at once, so ignoring it is refused where
+/// `unused_must_use` is denied (issue 22):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn serve(engine: &integra_core::Engine) -> integra_core::Result<()> {
+///     engine.start_receiver("main")?; // dropped here: the listener would stop at once
+///     Ok(())
+/// }
+/// ```
+#[must_use = "dropping a Receiver stops it: keep it for as long as it should run"]
 pub struct Receiver {
     code: String,
     address: SocketAddr,
@@ -66,6 +79,25 @@ impl Engine {
     /// [`Error::UnknownListener`]; [`Error::Listen`] when the address cannot be bound (in
     /// use by another program or database, not local, not permitted); [`Error::Spawn`] when
     /// its threads cannot start.
+    ///
+    /// # Examples
+    /// ```
+    /// # use integra_core::{Engine, EngineOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
+    /// engine.load_config_json(r#"{
+    ///     "listeners": [{"code": "main", "address": "127.0.0.1:0",
+    ///                    "routes": [{"prefix": "/webhooks/orders", "flow": "ORDER_IMPORT",
+    ///                                "auth": {"type": "bearer", "token": "change-me"}}]}],
+    ///     "flows": [{"code": "ORDER_IMPORT", "direction": "incoming"}]
+    /// }"#)?;
+    /// // Keep it: dropping it stops the listener.
+    /// let receiver = engine.start_receiver("main")?;
+    /// println!("POST http://{}/webhooks/orders", receiver.local_addr());
+    /// receiver.stop();
+    /// # Ok(()) }
+    /// ```
     pub fn start_receiver(&self, code: &str) -> Result<Receiver> {
         let config = self.config()?;
         let listener = config

@@ -184,7 +184,20 @@ fn wanted(config: &ConfigSnapshot) -> HashMap<String, Source> {
         .collect()
 }
 
-/// Running sources. Dropping it stops them, as [`Sources::stop`] does.
+/// Running sources. Dropping it stops them, as [`Sources::stop`] does: keep it for as long
+/// as the sources should run.
+///
+/// Sources whose result is ignored would stop at once, so ignoring it is refused where
+/// `unused_must_use` is denied (issue 22):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn receive(engine: &integra_core::Engine) -> integra_core::Result<()> {
+///     engine.start_sources()?; // dropped here: the sources would stop at once
+///     Ok(())
+/// }
+/// ```
+#[must_use = "dropping a Sources stops it: keep it for as long as it should run"]
 pub struct Sources {
     stop: Arc<AtomicBool>,
     supervisor: Option<JoinHandle<()>>,
@@ -274,6 +287,22 @@ impl Engine {
     ///
     /// # Errors
     /// [`Error::Spawn`] when the supervisor thread cannot start.
+    ///
+    /// # Examples
+    /// ```
+    /// # use integra_core::{Engine, EngineOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
+    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_IMPORT", "direction": "incoming"}]}"#)?;
+    /// // Keep it: dropping it stops the sources.
+    /// let sources = engine.start_sources()?;
+    /// for status in engine.source_status()? {
+    ///     println!("{}: held here {}", status.flow, status.here && status.held);
+    /// }
+    /// sources.stop();
+    /// # Ok(()) }
+    /// ```
     pub fn start_sources(&self) -> Result<Sources> {
         let stop = Arc::new(AtomicBool::new(false));
         let core = Arc::clone(&self.core);

@@ -1,22 +1,30 @@
 //! A real HTTP/1.1 server standing in for a subscriber (a web shop, a WMS): it records every
-//! request and answers as the test tells it to. It is written on `std::net` because
-//! tiny_http's connection pool can leave a new connection unserved while another stays open
-//! (a stale idle-thread count), which made deliveries time out under load.
+//! request and answers as its user tells it to. Integra's integration tests, the add-in's
+//! host test and the quick start example all deliver to it. It is written on `std::net`
+//! because tiny_http's connection pool can leave a new connection unserved while another
+//! stays open (a stale idle-thread count), which made deliveries time out under load.
+//!
+//! It is test support, not a server to expose: it trusts what it reads (a request is held
+//! whole in memory) and its panicking constructors stop a test that cannot bind a port.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// One request as received.
 #[derive(Clone, Debug)]
 pub struct Received {
+    /// `POST`, `GET`…
     pub method: String,
+    /// The request target: path and query.
     pub url: String,
+    /// The headers in the order sent.
     pub headers: Vec<(String, String)>,
+    /// The body (by `Content-Length` or chunked), as text (invalid UTF-8 replaced).
     pub body: String,
 }
 
@@ -33,13 +41,18 @@ impl Received {
 /// How to answer one request.
 #[derive(Clone, Debug)]
 pub struct Reply {
+    /// The status code.
     pub status: u16,
+    /// The body.
     pub body: Vec<u8>,
+    /// Headers besides `Content-Length`.
     pub headers: Vec<(String, String)>,
+    /// How long to wait before answering.
     pub delay: Duration,
 }
 
 impl Reply {
+    /// An empty answer with `status`.
     pub fn status(status: u16) -> Self {
         Reply {
             status,
@@ -49,25 +62,30 @@ impl Reply {
         }
     }
 
+    /// An empty 200.
     pub fn ok() -> Self {
         Reply::status(200)
     }
 
+    /// With `body` as text.
     pub fn body(mut self, body: &str) -> Self {
         self.body = body.as_bytes().to_vec();
         self
     }
 
+    /// With `body` as bytes.
     pub fn bytes(mut self, body: Vec<u8>) -> Self {
         self.body = body;
         self
     }
 
+    /// With one more header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
     }
 
+    /// Answered after `d`.
     pub fn delay(mut self, d: Duration) -> Self {
         self.delay = d;
         self
@@ -90,24 +108,45 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    /// A receiver that answers 200 to everything.
+    /// A receiver on a free loopback port that answers 200 to everything.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound.
     pub fn ok() -> Self {
         Receiver::start(|_| Reply::ok())
     }
 
-    /// A receiver that answers with `behaviour`.
+    /// A receiver on a free loopback port that answers with `behaviour`.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound.
     pub fn start(behaviour: impl FnMut(&Received) -> Reply + Send + 'static) -> Self {
         Receiver::start_on("127.0.0.1:0", behaviour)
     }
 
     /// A receiver on `address` (e.g. the port of one that was stopped) that answers with
     /// `behaviour`.
+    ///
+    /// # Panics
+    /// When `address` cannot be bound.
     pub fn start_on(
         address: &str,
         behaviour: impl FnMut(&Received) -> Reply + Send + 'static,
     ) -> Self {
-        let listener = TcpListener::bind(address).expect("bind a loopback port");
-        let address = listener.local_addr().expect("a local address");
+        Receiver::bind(address, behaviour)
+            .unwrap_or_else(|e| panic!("the test server cannot listen on {address}: {e}"))
+    }
+
+    /// A receiver on `address` that answers with `behaviour`.
+    ///
+    /// # Errors
+    /// When `address` cannot be bound, or its accepting thread cannot start.
+    pub fn bind(
+        address: &str,
+        behaviour: impl FnMut(&Received) -> Reply + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(address)?;
+        let address = listener.local_addr()?;
         let received = Arc::new(Mutex::new(Vec::new()));
         let behaviour: Arc<Mutex<Behaviour>> = Arc::new(Mutex::new(Box::new(behaviour)));
         let stopping = Arc::new(AtomicBool::new(false));
@@ -119,30 +158,32 @@ impl Receiver {
                 Arc::clone(&stopping),
                 Arc::clone(&connections),
             );
-            std::thread::spawn(move || {
-                for (number, stream) in (0u64..).zip(listener.incoming()) {
-                    if stopping.load(Ordering::SeqCst) {
-                        break;
+            std::thread::Builder::new()
+                .name("http-stub".into())
+                .spawn(move || {
+                    for (number, stream) in (0u64..).zip(listener.incoming()) {
+                        if stopping.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let Ok(stream) = stream else { continue };
+                        if let Ok(clone) = stream.try_clone() {
+                            lock(&connections).insert(number, clone);
+                        }
+                        let (received, behaviour, connections) = (
+                            Arc::clone(&received),
+                            Arc::clone(&behaviour),
+                            Arc::clone(&connections),
+                        );
+                        // Each connection is served on its own thread, so a slow reply holds
+                        // up nothing else.
+                        std::thread::spawn(move || {
+                            serve(stream, &received, &behaviour);
+                            lock(&connections).remove(&number);
+                        });
                     }
-                    let Ok(stream) = stream else { continue };
-                    if let Ok(clone) = stream.try_clone() {
-                        connections.lock().unwrap().insert(number, clone);
-                    }
-                    let (received, behaviour, connections) = (
-                        Arc::clone(&received),
-                        Arc::clone(&behaviour),
-                        Arc::clone(&connections),
-                    );
-                    // Each connection is served on its own thread, so a slow reply holds up
-                    // nothing else.
-                    std::thread::spawn(move || {
-                        serve(stream, &received, &behaviour);
-                        connections.lock().unwrap().remove(&number);
-                    });
-                }
-            })
+                })?
         };
-        Receiver {
+        Ok(Receiver {
             url: format!("http://{address}"),
             address,
             received,
@@ -150,12 +191,12 @@ impl Receiver {
             stopping,
             connections,
             thread: Some(thread),
-        }
+        })
     }
 
     /// Changes how the receiver answers from now on.
     pub fn set_behaviour(&self, behaviour: impl FnMut(&Received) -> Reply + Send + 'static) {
-        *self.behaviour.lock().unwrap() = Box::new(behaviour);
+        *lock(&self.behaviour) = Box::new(behaviour);
     }
 
     /// The base address, e.g. `http://127.0.0.1:40123`.
@@ -165,10 +206,13 @@ impl Receiver {
 
     /// Every request so far.
     pub fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
+        lock(&self.received).clone()
     }
 
-    /// Waits until `n` requests arrived; panics after `timeout`.
+    /// Waits until `n` requests arrived.
+    ///
+    /// # Panics
+    /// When fewer have arrived after `timeout`.
     pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
         let start = Instant::now();
         loop {
@@ -194,10 +238,16 @@ impl Drop for Receiver {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
-        for (_, connection) in self.connections.lock().unwrap().drain() {
+        for (_, connection) in lock(&self.connections).drain() {
             let _ = connection.shutdown(Shutdown::Both);
         }
     }
+}
+
+/// `mutex` locked, whether or not a holder panicked (a behaviour that panics fails its
+/// request, not the server).
+fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Serves one connection: request after request until the client closes it or asks to.
@@ -210,8 +260,8 @@ fn serve(stream: TcpStream, received: &Mutex<Vec<Received>>, behaviour: &Mutex<B
         let close = request
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let reply = (behaviour.lock().unwrap())(&request);
-        received.lock().unwrap().push(request);
+        let reply = (lock(behaviour))(&request);
+        lock(received).push(request);
         std::thread::sleep(reply.delay);
         if write_reply(&mut writer, reply).is_err() || close {
             return;
@@ -289,7 +339,57 @@ fn write_reply(writer: &mut TcpStream, reply: Reply) -> std::io::Result<()> {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    writer.write_all(head.as_bytes())?;
-    writer.write_all(&reply.body)?;
+    // One write: a head and a body written apart wait on the client's delayed ACK (Nagle),
+    // tens of milliseconds per answer.
+    let mut answer = head.into_bytes();
+    answer.extend_from_slice(&reply.body);
+    writer.write_all(&answer)?;
     writer.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One request on a fresh connection, read to the end of its answer's body.
+    fn get(stream: &mut TcpStream, path: &str) -> String {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: stub\r\n\r\n");
+        stream.write_all(request.as_bytes()).unwrap_or_default();
+        let mut reader = BufReader::new(stream);
+        let mut head = String::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or_default() == 0 || line == "\r\n" {
+                break;
+            }
+            if let Some(n) = line.strip_prefix("Content-Length: ") {
+                length = n.trim().parse().unwrap_or_default();
+            }
+            head.push_str(&line);
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap_or_default();
+        head + &String::from_utf8_lossy(&body)
+    }
+
+    /// Issue 22: what tiny_http's pool sometimes failed to do: a new connection is served
+    /// while another stays open between its requests.
+    #[test]
+    fn a_new_connection_is_served_while_another_stays_open() {
+        let stub = Receiver::start(|r| Reply::ok().body(&r.url));
+        let connect = || {
+            let stream = TcpStream::connect(stub.address).unwrap_or_else(|e| panic!("{e}"));
+            // A guard against a hang, not a measure: the answers come at once.
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+            stream
+        };
+        let mut idle = connect();
+        assert!(get(&mut idle, "/first").ends_with("/first"));
+        let mut other = connect();
+        assert!(get(&mut other, "/second").ends_with("/second"));
+        assert!(get(&mut idle, "/third").ends_with("/third"));
+        let urls: Vec<String> = stub.received().into_iter().map(|r| r.url).collect();
+        assert_eq!(urls, ["/first", "/second", "/third"]);
+    }
 }
