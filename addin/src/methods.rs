@@ -294,7 +294,7 @@ pub(crate) static METHODS: &[Method] = &[
         name_ru: "Отправить",
         params: &[required("max", Integer), required("timeoutMs", Integer)],
         returns: true,
-        doc: "Forms and sends due work now, in this session; returns JSON counts by outcome.",
+        doc: "Forms and sends due work now, in this session; returns JSON counts by outcome, and the flows whose messages wait for a Rust former or handler this process lacks (waiting_for_former, waiting_for_incoming_handler).",
         run: |h, a| text(h.dispatch(a.integer(0)?, a.integer(1)?)?),
     },
     Method {

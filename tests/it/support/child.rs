@@ -245,13 +245,17 @@ pub fn listening(child: &mut Child) -> std::net::SocketAddr {
 pub fn started(child: &mut Child) -> Result<std::net::SocketAddr, String> {
     use std::io::BufRead;
     let stdout = child.stdout.take().expect("the child's output is piped");
-    for line in std::io::BufReader::new(stdout).lines() {
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    while let Some(line) = lines.next() {
         let line = line.unwrap();
         let printed = line.rsplit_once(" ... ").map_or(line.as_str(), |(_, p)| p);
         if let Some(address) = printed.strip_prefix("LISTENING ") {
             return Ok(address.trim().parse().unwrap());
         }
         if let Some(why) = printed.strip_prefix("REFUSED ") {
+            // Read what the child's test harness prints as it ends, so it never writes
+            // into a closed pipe.
+            lines.for_each(drop);
             return Err(why.to_owned());
         }
     }
