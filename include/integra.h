@@ -341,7 +341,8 @@ enum integra_status integra_engine_cleanup(struct integra_engine *engine, uint64
 // Checks the database: SQLite's quick check (with `full`, its full integrity check, which
 // also compares every index with its table, several times slower) and Integra's own
 // invariants. `report_out` receives the report as JSON, `{"ok": bool, "mode": "quick" |
-// "full", "problems": [{"check", "what", "location"}], "elapsed_ms"}`; free it with
+// "full", "problems": [{"check", "what", "location"}], "space": {"file_bytes",
+// "free_bytes", "gives_back"}, "elapsed_ms"}`; free it with
 // `integra_string_free`. The check reads one snapshot and blocks no writer.
 //
 // # Safety

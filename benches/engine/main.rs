@@ -10,7 +10,10 @@
 //! `--dir PATH` (the data directory; default a fresh one under `target/`),
 //! `--only SCENARIO` (runs one scenario and prints its figures, for profiling it:
 //! `end-to-end`, `fan-out`, `batch`, `durable`, `backlog`, `fixed-load`, `idle`,
-//! `validation`).
+//! `validation`; and the steady-state scenarios, which are not part of the default run
+//! and judge goals of their own: `soak`, `size`),
+//! `--minutes M` (the soak's length; default 15),
+//! `--held N` (messages held in the size scenario; default 1,000,000).
 //!
 //! What each figure means and the goals' thresholds are in `BENCHMARKS.md`.
 
@@ -21,6 +24,7 @@ mod report;
 mod scenarios;
 mod server;
 mod stats;
+mod steady;
 mod validation;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +40,7 @@ use report::Figures;
 use scenarios::{Bench, BenchError, ONE, THREE};
 use server::Sink;
 use stats::median;
+use steady::SteadySizes;
 
 /// How much work each step does.
 struct Sizes {
@@ -51,6 +56,7 @@ struct Sizes {
     fixed_load: Duration,
     idle: Duration,
     native_calls: usize,
+    steady: SteadySizes,
 }
 
 impl Sizes {
@@ -67,6 +73,14 @@ impl Sizes {
                 fixed_load: Duration::from_millis(300),
                 idle: Duration::from_millis(500),
                 native_calls: 200,
+                steady: SteadySizes {
+                    soak: Duration::from_secs(20),
+                    period: Duration::from_secs(5),
+                    retention: Duration::from_secs(5),
+                    cleanup_every: Duration::from_secs(2),
+                    held: 5_000,
+                    rate_messages: 500,
+                },
             }
         } else {
             Sizes {
@@ -80,6 +94,14 @@ impl Sizes {
                 fixed_load: Duration::from_secs(5),
                 idle: Duration::from_secs(5),
                 native_calls: 20_000,
+                steady: SteadySizes {
+                    soak: Duration::from_secs(15 * 60),
+                    period: Duration::from_secs(60),
+                    retention: Duration::from_secs(60),
+                    cleanup_every: Duration::from_secs(10),
+                    held: 1_000_000,
+                    rate_messages: 20_000,
+                },
             }
         }
     }
@@ -91,6 +113,8 @@ struct Args {
     json: PathBuf,
     dir: Option<PathBuf>,
     only: Option<String>,
+    minutes: Option<f64>,
+    held: Option<u64>,
 }
 
 fn args() -> Result<Args, BenchError> {
@@ -100,6 +124,8 @@ fn args() -> Result<Args, BenchError> {
         json: PathBuf::new(),
         dir: None,
         only: None,
+        minutes: None,
+        held: None,
     };
     let mut json = None;
     let mut given = std::env::args().skip(1);
@@ -109,6 +135,14 @@ fn args() -> Result<Args, BenchError> {
             "--json" => json = Some(given.next().ok_or("--json needs a path")?.into()),
             "--dir" => args.dir = Some(given.next().ok_or("--dir needs a path")?.into()),
             "--only" => args.only = Some(given.next().ok_or("--only needs a scenario")?),
+            "--minutes" => {
+                let m = given.next().and_then(|m| m.parse::<f64>().ok());
+                args.minutes = Some(m.filter(|m| *m > 0.0).ok_or("--minutes needs minutes")?);
+            }
+            "--held" => {
+                let n = given.next().and_then(|n| n.parse().ok());
+                args.held = Some(n.ok_or("--held needs a number of messages")?);
+            }
             // cargo passes --bench to benchmarks; test harness flags may come too.
             _ => {}
         }
@@ -216,7 +250,13 @@ fn optional<T>(what: &str, result: Result<T, String>) -> Option<T> {
 
 fn run() -> Result<(), BenchError> {
     let args = args()?;
-    let sizes = Sizes::new(args.quick);
+    let mut sizes = Sizes::new(args.quick);
+    if let Some(minutes) = args.minutes {
+        sizes.steady.soak = Duration::from_secs_f64(minutes * 60.0);
+    }
+    if let Some(held) = args.held {
+        sizes.steady.held = held;
+    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let scratch = match &args.dir {
         Some(dir) => {
@@ -251,8 +291,10 @@ fn run() -> Result<(), BenchError> {
         sink: Arc::clone(&sink),
         payload: payload.clone(),
     };
-    if let Some(scenario) = &args.only {
-        return only(&bench, scenario, &sizes, &raw, args.quick);
+    match args.only.as_deref() {
+        Some("soak" | "size") => return steady(&bench, &args, &sizes, &mut machine),
+        Some(scenario) => return only(&bench, scenario, &sizes, &raw, args.quick),
+        None => {}
     }
     let primitives = measure_primitives(&dir, &sink, &payload, &raw, &sizes)?;
     eprintln!("end to end");
@@ -297,6 +339,23 @@ fn run() -> Result<(), BenchError> {
     };
     let goals = report::goals(&figures);
     report::print(&figures, &goals);
+    print_machine(&machine);
+    if args.quick {
+        println!("(quick run: the figures only show that every step works)");
+    }
+    write_report(
+        &args.json,
+        &serde_json::json!({
+            "command": "cargo bench --bench engine",
+            "quick": args.quick,
+            "machine": machine,
+            "figures": figures,
+            "goals": goals,
+        }),
+    )
+}
+
+fn print_machine(machine: &Machine) {
     println!(
         "\nMachine: {} ({} cores), Linux {}, SQLite {}; load {} → {}",
         machine.cpu,
@@ -306,22 +365,58 @@ fn run() -> Result<(), BenchError> {
         machine.load_before,
         machine.load_after
     );
-    if args.quick {
-        println!("(quick run: the figures only show that every step works)");
-    }
-    if let Some(parent) = args.json.parent() {
+}
+
+fn write_report(path: &Path, json: &serde_json::Value) -> Result<(), BenchError> {
+    if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let json = serde_json::json!({
-        "command": "cargo bench --bench engine",
-        "quick": args.quick,
-        "machine": machine,
-        "figures": figures,
-        "goals": goals,
-    });
-    std::fs::write(&args.json, serde_json::to_string_pretty(&json)?)?;
-    println!("Written to {}", args.json.display());
+    std::fs::write(path, serde_json::to_string_pretty(json)?)?;
+    println!("Written to {}", path.display());
     Ok(())
+}
+
+/// Runs the soak or the size scenario, prints its figures and goals, and writes them as
+/// JSON beside the main report (`soak.json`, `size.json`).
+fn steady(
+    bench: &Bench,
+    args: &Args,
+    sizes: &Sizes,
+    machine: &mut Machine,
+) -> Result<(), BenchError> {
+    let scenario = args.only.as_deref().unwrap_or_default();
+    let (figures, goals) = if scenario == "soak" {
+        println!("\nSoak (per period)");
+        let soak = bench.soak(&sizes.steady)?;
+        let goals = steady::soak_goals(&soak);
+        (serde_json::to_value(&soak)?, goals)
+    } else {
+        let size = bench.size(&sizes.steady)?;
+        println!("\nStore size");
+        steady::print_size(&size);
+        let goals = steady::size_goals(&size);
+        (serde_json::to_value(&size)?, goals)
+    };
+    report::print_goals(&goals);
+    machine.load_after = read("/proc/loadavg");
+    print_machine(machine);
+    let name = if args.quick {
+        format!("{scenario}-quick.json")
+    } else {
+        format!("{scenario}.json")
+    };
+    let path = args.json.with_file_name(name);
+    let command = format!("cargo bench --bench engine -- --only {scenario}");
+    write_report(
+        &path,
+        &serde_json::json!({
+            "command": command,
+            "quick": args.quick,
+            "machine": machine,
+            "figures": figures,
+            "goals": goals,
+        }),
+    )
 }
 
 /// Runs one scenario alone and prints its figures.

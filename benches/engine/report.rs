@@ -55,7 +55,8 @@ pub struct Goal {
     pub pass: bool,
 }
 
-fn at_least(
+/// A goal met at `min` or above.
+pub fn at_least(
     id: &'static str,
     what: impl Into<String>,
     measured: String,
@@ -72,7 +73,8 @@ fn at_least(
     }
 }
 
-fn at_most(
+/// A goal met at `max` or below.
+pub fn at_most(
     id: &'static str,
     what: impl Into<String>,
     measured: String,
@@ -325,6 +327,11 @@ pub fn print(f: &Figures, goals: &[Goal]) {
             v.ratio
         );
     }
+    print_goals(goals);
+}
+
+/// Prints the goals as a table.
+pub fn print_goals(goals: &[Goal]) {
     println!("\nGoals");
     for g in goals {
         println!(

@@ -24,9 +24,11 @@ pub type BenchError = Box<dyn std::error::Error>;
 pub const ONE: &str = "ORDERS";
 /// The flow with three subscribers.
 pub const THREE: &str = "ORDERS_3";
+/// Another flow with one subscriber of its own, for a producer beside a scenario.
+pub const OTHER: &str = "RETURNS";
 
 /// How long to wait for deliveries before calling the run broken.
-const PATIENCE: Duration = Duration::from_secs(600);
+pub const PATIENCE: Duration = Duration::from_secs(600);
 
 /// Where scenarios run and what they send.
 pub struct Bench {
@@ -103,29 +105,33 @@ impl Bench {
             ..EngineOptions::default()
         };
         let engine = Engine::open(&path, options)?;
+        engine.load_config_json(&self.config().to_string())?;
+        Ok(engine)
+    }
+
+    /// The configuration every scenario runs with: the flows delivering to the sink and
+    /// validating against the order schema.
+    pub fn config(&self) -> serde_json::Value {
         let subscriber = |code: &str| {
             json!({"code": code, "kind": "http", "endpoint": "sink",
                    "http": {"path": format!("/{code}")}})
         };
         let schema = json!({"schema": "orders", "component": "Order"});
-        engine.load_config_json(
-            &json!({
-                "schemas": [{"code": "orders", "document": OPENAPI}],
-                "endpoints": [{"code": "sink", "base_url": self.sink.url}],
-                "subscribers": [subscriber("s1"), subscriber("s2"), subscriber("s3")],
-                "flows": [
-                    {"code": ONE, "direction": "outgoing", "subscribers": ["s1"], "schema": schema},
-                    {"code": THREE, "direction": "outgoing",
-                     "subscribers": ["s1", "s2", "s3"], "schema": schema}
-                ]
-            })
-            .to_string(),
-        )?;
-        Ok(engine)
+        json!({
+            "schemas": [{"code": "orders", "document": OPENAPI}],
+            "endpoints": [{"code": "sink", "base_url": self.sink.url}],
+            "subscribers": [subscriber("s1"), subscriber("s2"), subscriber("s3"), subscriber("s4")],
+            "flows": [
+                {"code": ONE, "direction": "outgoing", "subscribers": ["s1"], "schema": schema},
+                {"code": THREE, "direction": "outgoing",
+                 "subscribers": ["s1", "s2", "s3"], "schema": schema},
+                {"code": OTHER, "direction": "outgoing", "subscribers": ["s4"], "schema": schema}
+            ]
+        })
     }
 
     /// Waits until the sink has answered `count` requests.
-    fn delivered(&self, count: u64) -> Result<(), BenchError> {
+    pub fn delivered(&self, count: u64) -> Result<(), BenchError> {
         if self.sink.wait_for(count, PATIENCE) {
             Ok(())
         } else {
@@ -181,7 +187,8 @@ impl Bench {
         Ok(throughput(messages, 1, elapsed, cpu))
     }
 
-    fn registrations(&self, n: usize) -> Vec<Registration> {
+    /// `n` registrations of the scenario payload.
+    pub fn registrations(&self, n: usize) -> Vec<Registration> {
         (0..n)
             .map(|_| Registration {
                 source: self.payload.clone(),

@@ -32,6 +32,21 @@ impl Latencies {
         self.sorted = false;
     }
 
+    /// The samples, in the order taken (until a percentile sorts them).
+    pub fn samples(&self) -> &[Duration] {
+        &self.samples
+    }
+
+    /// How many samples.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// How many samples are longer than `limit`.
+    pub fn over(&self, limit: Duration) -> usize {
+        self.samples.iter().filter(|d| **d > limit).count()
+    }
+
     /// Records how long the whole measurement took (for the rate).
     pub fn finish(&mut self, elapsed: Duration) {
         self.elapsed = elapsed;

@@ -293,17 +293,28 @@ fn cleanup_keeps_dead_messages_longer_than_delivered_ones() {
     );
 }
 
-#[test]
-fn messages_of_a_removed_flow_get_the_default_retention() {
-    let rx = Receiver::ok();
+/// An engine whose flow ORDERS, delivering to `rx`, keeps finished messages an hour.
+fn kept_an_hour(rx: &Receiver) -> TestEngine {
     let mut config = http_config(rx.url(), &["a"]);
     config["flows"][0]["retention"] = json!({"delivered": "1h", "dead": "1h"});
-    let t = TestEngine::new(&config);
+    TestEngine::new(&config)
+}
+
+/// A message of ORDERS registered and sent: its id.
+fn sent_message(t: &TestEngine) -> String {
     let id = t
         .engine
         .register("ORDERS", "{}", &RegisterOptions::default())
         .unwrap();
     t.dispatch();
+    id
+}
+
+#[test]
+fn messages_of_a_removed_flow_get_the_default_retention() {
+    let rx = Receiver::ok();
+    let t = kept_an_hour(&rx);
+    let id = sent_message(&t);
     t.engine.remove_flow("ORDERS").unwrap();
     t.advance(Duration::from_secs(2 * 3600));
     assert_eq!(
@@ -314,4 +325,80 @@ fn messages_of_a_removed_flow_get_the_default_retention() {
     t.advance(Duration::from_secs(7 * 86_400));
     assert_eq!(t.engine.cleanup().unwrap().messages, 1);
     assert!(t.engine.message_status(&id).is_err());
+}
+
+/// The store's cleanup lease as another process holding it would leave it.
+fn hold_cleanup_lease(t: &TestEngine, until_ms: i64) {
+    let db = rusqlite::Connection::open(t.dir.path().join("integra.db")).unwrap();
+    db.execute(
+        "INSERT INTO named_lease (name, owner, lease_until) VALUES ('cleanup', 'another process', ?1)
+         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until",
+        [until_ms],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_cleanup_while_another_process_cleans_up_returns_busy_and_removes_nothing() {
+    let rx = Receiver::ok();
+    let t = kept_an_hour(&rx);
+    let id = sent_message(&t);
+    t.advance(Duration::from_secs(2 * 3600));
+    let now = T0 + 2 * 3_600_000;
+    hold_cleanup_lease(&t, now + 60_000);
+    let report = t.engine.cleanup().unwrap();
+    assert!(report.busy, "{report:?}");
+    assert_eq!(report.total(), 0);
+    assert_eq!(t.status(&id), MessageStatus::Sent);
+    // The other process died: its lease runs out and the next cleanup takes over.
+    t.advance(Duration::from_secs(61));
+    let report = t.engine.cleanup().unwrap();
+    assert!(!report.busy);
+    assert_eq!(report.messages, 1);
+    assert!(t.engine.message_status(&id).is_err());
+}
+
+#[test]
+fn a_cleanup_gives_the_space_it_freed_back_and_reports_what_is_free() {
+    let rx = Receiver::ok();
+    let t = kept_an_hour(&rx);
+    let payload = json!({"note": "x".repeat(8_000)}).to_string();
+    for _ in 0..5 {
+        let batch = (0..1_000)
+            .map(|_| integra::Registration {
+                source: payload.clone(),
+                options: RegisterOptions::default(),
+            })
+            .collect();
+        t.engine.register_batch("ORDERS", batch).unwrap();
+    }
+    let path = t.dir.path().join("integra.db");
+    let before = t
+        .engine
+        .check_integrity(integra::IntegrityMode::Quick)
+        .unwrap();
+    assert!(before.space.gives_back, "a new file gives free pages back");
+    assert!(before.space.file_bytes > 40 << 20, "{:?}", before.space);
+    while t.dispatch().total() > 0 {}
+    t.advance(Duration::from_secs(2 * 3600));
+    let report = t.engine.cleanup().unwrap();
+    assert_eq!(report.messages, 5_000);
+    assert!(report.bytes_given_back > 30 << 20, "{report:?}");
+    let after = t
+        .engine
+        .check_integrity(integra::IntegrityMode::Full)
+        .unwrap();
+    assert!(after.ok, "{after:?}");
+    assert!(after.space.file_bytes < 16 << 20, "{:?}", after.space);
+    assert!(after.space.free_bytes <= 8 << 20, "{:?}", after.space);
+    let metrics = t.engine.metrics_text().unwrap();
+    let free: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("integra_database_free_bytes{file=\"database\"} "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no free space in the metrics:\n{metrics}"));
+    assert_eq!(free as u64, after.space.free_bytes);
+    // The file itself shrinks once the WAL is copied back into it.
+    drop(t.engine);
+    assert!(std::fs::metadata(&path).unwrap().len() < 16 << 20);
 }

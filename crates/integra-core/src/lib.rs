@@ -83,5 +83,5 @@ pub use queue::inspect::{
 pub use queue::register::{RegisterOptions, Registration};
 pub use queue::status::{DeliveryStatus, InboxStatus, IncomingStatus, MessageStatus, OutboxStatus};
 pub use secrets::{SecretsError, SecretsKey};
-pub use store::{Durability, StoreError};
+pub use store::{Durability, StoreError, StoreSpace};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

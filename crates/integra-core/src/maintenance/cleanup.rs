@@ -2,19 +2,42 @@
 //! after `retention.delivered`, dead and undelivered after the longer `retention.dead`),
 //! with their deliveries and history, and processed / dead incoming messages likewise, and
 //! sources' rejections after the flow's `retention.dead`, and the message exchange's
-//! finished messages after `exchange.retention`.
-//! Messages of flows no longer configured get the default retention. It works in small
-//! transactions so registrations are never held up for long.
+//! finished messages after `exchange.retention`. Messages of flows no longer configured get
+//! the default retention. Afterwards it gives the freed space back to the file system
+//! (`maintenance::space`).
+//!
+//! It never stalls the callers it serves, however much there is to remove:
+//! * **Found by index.** Where to look comes from the counts the triggers keep (which flows
+//!   hold records in which finished status), and each (flow, status) is one range of an
+//!   index ordered by age: a cleanup reads what it removes and little else, and one with
+//!   nothing to remove reads a few index pages.
+//! * **Paced.** Each transaction removes at most `CHUNK` (100) records; after each, cleanup
+//!   rests as long as the transaction took, so writers always get the store at least half
+//!   the time, and lets the checkpoints copy what it wrote out of the WAL
+//!   (`maintenance::rest_after`).
+//! * **One at a time per store.** Every transaction also renews the store's `cleanup`
+//!   lease; a cleanup started while another runs, in this process or another one on the
+//!   same store, returns at once with [`CleanupReport::busy`].
+
+use std::collections::HashMap;
+use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::{Direction, Retention};
-use crate::engine::Engine;
+use crate::config::Retention;
+use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
-use crate::store::{Commit, Cutoffs, Finished};
+use crate::queue::status::{IncomingStatus, MessageStatus};
+use crate::store::{Commit, Db, Finished};
+use crate::time::Timestamp;
 
-/// Records removed per transaction.
-const CHUNK: usize = 500;
+/// Records removed per transaction at most.
+pub(crate) const CHUNK: usize = 100;
+/// The named lease a running cleanup holds.
+const LEASE_NAME: &str = "cleanup";
+/// How long the lease outlives the latest transaction of a cleanup (whose process may
+/// have died).
+const LEASE: Duration = Duration::from_secs(60);
 
 /// What a cleanup removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -29,6 +52,11 @@ pub struct CleanupReport {
     pub exchange_sent: u64,
     /// Exchange messages received and handled (or quarantined), removed.
     pub exchange_received: u64,
+    /// Free space given back to the file system, bytes.
+    pub bytes_given_back: u64,
+    /// Another cleanup was running on this store (in this process or another), so this one
+    /// did nothing.
+    pub busy: bool,
 }
 
 impl CleanupReport {
@@ -42,114 +70,233 @@ impl CleanupReport {
     }
 }
 
+/// One range of records a cleanup removes: which queue, flow and finished status, last
+/// changed before when.
+struct Expired {
+    what: Finished,
+    flow: String,
+    status: String,
+    before: Timestamp,
+}
+
+/// The store's cleanup lease lost to another cleanup (this one's lease ran out meanwhile).
+#[derive(Debug)]
+struct Overtaken;
+
 impl Engine {
-    /// Removes finished records past their retention.
+    /// Removes finished records past their retention, in small paced transactions (see
+    /// [the module's docs](self)), then gives the freed space back.
     ///
     /// # Errors
     /// [`Error::Store`] when the database fails; what was removed before stays removed.
     pub fn cleanup(&self) -> Result<CleanupReport> {
+        let core = &self.core;
+        let owner = format!("{}/cleanup/{}", core.owner, uuid::Uuid::new_v4());
         let mut report = CleanupReport::default();
-        loop {
-            let now = self.core.now();
-            let chunk = self.core.store.write(Commit::Durable, move |db| {
-                let config = db.config()?;
-                let flows = &config.config().flows;
-                let known: Vec<&str> = flows.iter().map(|f| f.code.as_str()).collect();
-                let cutoffs = |flow, r: &Retention| Cutoffs {
-                    flow,
-                    known_flows: &known,
-                    finished_before: now.minus(r.delivered),
-                    dead_before: now.minus(r.dead),
-                };
-                let mut messages = Vec::new();
-                let mut incoming = Vec::new();
-                for f in flows {
-                    let c = cutoffs(Some(f.code.as_str()), &f.retention);
-                    match f.direction {
-                        Direction::Outgoing => {
-                            messages.extend(db.expired_records(
-                                Finished::Messages,
-                                &c,
-                                CHUNK - messages.len(),
-                            )?);
-                        }
-                        Direction::Incoming => {
-                            incoming.extend(db.expired_records(
-                                Finished::Incoming,
-                                &c,
-                                CHUNK - incoming.len(),
-                            )?);
-                        }
-                    }
-                }
-                let others = cutoffs(None, &Retention::default());
-                messages.extend(db.expired_records(
-                    Finished::Messages,
-                    &others,
-                    CHUNK - messages.len(),
-                )?);
-                incoming.extend(db.expired_records(
-                    Finished::Incoming,
-                    &others,
-                    CHUNK - incoming.len(),
-                )?);
-                Ok::<_, Error>(CleanupReport {
-                    messages: db.delete_messages(&messages)? as u64,
-                    incoming: db.delete_incoming(&incoming)? as u64,
-                    ..CleanupReport::default()
+        let removed = Cleanup {
+            core,
+            owner: &owner,
+        }
+        .run(&mut report);
+        let released = core.store.write(Commit::Lazy, {
+            let owner = owner.clone();
+            move |db| Ok::<_, Error>(db.release_named_lease(LEASE_NAME, &owner)?)
+        });
+        match removed {
+            Ok(()) => {}
+            Err(Stop::Overtaken) => report.busy = true,
+            Err(Stop::Failed(e)) => return Err(e),
+        }
+        released?;
+        if !report.busy {
+            report.bytes_given_back = core.give_back_space()?;
+        }
+        Ok(report)
+    }
+}
+
+/// Why a cleanup stopped early.
+enum Stop {
+    /// Another cleanup holds the store's lease.
+    Overtaken,
+    Failed(Error),
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+/// One cleanup run: the engine's core and the lease owner it runs as.
+struct Cleanup<'a> {
+    core: &'a Core,
+    owner: &'a str,
+}
+
+impl Cleanup<'_> {
+    fn run(&self, report: &mut CleanupReport) -> std::result::Result<(), Stop> {
+        let now = self.core.now();
+        for range in self.expired_ranges(now)? {
+            let Expired {
+                what,
+                flow,
+                status,
+                before,
+            } = range;
+            let removed = self.drain(move |db| {
+                let ids = db.expired_records(what, &flow, &status, before, CHUNK)?;
+                Ok(match what {
+                    Finished::Messages => db.delete_messages(&ids)?,
+                    Finished::Incoming => db.delete_incoming(&ids)?,
                 })
             })?;
-            report.messages += chunk.messages;
-            report.incoming += chunk.incoming;
-            if chunk.messages == 0 && chunk.incoming == 0 {
-                report.rejections = self.cleanup_rejections()?;
-                let (sent, received) = self.cleanup_exchange()?;
-                report.exchange_sent = sent;
-                report.exchange_received = received;
-                return Ok(report);
+            match what {
+                Finished::Messages => report.messages += removed,
+                Finished::Incoming => report.incoming += removed,
             }
         }
+        for (flow, before) in self.rejection_cutoffs(now)? {
+            report.rejections +=
+                self.drain(move |db| Ok(db.delete_rejections(&flow, before, CHUNK)?))?;
+        }
+        self.cleanup_exchange(now, report)
     }
 
-    /// Removes finished exchange messages past `exchange.retention`: how many sent and
-    /// received.
-    fn cleanup_exchange(&self) -> Result<(u64, u64)> {
+    /// Where expired records may be: every flow and finished status that holds records
+    /// (by the kept counts), with its cutoff by the flow's retention.
+    fn expired_ranges(&self, now: Timestamp) -> Result<Vec<Expired>> {
+        self.core.store.read(|db| {
+            let retention = retentions(db)?;
+            let mut ranges = Vec::new();
+            for what in [Finished::Messages, Finished::Incoming] {
+                for (flow, status) in db.counted_statuses(what)? {
+                    let kept = retention.get(flow.as_str()).cloned().unwrap_or_default();
+                    let Some(keep) = kept_for(what, &status, &kept) else {
+                        continue;
+                    };
+                    ranges.push(Expired {
+                        what,
+                        before: now.minus(keep),
+                        flow,
+                        status,
+                    });
+                }
+            }
+            Ok(ranges)
+        })
+    }
+
+    /// Every flow with rejections, and the time before which they go (the flow's dead
+    /// retention).
+    fn rejection_cutoffs(&self, now: Timestamp) -> Result<Vec<(String, Timestamp)>> {
+        self.core.store.read(|db| {
+            let retention = retentions(db)?;
+            Ok(db
+                .rejection_flows()?
+                .into_iter()
+                .map(|flow| {
+                    let kept = retention.get(flow.as_str()).cloned().unwrap_or_default();
+                    (flow, now.minus(kept.dead))
+                })
+                .collect())
+        })
+    }
+
+    /// Removes finished exchange messages past `exchange.retention`.
+    fn cleanup_exchange(
+        &self,
+        now: Timestamp,
+        report: &mut CleanupReport,
+    ) -> std::result::Result<(), Stop> {
+        use crate::queue::status::InboxStatus;
         let retention = self.core.exchange_settings()?.retention;
-        let (mut sent, mut received) = (0, 0);
+        let sent_before = now.minus(retention.delivered);
+        report.exchange_sent +=
+            self.drain(move |db| Ok(db.delete_exchange_outbox_done(sent_before, CHUNK)?))?;
+        for (status, keep) in [
+            (InboxStatus::Processed, retention.delivered),
+            (InboxStatus::Quarantined, retention.dead),
+        ] {
+            let before = now.minus(keep);
+            report.exchange_received += self
+                .drain(move |db| Ok(db.delete_exchange_inbox_finished(status, before, CHUNK)?))?;
+        }
+        Ok(())
+    }
+
+    /// Runs `step` (removing at most [`CHUNK`] records, returning how many) in transactions
+    /// of its own, each renewing the cleanup lease, resting after each as long as it took,
+    /// until a step removes fewer than [`CHUNK`]: how many records in all.
+    fn drain(
+        &self,
+        step: impl Fn(&Db<'_>) -> Result<usize> + Clone + Send + 'static,
+    ) -> std::result::Result<u64, Stop> {
+        let mut total = 0;
         loop {
             let now = self.core.now();
-            let cutoffs = Cutoffs {
-                flow: None,
-                known_flows: &[],
-                finished_before: now.minus(retention.delivered),
-                dead_before: now.minus(retention.dead),
-            };
-            let (s, r) = self.core.store.write(Commit::Durable, move |db| {
-                Ok::<_, Error>(db.delete_finished_exchange(&cutoffs, CHUNK)?)
+            let (owner, step) = (self.owner.to_owned(), step.clone());
+            let started = std::time::Instant::now();
+            let removed = self.core.store.write(Commit::Lazy, move |db| {
+                if !db.acquire_named_lease(LEASE_NAME, &owner, now.plus(LEASE), now)? {
+                    return Ok(Err(Overtaken));
+                }
+                Ok::<_, Error>(Ok(step(db)?))
             })?;
-            sent += s as u64;
-            received += r as u64;
-            if s < CHUNK && r < CHUNK {
-                return Ok((sent, received));
+            let Ok(removed) = removed else {
+                return Err(Stop::Overtaken);
+            };
+            total += removed as u64;
+            if removed < CHUNK {
+                return Ok(total);
             }
+            super::rest_after(&self.core.store, started);
         }
     }
+}
 
-    /// Removes rejections older than their flow's dead retention.
-    fn cleanup_rejections(&self) -> Result<u64> {
-        let now = self.core.now();
-        self.core.store.write(Commit::Durable, move |db| {
-            let config = db.config()?;
-            let flows = &config.config().flows;
-            let known: Vec<&str> = flows.iter().map(|f| f.code.as_str()).collect();
-            let mut removed = 0;
-            for f in flows.iter().filter(|f| f.direction == Direction::Incoming) {
-                removed +=
-                    db.delete_rejections(Some(&f.code), &known, now.minus(f.retention.dead))?;
-            }
-            let default = now.minus(Retention::default().dead);
-            removed += db.delete_rejections(None, &known, default)?;
-            Ok::<_, Error>(removed as u64)
-        })
+/// The retention of every configured flow, by code.
+fn retentions(db: &Db<'_>) -> Result<HashMap<String, Retention>> {
+    let config = db.config()?;
+    Ok(config
+        .config()
+        .flows
+        .iter()
+        .map(|f| (f.code.clone(), f.retention.clone()))
+        .collect())
+}
+
+/// How long a record of `what` in `status` is kept under `retention`; `None` when the
+/// status is not finished (cleanup leaves it alone).
+fn kept_for(what: Finished, status: &str, retention: &Retention) -> Option<Duration> {
+    match what {
+        Finished::Messages => match status.parse::<MessageStatus>().ok()? {
+            MessageStatus::Sent | MessageStatus::Cancelled => Some(retention.delivered),
+            MessageStatus::Undelivered | MessageStatus::Dead => Some(retention.dead),
+            _ => None,
+        },
+        Finished::Incoming => match status.parse::<IncomingStatus>().ok()? {
+            IncomingStatus::Processed => Some(retention.delivered),
+            IncomingStatus::Dead => Some(retention.dead),
+            _ => None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_finished_statuses_are_kept_for_a_retention() {
+        let r = Retention::default();
+        assert_eq!(kept_for(Finished::Messages, "sent", &r), Some(r.delivered));
+        assert_eq!(kept_for(Finished::Messages, "dead", &r), Some(r.dead));
+        assert_eq!(kept_for(Finished::Messages, "ready", &r), None);
+        assert_eq!(
+            kept_for(Finished::Incoming, "processed", &r),
+            Some(r.delivered)
+        );
+        assert_eq!(kept_for(Finished::Incoming, "error", &r), None);
     }
 }

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::store::{Db, Finding, StoreError};
+use crate::store::{Db, Finding, StoreError, StoreSpace};
 
 /// Most problems each check lists.
 pub const MAX_LISTED: usize = 100;
@@ -79,6 +79,8 @@ pub struct IntegrityReport {
     pub mode: IntegrityMode,
     /// Every problem found, by check (at most [`MAX_LISTED`] per check).
     pub problems: Vec<IntegrityProblem>,
+    /// The file's size and free space, as the check read them.
+    pub space: StoreSpace,
     /// How long the check took, in milliseconds.
     pub elapsed_ms: u64,
 }
@@ -126,7 +128,9 @@ impl Engine {
                 location: self.core.store.path().display().to_string(),
             });
         }
+        let mut space = StoreSpace::default();
         let checked = self.core.store.read(|db| {
+            space = db.space()?;
             let mut problems = Vec::new();
             for (check, run) in CHECKS {
                 match run(db, mode) {
@@ -154,6 +158,7 @@ impl Engine {
             ok: problems.is_empty(),
             mode,
             problems,
+            space,
             elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         })
     }

@@ -1,9 +1,28 @@
-//! Background housekeeping: taking back leases whose holder died (`rescuer`) and removing
-//! finished records past their retention ([`cleanup`]); and checking that the database is
-//! sound ([`integrity`]).
+//! Background housekeeping: taking back leases whose holder died (`rescuer`), removing
+//! finished records past their retention ([`cleanup`]) and giving the space they took back
+//! (`space`); and checking that the database is sound ([`integrity`]).
 //!
 //! All are idempotent and safe to run from several processes at once.
 
 pub mod cleanup;
 pub mod integrity;
 pub(crate) mod rescuer;
+mod space;
+
+use std::time::{Duration, Instant};
+
+use crate::store::Store;
+
+/// The least maintenance rests after each of its transactions.
+const MIN_REST: Duration = Duration::from_millis(1);
+/// The longest maintenance waits for the checkpoints to catch up with the WAL.
+const MAX_SETTLE: Duration = Duration::from_secs(2);
+
+/// What maintenance does after each of its transactions (begun at `started`), so that it
+/// never holds callers up: it rests as long as the transaction took (callers get the store
+/// at least half the time), then waits for the checkpoints to copy what it wrote out of
+/// the WAL (so the WAL never grows to where every commit waits for a checkpoint).
+pub(crate) fn rest_after(store: &Store, started: Instant) {
+    std::thread::sleep(started.elapsed().max(MIN_REST));
+    store.settle_wal(MAX_SETTLE);
+}

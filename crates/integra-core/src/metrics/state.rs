@@ -27,6 +27,8 @@ pub(crate) struct State {
     /// Age in seconds of the oldest pending row, per (queue, flow).
     oldest: BTreeMap<(Counted, String), f64>,
     database_bytes: u64,
+    /// Free pages inside the database file, bytes.
+    free_bytes: u64,
     wal_bytes: u64,
     threads: usize,
     busy: usize,
@@ -112,7 +114,7 @@ impl State {
     pub(crate) fn gather(core: &Core) -> Result<State> {
         let now = core.now();
         let registered = (core.registered_formers(), core.registered_handlers());
-        let (counts, oldest, unhandled) = core.store.read(|db| {
+        let (counts, oldest, unhandled, space) = core.store.read(|db| {
             let counts = db.queue_counts()?;
             let mut oldest = BTreeMap::new();
             for c in counts
@@ -131,7 +133,7 @@ impl State {
             let registered = (registered.0.as_slice(), registered.1.as_slice());
             let config = db.config()?;
             let unhandled = Unhandled::of(&config, registered, &counts);
-            Ok::<_, Error>((counts, oldest, unhandled))
+            Ok::<_, Error>((counts, oldest, unhandled, db.space()?))
         })?;
         let size = |path: &std::path::Path| std::fs::metadata(path).map_or(0, |m| m.len());
         let database = core.store.path();
@@ -142,6 +144,7 @@ impl State {
             counts,
             oldest,
             database_bytes: size(database),
+            free_bytes: space.free_bytes,
             wal_bytes: size(std::path::Path::new(&wal)),
             threads: dispatcher
                 .threads
@@ -287,6 +290,12 @@ impl State {
             "integra_database_size_bytes",
             "Size of the database file",
             [([("file", "database")], self.database_bytes)],
+        )?;
+        gauges(
+            e,
+            "integra_database_free_bytes",
+            "Free pages inside the database file: space removed records left, reused by new ones and given back after a cleanup",
+            [([("file", "database")], self.free_bytes)],
         )?;
         gauges(
             e,

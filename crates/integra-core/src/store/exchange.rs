@@ -505,26 +505,4 @@ impl Db<'_> {
     pub(crate) fn redrive_inbox(&self, uuid: Option<&str>, now: Timestamp) -> Result<usize> {
         self.execute(sql!(redrive_inbox), (uuid, now.as_millis()))
     }
-
-    /// Takes lease `name` for `owner` until `until`; false when another holds it.
-    pub(crate) fn acquire_named_lease(
-        &self,
-        name: &str,
-        owner: &str,
-        until: Timestamp,
-        now: Timestamp,
-    ) -> Result<bool> {
-        let taken: Option<String> = self.row(
-            sql!(acquire_named_lease),
-            (name, owner, until.as_millis(), now.as_millis()),
-            |r| r.get(0),
-        )?;
-        Ok(taken.is_some())
-    }
-
-    /// Gives up lease `name`.
-    pub(crate) fn release_named_lease(&self, name: &str, owner: &str) -> Result<()> {
-        self.execute(sql!(release_named_lease), (name, owner))?;
-        Ok(())
-    }
 }

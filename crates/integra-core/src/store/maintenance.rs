@@ -1,8 +1,7 @@
 //! Maintenance queries: leases that expired (their holder died or stalled) and finished
 //! records past their retention.
 
-use super::db::{Sql, sql};
-use super::outgoing::json_list;
+use super::db::sql;
 use super::{Db, Result};
 use crate::time::Timestamp;
 
@@ -35,15 +34,6 @@ pub(crate) struct Expired {
     pub(crate) attempts: u32,
 }
 
-/// Which retention cutoffs apply to one flow, or (`flow` None) to every flow not in
-/// `known_flows`.
-pub(crate) struct Cutoffs<'a> {
-    pub(crate) flow: Option<&'a str>,
-    pub(crate) known_flows: &'a [&'a str],
-    pub(crate) finished_before: Timestamp,
-    pub(crate) dead_before: Timestamp,
-}
-
 impl Db<'_> {
     /// Records of `what` whose lease expired by `now`.
     pub(crate) fn expired_leases(
@@ -66,47 +56,145 @@ impl Db<'_> {
         })
     }
 
-    /// Row ids of up to `max` finished records of `what` past the cutoffs.
+    /// The flows and statuses that hold records of `what`, from the kept counts (no read of
+    /// the queue itself).
+    pub(crate) fn counted_statuses(&self, what: Finished) -> Result<Vec<(String, String)>> {
+        let kind = match what {
+            Finished::Messages => "message",
+            Finished::Incoming => "incoming",
+        };
+        self.rows(sql!(select_counted_statuses), [kind], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+    }
+
+    /// Row ids of up to `max` records of `what` of `flow` in finished status `status` last
+    /// changed before `before`.
     pub(crate) fn expired_records(
         &self,
         what: Finished,
-        c: &Cutoffs<'_>,
+        flow: &str,
+        status: &str,
+        before: Timestamp,
         max: usize,
     ) -> Result<Vec<i64>> {
-        let (of_flow, of_other_flows): (Sql, Sql) = match what {
-            Finished::Messages => (
-                sql!(select_expired_messages),
-                sql!(select_expired_messages_of_other_flows),
-            ),
-            Finished::Incoming => (
-                sql!(select_expired_incoming),
-                sql!(select_expired_incoming_of_other_flows),
-            ),
+        let statement = match what {
+            Finished::Messages => sql!(select_expired_messages),
+            Finished::Incoming => sql!(select_expired_incoming),
         };
-        let (before, dead_before) = (c.finished_before.as_millis(), c.dead_before.as_millis());
-        match c.flow {
-            Some(flow) => self.rows(of_flow, (flow, before, dead_before, max), |r| r.get(0)),
-            None => self.rows(
-                of_other_flows,
-                (json_list(c.known_flows), before, dead_before, max),
-                |r| r.get(0),
-            ),
-        }
+        self.rows(statement, (flow, status, before.as_millis(), max), |r| {
+            r.get(0)
+        })
     }
 
-    /// Removes up to `max` finished messages of the exchange past the cutoffs (`flow` and
-    /// `known_flows` do not apply): how many sent and how many received.
-    pub(crate) fn delete_finished_exchange(
+    /// The flows that have rejections by sources.
+    pub(crate) fn rejection_flows(&self) -> Result<Vec<String>> {
+        self.rows(sql!(select_rejection_flows), [], |r| r.get(0))
+    }
+
+    /// Removes up to `max` rejections of `flow` older than `before`: how many.
+    pub(crate) fn delete_rejections(
         &self,
-        c: &Cutoffs<'_>,
+        flow: &str,
+        before: Timestamp,
         max: usize,
-    ) -> Result<(usize, usize)> {
-        let (before, dead_before) = (c.finished_before.as_millis(), c.dead_before.as_millis());
-        let sent = self.execute(sql!(delete_exchange_outbox_done), (before, max))?;
-        let received = self.execute(
+    ) -> Result<usize> {
+        self.execute(sql!(delete_rejections), (flow, before.as_millis(), max))
+    }
+
+    /// Removes up to `max` sent exchange messages the recipient processed before `before`:
+    /// how many.
+    pub(crate) fn delete_exchange_outbox_done(
+        &self,
+        before: Timestamp,
+        max: usize,
+    ) -> Result<usize> {
+        self.execute(sql!(delete_exchange_outbox_done), (before.as_millis(), max))
+    }
+
+    /// Removes up to `max` received exchange messages in `status` (handled or quarantined)
+    /// last changed before `before`: how many.
+    pub(crate) fn delete_exchange_inbox_finished(
+        &self,
+        status: crate::queue::status::InboxStatus,
+        before: Timestamp,
+        max: usize,
+    ) -> Result<usize> {
+        self.execute(
             sql!(delete_exchange_inbox_finished),
-            (before, dead_before, max),
-        )?;
-        Ok((sent, received))
+            (status.as_str(), before.as_millis(), max),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use rusqlite::Connection;
+
+    use super::super::migrate::migrate;
+
+    /// The queues and their side tables: what a cleanup must never read whole.
+    const QUEUE_TABLES: [&str; 8] = [
+        "message",
+        "delivery",
+        "message_history",
+        "incoming",
+        "incoming_history",
+        "incoming_rejection",
+        "exchange_outbox",
+        "exchange_inbox",
+    ];
+
+    /// Every statement a cleanup runs finds its rows through an index: none reads a queue
+    /// table (or walks a whole index of one) from end to end, so a cleanup with nothing to
+    /// remove costs a few index pages however many records the store holds.
+    #[test]
+    fn cleanup_reads_no_table_whole() {
+        let conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        migrate(&conn, Path::new(":memory:")).unwrap_or_else(|e| panic!("{e}"));
+        let statements = [
+            include_str!("sql/select_counted_statuses.sql"),
+            include_str!("sql/select_expired_messages.sql"),
+            include_str!("sql/select_expired_incoming.sql"),
+            include_str!("sql/delete_messages.sql"),
+            include_str!("sql/delete_messages_deliveries.sql"),
+            include_str!("sql/delete_messages_history.sql"),
+            include_str!("sql/delete_incoming.sql"),
+            include_str!("sql/delete_incoming_history.sql"),
+            include_str!("sql/select_rejection_flows.sql"),
+            include_str!("sql/delete_rejections.sql"),
+            include_str!("sql/delete_exchange_outbox_done.sql"),
+            include_str!("sql/delete_exchange_inbox_finished.sql"),
+            include_str!("sql/select_space.sql"),
+        ];
+        for sql in statements {
+            let mut plan = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap_or_else(|e| panic!("{e}: {sql}"));
+            let nulls = vec![rusqlite::types::Null; plan.parameter_count()];
+            let steps: Vec<String> = plan
+                .query_map(rusqlite::params_from_iter(nulls), |r| r.get(3))
+                .and_then(Iterator::collect)
+                .unwrap_or_else(|e| panic!("{e}: {sql}"));
+            for step in &steps {
+                let scanned = step
+                    .strip_prefix("SCAN ")
+                    .and_then(|rest| rest.split_whitespace().next());
+                assert!(
+                    !scanned.is_some_and(|table| QUEUE_TABLES.contains(&table)),
+                    "'{step}' reads a whole table:\n{sql}\n{}",
+                    steps.join("\n")
+                );
+            }
+            assert!(
+                sql.contains("sqlite")
+                    || sql.contains("pragma_")
+                    || steps.iter().any(|s| s.starts_with("SEARCH")),
+                "no index is used:\n{sql}\n{}",
+                steps.join("\n")
+            );
+        }
     }
 }

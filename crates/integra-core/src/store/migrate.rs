@@ -30,6 +30,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "005_status_comparisons",
         include_str!("migrations/005_status_comparisons.sql"),
     ),
+    (
+        "006_finished_by_status",
+        include_str!("migrations/006_finished_by_status.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -233,6 +237,10 @@ mod tests {
             (
                 include_str!("sql/select_expired_messages.sql"),
                 "message_finished",
+            ),
+            (
+                include_str!("sql/select_expired_incoming.sql"),
+                "incoming_finished",
             ),
             (
                 include_str!("sql/claim_deliveries.sql"),

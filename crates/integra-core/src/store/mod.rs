@@ -45,6 +45,7 @@ mod inspect;
 mod integrity;
 mod maintenance;
 mod migrate;
+mod named_leases;
 mod outgoing;
 mod schema_copies;
 mod sources;
@@ -70,7 +71,7 @@ use file::OpenedFile;
 pub(crate) use incoming::{IncomingRow, NewIncoming};
 pub(crate) use inspect::{IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
 pub(crate) use integrity::Finding;
-pub(crate) use maintenance::{Cutoffs, Finished, Leased};
+pub(crate) use maintenance::{Finished, Leased};
 pub(crate) use outgoing::{
     ClaimedDeliveryRow, ClaimedFormingRow, MessageState, NewDelivery, NewMessage,
 };
@@ -79,6 +80,7 @@ pub(crate) use schema_copies::SchemaCopy;
 pub(crate) use sources::PollStateRow;
 #[cfg(feature = "receiver")]
 pub(crate) use space::SPACE_RECHECK;
+pub use space::StoreSpace;
 use writer::Writer;
 
 /// How hard a commit tries to survive a crash.
@@ -418,6 +420,12 @@ impl Store {
         self.writer.write(&self.config, commit, f)
     }
 
+    /// Waits, up to `max`, for the checkpoints to catch up with the WAL (see
+    /// `Writer::settle_wal`): what maintenance does between its transactions.
+    pub(crate) fn settle_wal(&self, max: Duration) {
+        self.writer.settle_wal(max);
+    }
+
     /// The configuration snapshot as of the latest transaction (possibly a little stale).
     pub(crate) fn cached_config(&self) -> Arc<ConfigSnapshot> {
         self.config.get()
@@ -491,6 +499,13 @@ fn open_connection(path: &Path, options: &StoreOptions, access: Access) -> Resul
     }
     conn.busy_timeout(options.busy_timeout).map_err(fail)?;
     conn.set_prepared_statement_cache_capacity(128);
+    if access == Access::Create {
+        // A new file gives free pages back (see space.rs). SQLite takes this only before
+        // the file's first page is written (switching to WAL writes it); on an existing
+        // file it changes nothing.
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+            .map_err(fail)?;
+    }
     let journal: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(fail)?;

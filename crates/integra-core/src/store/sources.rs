@@ -197,16 +197,4 @@ impl Db<'_> {
             })
         })
     }
-
-    /// Removes rejections older than `before`: of `flow`, or with `flow` `None`, of every
-    /// flow not in `known_flows`.
-    pub(crate) fn delete_rejections(
-        &self,
-        flow: Option<&str>,
-        known_flows: &[&str],
-        before: Timestamp,
-    ) -> Result<usize> {
-        let known = serde_json::to_string(known_flows).unwrap_or_else(|_| "[]".to_owned());
-        self.execute(sql!(delete_rejections), (flow, before.as_millis(), known))
-    }
 }

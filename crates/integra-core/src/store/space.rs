@@ -1,3 +1,11 @@
+//! Space: how big the file is and how much of it is free pages, giving free pages back, and
+//! room to write.
+//!
+//! Removing records leaves their pages free inside the file, for new records to reuse.
+//! Files created by this version give them back to the file system on request
+//! (`auto_vacuum = INCREMENTAL`, a step of at most 1 MB per transaction); older files keep
+//! them until compacted (see the README).
+//!
 //! Room to write: whether the database can grow. A write that fails for lack of space (a
 //! full disk, or the file at the process's size limit) is remembered until a write commits,
 //! so that `/health` says so even when a small write would still fit in space the failed
@@ -9,10 +17,47 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 use std::time::Instant;
 
-#[cfg(feature = "receiver")]
+use serde::Serialize;
+
 use super::db::sql;
 #[cfg(feature = "receiver")]
-use super::{Commit, Db, Result, Store, StoreError};
+use super::{Commit, Store, StoreError};
+use super::{Db, Result};
+
+/// The database file's space.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StoreSpace {
+    /// The file's size, bytes (as of the latest commit, WAL included).
+    pub file_bytes: u64,
+    /// Free pages inside it, bytes: space removed records left, reused by new ones.
+    pub free_bytes: u64,
+    /// Whether free pages are given back to the file system (files created by this
+    /// version); otherwise they stay in the file until it is compacted.
+    pub gives_back: bool,
+}
+
+impl Db<'_> {
+    /// The file's size and free space.
+    pub(crate) fn space(&self) -> Result<StoreSpace> {
+        self.row(sql!(select_space), [], |r| {
+            Ok(StoreSpace {
+                file_bytes: r.get(0)?,
+                free_bytes: r.get(1)?,
+                gives_back: r.get::<_, i64>(2)? == 2,
+            })
+        })
+        .map(Option::unwrap_or_default)
+    }
+
+    /// Gives up to 1 MB of free pages back to the file system (a file created by this
+    /// version): how many bytes.
+    pub(crate) fn give_back_free_pages(&self) -> Result<u64> {
+        let before = self.space()?.free_bytes;
+        // The pragma steps like a query (it works as its rows are read).
+        self.rows(sql!(give_back_free_pages), [], |_| Ok(()))?;
+        Ok(before.saturating_sub(self.space()?.free_bytes))
+    }
+}
 
 /// How long a write that failed for lack of space is taken as the database's state before
 /// a probe write is tried again; the receiver's `Retry-After` for a full disk.

@@ -27,6 +27,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, TrySendError};
 use rusqlite::Connection;
@@ -46,6 +47,9 @@ const RESTART_FRAMES: u32 = 4 * CHECKPOINT_FRAMES;
 /// WAL frames at which the writer waits for a checkpoint in progress rather than let the
 /// WAL grow further (32 MB at 4 KB pages).
 const MAX_WAL_FRAMES: u32 = 2 * RESTART_FRAMES;
+
+/// How often [`Writer::settle_wal`] looks at the checkpoint's progress.
+const SETTLE_POLL: Duration = Duration::from_millis(5);
 
 /// Publishes a job's result once the commit outcome is known.
 type Finish = Box<dyn FnOnce(Option<&StoreError>) + Send>;
@@ -80,6 +84,8 @@ struct WriterConn {
 /// The single write connection of a store.
 pub(super) struct Writer {
     conn: Mutex<WriterConn>,
+    /// Frames in the WAL after the latest commit (shared with the connection's WAL hook).
+    wal_frames: Arc<AtomicU32>,
     pending: Mutex<Vec<Job>>,
     checkpointer: Checkpointer,
     /// Whether the latest transaction failed for lack of space.
@@ -128,10 +134,11 @@ impl Writer {
                 file,
                 durability,
                 synchronous_full: false,
-                wal_frames,
+                wal_frames: Arc::clone(&wal_frames),
                 checkpoint_asked_at: 0,
                 checkpoint_done_at: 0,
             }),
+            wal_frames,
             pending: Mutex::new(Vec::new()),
             checkpointer,
             space: SpaceWatch::default(),
@@ -142,6 +149,35 @@ impl Writer {
     #[cfg(feature = "receiver")]
     pub(super) fn space(&self) -> &SpaceWatch {
         &self.space
+    }
+
+    /// WAL frames not yet copied back into the database, as far as the latest commit and
+    /// the latest checkpoint of the thread tell.
+    fn uncopied_frames(&self) -> u32 {
+        let frames = self.wal_frames.load(Ordering::Relaxed);
+        let (log, copied) = *lock(&self.checkpointer.copied);
+        if frames < log {
+            // The WAL started over since that checkpoint.
+            frames
+        } else {
+            frames - copied.min(frames)
+        }
+    }
+
+    /// Waits, up to `max`, while more than a checkpoint's worth of the WAL is not copied
+    /// back, asking the checkpoint thread to copy it. Maintenance calls this between its
+    /// transactions, so that it never grows the WAL faster than checkpoints empty it: were
+    /// it to, the WAL would reach the length at which every commit waits for a checkpoint.
+    pub(super) fn settle_wal(&self, max: Duration) {
+        if self.checkpointer.requests.is_none() {
+            return;
+        }
+        let deadline = Instant::now() + max;
+        while self.uncopied_frames() >= CHECKPOINT_FRAMES && Instant::now() < deadline {
+            self.checkpointer.request();
+            std::thread::sleep(SETTLE_POLL);
+            drop(self.checkpointer.wait_idle());
+        }
     }
 
     pub(super) fn write<R, E>(
@@ -363,20 +399,30 @@ struct Checkpointer {
     thread: Option<JoinHandle<()>>,
     /// Held by the thread while it copies.
     copying: Arc<Mutex<()>>,
+    /// The WAL's length and the frames copied back, as the thread's latest checkpoint
+    /// found them.
+    copied: Arc<Mutex<(u32, u32)>>,
 }
 
 impl Checkpointer {
     fn start(conn: Connection) -> Self {
         let (tx, rx) = crossbeam_channel::bounded::<()>(1);
         let copying = Arc::new(Mutex::new(()));
-        let held = Arc::clone(&copying);
+        let copied = Arc::new(Mutex::new((0, 0)));
+        let (held, progress) = (Arc::clone(&copying), Arc::clone(&copied));
         let thread = std::thread::Builder::new()
             .name("integra-checkpoint".into())
             .spawn(move || {
                 while rx.recv().is_ok() {
                     let _copying = lock(&held);
-                    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
-                        log::warn!("WAL checkpoint failed: {e}");
+                    let frames = |r: &rusqlite::Row<'_>, i| {
+                        r.get::<_, i64>(i).map(|n| u32::try_from(n).unwrap_or(0))
+                    };
+                    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                        Ok((frames(r, 1)?, frames(r, 2)?))
+                    }) {
+                        Ok(done) => *lock(&progress) = done,
+                        Err(e) => log::warn!("WAL checkpoint failed: {e}"),
                     }
                 }
             });
@@ -385,6 +431,7 @@ impl Checkpointer {
                 requests: Some(tx),
                 thread: Some(handle),
                 copying,
+                copied,
             },
             Err(e) => {
                 log::warn!("cannot start the checkpoint thread: {e}");
@@ -392,6 +439,7 @@ impl Checkpointer {
                     requests: None,
                     thread: None,
                     copying,
+                    copied,
                 }
             }
         }

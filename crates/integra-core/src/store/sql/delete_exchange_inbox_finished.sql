@@ -1,5 +1,7 @@
--- Removes up to ?3 received exchange messages handled before ?1 or quarantined before ?2.
+-- Removes up to ?3 received exchange messages in status ?1 ('processed' or 'quarantined')
+-- last changed before ?2 (the condition of index exchange_inbox_finished repeated, so that
+-- SQLite uses it).
 DELETE FROM exchange_inbox WHERE id IN (
     SELECT id FROM exchange_inbox
-    WHERE (status = 'processed' AND updated_at < ?1) OR (status = 'quarantined' AND updated_at < ?2)
+    WHERE status = ?1 AND updated_at < ?2 AND status IN ('processed', 'quarantined')
     LIMIT ?3 + 0)

@@ -1,6 +1,6 @@
--- Finished incoming messages of flow ?1 past their retention: processed before ?2, dead
--- before ?3.
+-- Up to ?4 incoming messages of flow ?1 in finished status ?2 last changed before ?3 (the
+-- condition of index incoming_finished repeated, so that SQLite uses it).
 SELECT id FROM incoming
-WHERE flow = ?1 AND status IN ('processed', 'dead') AND updated_at < ?2
-  AND (status = 'processed' OR updated_at < ?3)
+WHERE flow = ?1 AND status = ?2 AND updated_at < ?3
+  AND status IN ('processed', 'dead')
 LIMIT ?4 + 0

@@ -1,7 +1,7 @@
--- Finished messages of flow ?1 past their retention: sent or cancelled before ?2, dead or
--- undelivered before ?3 (?3 <= ?2, dead ones are kept longer).
+-- Up to ?4 messages of flow ?1 in finished status ?2 last changed before ?3. The condition
+-- of index message_finished is repeated word for word so that SQLite uses it: each
+-- (flow, status) is one range of it.
 SELECT id FROM message
-WHERE flow = ?1 AND (status = 'sent' OR status = 'undelivered' OR status = 'cancelled' OR status = 'dead')
-  AND updated_at < ?2
-  AND (status IN ('sent', 'cancelled') OR updated_at < ?3)
+WHERE flow = ?1 AND status = ?2 AND updated_at < ?3
+  AND (status = 'sent' OR status = 'undelivered' OR status = 'cancelled' OR status = 'dead')
 LIMIT ?4 + 0

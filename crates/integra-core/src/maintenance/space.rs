@@ -1,0 +1,42 @@
+//! Giving free space back: after a cleanup, the pages it freed beyond a reserve for new
+//! records go back to the file system, a megabyte per transaction, resting after each as
+//! long as it took (as cleanup does), so callers are never held up for long.
+
+use std::time::Instant;
+
+use crate::engine::Core;
+use crate::error::{Error, Result};
+use crate::store::{Commit, StoreSpace};
+
+/// Free space always kept for new records, bytes: giving it back only to grow the file
+/// again costs more than keeping it.
+const RESERVE: u64 = 8 << 20;
+
+/// The free space kept in a file of `file_bytes`: [`RESERVE`], or a sixteenth of the file
+/// when that is more.
+fn kept(space: &StoreSpace) -> u64 {
+    RESERVE.max(space.file_bytes / 16)
+}
+
+impl Core {
+    /// Gives free pages beyond the reserve back to the file system, when the file can
+    /// (see [`StoreSpace::gives_back`]): how many bytes.
+    pub(crate) fn give_back_space(&self) -> Result<u64> {
+        let mut given = 0;
+        loop {
+            let space = self.store.read(|db| Ok::<_, Error>(db.space()?))?;
+            if !space.gives_back || space.free_bytes <= kept(&space) {
+                return Ok(given);
+            }
+            let started = Instant::now();
+            let freed = self.store.write(Commit::Lazy, |db| {
+                Ok::<_, Error>(db.give_back_free_pages()?)
+            })?;
+            if freed == 0 {
+                return Ok(given);
+            }
+            given += freed;
+            super::rest_after(&self.store, started);
+        }
+    }
+}
