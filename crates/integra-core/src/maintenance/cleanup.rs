@@ -11,16 +11,17 @@
 //!   hold records in which finished status), and each (flow, status) is one range of an
 //!   index ordered by age: a cleanup reads what it removes and little else, and one with
 //!   nothing to remove reads a few index pages.
-//! * **Paced.** Each transaction removes at most `CHUNK` (100) records; after each, cleanup
-//!   rests as long as the transaction took, so writers always get the store at least half
-//!   the time, and lets the checkpoints copy what it wrote out of the WAL
+//! * **Paced.** Each transaction removes as many records as take about a millisecond (the
+//!   number follows the time the previous transactions took, between 8 and 500), so a
+//!   caller that arrives meanwhile waits about that long; after each, cleanup rests as long
+//!   as the transaction took, so writers always get the store at least half the time, and lets the checkpoints copy what it wrote out of the WAL
 //!   (`maintenance::rest_after`).
 //! * **One at a time per store.** Every transaction also renews the store's `cleanup`
 //!   lease; a cleanup started while another runs, in this process or another one on the
 //!   same store, returns at once with [`CleanupReport::busy`].
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -31,8 +32,10 @@ use crate::queue::status::{IncomingStatus, MessageStatus};
 use crate::store::{Commit, Db, Finished};
 use crate::time::Timestamp;
 
-/// Records removed per transaction at most.
-pub(crate) const CHUNK: usize = 100;
+/// How long one transaction of a cleanup should take.
+const STEP: Duration = Duration::from_millis(1);
+/// The fewest and most records one transaction removes, and the first transaction's.
+const CHUNKS: (usize, usize, usize) = (8, 500, 64);
 /// The named lease a running cleanup holds.
 const LEASE_NAME: &str = "cleanup";
 /// How long the lease outlives the latest transaction of a cleanup (whose process may
@@ -96,6 +99,7 @@ impl Engine {
         let removed = Cleanup {
             core,
             owner: &owner,
+            chunk: std::cell::Cell::new(CHUNKS.2),
         }
         .run(&mut report);
         let released = core.store.write(Commit::Lazy, {
@@ -128,10 +132,12 @@ impl From<Error> for Stop {
     }
 }
 
-/// One cleanup run: the engine's core and the lease owner it runs as.
+/// One cleanup run: the engine's core, the lease owner it runs as, and how many records
+/// its next transaction removes.
 struct Cleanup<'a> {
     core: &'a Core,
     owner: &'a str,
+    chunk: std::cell::Cell<usize>,
 }
 
 impl Cleanup<'_> {
@@ -144,8 +150,8 @@ impl Cleanup<'_> {
                 status,
                 before,
             } = range;
-            let removed = self.drain(move |db| {
-                let ids = db.expired_records(what, &flow, &status, before, CHUNK)?;
+            let removed = self.drain(move |db, chunk| {
+                let ids = db.expired_records(what, &flow, &status, before, chunk)?;
                 Ok(match what {
                     Finished::Messages => db.delete_messages(&ids)?,
                     Finished::Incoming => db.delete_incoming(&ids)?,
@@ -158,7 +164,7 @@ impl Cleanup<'_> {
         }
         for (flow, before) in self.rejection_cutoffs(now)? {
             report.rejections +=
-                self.drain(move |db| Ok(db.delete_rejections(&flow, before, CHUNK)?))?;
+                self.drain(move |db, chunk| Ok(db.delete_rejections(&flow, before, chunk)?))?;
         }
         self.cleanup_exchange(now, report)
     }
@@ -213,46 +219,58 @@ impl Cleanup<'_> {
         let retention = self.core.exchange_settings()?.retention;
         let sent_before = now.minus(retention.delivered);
         report.exchange_sent +=
-            self.drain(move |db| Ok(db.delete_exchange_outbox_done(sent_before, CHUNK)?))?;
+            self.drain(move |db, chunk| Ok(db.delete_exchange_outbox_done(sent_before, chunk)?))?;
         for (status, keep) in [
             (InboxStatus::Processed, retention.delivered),
             (InboxStatus::Quarantined, retention.dead),
         ] {
             let before = now.minus(keep);
-            report.exchange_received += self
-                .drain(move |db| Ok(db.delete_exchange_inbox_finished(status, before, CHUNK)?))?;
+            report.exchange_received += self.drain(move |db, chunk| {
+                Ok(db.delete_exchange_inbox_finished(status, before, chunk)?)
+            })?;
         }
         Ok(())
     }
 
-    /// Runs `step` (removing at most [`CHUNK`] records, returning how many) in transactions
-    /// of its own, each renewing the cleanup lease, resting after each as long as it took,
-    /// until a step removes fewer than [`CHUNK`]: how many records in all.
+    /// Runs `step` (removing at most the given number of records, returning how many) in
+    /// transactions of its own, each renewing the cleanup lease, resting after each, until a
+    /// step removes fewer than it may: how many records in all. The number follows the time
+    /// each step's work took (not the time it waited for the store), aiming at [`STEP`].
     fn drain(
         &self,
-        step: impl Fn(&Db<'_>) -> Result<usize> + Clone + Send + 'static,
+        step: impl Fn(&Db<'_>, usize) -> Result<usize> + Clone + Send + 'static,
     ) -> std::result::Result<u64, Stop> {
         let mut total = 0;
         loop {
             let now = self.core.now();
-            let (owner, step) = (self.owner.to_owned(), step.clone());
-            let started = std::time::Instant::now();
+            let (owner, step, chunk) = (self.owner.to_owned(), step.clone(), self.chunk.get());
             let removed = self.core.store.write(Commit::Lazy, move |db| {
+                let started = Instant::now();
                 if !db.acquire_named_lease(LEASE_NAME, &owner, now.plus(LEASE), now)? {
                     return Ok(Err(Overtaken));
                 }
-                Ok::<_, Error>(Ok(step(db)?))
+                let removed = step(db, chunk)?;
+                Ok::<_, Error>(Ok((removed, started.elapsed())))
             })?;
-            let Ok(removed) = removed else {
+            let Ok((removed, took)) = removed else {
                 return Err(Stop::Overtaken);
             };
             total += removed as u64;
-            if removed < CHUNK {
+            if removed < chunk {
                 return Ok(total);
             }
-            super::rest_after(&self.core.store, started);
+            self.chunk.set(next_chunk(chunk, took));
+            super::rest_after(&self.core.store, took);
         }
     }
+}
+
+/// The records the next transaction removes, after one of `chunk` records took `took`:
+/// halfway to the number that would take [`STEP`], within [`CHUNKS`].
+fn next_chunk(chunk: usize, took: Duration) -> usize {
+    let fitting = chunk as f64 * STEP.as_secs_f64() / took.as_secs_f64().max(1e-6);
+    let next = (chunk as f64 + fitting) / 2.0;
+    (next as usize).clamp(CHUNKS.0, CHUNKS.1)
 }
 
 /// The retention of every configured flow, by code.
@@ -286,6 +304,15 @@ fn kept_for(what: Finished, status: &str, retention: &Retention) -> Option<Durat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transactions_grow_when_quick_and_shrink_when_slow_within_bounds() {
+        assert_eq!(next_chunk(64, Duration::from_millis(1)), 64);
+        assert_eq!(next_chunk(64, Duration::from_millis(4)), 40);
+        assert!(next_chunk(64, Duration::from_micros(250)) > 64);
+        assert_eq!(next_chunk(400, Duration::from_micros(10)), CHUNKS.1);
+        assert_eq!(next_chunk(8, Duration::from_secs(1)), CHUNKS.0);
+    }
 
     #[test]
     fn only_finished_statuses_are_kept_for_a_retention() {

@@ -9,7 +9,7 @@ pub mod integrity;
 pub(crate) mod rescuer;
 mod space;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::store::Store;
 
@@ -18,11 +18,11 @@ const MIN_REST: Duration = Duration::from_millis(1);
 /// The longest maintenance waits for the checkpoints to catch up with the WAL.
 const MAX_SETTLE: Duration = Duration::from_secs(2);
 
-/// What maintenance does after each of its transactions (begun at `started`), so that it
-/// never holds callers up: it rests as long as the transaction took (callers get the store
-/// at least half the time), then waits for the checkpoints to copy what it wrote out of
-/// the WAL (so the WAL never grows to where every commit waits for a checkpoint).
-pub(crate) fn rest_after(store: &Store, started: Instant) {
-    std::thread::sleep(started.elapsed().max(MIN_REST));
+/// What maintenance does after each of its transactions (whose work took `took`), so that
+/// it never holds callers up: it rests as long (callers get the store at least half the
+/// time), then waits for the checkpoints to copy what it wrote out of the WAL (so the WAL
+/// never grows to where every commit waits for a checkpoint).
+pub(crate) fn rest_after(store: &Store, took: Duration) {
+    std::thread::sleep(took.max(MIN_REST));
     store.settle_wal(MAX_SETTLE);
 }

@@ -1,6 +1,7 @@
 //! Giving free space back: after a cleanup, the pages it freed beyond a reserve for new
-//! records go back to the file system, a megabyte per transaction, resting after each as
-//! long as it took (as cleanup does), so callers are never held up for long.
+//! records go back to the file system, 64 KB per transaction (about a millisecond), resting
+//! after each as cleanup does (`maintenance::rest_after`), so callers are never held up for
+//! long.
 
 use std::time::Instant;
 
@@ -28,15 +29,16 @@ impl Core {
             if !space.gives_back || space.free_bytes <= kept(&space) {
                 return Ok(given);
             }
-            let started = Instant::now();
-            let freed = self.store.write(Commit::Lazy, |db| {
-                Ok::<_, Error>(db.give_back_free_pages()?)
+            let (freed, took) = self.store.write(Commit::Lazy, |db| {
+                let started = Instant::now();
+                let freed = db.give_back_free_pages()?;
+                Ok::<_, Error>((freed, started.elapsed()))
             })?;
             if freed == 0 {
                 return Ok(given);
             }
             given += freed;
-            super::rest_after(&self.store, started);
+            super::rest_after(&self.store, took);
         }
     }
 }

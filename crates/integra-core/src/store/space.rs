@@ -3,7 +3,7 @@
 //!
 //! Removing records leaves their pages free inside the file, for new records to reuse.
 //! Files created by this version give them back to the file system on request
-//! (`auto_vacuum = INCREMENTAL`, a step of at most 1 MB per transaction); older files keep
+//! (`auto_vacuum = INCREMENTAL`, a step of at most 64 KB per transaction); older files keep
 //! them until compacted (see the README).
 //!
 //! Room to write: whether the database can grow. A write that fails for lack of space (a
@@ -49,7 +49,7 @@ impl Db<'_> {
         .map(Option::unwrap_or_default)
     }
 
-    /// Gives up to 1 MB of free pages back to the file system (a file created by this
+    /// Gives up to 64 KB of free pages back to the file system (a file created by this
     /// version): how many bytes.
     pub(crate) fn give_back_free_pages(&self) -> Result<u64> {
         let before = self.space()?.free_bytes;

@@ -6,7 +6,9 @@
 //! database while writes go on. Under a sustained stream of writes it never quite catches
 //! up (frames arrive while it copies), and SQLite can only start the WAL over once
 //! everything in it is copied; so when the WAL reaches [`RESTART_FRAMES`] the writer
-//! copies the little that is left itself, between two transactions. When the checkpoint
+//! copies the little that is left itself, between two transactions, once the thread's
+//! latest checkpoint left at most [`FINISH_FRAMES`] (until then it keeps the thread
+//! copying). When the checkpoint
 //! thread is copying at that moment (its flush can take hundreds of milliseconds on a busy
 //! disk), the writer tries again after each commit, and once the WAL reaches
 //! [`MAX_WAL_FRAMES`] it waits for the thread to finish first: the disk is then the
@@ -44,6 +46,9 @@ const CHECKPOINT_FRAMES: u32 = 1000;
 /// WAL frames at which the writer completes the checkpoint itself, so that the WAL starts
 /// over (16 MB at 4 KB pages).
 const RESTART_FRAMES: u32 = 4 * CHECKPOINT_FRAMES;
+/// The most WAL frames left to copy for the writer to complete a checkpoint itself (below
+/// [`MAX_WAL_FRAMES`]): more would hold the commit path up for the copy and its flush.
+const FINISH_FRAMES: u32 = 64;
 /// WAL frames at which the writer waits for a checkpoint in progress rather than let the
 /// WAL grow further (32 MB at 4 KB pages).
 const MAX_WAL_FRAMES: u32 = 2 * RESTART_FRAMES;
@@ -151,19 +156,6 @@ impl Writer {
         &self.space
     }
 
-    /// WAL frames not yet copied back into the database, as far as the latest commit and
-    /// the latest checkpoint of the thread tell.
-    fn uncopied_frames(&self) -> u32 {
-        let frames = self.wal_frames.load(Ordering::Relaxed);
-        let (log, copied) = *lock(&self.checkpointer.copied);
-        if frames < log {
-            // The WAL started over since that checkpoint.
-            frames
-        } else {
-            frames - copied.min(frames)
-        }
-    }
-
     /// Waits, up to `max`, while more than a checkpoint's worth of the WAL is not copied
     /// back, asking the checkpoint thread to copy it. Maintenance calls this between its
     /// transactions, so that it never grows the WAL faster than checkpoints empty it: were
@@ -173,7 +165,12 @@ impl Writer {
             return;
         }
         let deadline = Instant::now() + max;
-        while self.uncopied_frames() >= CHECKPOINT_FRAMES && Instant::now() < deadline {
+        while self
+            .checkpointer
+            .uncopied(self.wal_frames.load(Ordering::Relaxed))
+            >= CHECKPOINT_FRAMES
+            && Instant::now() < deadline
+        {
             self.checkpointer.request();
             std::thread::sleep(SETTLE_POLL);
             drop(self.checkpointer.wait_idle());
@@ -266,6 +263,13 @@ impl WriterConn {
             self.checkpoint_done_at = 0;
         }
         if frames >= RESTART_FRAMES && frames >= self.checkpoint_done_at + CHECKPOINT_FRAMES {
+            if frames < MAX_WAL_FRAMES && checkpointer.uncopied(frames) > FINISH_FRAMES {
+                // Copying that much (and flushing it) inside a commit would hold every
+                // caller up: the thread copies it, and this is tried again after the next
+                // commit.
+                checkpointer.request();
+                return;
+            }
             // A reader of another process may keep the WAL from starting over; then this
             // is tried again only after as many frames more.
             let _thread_idle = (frames >= MAX_WAL_FRAMES).then(|| checkpointer.wait_idle());
@@ -442,6 +446,18 @@ impl Checkpointer {
                     copied,
                 }
             }
+        }
+    }
+
+    /// WAL frames not yet copied back into the database when the WAL holds `frames`, as far
+    /// as the thread's latest checkpoint tells.
+    fn uncopied(&self, frames: u32) -> u32 {
+        let (log, copied) = *lock(&self.copied);
+        if frames < log {
+            // The WAL started over since that checkpoint.
+            frames
+        } else {
+            frames - copied.min(frames)
         }
     }
 
