@@ -145,7 +145,7 @@ impl Bench {
 
     /// One producer registers `messages` one per call on `flow` (with `fan_out`
     /// subscribers) as fast as it can while the dispatcher delivers; from the first
-    /// register to the last delivery.
+    /// register to the last delivery. On a fresh database.
     pub fn end_to_end(
         &self,
         flow: &str,
@@ -153,6 +153,17 @@ impl Bench {
         messages: u64,
     ) -> Result<Throughput, BenchError> {
         let engine = self.engine("e2e", Durability::Normal)?;
+        self.end_to_end_on(&engine, flow, fan_out, messages)
+    }
+
+    /// [`Bench::end_to_end`] on `engine` as it is (its dispatcher stopped).
+    pub fn end_to_end_on(
+        &self,
+        engine: &Engine,
+        flow: &str,
+        fan_out: u64,
+        messages: u64,
+    ) -> Result<Throughput, BenchError> {
         engine.start_dispatcher(dispatcher())?;
         let target = self.sink.requests() + messages * fan_out;
         let cpu = cpu_time();

@@ -349,21 +349,6 @@ impl Bench {
         Ok(rate(messages, start.elapsed()))
     }
 
-    /// `messages` registered one per call while the dispatcher delivers: messages per
-    /// second from the first registration to the last delivery.
-    fn end_to_end_rate(&self, engine: &Engine, messages: u64) -> Result<f64, BenchError> {
-        let target = self.sink.requests() + messages;
-        engine.start_dispatcher(integra::DispatcherOptions::default())?;
-        let start = Instant::now();
-        for _ in 0..messages {
-            engine.register(ONE, &self.payload, &RegisterOptions::default())?;
-        }
-        self.delivered(target)?;
-        let per_s = rate(messages, start.elapsed());
-        engine.stop_dispatcher();
-        Ok(per_s)
-    }
-
     /// Runs `work` while a producer registers 1,000 a second on another flow: its result,
     /// how long it took, and the producer's calls meanwhile.
     fn beside_producer<T>(
@@ -389,7 +374,7 @@ impl Bench {
         let engine = Arc::new(self.engine("size", Durability::Normal)?);
         let db = self.dir.join("size.db");
         eprintln!("size: rates with nothing held");
-        let end_to_end_empty = self.end_to_end_rate(&engine, n)?;
+        let end_to_end_empty = self.end_to_end_on(&engine, ONE, 1, n)?.messages_per_s;
         let register_empty = self.register_rate(&engine, n)?;
         eprintln!("size: registering {} messages", sizes.held);
         let mut left = sizes.held;
@@ -414,7 +399,7 @@ impl Bench {
         producer.stop()?;
         engine.stop_dispatcher();
         eprintln!("size: rates with {} held", sizes.held);
-        let end_to_end_held = self.end_to_end_rate(&engine, n)?;
+        let end_to_end_held = self.end_to_end_on(&engine, ONE, 1, n)?.messages_per_s;
         let register_held = self.register_rate(&engine, n)?;
         engine.start_dispatcher(integra::DispatcherOptions::default())?;
         eprintln!("size: a cleanup with nothing to remove");

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Config, Endpoint, Flow, SchemaEntry, Subscriber};
+use super::{Config, Endpoint, Flow, Retention, SchemaEntry, Subscriber};
 use crate::openapi::{Fingerprinted, fingerprint};
 use crate::queue::retry::RetryPolicy;
 
@@ -69,6 +69,13 @@ impl ConfigSnapshot {
     /// configured.
     pub(crate) fn flow_retry(&self, code: &str) -> &RetryPolicy {
         self.flow(code).map_or(&RetryPolicy::DEFAULT, |f| &f.retry)
+    }
+
+    /// How long finished records of flow `code` are kept; the default when it is not
+    /// configured (a removed flow's records).
+    pub(crate) fn flow_retention(&self, code: &str) -> Retention {
+        self.flow(code)
+            .map_or_else(Retention::default, |f| f.retention.clone())
     }
 
     /// The parsed document of inline schema `code`.

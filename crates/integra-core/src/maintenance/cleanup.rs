@@ -20,7 +20,7 @@
 //!   lease; a cleanup started while another runs, in this process or another one on the
 //!   same store, returns at once with [`CleanupReport::busy`].
 
-use std::collections::HashMap;
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -82,9 +82,12 @@ struct Expired {
     before: Timestamp,
 }
 
-/// The store's cleanup lease lost to another cleanup (this one's lease ran out meanwhile).
-#[derive(Debug)]
-struct Overtaken;
+/// What a cleanup removes: the ranges of expired records, and every flow with rejections
+/// with the time before which they go.
+struct Expiry {
+    ranges: Vec<Expired>,
+    rejections: Vec<(String, Timestamp)>,
+}
 
 impl Engine {
     /// Removes finished records past their retention, in small paced transactions (see
@@ -96,16 +99,20 @@ impl Engine {
         let core = &self.core;
         let owner = format!("{}/cleanup/{}", core.owner, uuid::Uuid::new_v4());
         let mut report = CleanupReport::default();
-        let removed = Cleanup {
+        let cleanup = Cleanup {
             core,
             owner: &owner,
-            chunk: std::cell::Cell::new(CHUNKS.2),
-        }
-        .run(&mut report);
-        let released = core.store.write(Commit::Lazy, {
-            let owner = owner.clone();
-            move |db| Ok::<_, Error>(db.release_named_lease(LEASE_NAME, &owner)?)
-        });
+            chunk: Cell::new(CHUNKS.2),
+            leased: Cell::new(false),
+        };
+        let removed = cleanup.run(&mut report);
+        let released = if cleanup.leased.get() {
+            core.store.write(Commit::Lazy, move |db| {
+                Ok::<_, Error>(db.release_named_lease(LEASE_NAME, &owner)?)
+            })
+        } else {
+            Ok(())
+        };
         match removed {
             Ok(()) => {}
             Err(Stop::Overtaken) => report.busy = true,
@@ -132,18 +139,20 @@ impl From<Error> for Stop {
     }
 }
 
-/// One cleanup run: the engine's core, the lease owner it runs as, and how many records
-/// its next transaction removes.
+/// One cleanup run: the engine's core, the lease owner it runs as, how many records its
+/// next transaction removes, and whether it has taken the store's cleanup lease.
 struct Cleanup<'a> {
     core: &'a Core,
     owner: &'a str,
-    chunk: std::cell::Cell<usize>,
+    chunk: Cell<usize>,
+    leased: Cell<bool>,
 }
 
 impl Cleanup<'_> {
     fn run(&self, report: &mut CleanupReport) -> std::result::Result<(), Stop> {
         let now = self.core.now();
-        for range in self.expired_ranges(now)? {
+        let Expiry { ranges, rejections } = self.expiry(now)?;
+        for range in ranges {
             let Expired {
                 what,
                 flow,
@@ -162,50 +171,42 @@ impl Cleanup<'_> {
                 Finished::Incoming => report.incoming += removed,
             }
         }
-        for (flow, before) in self.rejection_cutoffs(now)? {
+        for (flow, before) in rejections {
             report.rejections +=
                 self.drain(move |db, chunk| Ok(db.delete_rejections(&flow, before, chunk)?))?;
         }
         self.cleanup_exchange(now, report)
     }
 
-    /// Where expired records may be: every flow and finished status that holds records
-    /// (by the kept counts), with its cutoff by the flow's retention.
-    fn expired_ranges(&self, now: Timestamp) -> Result<Vec<Expired>> {
+    /// Where expired records may be, read in one snapshot: every flow and finished status
+    /// that holds records (by the kept counts) with its cutoff by the flow's retention; and
+    /// every flow with rejections with the time before which they go (its dead retention).
+    fn expiry(&self, now: Timestamp) -> Result<Expiry> {
         self.core.store.read(|db| {
-            let retention = retentions(db)?;
+            let config = db.config()?;
             let mut ranges = Vec::new();
             for what in [Finished::Messages, Finished::Incoming] {
                 for (flow, status) in db.counted_statuses(what)? {
-                    let kept = retention.get(flow.as_str()).cloned().unwrap_or_default();
-                    let Some(keep) = kept_for(what, &status, &kept) else {
-                        continue;
-                    };
-                    ranges.push(Expired {
-                        what,
-                        before: now.minus(keep),
-                        flow,
-                        status,
-                    });
+                    let retention = config.flow_retention(&flow);
+                    if let Some(keep) = kept_for(what, &status, &retention) {
+                        ranges.push(Expired {
+                            what,
+                            before: now.minus(keep),
+                            flow,
+                            status,
+                        });
+                    }
                 }
             }
-            Ok(ranges)
-        })
-    }
-
-    /// Every flow with rejections, and the time before which they go (the flow's dead
-    /// retention).
-    fn rejection_cutoffs(&self, now: Timestamp) -> Result<Vec<(String, Timestamp)>> {
-        self.core.store.read(|db| {
-            let retention = retentions(db)?;
-            Ok(db
+            let rejections = db
                 .rejection_flows()?
                 .into_iter()
                 .map(|flow| {
-                    let kept = retention.get(flow.as_str()).cloned().unwrap_or_default();
-                    (flow, now.minus(kept.dead))
+                    let before = now.minus(config.flow_retention(&flow).dead);
+                    (flow, before)
                 })
-                .collect())
+                .collect();
+            Ok(Expiry { ranges, rejections })
         })
     }
 
@@ -247,14 +248,15 @@ impl Cleanup<'_> {
             let removed = self.core.store.write(Commit::Lazy, move |db| {
                 let started = Instant::now();
                 if !db.acquire_named_lease(LEASE_NAME, &owner, now.plus(LEASE), now)? {
-                    return Ok(Err(Overtaken));
+                    return Ok(None);
                 }
                 let removed = step(db, chunk)?;
-                Ok::<_, Error>(Ok((removed, started.elapsed())))
+                Ok::<_, Error>(Some((removed, started.elapsed())))
             })?;
-            let Ok((removed, took)) = removed else {
+            let Some((removed, took)) = removed else {
                 return Err(Stop::Overtaken);
             };
+            self.leased.set(true);
             total += removed as u64;
             if removed < chunk {
                 return Ok(total);
@@ -271,17 +273,6 @@ fn next_chunk(chunk: usize, took: Duration) -> usize {
     let fitting = chunk as f64 * STEP.as_secs_f64() / took.as_secs_f64().max(1e-6);
     let next = (chunk as f64 + fitting) / 2.0;
     (next as usize).clamp(CHUNKS.0, CHUNKS.1)
-}
-
-/// The retention of every configured flow, by code.
-fn retentions(db: &Db<'_>) -> Result<HashMap<String, Retention>> {
-    let config = db.config()?;
-    Ok(config
-        .config()
-        .flows
-        .iter()
-        .map(|f| (f.code.clone(), f.retention.clone()))
-        .collect())
 }
 
 /// How long a record of `what` in `status` is kept under `retention`; `None` when the

@@ -128,9 +128,8 @@ impl Engine {
                 location: self.core.store.path().display().to_string(),
             });
         }
-        let mut space = StoreSpace::default();
         let checked = self.core.store.read(|db| {
-            space = db.space()?;
+            let space = db.space()?;
             let mut problems = Vec::new();
             for (check, run) in CHECKS {
                 match run(db, mode) {
@@ -145,15 +144,20 @@ impl Engine {
                     Err(e) => return Err(Error::Store(e)),
                 }
             }
-            Ok::<_, Error>(problems)
+            Ok::<_, Error>((space, problems))
         });
-        match checked {
-            Ok(found) => problems.extend(found),
+        let space = match checked {
+            Ok((space, found)) => {
+                problems.extend(found);
+                space
+            }
             // The read connections opened before the file was replaced still read it; a
             // new one is refused, which the problem above already says.
-            Err(Error::Store(StoreError::Replaced { .. })) if !problems.is_empty() => {}
+            Err(Error::Store(StoreError::Replaced { .. })) if !problems.is_empty() => {
+                StoreSpace::default()
+            }
             Err(e) => return Err(e),
-        }
+        };
         Ok(IntegrityReport {
             ok: problems.is_empty(),
             mode,

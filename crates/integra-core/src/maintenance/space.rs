@@ -23,22 +23,21 @@ impl Core {
     /// Gives free pages beyond the reserve back to the file system, when the file can
     /// (see [`StoreSpace::gives_back`]): how many bytes.
     pub(crate) fn give_back_space(&self) -> Result<u64> {
+        let mut space = self.store.read(|db| Ok::<_, Error>(db.space()?))?;
         let mut given = 0;
-        loop {
-            let space = self.store.read(|db| Ok::<_, Error>(db.space()?))?;
-            if !space.gives_back || space.free_bytes <= kept(&space) {
-                return Ok(given);
-            }
-            let (freed, took) = self.store.write(Commit::Lazy, |db| {
+        while space.gives_back && space.free_bytes > kept(&space) {
+            let ((freed, after), took) = self.store.write(Commit::Lazy, |db| {
                 let started = Instant::now();
-                let freed = db.give_back_free_pages()?;
-                Ok::<_, Error>((freed, started.elapsed()))
+                let given = db.give_back_free_pages()?;
+                Ok::<_, Error>((given, started.elapsed()))
             })?;
             if freed == 0 {
-                return Ok(given);
+                break;
             }
             given += freed;
+            space = after;
             super::rest_after(&self.store, took);
         }
+        Ok(given)
     }
 }

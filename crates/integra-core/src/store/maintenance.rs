@@ -1,6 +1,7 @@
 //! Maintenance queries: leases that expired (their holder died or stalled) and finished
 //! records past their retention.
 
+use super::counts::Counted;
 use super::db::sql;
 use super::{Db, Result};
 use crate::time::Timestamp;
@@ -60,9 +61,10 @@ impl Db<'_> {
     /// the queue itself).
     pub(crate) fn counted_statuses(&self, what: Finished) -> Result<Vec<(String, String)>> {
         let kind = match what {
-            Finished::Messages => "message",
-            Finished::Incoming => "incoming",
-        };
+            Finished::Messages => Counted::Messages,
+            Finished::Incoming => Counted::Incoming,
+        }
+        .kind();
         self.rows(sql!(select_counted_statuses), [kind], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })

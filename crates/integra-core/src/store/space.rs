@@ -50,12 +50,13 @@ impl Db<'_> {
     }
 
     /// Gives up to 64 KB of free pages back to the file system (a file created by this
-    /// version): how many bytes.
-    pub(crate) fn give_back_free_pages(&self) -> Result<u64> {
+    /// version): how many bytes, and the file's space afterwards.
+    pub(crate) fn give_back_free_pages(&self) -> Result<(u64, StoreSpace)> {
         let before = self.space()?.free_bytes;
         // The pragma steps like a query (it works as its rows are read).
         self.rows(sql!(give_back_free_pages), [], |_| Ok(()))?;
-        Ok(before.saturating_sub(self.space()?.free_bytes))
+        let after = self.space()?;
+        Ok((before.saturating_sub(after.free_bytes), after))
     }
 }
 
