@@ -8,7 +8,8 @@
  * integra_engine_last_error() says what was wrong and out-parameters are not written.
  * Strings are NUL-terminated UTF-8; complex values are JSON text. Returned strings belong
  * to the caller: free them with integra_string_free(). Every function may be called from
- * any thread.
+ * any thread, on one handle from several at once; each thread reads the last error of its
+ * own calls.
  */
 
 #ifndef INTEGRA_H
@@ -63,8 +64,10 @@ struct integra_engine *integra_engine_new(void);
 // `engine` is NULL or a handle from `integra_engine_new`, not used again.
 void integra_engine_free(struct integra_engine *engine);
 
-// What the last call on `engine` that failed said was wrong, as a new string (empty after
-// a call that succeeded); free it with `integra_string_free`. NULL when `engine` is NULL.
+// What the calling thread's last call on `engine` said was wrong, as a new string (empty
+// after a call that succeeded); free it with `integra_string_free`. NULL when `engine` is
+// NULL. Each thread has its own: calls on the same handle from other threads never clear
+// or replace it.
 //
 // # Safety
 // `engine` is NULL or a live handle.

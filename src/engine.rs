@@ -36,8 +36,10 @@ pub unsafe extern "C" fn integra_engine_free(engine: *mut IntegraEngine) {
     guard(|| unsafe { free_engine(engine) });
 }
 
-/// What the last call on `engine` that failed said was wrong, as a new string (empty after
-/// a call that succeeded); free it with `integra_string_free`. NULL when `engine` is NULL.
+/// What the calling thread's last call on `engine` said was wrong, as a new string (empty
+/// after a call that succeeded); free it with `integra_string_free`. NULL when `engine` is
+/// NULL. Each thread has its own: calls on the same handle from other threads never clear
+/// or replace it.
 ///
 /// # Safety
 /// `engine` is NULL or a live handle.

@@ -4,11 +4,14 @@
 //! only on success) and returned strings (a `CString` C frees with `integra_string_free`).
 //!
 //! Every call on an engine goes through [`call`], which runs inside the panic guard, clears
-//! and records the engine's last error, and turns a failure into its status.
+//! and records the calling thread's last error on that engine, and turns a failure into its
+//! status.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::{CStr, CString, c_char};
 use std::ptr::NonNull;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock};
 
 use integra_core::Error;
 use integra_core::json_api::Handle;
@@ -19,7 +22,14 @@ use crate::status::IntegraStatus;
 /// An engine handle as C holds it: `integra_engine*`.
 pub struct IntegraEngine {
     pub(crate) handle: RwLock<Handle>,
-    last_error: Mutex<String>,
+}
+
+thread_local! {
+    /// What the last call of this thread on each engine (by its address) said was wrong,
+    /// for the engines whose last call here failed: a call that succeeds removes its entry,
+    /// so the map holds no more than the handles this thread saw fail, each text bounded.
+    /// Another thread's calls never touch it.
+    static LAST_ERRORS: RefCell<HashMap<usize, String>> = RefCell::new(HashMap::new());
 }
 
 /// Why a call failed: its status and what to say.
@@ -50,7 +60,6 @@ impl Failure {
 pub(crate) fn new_engine() -> *mut IntegraEngine {
     Box::into_raw(Box::new(IntegraEngine {
         handle: RwLock::new(Handle::new()),
-        last_error: Mutex::new(String::new()),
     }))
 }
 
@@ -61,23 +70,34 @@ pub(crate) fn new_engine() -> *mut IntegraEngine {
 pub(crate) unsafe fn free_engine(engine: *mut IntegraEngine) {
     if !engine.is_null() {
         // SAFETY: the caller passes a pointer from `Box::into_raw` that it gives up.
-        drop(unsafe { Box::from_raw(engine) });
+        let engine = unsafe { Box::from_raw(engine) };
+        engine.set_error(String::new());
+        drop(engine);
     }
 }
 
 impl IntegraEngine {
-    fn set_error(&self, message: String) {
-        *self
-            .last_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = message;
+    /// This engine's key in the calling thread's last errors.
+    fn key(&self) -> usize {
+        std::ptr::from_ref(self).addr()
     }
 
+    /// Records what the calling thread's last call on this engine said was wrong (empty:
+    /// nothing).
+    fn set_error(&self, message: String) {
+        LAST_ERRORS.with_borrow_mut(|errors| {
+            if message.is_empty() {
+                errors.remove(&self.key());
+            } else {
+                errors.insert(self.key(), message);
+            }
+        });
+    }
+
+    /// What the calling thread's last call on this engine said was wrong; empty when it
+    /// succeeded (or there was none).
     pub(crate) fn last_error(&self) -> String {
-        self.last_error
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        LAST_ERRORS.with_borrow(|errors| errors.get(&self.key()).cloned().unwrap_or_default())
     }
 
     /// Runs `body` with the handle for reading (every call but open and close).

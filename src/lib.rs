@@ -45,7 +45,9 @@
 //!   belong to the caller, who frees them with `integra_string_free`.
 //! * Nothing unwinds into C: every function runs inside one panic guard and reports a
 //!   panic as `INTEGRA_STATUS_PANIC`.
-//! * Every function may be called from any thread.
+//! * Every function may be called from any thread, on one handle from several at once. The
+//!   last error belongs to the thread: `integra_engine_last_error` tells what this thread's
+//!   last call on the handle said, whatever other threads do with it meanwhile.
 //! * The library installs no logger but its own: a log file named in the open settings
 //!   (`integra_engine_open`), one per process.
 

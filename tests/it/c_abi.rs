@@ -207,6 +207,21 @@ fn registrations_of_eight_sessions_go_on_while_others_reload_and_change_the_conf
     assert_eq!(queued, 1600);
 }
 
+/// Issue 16: each thread reads the last error of its own calls. Eight threads share one
+/// handle, each failing a call that names itself and then making one that succeeds, 2,500
+/// times: every failure's text is read back by its own thread, every success leaves it
+/// empty (with one last error per handle, up to 3 in 20,000 read an empty text).
+#[test]
+fn eight_threads_on_one_handle_each_read_their_own_last_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = compile("tests/c/last_error.c", dir.path(), &["-pthread"]);
+    let output = run(Command::new(&program).arg(dir.path().join("integra.db")));
+    assert!(
+        output.contains("last_error passed: 20000 failures read"),
+        "{output}"
+    );
+}
+
 /// Issue 10: the C ABI never crashes its caller on any input. The sweep calls every function
 /// `include/integra.h` declares: with valid arguments, with each pointer NULL, with text that
 /// is not UTF-8 or not JSON or nested too deep, with negative and huge numbers, and on

@@ -40,9 +40,14 @@ impl Base {
     /// A base named `name` listening on a port of its own; handled messages are quarantined
     /// after `quarantine_after` failures.
     fn new(name: &'static str, quarantine_after: u32) -> Base {
+        Base::with_options(name, quarantine_after, EngineOptions::default())
+    }
+
+    /// [`Base::new`], with the test's own engine opened with `options`.
+    fn with_options(name: &'static str, quarantine_after: u32, options: EngineOptions) -> Base {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default()).unwrap();
+        let engine = Engine::open(dir.path().join("integra.db"), options).unwrap();
         let config = json!({
             "listeners": [{
                 "code": "main",
@@ -793,5 +798,94 @@ fn a_message_that_keeps_failing_is_quarantined_visible_and_re_drivable() {
             .next_exchange_messages(100, LEASE)
             .unwrap()
             .is_empty()
+    );
+}
+
+impl Base {
+    /// Serves this base from the test process itself: its receiver, its dispatcher, and
+    /// `handler` for `channel`. Returns the receiver, which serves while it is held.
+    fn serve_here(
+        &self,
+        channel: &str,
+        handler: impl Fn(&ExchangeMessage) -> Result<(), integra::HandlerError> + Send + Sync + 'static,
+    ) -> integra::Receiver {
+        let receiver = self.engine.start_receiver("main").unwrap();
+        self.engine.set_channel_handler(channel, handler);
+        self.engine
+            .start_dispatcher(integra::DispatcherOptions {
+                poll_interval: Duration::from_millis(50),
+                ..integra::DispatcherOptions::default()
+            })
+            .unwrap();
+        receiver
+    }
+}
+
+#[test]
+fn a_channel_handler_that_outlasts_its_lease_is_called_once() {
+    // B is served by the test process itself, with a 1 s lease, and a handler that takes
+    // 3 s, well past the lease, which the dispatcher keeps renewing.
+    let options = EngineOptions {
+        lease: Duration::from_secs(1),
+        ..EngineOptions::default()
+    };
+    let (mut a, b) = (Base::new("A", 3), Base::with_options("B", 3, options));
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let _receiver = b.serve_here("slow", move |_: &ExchangeMessage| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_secs(3));
+        Ok(())
+    });
+    a.start(true, None);
+    a.connect(&b);
+
+    a.engine
+        .send_message("slow", r#"{"n": 1}"#, &to(&b))
+        .unwrap();
+    wait_until("B's handler starts", TRAVEL, || {
+        calls.load(Ordering::SeqCst) == 1
+    });
+    // Another process of base B (a 1C server pulling every channel) looks for work while
+    // the handler still runs, past its first lease: the message is not free to take.
+    std::thread::sleep(Duration::from_millis(1_800));
+    let other = Engine::open(b.db(), EngineOptions::default()).unwrap();
+    let taken = other.next_exchange_messages(100, LEASE).unwrap();
+    assert!(
+        taken.is_empty(),
+        "handed out again while handled: {taken:?}"
+    );
+    wait_until("B's handler handles it", TRAVEL, || {
+        b.received(Some(InboxStatus::Processed)).len() == 1
+    });
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the handler ran once");
+    assert_eq!(b.received(None)[0].attempts, 1);
+}
+
+/// Issue 16: a channel handler that knows the message can never be handled says so, and the
+/// message is quarantined at once with its reason, though two more attempts were allowed.
+#[test]
+fn a_permanent_channel_handler_error_quarantines_at_once() {
+    let (mut a, b) = (Base::new("A", 3), Base::new("B", 3));
+    let _receiver = b.serve_here("strict", |m: &ExchangeMessage| {
+        Err(integra::HandlerError::permanent(format!(
+            "{} is not a known task",
+            m.body
+        )))
+    });
+    a.start(true, None);
+    a.connect(&b);
+    let id = a
+        .engine
+        .send_message("strict", r#"{"n": 1}"#, &to(&b))
+        .unwrap();
+    wait_until("B quarantines it", TRAVEL, || {
+        b.received(Some(InboxStatus::Quarantined)).len() == 1
+    });
+    let held = &b.received(None)[0];
+    assert_eq!((held.id.as_str(), held.attempts), (id.as_str(), 1));
+    assert_eq!(
+        held.last_error.as_deref(),
+        Some(r#"{"n": 1} is not a known task"#)
     );
 }

@@ -158,6 +158,36 @@ fn forming_failures_back_off_then_die() {
     assert!(matches!(err, Error::WrongStatus { .. }), "{err}");
 }
 
+/// Issue 16: a Rust former that finds its message can never be formed ends it Dead at once,
+/// with its reason, whatever attempts the flow allows.
+#[test]
+fn a_former_ends_dead_at_once_what_can_never_be_formed() {
+    let config = with_flow(
+        http_config("http://127.0.0.1:1", &["a"]),
+        json!({"code": "DOCS", "direction": "outgoing", "subscribers": ["a"], "former": "handler",
+               "retry": retry(5)}),
+    );
+    let t = TestEngine::new(&config);
+    t.engine
+        .set_former("DOCS", |item: &integra::FormingItem| {
+            integra::FormOutcome::Dead(format!("document {} was deleted", item.source))
+        })
+        .unwrap();
+    let id = t
+        .engine
+        .register("DOCS", r#""D-7""#, &RegisterOptions::default())
+        .unwrap();
+    assert_eq!(t.dispatch().forming_failed, 1);
+    let m = t.engine.message_status(&id).unwrap();
+    assert_eq!((m.status, m.attempts), (MessageStatus::Dead, 1));
+    assert_eq!(
+        m.last_error.as_deref(),
+        Some(r#"document "D-7" was deleted"#)
+    );
+    t.advance(Duration::from_secs(3600));
+    assert_eq!(t.dispatch().total(), 0, "dead is final");
+}
+
 #[test]
 fn a_former_cancels_what_has_nothing_to_send() {
     let config = with_flow(

@@ -489,7 +489,9 @@ fn work_waiting_for_a_rust_handler_this_process_lacks_is_reported_and_measured()
         })
         .unwrap();
     t.engine
-        .set_incoming_handler("HANDLED", |_: &integra::IncomingItem| Ok(()))
+        .set_incoming_handler("HANDLED", |_: &integra::IncomingItem| {
+            Ok::<(), integra::HandlerError>(())
+        })
         .unwrap();
     let report = t.dispatch();
     assert_eq!((report.formed, report.processed), (2, 1), "{report:?}");

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use integra::{DispatcherOptions, Error, IncomingItem, IncomingStatus};
+use integra::{DispatcherOptions, Error, HandlerError, IncomingItem, IncomingStatus};
 use serde_json::json;
 
 use crate::support::{TestEngine, retry};
@@ -91,6 +91,42 @@ fn handlers_process_with_retries_backoff_and_dead() {
     let items = t.engine.next_incoming(10, Duration::from_secs(30)).unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].id, pulled);
+}
+
+/// Issue 16: a handler that knows its failure will not pass says so, and the message is Dead
+/// at once, with its reason, its attempts left unspent; a retryable failure beside it is
+/// retried as before.
+#[test]
+fn a_permanent_handler_error_ends_the_message_dead_at_once() {
+    let t = engine();
+    let gone = accept(&t, "HANDLED", "gone", None);
+    let busy = accept(&t, "HANDLED", "busy", None);
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&calls);
+    t.engine
+        .set_incoming_handler("HANDLED", move |item: &IncomingItem| {
+            seen.lock().unwrap().push(item.message_id.clone());
+            match item.message_id.as_str() {
+                "gone" => Err(HandlerError::permanent("order 'gone' does not exist")),
+                _ => Err(HandlerError::retry("the warehouse is busy")),
+            }
+        })
+        .unwrap();
+    let report = t.dispatch();
+    assert_eq!(report.processing_failed, 2);
+    let dead = t.engine.incoming_status(&gone).unwrap();
+    assert_eq!((dead.status, dead.attempts), (IncomingStatus::Dead, 1));
+    assert_eq!(
+        dead.last_error.as_deref(),
+        Some("order 'gone' does not exist")
+    );
+    assert_eq!(
+        t.engine.incoming_status(&busy).unwrap().status,
+        IncomingStatus::Error
+    );
+    t.advance(Duration::from_secs(3600));
+    t.dispatch();
+    assert_eq!(*calls.lock().unwrap(), ["gone", "busy", "busy"]);
 }
 
 #[test]

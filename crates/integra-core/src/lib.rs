@@ -81,6 +81,7 @@ pub use queue::inspect::{
     QueueCounts, RetryFilter,
 };
 pub use queue::register::{RegisterOptions, Registration};
+pub use queue::retry::HandlerError;
 pub use queue::status::{DeliveryStatus, InboxStatus, IncomingStatus, MessageStatus, OutboxStatus};
 pub use secrets::{SecretsError, SecretsKey};
 pub use store::{Durability, StoreError, StoreSpace};

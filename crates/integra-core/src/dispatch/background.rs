@@ -28,7 +28,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, select};
 
-use super::{WorkItem, WorkResult};
+use super::WorkResult;
+use super::kinds::Work;
 
 /// Longest a finished item's outcome waits to be recorded with others.
 const RECORD_DELAY: Duration = Duration::from_millis(5);
@@ -102,7 +103,7 @@ impl Dispatcher {
     pub(crate) fn start(core: Arc<Core>, options: DispatcherOptions) -> Result<Dispatcher> {
         options.check()?;
         let capacity = options.batch.max(options.threads * 2);
-        let (work_tx, work_rx) = crossbeam_channel::bounded::<WorkItem>(capacity);
+        let (work_tx, work_rx) = crossbeam_channel::bounded::<Box<dyn Work>>(capacity);
         let (done_tx, done_rx) = crossbeam_channel::unbounded::<WorkResult>();
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<Instant>(1);
         let spawn_err = |source| Error::Spawn {
@@ -186,7 +187,7 @@ struct Scheduler {
     core: Arc<Core>,
     options: DispatcherOptions,
     capacity: usize,
-    work: Sender<WorkItem>,
+    work: Sender<Box<dyn Work>>,
     done: Receiver<WorkResult>,
     stop: Receiver<Instant>,
     wake: Receiver<()>,
@@ -260,7 +261,7 @@ impl Scheduler {
                         let room = (self.capacity - in_flight).min(self.options.batch);
                         match core.claim_work(room) {
                             Ok(claimed) => {
-                                let got = claimed.items.len() + claimed.report.total() as usize;
+                                let got = claimed.rows;
                                 for item in claimed.items {
                                     in_flight += 1;
                                     if self.work.send(item).is_err() {

@@ -26,7 +26,8 @@ use crate::time::Timestamp;
 
 /// Most messages in one delivery.
 const BATCH: usize = 100;
-/// How long a claimed batch stays reserved.
+/// How long a batch claimed by [`Engine::deliver_messages`] stays reserved (the dispatcher's
+/// batches take its lease, and renew it).
 const CLAIM_LEASE: Duration = Duration::from_secs(60);
 /// The lease `deliver_messages` holds (the SSL's is 5 minutes).
 const DELIVERER_LEASE: Duration = Duration::from_secs(300);
@@ -64,6 +65,11 @@ impl Claimed {
     pub(crate) fn recipient(&self) -> &str {
         &self.recipient.code
     }
+
+    /// How many messages the batch carries.
+    pub(crate) fn messages(&self) -> usize {
+        self.rows.len()
+    }
 }
 
 impl Core {
@@ -74,19 +80,12 @@ impl Core {
         (owner, name): (&str, &str),
         recipient: &str,
         quick_only: bool,
-        now: Timestamp,
+        (lease_until, now): (Timestamp, Timestamp),
     ) -> Result<Option<Claimed>> {
         let Some(endpoint) = db.exchange_endpoint(recipient)?.filter(|e| !e.blocked) else {
             return Ok(None);
         };
-        let rows = db.claim_outbox(
-            owner,
-            now.plus(CLAIM_LEASE),
-            now,
-            recipient,
-            quick_only,
-            BATCH,
-        )?;
+        let rows = db.claim_outbox(owner, lease_until, now, recipient, quick_only, BATCH)?;
         if rows.is_empty() {
             return Ok(None);
         }
@@ -102,7 +101,7 @@ impl Core {
     pub(crate) fn claim_due_outbox(
         db: &Db<'_>,
         (owner, name): (&str, &str),
-        now: Timestamp,
+        (lease_until, now): (Timestamp, Timestamp),
         max: usize,
     ) -> Result<Vec<Claimed>> {
         let mut claimed = Vec::new();
@@ -111,7 +110,8 @@ impl Core {
             if room == 0 {
                 break;
             }
-            if let Some(batch) = Core::claim_outbox(db, (owner, name), &recipient, false, now)? {
+            let times = (lease_until, now);
+            if let Some(batch) = Core::claim_outbox(db, (owner, name), &recipient, false, times)? {
                 room = room.saturating_sub(batch.rows.len());
                 claimed.push(batch);
             }
@@ -156,25 +156,37 @@ impl Core {
     ) -> Result<u64> {
         let mut delivered = 0;
         for row in &claimed.rows {
-            let (to, error, next) = match outcome {
-                Ok(()) if row.kind == kind::MESSAGE => (OutboxStatus::Sent, None, None),
-                Ok(()) => (OutboxStatus::Done, None, None),
-                Err(e) => {
-                    let (to, next) = RETRY.status_after_failure(
-                        row.attempts,
-                        now,
-                        None,
-                        OutboxStatus::Pending,
-                        OutboxStatus::Pending,
-                    );
-                    (to, Some(e.as_str()), next)
+            let finished = match outcome {
+                Ok(()) => {
+                    let to = if row.kind == kind::MESSAGE {
+                        OutboxStatus::Sent
+                    } else {
+                        OutboxStatus::Done
+                    };
+                    db.finish_outbox(row.id, Some(owner), to, None, None, now)?
                 }
+                Err(e) => Core::retry_outbox(db, (row.id, row.attempts), Some(owner), e, now)?,
             };
-            if db.finish_outbox(row.id, owner, to, error, next, now)? && outcome.is_ok() {
+            if finished && outcome.is_ok() {
                 delivered += 1;
             }
         }
         Ok(delivered)
+    }
+
+    /// Puts outbox message `id` (on its `attempts`th attempt) back to wait for its next
+    /// attempt after a failure (`error`); only while `owner` holds its lease, when given.
+    /// False when it was not being delivered (under that lease).
+    pub(crate) fn retry_outbox(
+        db: &Db<'_>,
+        (id, attempts): (i64, u32),
+        owner: Option<&str>,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let pending = OutboxStatus::Pending;
+        let (to, next) = RETRY.status_after_failure(attempts, now, None, pending, pending);
+        Ok(db.finish_outbox(id, owner, to, Some(error), next, now)?)
     }
 }
 
@@ -228,7 +240,8 @@ impl Engine {
                 let now = core.now();
                 let (holder, who, to) = (owner.to_owned(), name.clone(), recipient.clone());
                 let claimed = core.store.write(Commit::Lazy, move |db| {
-                    Core::claim_outbox(db, (&holder, &who), &to, true, now)
+                    let times = (now.plus(CLAIM_LEASE), now);
+                    Core::claim_outbox(db, (&holder, &who), &to, true, times)
                 })?;
                 let Some(claimed) = claimed else {
                     continue;

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::limits::check_list_limit;
 use crate::queue::forming::check_lease;
 use crate::queue::incoming::canonical_message_id;
-use crate::queue::retry::RetryPolicy;
+use crate::queue::retry::{HandlerError, RetryPolicy};
 use crate::queue::status::InboxStatus;
 use crate::store::{Commit, Db, InboxRow, NewInbox, RecipientKind};
 use crate::time::Timestamp;
@@ -84,19 +84,21 @@ impl From<InboxRow> for ReceivedMessage {
 
 /// Handles one channel's messages in the background dispatcher.
 pub trait ChannelHandler: Send + Sync {
-    /// Handles `message`; an error (or a panic) is a failed attempt.
+    /// Handles `message`; an error (or a panic) is a failed attempt, quarantined at once
+    /// when it is [`HandlerError::Permanent`].
     ///
     /// # Errors
     /// Why handling failed, kept with the message.
-    fn handle(&self, message: &ExchangeMessage) -> Result<(), String>;
+    fn handle(&self, message: &ExchangeMessage) -> Result<(), HandlerError>;
 }
 
-impl<F> ChannelHandler for F
+impl<F, E> ChannelHandler for F
 where
-    F: Fn(&ExchangeMessage) -> Result<(), String> + Send + Sync,
+    F: Fn(&ExchangeMessage) -> Result<(), E> + Send + Sync,
+    E: Into<HandlerError>,
 {
-    fn handle(&self, message: &ExchangeMessage) -> Result<(), String> {
-        self(message)
+    fn handle(&self, message: &ExchangeMessage) -> Result<(), HandlerError> {
+        self(message).map_err(Into::into)
     }
 }
 
@@ -217,23 +219,24 @@ impl Core {
     pub(crate) fn finish_exchange_message(
         db: &Db<'_>,
         message_id: &str,
-        (error, owner): (Option<&str>, Option<&str>),
+        (failure, owner): (Option<&HandlerError>, Option<&str>),
         retry: &RetryPolicy,
         now: Timestamp,
     ) -> Result<Option<InboxStatus>> {
         let Some(row) = db.inbox_message(message_id)? else {
             return Ok(None);
         };
-        let (to, next) = match error {
+        let (to, next) = match failure {
             None => (InboxStatus::Processed, None),
-            Some(_) => retry.status_after_failure(
+            Some(failure) => retry.status_after(
+                failure,
                 row.attempts,
                 now,
-                None,
                 InboxStatus::New,
                 InboxStatus::Quarantined,
             ),
         };
+        let error = failure.map(HandlerError::reason);
         if !db.finish_inbox(row.id, (to, error, next), owner, now)? {
             return Ok(None);
         }
@@ -325,16 +328,16 @@ impl Engine {
     /// # Errors
     /// [`Error::MessageNotFound`] when no claimed message has this id.
     pub fn fail_exchange_message(&self, id: &str, error: &str) -> Result<()> {
-        self.finish_exchange(id, Some(error))
+        self.finish_exchange(id, Some(HandlerError::retry(error)))
     }
 
-    fn finish_exchange(&self, id: &str, error: Option<&str>) -> Result<()> {
+    fn finish_exchange(&self, id: &str, failure: Option<HandlerError>) -> Result<()> {
         let now = self.core.now();
         let retry = self.core.exchange_settings()?.handling_retry();
-        let (id, error) = (id.to_owned(), error.map(str::to_owned));
+        let id = id.to_owned();
         self.core.store.write(Commit::Durable, move |db| {
             let finished =
-                Core::finish_exchange_message(db, &id, (error.as_deref(), None), &retry, now)?;
+                Core::finish_exchange_message(db, &id, (failure.as_ref(), None), &retry, now)?;
             match finished {
                 Some(_) => Ok(()),
                 None => Err(Error::MessageNotFound { id }),

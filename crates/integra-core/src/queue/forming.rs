@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use super::fan_out::{Formed, check_sendable, fan_out, status_after_fan_out, targets};
 use super::hash::content_hash;
+use super::retry::HandlerError;
 use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
 use crate::engine::{Core, Engine, Prepared};
@@ -68,6 +69,9 @@ pub enum FormOutcome {
     Cancel(String),
     /// Forming failed; it is retried per the flow's policy.
     Fail(String),
+    /// Forming can never succeed (the document it reads is gone for good): the message is
+    /// Dead at once, with this reason.
+    Dead(String),
 }
 
 /// A Rust former for one flow, run on the dispatcher's threads.
@@ -99,7 +103,8 @@ pub(crate) enum FormingResult {
         payload: Option<String>,
         hash: Option<Vec<u8>>,
     },
-    Failed(String),
+    /// Forming failed: retried per the flow's policy, or Dead at once when permanent.
+    Failed(HandlerError),
     Cancelled(String),
 }
 
@@ -130,7 +135,8 @@ pub(crate) fn check_formed(
         None => Vec::new(),
     };
     if !violations.is_empty() {
-        return Ok((FormingResult::Failed(summary(&violations)), violations));
+        let failure = HandlerError::retry(summary(&violations));
+        return Ok((FormingResult::Failed(failure), violations));
     }
     let pass_through = flow.is_some_and(|f| f.former == FormerKind::None);
     let result = FormingResult::Formed {
@@ -314,7 +320,7 @@ impl Engine {
     /// # Errors
     /// [`Error::MessageNotFound`]; [`Error::WrongStatus`] when it is not being formed.
     pub fn fail_forming(&self, id: &str, error: &str) -> Result<()> {
-        self.report_forming(id, FormingResult::Failed(error.to_owned()))
+        self.report_forming(id, FormingResult::Failed(HandlerError::retry(error)))
     }
 
     /// Cancels a message that is not yet formed: the former decided there is nothing to
@@ -442,18 +448,19 @@ pub(crate) fn finish_forming(
             fan_out(db, &formed, &targets, now)?;
             Ok(status)
         }
-        FormingResult::Failed(error) => {
+        FormingResult::Failed(failure) => {
             if state.status != MessageStatus::Forming {
                 return Err(wrong_status("failed"));
             }
-            let (status, next) = config.flow_retry(&state.flow).status_after_failure(
+            let (status, next) = config.flow_retry(&state.flow).status_after(
+                &failure,
                 state.attempts,
                 now,
-                None,
                 MessageStatus::FormingError,
                 MessageStatus::Dead,
             );
-            if !db.transition_message(state.id, state.status, status, Some(&error), next, now)? {
+            let error = failure.reason();
+            if !db.transition_message(state.id, state.status, status, Some(error), next, now)? {
                 return Err(wrong_status("failed"));
             }
             db.insert_message_history(
@@ -462,7 +469,7 @@ pub(crate) fn finish_forming(
                 now,
                 status.as_str(),
                 state.attempts,
-                Some(&error),
+                Some(error),
             )?;
             Ok(status)
         }

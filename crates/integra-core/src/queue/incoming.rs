@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::forming::check_lease;
 use super::register::new_message_id;
+use super::retry::HandlerError;
 use super::status::IncomingStatus;
 use crate::config::{ConfigSnapshot, Direction, Flow, Ordering, Processor};
 use crate::engine::{Core, Engine, Prepared};
@@ -637,10 +638,10 @@ impl Engine {
     /// # Errors
     /// [`Error::IncomingNotFound`]; [`Error::WrongStatus`] when it is not being processed.
     pub fn fail_incoming(&self, id: &str, error: &str) -> Result<()> {
-        self.finish_incoming(id, Some(error.to_owned()))
+        self.finish_incoming(id, Some(HandlerError::retry(error)))
     }
 
-    fn finish_incoming(&self, id: &str, error: Option<String>) -> Result<()> {
+    fn finish_incoming(&self, id: &str, error: Option<HandlerError>) -> Result<()> {
         let now = self.core.now();
         let id = id.to_owned();
         let (flow, status, took) = self.core.store.write(Commit::Durable, move |db| {
@@ -667,7 +668,7 @@ impl Engine {
                 attempts: state.attempts,
                 owner: None,
             };
-            match record_processing(db, &config, &done, error.as_deref(), now)? {
+            match record_processing(db, &config, &done, error.as_ref(), now)? {
                 // An external processor is timed from its claim, by the engine's clock.
                 Some(status) => Ok((state.flow.clone(), status, now.since(state.updated_at))),
                 None => Err(wrong()),
@@ -718,19 +719,20 @@ impl Engine {
 /// Processes one flow's incoming messages in the background dispatcher.
 pub trait IncomingHandler: Send + Sync {
     /// Processes `item`; an error (or a panic) is a failed attempt, retried per the flow's
-    /// policy.
+    /// policy, or Dead at once when it is [`HandlerError::Permanent`].
     ///
     /// # Errors
     /// Why processing failed, for the message's history.
-    fn process(&self, item: &IncomingItem) -> Result<(), String>;
+    fn process(&self, item: &IncomingItem) -> Result<(), HandlerError>;
 }
 
-impl<F> IncomingHandler for F
+impl<F, E> IncomingHandler for F
 where
-    F: Fn(&IncomingItem) -> Result<(), String> + Send + Sync,
+    F: Fn(&IncomingItem) -> Result<(), E> + Send + Sync,
+    E: Into<HandlerError>,
 {
-    fn process(&self, item: &IncomingItem) -> Result<(), String> {
-        self(item)
+    fn process(&self, item: &IncomingItem) -> Result<(), HandlerError> {
+        self(item).map_err(Into::into)
     }
 }
 
@@ -775,19 +777,20 @@ pub(crate) fn record_processing(
     db: &Db<'_>,
     config: &ConfigSnapshot,
     done: &Processing<'_>,
-    error: Option<&str>,
+    failure: Option<&HandlerError>,
     now: Timestamp,
 ) -> Result<Option<IncomingStatus>> {
-    let (to, next) = match error {
+    let (to, next) = match failure {
         None => (IncomingStatus::Processed, None),
-        Some(_) => config.flow_retry(done.flow).status_after_failure(
+        Some(failure) => config.flow_retry(done.flow).status_after(
+            failure,
             done.attempts,
             now,
-            None,
             IncomingStatus::Error,
             IncomingStatus::Dead,
         ),
     };
+    let error = failure.map(HandlerError::reason);
     let from = IncomingStatus::InProgress;
     if !db.transition_incoming(done.row, from, to, error, next, done.owner, now)? {
         return Ok(None);

@@ -5,7 +5,9 @@
 //! process still uses up its attempts and cannot loop forever. The delay before attempt
 //! `n + 1` after `n` failed attempts is `initial_delay × multiplier^(n-1)`, capped at
 //! `max_delay`, then spread by `± jitter` (a fraction) so that many failures do not retry in
-//! lockstep. A `Retry-After` from the far side lengthens the delay, never shortens it.
+//! lockstep. A `Retry-After` from the far side lengthens the delay, never shortens it. A
+//! handler that knows its failure will not pass says so ([`HandlerError::Permanent`]): the
+//! work then ends at once, whatever attempts are left.
 
 use std::time::Duration;
 
@@ -13,6 +15,53 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::duration;
 use crate::time::Timestamp;
+
+/// Why a Rust former, incoming handler or channel handler failed, and whether trying again
+/// may help. A `String` (or `&str`) converts into [`HandlerError::Retry`], so a handler may
+/// return `Err(format!(…))` as well.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandlerError {
+    /// It may pass on a later attempt (a lock, a service that is down): retried per the
+    /// policy, then Dead (quarantined, for an exchange message) when no attempts are left.
+    #[error("{0}")]
+    Retry(String),
+    /// It will not pass however often it is tried (the document is gone, the data is
+    /// refused): Dead (quarantined) at once, with this reason.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl HandlerError {
+    /// A failure worth another attempt.
+    pub fn retry(reason: impl Into<String>) -> Self {
+        HandlerError::Retry(reason.into())
+    }
+
+    /// A failure no further attempt can mend.
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        HandlerError::Permanent(reason.into())
+    }
+
+    /// Why it failed, for the history.
+    pub fn reason(&self) -> &str {
+        match self {
+            HandlerError::Retry(reason) | HandlerError::Permanent(reason) => reason,
+        }
+    }
+}
+
+impl From<String> for HandlerError {
+    fn from(reason: String) -> Self {
+        HandlerError::Retry(reason)
+    }
+}
+
+impl From<&str> for HandlerError {
+    fn from(reason: &str) -> Self {
+        HandlerError::Retry(reason.to_owned())
+    }
+}
 
 /// How often and how patiently failed work is retried.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -130,6 +179,24 @@ impl RetryPolicy {
         let delay = self.delay(attempts, sample);
         let delay = retry_after.map_or(delay, |asked| asked.max(delay));
         NextAttempt::At(now.plus(delay))
+    }
+
+    /// The status that follows `failure` on attempt number `attempts`: `dead` at once when it
+    /// is permanent, else as [`RetryPolicy::status_after_failure`].
+    pub(crate) fn status_after<S>(
+        &self,
+        failure: &HandlerError,
+        attempts: u32,
+        now: Timestamp,
+        retrying: S,
+        dead: S,
+    ) -> (S, Option<Timestamp>) {
+        match failure {
+            HandlerError::Permanent(_) => (dead, None),
+            HandlerError::Retry(_) => {
+                self.status_after_failure(attempts, now, None, retrying, dead)
+            }
+        }
     }
 
     /// The status that follows failed attempt number `attempts`: `retrying` with the time of

@@ -328,7 +328,7 @@ impl Db<'_> {
     pub(crate) fn finish_outbox(
         &self,
         id: i64,
-        owner: &str,
+        owner: Option<&str>,
         to: OutboxStatus,
         error: Option<&str>,
         next_attempt_at: Option<Timestamp>,

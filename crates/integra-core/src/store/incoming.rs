@@ -160,11 +160,6 @@ impl Db<'_> {
         )? == 1)
     }
 
-    /// Extends the leases of incoming messages `owner` is processing until `until`.
-    pub(crate) fn renew_incoming_leases(&self, owner: &str, until: Timestamp) -> Result<usize> {
-        self.execute(sql!(renew_incoming_leases), (owner, until.as_millis()))
-    }
-
     /// When the earliest incoming message of `flows` falls due for processing.
     pub(crate) fn next_incoming_due(&self, flows: &[&str]) -> Result<Option<Timestamp>> {
         Ok(self

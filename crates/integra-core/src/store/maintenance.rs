@@ -1,13 +1,13 @@
-//! Maintenance queries: leases that expired (their holder died or stalled) and finished
-//! records past their retention.
+//! Maintenance queries: leases (renewed by their holder, taken back when they expired because
+//! it died or stalled) and finished records past their retention.
 
 use super::counts::Counted;
 use super::db::sql;
 use super::{Db, Result};
 use crate::time::Timestamp;
 
-/// What holds leases.
-#[derive(Clone, Copy, Debug)]
+/// What holds leases: the tables whose rows are claimed by a process for a while.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Leased {
     /// Deliveries being sent (`policy_of` is the subscriber).
     Deliveries,
@@ -15,6 +15,39 @@ pub(crate) enum Leased {
     Forming,
     /// Incoming messages being processed (`policy_of` is the flow).
     Incoming,
+    /// Received exchange messages being handled (`policy_of` is the channel).
+    #[cfg(feature = "receiver")]
+    ExchangeInbox,
+    /// Exchange messages being delivered (`policy_of` is the recipient).
+    #[cfg(feature = "receiver")]
+    ExchangeOutbox,
+}
+
+#[cfg(test)]
+impl Leased {
+    /// Every table that holds leases.
+    pub(crate) const ALL: &[Leased] = &[
+        Leased::Deliveries,
+        Leased::Forming,
+        Leased::Incoming,
+        #[cfg(feature = "receiver")]
+        Leased::ExchangeInbox,
+        #[cfg(feature = "receiver")]
+        Leased::ExchangeOutbox,
+    ];
+
+    /// The table whose rows these leases are on.
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            Leased::Deliveries => "delivery",
+            Leased::Forming => "message",
+            Leased::Incoming => "incoming",
+            #[cfg(feature = "receiver")]
+            Leased::ExchangeInbox => "exchange_inbox",
+            #[cfg(feature = "receiver")]
+            Leased::ExchangeOutbox => "exchange_outbox",
+        }
+    }
 }
 
 /// Which queue's finished records.
@@ -47,6 +80,10 @@ impl Db<'_> {
             Leased::Deliveries => sql!(select_expired_delivery_leases),
             Leased::Forming => sql!(select_expired_forming_leases),
             Leased::Incoming => sql!(select_expired_incoming_leases),
+            #[cfg(feature = "receiver")]
+            Leased::ExchangeInbox => sql!(select_expired_inbox_leases),
+            #[cfg(feature = "receiver")]
+            Leased::ExchangeOutbox => sql!(select_expired_outbox_leases),
         };
         self.rows(sql, (now.as_millis(), max), |r| {
             Ok(Expired {
@@ -55,6 +92,25 @@ impl Db<'_> {
                 attempts: r.get(2)?,
             })
         })
+    }
+
+    /// Extends every lease of `what` that `owner` holds to `until`; how many.
+    pub(crate) fn renew_leases(
+        &self,
+        what: Leased,
+        owner: &str,
+        until: Timestamp,
+    ) -> Result<usize> {
+        let sql = match what {
+            Leased::Deliveries => sql!(renew_delivery_leases),
+            Leased::Forming => sql!(renew_forming_leases),
+            Leased::Incoming => sql!(renew_incoming_leases),
+            #[cfg(feature = "receiver")]
+            Leased::ExchangeInbox => sql!(renew_inbox_leases),
+            #[cfg(feature = "receiver")]
+            Leased::ExchangeOutbox => sql!(renew_outbox_leases),
+        };
+        self.execute(sql, (owner, until.as_millis()))
     }
 
     /// The flows and statuses that hold records of `what`, from the kept counts (no read of
@@ -136,6 +192,29 @@ mod tests {
     use rusqlite::Connection;
 
     use super::super::migrate::migrate;
+
+    /// Every table whose rows are claimed (a status, attempts counted at claim, a lease
+    /// owner and an end) is a [`Leased`], so the leases on it are renewed and taken back.
+    #[cfg(feature = "receiver")]
+    #[test]
+    fn every_claimable_table_is_leased() {
+        use super::Leased;
+        let conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        migrate(&conn, Path::new(":memory:")).unwrap_or_else(|e| panic!("{e}"));
+        let mut claimable: Vec<String> = conn
+            .prepare(
+                "SELECT m.name FROM sqlite_schema AS m, pragma_table_info(m.name) AS c
+                 WHERE m.type = 'table'
+                   AND c.name IN ('status', 'attempts', 'lease_owner', 'lease_until')
+                 GROUP BY m.name HAVING COUNT(*) = 4",
+            )
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .unwrap_or_else(|e| panic!("{e}"));
+        claimable.sort_unstable();
+        let mut leased: Vec<&str> = Leased::ALL.iter().map(|l| l.table()).collect();
+        leased.sort_unstable();
+        assert_eq!(claimable, leased);
+    }
 
     /// The queues and their side tables: what a cleanup must never read whole.
     const QUEUE_TABLES: [&str; 8] = [

@@ -71,7 +71,7 @@ use file::OpenedFile;
 pub(crate) use incoming::{IncomingRow, NewIncoming};
 pub(crate) use inspect::{IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
 pub(crate) use integrity::Finding;
-pub(crate) use maintenance::{Finished, Leased};
+pub(crate) use maintenance::{Expired, Finished, Leased};
 pub(crate) use outgoing::{
     ClaimedDeliveryRow, ClaimedFormingRow, MessageState, NewDelivery, NewMessage,
 };

@@ -387,13 +387,6 @@ impl Db<'_> {
         })
     }
 
-    /// Extends every delivery and forming lease `owner` holds to `until`.
-    pub(crate) fn renew_leases(&self, owner: &str, until: Timestamp) -> Result<usize> {
-        let d = self.execute(sql!(renew_delivery_leases), (owner, until.as_millis()))?;
-        let m = self.execute(sql!(renew_forming_leases), (owner, until.as_millis()))?;
-        Ok(d + m)
-    }
-
     /// When the earliest delivery to one of `subscribers` falls due.
     pub(crate) fn next_delivery_due(&self, subscribers: &[&str]) -> Result<Option<Timestamp>> {
         Ok(self

@@ -1,6 +1,6 @@
--- Records the outcome of delivering outbox message ?1, claimed by ?2: status ?3, error ?4,
--- next attempt at ?5 (kept when NULL).
+-- Records the outcome of delivering outbox message ?1: status ?3, error ?4, next attempt at
+-- ?5 (kept when NULL); with ?2 not NULL, only while owner ?2 holds its lease.
 UPDATE exchange_outbox
 SET status = ?3, last_error = ?4, next_attempt_at = COALESCE(?5, next_attempt_at),
     lease_owner = NULL, lease_until = NULL, updated_at = ?6
-WHERE id = ?1 AND status = 'sending' AND lease_owner = ?2
+WHERE id = ?1 AND status = 'sending' AND (?2 IS NULL OR lease_owner = ?2)

@@ -1,0 +1,167 @@
+//! The kinds of work the dispatcher does, behind one trait: forming, delivery, incoming
+//! processing, and (with the receiver) the exchange's outbox and inbox. One file per kind.
+//!
+//! A kind says how its work is claimed (inside the claim's write), done (outside any
+//! transaction), recorded (inside the batch's durable write), when its next item falls due,
+//! and how the lease of an item whose process died or stalled is taken back. Its leases are
+//! renewed by the table they are on ([`Kind::leased`]), so a kind cannot be added without
+//! renewal and take-back: the dispatcher, the one-shot [`Engine::dispatch`] and the rescuer
+//! only ever iterate [`all`].
+//!
+//! [`Engine::dispatch`]: crate::Engine::dispatch
+
+mod delivery;
+#[cfg(feature = "receiver")]
+mod exchange_inbox;
+#[cfg(feature = "receiver")]
+mod exchange_outbox;
+mod forming;
+mod incoming;
+
+use std::time::Duration;
+
+use super::{Claimed, Recorded};
+use crate::config::ConfigSnapshot;
+use crate::engine::Core;
+use crate::error::Result;
+use crate::store::{Db, Expired, Leased};
+use crate::time::Timestamp;
+
+/// The target of the kinds' log lines: the dispatcher's, whichever kind writes them (the
+/// README shows it, and operators filter by it).
+const LOG_TARGET: &str = "integra_core::dispatch";
+
+/// Every kind of work, in the order a claim fills its room.
+pub(crate) fn all() -> &'static [&'static dyn Kind] {
+    &[
+        &forming::Forming,
+        &incoming::Incoming,
+        &delivery::Delivery,
+        #[cfg(feature = "receiver")]
+        &exchange_inbox::ExchangeInbox,
+        #[cfg(feature = "receiver")]
+        &exchange_outbox::ExchangeOutbox,
+    ]
+}
+
+/// The Rust handlers this process has registered: they decide which work it can claim.
+#[derive(Debug, Default)]
+pub(crate) struct Here {
+    /// Flows with a Rust former.
+    pub(crate) formers: Vec<String>,
+    /// Incoming flows with a Rust handler.
+    pub(crate) handlers: Vec<String>,
+    /// Exchange channels with a Rust handler.
+    #[cfg(feature = "receiver")]
+    pub(crate) channels: Vec<String>,
+}
+
+impl Here {
+    /// What `core` has registered now.
+    pub(crate) fn of(core: &Core) -> Here {
+        Here {
+            formers: core.registered_formers(),
+            handlers: core.registered_handlers(),
+            #[cfg(feature = "receiver")]
+            channels: core.registered_channels(),
+        }
+    }
+}
+
+/// Who takes a step over the kinds (claim, record, renew, look for due work, take back),
+/// and when: made before the transaction and moved into it.
+pub(crate) struct Step {
+    pub(crate) here: Here,
+    /// Who holds the leases taken, renewed and recorded.
+    pub(crate) owner: String,
+    pub(crate) now: Timestamp,
+    /// Until when the leases taken or renewed last.
+    pub(crate) lease_until: Timestamp,
+}
+
+impl Step {
+    /// Runs `f` in transaction `db` with the configuration it reads.
+    pub(crate) fn run<T>(
+        &self,
+        db: &Db<'_>,
+        f: impl FnOnce(&Context<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let config = db.config()?;
+        f(&Context {
+            db,
+            config: &config,
+            here: &self.here,
+            owner: &self.owner,
+            now: self.now,
+            lease_until: self.lease_until,
+        })
+    }
+}
+
+/// Where a step runs: its transaction, the configuration it read, and the step's own.
+pub(crate) struct Context<'a> {
+    pub(crate) db: &'a Db<'a>,
+    pub(crate) config: &'a ConfigSnapshot,
+    pub(crate) here: &'a Here,
+    /// Who holds the leases taken, renewed and recorded.
+    pub(crate) owner: &'a str,
+    pub(crate) now: Timestamp,
+    /// Until when the leases taken or renewed last.
+    pub(crate) lease_until: Timestamp,
+}
+
+/// One kind of work.
+pub(crate) trait Kind: Sync {
+    /// The table whose rows this kind claims, and so whose leases it renews and takes back.
+    fn leased(&self) -> Leased;
+
+    /// Claims up to `room` items due now that this process can do, into `claimed`; how many
+    /// rows it claimed (a batch of a broker's deliveries is one item of several rows).
+    fn claim(&self, at: &Context<'_>, room: usize, claimed: &mut Claimed) -> Result<usize>;
+
+    /// When the next item this process can do falls due, if any is queued.
+    fn next_due(&self, at: &Context<'_>) -> Result<Option<Timestamp>>;
+
+    /// Takes back one expired lease (its holder died or stalled past it): the item goes back
+    /// to be retried by its retry policy, or ends on its last allowed attempt. False when the
+    /// item had moved on meanwhile.
+    fn take_back(&self, at: &Context<'_>, expired: &Expired) -> Result<bool>;
+
+    /// Extends every lease of this kind that `at.owner` holds to `at.lease_until`.
+    fn renew(&self, at: &Context<'_>) -> Result<usize> {
+        Ok(at
+            .db
+            .renew_leases(self.leased(), at.owner, at.lease_until)?)
+    }
+}
+
+/// A claimed item, done outside any transaction.
+pub(crate) trait Work: Send {
+    /// Does the work. Never panics: a panicking former, transport or handler is a failed
+    /// attempt.
+    fn execute(self: Box<Self>, core: &Core) -> Box<dyn Done>;
+}
+
+/// A done item's outcome, to be recorded with its batch.
+pub(crate) trait Done: Send {
+    /// Records the outcome (the work took `took`) in the batch's durable write.
+    fn record(self: Box<Self>, at: &Context<'_>, took: Duration, done: &mut Recorded)
+    -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::all;
+    use crate::store::Leased;
+
+    /// Every table that holds leases is one kind's, so its claim, renewal and take-back
+    /// exist (the store's own test checks that every claimable table is a [`Leased`]).
+    #[test]
+    fn every_leased_table_belongs_to_one_kind() {
+        let mut kinds: Vec<&str> = all().iter().map(|k| k.leased().table()).collect();
+        kinds.sort_unstable();
+        let mut leased: Vec<&str> = Leased::ALL.iter().map(|l| l.table()).collect();
+        leased.sort_unstable();
+        assert_eq!(kinds, leased);
+    }
+}

@@ -1,0 +1,1 @@
+UPDATE exchange_inbox SET lease_until = ?2 WHERE status = 'in_progress' AND lease_owner = ?1
