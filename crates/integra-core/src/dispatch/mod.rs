@@ -147,6 +147,16 @@ pub(crate) struct Claimed {
     pub(crate) rows: usize,
 }
 
+impl Claimed {
+    /// Adds claimed `items`, one row each; how many.
+    fn take<W: Work + 'static>(&mut self, items: Vec<W>) -> usize {
+        let n = items.len();
+        self.items
+            .extend(items.into_iter().map(|w| Box::new(w) as Box<dyn Work>));
+        n
+    }
+}
+
 impl Core {
     /// Claims up to `max` rows of due work, filling the room kind by kind.
     pub(crate) fn claim_work(&self, max: usize) -> Result<Claimed> {

@@ -33,11 +33,7 @@ impl Kind for ExchangeInbox {
         let which = (Some(channels.as_slice()), &[][..]);
         let messages =
             Core::claim_exchange_inbox(at.db, at.owner, times, which, room, quarantine_after)?;
-        let n = messages.len();
-        claimed
-            .items
-            .extend(messages.into_iter().map(|m| Box::new(m) as Box<dyn Work>));
-        Ok(n)
+        Ok(claimed.take(messages))
     }
 
     fn next_due(&self, at: &Context<'_>) -> Result<Option<Timestamp>> {

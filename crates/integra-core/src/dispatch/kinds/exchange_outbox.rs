@@ -27,11 +27,9 @@ impl Kind for ExchangeOutbox {
         let name = at.config.config().exchange_settings().name;
         let times = (at.lease_until, at.now);
         let batches = Core::claim_due_outbox(at.db, (at.owner, &name), times, room)?;
-        let n = batches.iter().map(Batch::messages).sum();
-        claimed
-            .items
-            .extend(batches.into_iter().map(|b| Box::new(b) as Box<dyn Work>));
-        Ok(n)
+        let messages = batches.iter().map(Batch::messages).sum();
+        claimed.take(batches);
+        Ok(messages)
     }
 
     fn next_due(&self, at: &Context<'_>) -> Result<Option<Timestamp>> {

@@ -28,11 +28,7 @@ impl Kind for Incoming {
     fn claim(&self, at: &Context<'_>, room: usize, claimed: &mut Claimed) -> Result<usize> {
         let flows = flows_processed_here(at.config, &at.here.handlers);
         let rows = claim_incoming(at.db, at.owner, at.lease_until, at.now, &flows, room)?;
-        let n = rows.len();
-        claimed
-            .items
-            .extend(rows.into_iter().map(|row| Box::new(row) as Box<dyn Work>));
-        Ok(n)
+        Ok(claimed.take(rows))
     }
 
     fn next_due(&self, at: &Context<'_>) -> Result<Option<Timestamp>> {
