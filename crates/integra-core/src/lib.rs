@@ -84,5 +84,5 @@ pub use queue::register::{RegisterOptions, Registration};
 pub use queue::retry::HandlerError;
 pub use queue::status::{DeliveryStatus, InboxStatus, IncomingStatus, MessageStatus, OutboxStatus};
 pub use secrets::{SecretsError, SecretsKey};
-pub use store::{Durability, StoreError, StoreSpace};
+pub use store::{BackendError, Durability, StoreError, StoreSpace};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

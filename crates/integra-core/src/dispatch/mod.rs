@@ -22,6 +22,7 @@
 mod background;
 pub(crate) mod kinds;
 mod oneshot;
+mod rescuer;
 mod unhandled;
 
 use std::collections::BTreeMap;

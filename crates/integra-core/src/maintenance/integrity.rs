@@ -91,7 +91,7 @@ type Run = fn(&Db<'_>, IntegrityMode) -> Result<Vec<Finding>, StoreError>;
 /// The checks, in the order they run.
 const CHECKS: [(IntegrityCheck, Run); 6] = [
     (IntegrityCheck::Sqlite, |db, mode| {
-        db.check_sqlite(mode == IntegrityMode::Full, MAX_LISTED)
+        db.check_storage(mode == IntegrityMode::Full, MAX_LISTED)
     }),
     (IntegrityCheck::ForeignKeys, |db, _| {
         db.check_foreign_keys(MAX_LISTED)
@@ -171,7 +171,7 @@ impl Engine {
 /// A finding, described.
 fn problem(check: IntegrityCheck, finding: Finding) -> IntegrityProblem {
     let (what, location) = match finding {
-        Finding::Sqlite(line) => sqlite_line(&line),
+        Finding::Storage(line) => sqlite_line(&line),
         Finding::ForeignKey {
             table,
             rowid,

@@ -1,12 +1,10 @@
-//! Background housekeeping: taking back leases whose holder died (`rescuer`), removing
-//! finished records past their retention ([`cleanup`]) and giving the space they took back
+//! Background housekeeping: removing finished records past their retention ([`cleanup`]) and giving the space they took back
 //! (`space`); and checking that the database is sound ([`integrity`]).
 //!
 //! All are idempotent and safe to run from several processes at once.
 
 pub mod cleanup;
 pub mod integrity;
-pub(crate) mod rescuer;
 mod space;
 
 use std::time::Duration;

@@ -13,7 +13,7 @@
 //!   Dead when the subscriber's attempts are used up.
 //!
 //! Attempts are counted when work is claimed. Claimed work holds a lease; leases of a
-//! process that died are taken back when they expire (`maintenance::rescuer`).
+//! process that died are taken back when they expire (`dispatch::rescuer`).
 //!
 //! The status names of the 1C subsystem are in [`status`].
 

@@ -1,151 +1,29 @@
 //! Stored configuration: one JSON row per object, plus the version number every process
 //! compares with its cached snapshot.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use super::Result;
+use std::sync::Arc;
 
-use super::db::sql;
-use super::{Db, Result, StoreError};
-use crate::config::Config;
+use crate::config::{Config, ConfigSnapshot};
 use crate::time::Timestamp;
 
-const ENDPOINT: &str = "endpoint";
-const SUBSCRIBER: &str = "subscriber";
-const FLOW: &str = "flow";
-const SCHEMA: &str = "schema";
-const LISTENER: &str = "listener";
-const EXCHANGE: &str = "exchange";
+/// The stored configuration: read (cached by version), replace, seal secrets. Each call runs in the
+/// transaction of the [`Db`](super::Db) it is called on.
+pub(crate) trait ConfigStore {
+    /// The configuration as of this transaction, reloaded when its stored version changed.
+    fn config(&self) -> Result<Arc<ConfigSnapshot>>;
 
-/// Decodes one stored object of `kind`.
-fn decode<T: DeserializeOwned>(kind: &str, code: &str, body: &str) -> Result<T> {
-    serde_json::from_str(body).map_err(|e| StoreError::StoredConfig {
-        kind: kind.to_owned(),
-        code: code.to_owned(),
-        reason: e.to_string(),
-    })
-}
-
-impl Db<'_> {
     /// The stored configuration's version; it grows by one with every change.
-    pub(crate) fn config_version(&self) -> Result<i64> {
-        Ok(self
-            .row(sql!(select_config_version), [], |r| r.get(0))?
-            .unwrap_or(0))
-    }
+    fn config_version(&self) -> Result<i64>;
 
     /// Reads the stored configuration, its secrets opened.
-    pub(crate) fn load_config(&self) -> Result<Config> {
-        let mut config = self.load_config_as_stored()?;
-        let key = self.secrets_key();
-        for secret in config.secrets_mut() {
-            *secret.value_mut() = crate::secrets::open(key, secret.value_mut())?;
-        }
-        Ok(config)
-    }
+    fn load_config(&self) -> Result<Config>;
 
     /// Seals every secret still stored in clear, when the store has a key (the database
     /// was used without one before). Returns how many were sealed.
-    pub(crate) fn seal_secrets_in_clear(&self, now: Timestamp) -> Result<usize> {
-        if self.secrets_key().is_none() {
-            return Ok(0);
-        }
-        let mut stored = self.load_config_as_stored()?;
-        let in_clear = stored
-            .secrets_mut()
-            .filter(|s| !crate::secrets::is_sealed(s.expose()))
-            .count();
-        if in_clear > 0 {
-            self.replace_config(&self.load_config()?)?;
-        }
-        #[cfg(feature = "receiver")]
-        let in_clear = {
-            let mut more = in_clear;
-            for endpoint in self.exchange_endpoints_as_stored()? {
-                if !crate::secrets::is_sealed(&endpoint.password) {
-                    self.upsert_exchange_endpoint(&endpoint, now)?;
-                    more += 1;
-                }
-            }
-            more
-        };
-        #[cfg(not(feature = "receiver"))]
-        let _ = now;
-        Ok(in_clear)
-    }
-
-    /// Reads the stored configuration, its secrets as stored.
-    fn load_config_as_stored(&self) -> Result<Config> {
-        let mut config = Config::default();
-        let rows = self.rows(sql!(select_config_objects), [], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        for (kind, code, body) in rows {
-            match kind.as_str() {
-                ENDPOINT => config.endpoints.push(decode(&kind, &code, &body)?),
-                SUBSCRIBER => config.subscribers.push(decode(&kind, &code, &body)?),
-                FLOW => config.flows.push(decode(&kind, &code, &body)?),
-                SCHEMA => config.schemas.push(decode(&kind, &code, &body)?),
-                LISTENER => config.listeners.push(decode(&kind, &code, &body)?),
-                EXCHANGE => config.exchange = Some(decode(&kind, &code, &body)?),
-                _ => {
-                    return Err(StoreError::StoredConfig {
-                        kind,
-                        code,
-                        reason: "this build of Integra does not know this kind of object".into(),
-                    });
-                }
-            }
-        }
-        Ok(config)
-    }
+    fn seal_secrets_in_clear(&self, now: Timestamp) -> Result<usize>;
 
     /// Replaces the stored configuration with `config` (already validated) and bumps the
     /// version. Returns the new version.
-    pub(crate) fn replace_config(&self, config: &Config) -> Result<i64> {
-        let sealed;
-        let config = match self.secrets_key() {
-            Some(key) => {
-                let mut copy = config.clone();
-                for secret in copy.secrets_mut() {
-                    *secret.value_mut() = key.seal(secret.value_mut());
-                }
-                sealed = copy;
-                &sealed
-            }
-            None => config,
-        };
-        self.execute(sql!(delete_config_objects), [])?;
-        self.insert_objects(ENDPOINT, &config.endpoints, |e| &e.code)?;
-        self.insert_objects(SUBSCRIBER, &config.subscribers, |s| &s.code)?;
-        self.insert_objects(FLOW, &config.flows, |f| &f.code)?;
-        self.insert_objects(SCHEMA, &config.schemas, |s| &s.code)?;
-        self.insert_objects(LISTENER, &config.listeners, |l| &l.code)?;
-        self.insert_objects(EXCHANGE, config.exchange.as_slice(), |_| EXCHANGE)?;
-        Ok(self
-            .row(sql!(bump_config_version), [], |r| r.get(0))?
-            .unwrap_or(0))
-    }
-
-    /// Stores the objects of one kind, keeping their order.
-    fn insert_objects<T: Serialize>(
-        &self,
-        kind: &str,
-        objects: &[T],
-        code: impl Fn(&T) -> &str,
-    ) -> Result<()> {
-        for (position, object) in objects.iter().enumerate() {
-            let code = code(object);
-            let body = serde_json::to_string(object).map_err(|e| StoreError::StoredConfig {
-                kind: kind.to_owned(),
-                code: code.to_owned(),
-                reason: e.to_string(),
-            })?;
-            self.execute(sql!(insert_config_object), (kind, code, position, body))?;
-        }
-        Ok(())
-    }
+    fn replace_config(&self, config: &Config) -> Result<i64>;
 }

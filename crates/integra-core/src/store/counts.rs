@@ -2,11 +2,9 @@
 //! by triggers in the same transaction as every change (migration 003), and the oldest
 //! pending row of a flow, found through partial indexes.
 
-use std::collections::BTreeMap;
-
-use super::db::sql;
-use super::{Db, Result};
+use super::Result;
 use crate::time::Timestamp;
+use std::collections::BTreeMap;
 
 /// Which queue a count is of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,7 +31,7 @@ impl Counted {
         }
     }
 
-    fn from_kind(kind: &str) -> Option<Self> {
+    pub(crate) fn from_kind(kind: &str) -> Option<Self> {
         Counted::ALL.into_iter().find(|c| c.kind() == kind)
     }
 }
@@ -57,57 +55,16 @@ pub(crate) struct StatusCounts {
     pub(crate) incoming: BTreeMap<String, u64>,
 }
 
-impl Db<'_> {
+/// The counts kept per queue, flow and status, and the oldest pending record. Each call runs in the
+/// transaction of the [`Db`](super::Db) it is called on.
+pub(crate) trait CountStore {
     /// Every non-zero count.
-    pub(crate) fn queue_counts(&self) -> Result<Vec<QueueCount>> {
-        let rows = self.rows(sql!(select_queue_counts), [], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                QueueCount {
-                    queue: Counted::Messages,
-                    flow: r.get(1)?,
-                    subscriber: r.get(2)?,
-                    status: r.get(3)?,
-                    n: r.get(4)?,
-                },
-            ))
-        })?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(kind, count)| {
-                Some(QueueCount {
-                    queue: Counted::from_kind(&kind)?,
-                    ..count
-                })
-            })
-            .collect())
-    }
+    fn queue_counts(&self) -> Result<Vec<QueueCount>>;
 
     /// Counts by status, summed over flows and subscribers.
-    pub(crate) fn status_counts(&self) -> Result<StatusCounts> {
-        let mut counts = StatusCounts::default();
-        for c in self.queue_counts()? {
-            let by_status = match c.queue {
-                Counted::Messages => &mut counts.messages,
-                Counted::Deliveries => &mut counts.deliveries,
-                Counted::Incoming => &mut counts.incoming,
-            };
-            *by_status.entry(c.status).or_default() += c.n;
-        }
-        Ok(counts)
-    }
+    fn status_counts(&self) -> Result<StatusCounts>;
 
     /// When the oldest row of `flow` still pending in `queue` was created: waiting to be
     /// formed, to be sent, or to be processed.
-    pub(crate) fn oldest_pending(&self, queue: Counted, flow: &str) -> Result<Option<Timestamp>> {
-        let statement = match queue {
-            Counted::Messages => sql!(oldest_pending_message),
-            Counted::Deliveries => sql!(oldest_pending_delivery),
-            Counted::Incoming => sql!(oldest_pending_incoming),
-        };
-        Ok(self
-            .row(statement, [flow], |r| r.get::<_, Option<i64>>(0))?
-            .flatten()
-            .map(Timestamp::from_millis))
-    }
+    fn oldest_pending(&self, queue: Counted, flow: &str) -> Result<Option<Timestamp>>;
 }

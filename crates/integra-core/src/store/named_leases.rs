@@ -1,30 +1,21 @@
 //! Named leases: a job that one process at a time may run on a store (the exchange's
 //! `deliver_messages`, cleanup), held by an owner until a time and taken over once expired.
 
-use super::db::sql;
-use super::{Db, Result};
+use super::Result;
 use crate::time::Timestamp;
 
-impl Db<'_> {
+/// Named leases: one holder at a time of a job on the store. Each call runs in the transaction of
+/// the [`Db`](super::Db) it is called on.
+pub(crate) trait NamedLeaseStore {
     /// Takes lease `name` for `owner` until `until`; false when another holds it.
-    pub(crate) fn acquire_named_lease(
+    fn acquire_named_lease(
         &self,
         name: &str,
         owner: &str,
         until: Timestamp,
         now: Timestamp,
-    ) -> Result<bool> {
-        let taken: Option<String> = self.row(
-            sql!(acquire_named_lease),
-            (name, owner, until.as_millis(), now.as_millis()),
-            |r| r.get(0),
-        )?;
-        Ok(taken.is_some())
-    }
+    ) -> Result<bool>;
 
     /// Gives up lease `name`.
-    pub(crate) fn release_named_lease(&self, name: &str, owner: &str) -> Result<()> {
-        self.execute(sql!(release_named_lease), (name, owner))?;
-        Ok(())
-    }
+    fn release_named_lease(&self, name: &str, owner: &str) -> Result<()>;
 }

@@ -2,8 +2,7 @@
 //! a flow's source, Kafka offsets (moved in the same transaction as the records read), poll
 //! state (validators and cursor), and the messages a source rejected.
 
-use super::db::sql;
-use super::{Db, Result};
+use super::Result;
 use crate::time::Timestamp;
 
 /// Who runs a flow's source, and how it last went.
@@ -37,75 +36,42 @@ pub(crate) struct RejectionRow {
     pub(crate) at: Timestamp,
 }
 
-impl Db<'_> {
+/// Sources: who holds each, its offsets and poll state, and the messages it refused. Each call runs
+/// in the transaction of the [`Db`](super::Db) it is called on.
+pub(crate) trait SourceStore {
     /// Takes or extends `owner`'s lease on `flow`'s source until `until`; false when another
     /// owner holds an unexpired lease.
-    pub(crate) fn acquire_source_lease(
+    fn acquire_source_lease(
         &self,
         flow: &str,
         owner: &str,
         until: Timestamp,
         now: Timestamp,
-    ) -> Result<bool> {
-        let taken = self.row(
-            sql!(acquire_source_lease),
-            (flow, owner, until.as_millis(), now.as_millis()),
-            |_| Ok(()),
-        )?;
-        Ok(taken.is_some())
-    }
+    ) -> Result<bool>;
 
     /// Gives up `owner`'s lease on `flow`'s source.
-    pub(crate) fn release_source_lease(
-        &self,
-        flow: &str,
-        owner: &str,
-        now: Timestamp,
-    ) -> Result<()> {
-        self.execute(sql!(release_source_lease), (flow, owner, now.as_millis()))?;
-        Ok(())
-    }
+    fn release_source_lease(&self, flow: &str, owner: &str, now: Timestamp) -> Result<()>;
 
     /// Records the error of `owner`'s run of `flow`'s source (`None` once it works again).
-    pub(crate) fn set_source_error(
+    fn set_source_error(
         &self,
         flow: &str,
         owner: &str,
         error: Option<&str>,
         now: Timestamp,
-    ) -> Result<()> {
-        self.execute(
-            sql!(set_source_error),
-            (flow, owner, error, now.as_millis()),
-        )?;
-        Ok(())
-    }
+    ) -> Result<()>;
 
     /// Every source lease.
-    pub(crate) fn source_leases(&self) -> Result<Vec<SourceLeaseRow>> {
-        self.rows(sql!(select_source_leases), [], |r| {
-            Ok(SourceLeaseRow {
-                flow: r.get(0)?,
-                owner: r.get(1)?,
-                lease_until: Timestamp::from_millis(r.get(2)?),
-                last_error: r.get(3)?,
-                updated_at: Timestamp::from_millis(r.get(4)?),
-            })
-        })
-    }
+    fn source_leases(&self) -> Result<Vec<SourceLeaseRow>>;
 
     /// The stored next offsets of `flow`'s partitions of `topic`.
     #[cfg(feature = "kafka")]
-    pub(crate) fn source_offsets(&self, flow: &str, topic: &str) -> Result<Vec<(i32, i64)>> {
-        self.rows(sql!(select_source_offsets), (flow, topic), |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-    }
+    fn source_offsets(&self, flow: &str, topic: &str) -> Result<Vec<(i32, i64)>>;
 
     /// Moves a partition's offset from `from` to `to`; false (nothing changed) when the
     /// stored offset is not `from`, because another reader moved it.
     #[cfg(feature = "kafka")]
-    pub(crate) fn advance_source_offset(
+    fn advance_source_offset(
         &self,
         flow: &str,
         topic: &str,
@@ -113,49 +79,15 @@ impl Db<'_> {
         from: i64,
         to: i64,
         now: Timestamp,
-    ) -> Result<bool> {
-        let moved = self.row(
-            sql!(advance_source_offset),
-            (flow, topic, partition, from, to, now.as_millis()),
-            |_| Ok(()),
-        )?;
-        Ok(moved.is_some())
-    }
+    ) -> Result<bool>;
 
     /// What the last poll of `flow` left.
     #[cfg(feature = "http")]
-    pub(crate) fn poll_state(&self, flow: &str) -> Result<PollStateRow> {
-        Ok(self
-            .row(sql!(select_poll_state), [flow], |r| {
-                Ok(PollStateRow {
-                    etag: r.get(0)?,
-                    last_modified: r.get(1)?,
-                    cursor: r.get(2)?,
-                })
-            })?
-            .unwrap_or_default())
-    }
+    fn poll_state(&self, flow: &str) -> Result<PollStateRow>;
 
     /// Stores what this poll of `flow` leaves for the next.
     #[cfg(feature = "http")]
-    pub(crate) fn save_poll_state(
-        &self,
-        flow: &str,
-        state: &PollStateRow,
-        now: Timestamp,
-    ) -> Result<()> {
-        self.execute(
-            sql!(upsert_poll_state),
-            (
-                flow,
-                &state.etag,
-                &state.last_modified,
-                &state.cursor,
-                now.as_millis(),
-            ),
-        )?;
-        Ok(())
-    }
+    fn save_poll_state(&self, flow: &str, state: &PollStateRow, now: Timestamp) -> Result<()>;
 
     /// Records a message `source` received for `flow` and rejected.
     #[cfg_attr(
@@ -167,7 +99,7 @@ impl Db<'_> {
         )),
         allow(dead_code, reason = "only sources reject, and this build has none")
     )]
-    pub(crate) fn insert_rejection(
+    fn insert_rejection(
         &self,
         flow: &str,
         source: &str,
@@ -175,26 +107,8 @@ impl Db<'_> {
         reason: &str,
         payload: &str,
         now: Timestamp,
-    ) -> Result<()> {
-        self.execute(
-            sql!(insert_rejection),
-            (flow, source, message_id, reason, payload, now.as_millis()),
-        )?;
-        Ok(())
-    }
+    ) -> Result<()>;
 
     /// The latest `limit` rejections of `flow`, newest first.
-    pub(crate) fn rejections(&self, flow: &str, limit: usize) -> Result<Vec<RejectionRow>> {
-        self.rows(sql!(select_rejections), (flow, limit), |r| {
-            Ok(RejectionRow {
-                id: r.get(0)?,
-                flow: r.get(1)?,
-                source: r.get(2)?,
-                message_id: r.get(3)?,
-                reason: r.get(4)?,
-                payload: r.get(5)?,
-                at: Timestamp::from_millis(r.get(6)?),
-            })
-        })
-    }
+    fn rejections(&self, flow: &str, limit: usize) -> Result<Vec<RejectionRow>>;
 }

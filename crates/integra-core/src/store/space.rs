@@ -12,17 +12,12 @@
 //! one had taken; and a probe write, which changes nothing of the queues, tells whether a
 //! write commits now. The receiver's `/health` asks.
 
+use super::Result;
+use serde::Serialize;
 use std::sync::{Mutex, PoisonError};
 #[cfg(feature = "receiver")]
 use std::time::Duration;
 use std::time::Instant;
-
-use serde::Serialize;
-
-use super::db::sql;
-#[cfg(feature = "receiver")]
-use super::{Commit, Store, StoreError};
-use super::{Db, Result};
 
 /// The database file's space.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -34,30 +29,6 @@ pub struct StoreSpace {
     /// Whether free pages are given back to the file system (files created by this
     /// version); otherwise they stay in the file until it is compacted.
     pub gives_back: bool,
-}
-
-impl Db<'_> {
-    /// The file's size and free space.
-    pub(crate) fn space(&self) -> Result<StoreSpace> {
-        self.row(sql!(select_space), [], |r| {
-            Ok(StoreSpace {
-                file_bytes: r.get(0)?,
-                free_bytes: r.get(1)?,
-                gives_back: r.get::<_, i64>(2)? == 2,
-            })
-        })
-        .map(Option::unwrap_or_default)
-    }
-
-    /// Gives up to 64 KB of free pages back to the file system (a file created by this
-    /// version): how many bytes, and the file's space afterwards.
-    pub(crate) fn give_back_free_pages(&self) -> Result<(u64, StoreSpace)> {
-        let before = self.space()?.free_bytes;
-        // The pragma steps like a query (it works as its rows are read).
-        self.rows(sql!(give_back_free_pages), [], |_| Ok(()))?;
-        let after = self.space()?;
-        Ok((before.saturating_sub(after.free_bytes), after))
-    }
 }
 
 /// How long a write that failed for lack of space is taken as the database's state before
@@ -80,7 +51,7 @@ impl SpaceWatch {
     /// Why the latest write failed for lack of space, when it did less than
     /// [`SPACE_RECHECK`] ago and nothing committed since.
     #[cfg(feature = "receiver")]
-    fn recent(&self) -> Option<&'static str> {
+    pub(super) fn recent(&self) -> Option<&'static str> {
         let state = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         state
             .filter(|(at, _)| at.elapsed() < SPACE_RECHECK)
@@ -88,30 +59,17 @@ impl SpaceWatch {
     }
 }
 
-#[cfg(feature = "receiver")]
-impl Db<'_> {
-    /// A write that changes nothing of the queues.
-    fn probe_write(&self) -> Result<()> {
-        self.execute(sql!(probe_write), [])?;
-        Ok(())
-    }
-}
+/// The space the store takes, and giving free space back. Each call runs in the transaction of the
+/// [`Db`](super::Db) it is called on.
+pub(crate) trait SpaceStore {
+    /// The file's size and free space.
+    fn space(&self) -> Result<StoreSpace>;
 
-#[cfg(feature = "receiver")]
-impl Store {
-    /// Whether the database can be written: [`StoreError::Full`] while the latest write
-    /// failed for lack of space (for [`SPACE_RECHECK`] after it, unless a write commits
-    /// meanwhile); otherwise the outcome of a probe write.
-    ///
-    /// # Errors
-    /// [`StoreError::Full`]; whatever the probe write fails with (read-only, busy).
-    pub(crate) fn check_writable(&self) -> Result<()> {
-        if let Some(cause) = self.writer.space().recent() {
-            return Err(StoreError::Full {
-                path: self.path.clone(),
-                cause,
-            });
-        }
-        self.write(Commit::Lazy, |db| db.probe_write())
-    }
+    /// Gives up to 64 KB of free pages back to the file system (a file created by this
+    /// version): how many bytes, and the file's space afterwards.
+    fn give_back_free_pages(&self) -> Result<(u64, StoreSpace)>;
+
+    /// Writes (and so tests) the store without changing anything of the queues.
+    #[cfg(feature = "receiver")]
+    fn probe_write(&self) -> Result<()>;
 }

@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use super::{Claimed, Context, Done, Kind, LOG_TARGET, Work};
+use super::{Claimed, Context, Done, Kind, LEASE_EXPIRED, LOG_TARGET, Work};
 use crate::config::ConfigSnapshot;
 use crate::dispatch::Recorded;
 use crate::engine::Core;
 use crate::error::Result;
-use crate::maintenance::rescuer::LEASE_EXPIRED;
 use crate::metrics::Observation;
 use crate::queue::delivery::finish_delivery;
 use crate::queue::status::DeliveryStatus;

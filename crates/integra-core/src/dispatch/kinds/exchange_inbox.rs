@@ -4,12 +4,11 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use super::{Claimed, Context, Done, Kind, Work};
+use super::{Claimed, Context, Done, Kind, LEASE_EXPIRED, Work};
 use crate::dispatch::Recorded;
 use crate::engine::Core;
 use crate::error::Result;
 use crate::exchange::ExchangeMessage;
-use crate::maintenance::rescuer::LEASE_EXPIRED;
 use crate::queue::retry::HandlerError;
 use crate::queue::status::InboxStatus;
 use crate::store::{Expired, Leased};

@@ -3,12 +3,11 @@
 
 use std::time::Duration;
 
-use super::{Claimed, Context, Done, Kind, LOG_TARGET, Work};
+use super::{Claimed, Context, Done, Kind, LEASE_EXPIRED, LOG_TARGET, Work};
 use crate::dispatch::Recorded;
 use crate::engine::Core;
 use crate::error::Result;
 use crate::exchange::deliver::Claimed as Batch;
-use crate::maintenance::rescuer::LEASE_EXPIRED;
 use crate::store::{Expired, Leased};
 use crate::time::Timestamp;
 

@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Claimed, Context, Done, Kind, LOG_TARGET, Work};
+use super::{Claimed, Context, Done, Kind, LEASE_EXPIRED, LOG_TARGET, Work};
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
 use crate::dispatch::Recorded;
 use crate::engine::Core;
 use crate::error::{Error, Result};
-use crate::maintenance::rescuer::LEASE_EXPIRED;
 use crate::metrics::Observation;
 use crate::queue::forming::{
     FormOutcome, FormingItem, FormingResult, check_formed, claim_forming, finish_forming,

@@ -4,12 +4,11 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use super::{Claimed, Context, Done, Kind, Work};
+use super::{Claimed, Context, Done, Kind, LEASE_EXPIRED, Work};
 use crate::config::{ConfigSnapshot, Direction, Processor};
 use crate::dispatch::Recorded;
 use crate::engine::Core;
 use crate::error::Result;
-use crate::maintenance::rescuer::LEASE_EXPIRED;
 use crate::metrics::Observation;
 use crate::queue::incoming::{IncomingItem, Processing, claim_incoming, record_processing};
 use crate::queue::retry::HandlerError;

@@ -5,7 +5,7 @@
 //! transaction), recorded (inside the batch's durable write), when its next item falls due,
 //! and how the lease of an item whose process died or stalled is taken back. Its leases are
 //! renewed by the table they are on ([`Kind::leased`]), so a kind cannot be added without
-//! renewal and take-back: the dispatcher, the one-shot [`Engine::dispatch`] and the rescuer
+//! renewal and take-back: the dispatcher, the one-shot [`Engine::dispatch`] and the rescuer (`rescuer`)
 //! only ever iterate [`all`].
 //!
 //! [`Engine::dispatch`]: crate::Engine::dispatch
@@ -30,6 +30,9 @@ use crate::time::Timestamp;
 /// The target of the kinds' log lines: the dispatcher's, whichever kind writes them (the
 /// README shows it, and operators filter by it).
 const LOG_TARGET: &str = "integra_core::dispatch";
+
+/// The history note of a taken-back lease.
+const LEASE_EXPIRED: &str = "lease expired: the process holding this work stopped or stalled";
 
 /// Every kind of work, in the order a claim fills its room.
 pub(crate) fn all() -> &'static [&'static dyn Kind] {

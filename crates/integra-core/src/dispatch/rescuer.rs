@@ -6,17 +6,13 @@
 
 use std::time::Duration;
 
-use crate::dispatch::kinds::{self, Here};
+use super::kinds::{self, Here};
 use crate::engine::Core;
 use crate::error::{Error, Result};
 use crate::store::Commit;
 
 /// Most expired leases of each kind handled in one transaction.
 const BATCH: usize = 500;
-
-/// The history note of a taken-back lease.
-pub(crate) const LEASE_EXPIRED: &str =
-    "lease expired: the process holding this work stopped or stalled";
 
 impl Core {
     /// Takes back every expired lease. Returns how many. Reads first, so when nothing has

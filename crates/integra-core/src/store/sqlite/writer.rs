@@ -35,8 +35,8 @@ use crossbeam_channel::{Sender, TrySendError};
 use rusqlite::Connection;
 
 use super::file::OpenedFile;
-use super::space::SpaceWatch;
-use super::{Commit, ConfigCache, Db, Durability, StoreError, run_control};
+use super::{Commit, ConfigCache, Db, Durability, StoreError, Tx, run_control};
+use crate::store::space::SpaceWatch;
 
 /// Most jobs committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -320,7 +320,7 @@ impl WriterConn {
         let mut finishes = Vec::with_capacity(jobs.len());
         let mut all_ok = true;
         let mut broken: Option<StoreError> = None;
-        let db = Db::new(&self.conn, config, &self.path);
+        let db = Tx::new(&self.conn, config, &self.path);
         for job in jobs {
             if let Some(e) = &broken {
                 (job.abort)(e);

@@ -146,7 +146,7 @@ mod tests {
             .chain(OutboxStatus::ALL.iter().map(|s| s.as_str()))
             .chain(InboxStatus::ALL.iter().map(|s| s.as_str()))
             .collect();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/sql");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/sqlite/sql");
         let mut checked = 0;
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
@@ -255,7 +255,7 @@ mod tests {
     /// Every bound LIMIT is written `?n + 0` (see the store's module docs).
     #[test]
     fn no_statement_limits_by_a_bare_parameter() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/sql");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/sqlite/sql");
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
             for (i, _) in text.match_indices("LIMIT ?") {

@@ -1,27 +1,25 @@
-//! [`Db`]: a connection inside a transaction, and the helpers every named operation uses to
+//! [`Tx`]: a connection inside a transaction, and the helpers every named operation uses to
 //! run its statement (prepared once per connection, errors labelled with the statement name).
 
 use std::cell::Cell;
 use std::path::Path;
-use std::sync::Arc;
 
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Params, Row};
 
 use super::{ConfigCache, Result, StoreError};
-use crate::config::ConfigSnapshot;
 use crate::secrets::SecretsKey;
 
-/// A named SQL statement from `store/sql/`.
+/// A named SQL statement from `store/sqlite/sql/`.
 #[derive(Clone, Copy)]
 pub(crate) struct Sql {
     pub(crate) name: &'static str,
     pub(crate) text: &'static str,
 }
 
-/// The statement in `store/sql/<name>.sql`.
+/// The statement in `store/sqlite/sql/<name>.sql`.
 macro_rules! sql {
     ($name:ident) => {
-        $crate::store::db::Sql {
+        $crate::store::sqlite::db::Sql {
             name: stringify!($name),
             text: include_str!(concat!("sql/", stringify!($name), ".sql")),
         }
@@ -30,19 +28,20 @@ macro_rules! sql {
 pub(crate) use sql;
 
 /// A connection inside a transaction: the writer's (read-write) or a reader's (read-only).
-/// The store's named operations are methods on it, spread over the files of this folder.
-pub(crate) struct Db<'c> {
+/// It implements the store's operations (the traits of `store/`), one file of this folder
+/// per area.
+pub(crate) struct Tx<'c> {
     conn: &'c Connection,
-    config: &'c ConfigCache,
+    pub(super) config: &'c ConfigCache,
     /// The database file, named in errors.
     path: &'c Path,
     /// Why a statement failed for lack of space, when one did.
     full: Cell<Option<&'static str>>,
 }
 
-impl<'c> Db<'c> {
+impl<'c> Tx<'c> {
     pub(super) fn new(conn: &'c Connection, config: &'c ConfigCache, path: &'c Path) -> Self {
-        Db {
+        Tx {
             conn,
             config,
             path,
@@ -134,18 +133,6 @@ impl<'c> Db<'c> {
     /// The key secrets are sealed with at rest, if any.
     pub(super) fn secrets_key(&self) -> Option<&SecretsKey> {
         self.config.secrets_key.as_ref()
-    }
-
-    /// The configuration as of this transaction, reloaded when its stored version changed.
-    pub(crate) fn config(&self) -> Result<Arc<ConfigSnapshot>> {
-        let cached = self.config.get();
-        let version = self.config_version()?;
-        if version == cached.version() {
-            return Ok(cached);
-        }
-        let fresh = Arc::new(ConfigSnapshot::new(version, self.load_config()?));
-        self.config.set(Arc::clone(&fresh));
-        Ok(fresh)
     }
 }
 

@@ -1,0 +1,57 @@
+//! The SQLite implementation of [`CountStore`].
+
+use super::db::sql;
+use super::{Result, Tx};
+use crate::store::counts::{CountStore, Counted, QueueCount, StatusCounts};
+use crate::time::Timestamp;
+
+impl CountStore for Tx<'_> {
+    fn queue_counts(&self) -> Result<Vec<QueueCount>> {
+        let rows = self.rows(sql!(select_queue_counts), [], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                QueueCount {
+                    queue: Counted::Messages,
+                    flow: r.get(1)?,
+                    subscriber: r.get(2)?,
+                    status: r.get(3)?,
+                    n: r.get(4)?,
+                },
+            ))
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(kind, count)| {
+                Some(QueueCount {
+                    queue: Counted::from_kind(&kind)?,
+                    ..count
+                })
+            })
+            .collect())
+    }
+
+    fn status_counts(&self) -> Result<StatusCounts> {
+        let mut counts = StatusCounts::default();
+        for c in self.queue_counts()? {
+            let by_status = match c.queue {
+                Counted::Messages => &mut counts.messages,
+                Counted::Deliveries => &mut counts.deliveries,
+                Counted::Incoming => &mut counts.incoming,
+            };
+            *by_status.entry(c.status).or_default() += c.n;
+        }
+        Ok(counts)
+    }
+
+    fn oldest_pending(&self, queue: Counted, flow: &str) -> Result<Option<Timestamp>> {
+        let statement = match queue {
+            Counted::Messages => sql!(oldest_pending_message),
+            Counted::Deliveries => sql!(oldest_pending_delivery),
+            Counted::Incoming => sql!(oldest_pending_incoming),
+        };
+        Ok(self
+            .row(statement, [flow], |r| r.get::<_, Option<i64>>(0))?
+            .flatten()
+            .map(Timestamp::from_millis))
+    }
+}

@@ -1,0 +1,28 @@
+//! The SQLite implementation of [`NamedLeaseStore`].
+
+use super::db::sql;
+use super::{Result, Tx};
+use crate::store::named_leases::NamedLeaseStore;
+use crate::time::Timestamp;
+
+impl NamedLeaseStore for Tx<'_> {
+    fn acquire_named_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let taken: Option<String> = self.row(
+            sql!(acquire_named_lease),
+            (name, owner, until.as_millis(), now.as_millis()),
+            |r| r.get(0),
+        )?;
+        Ok(taken.is_some())
+    }
+
+    fn release_named_lease(&self, name: &str, owner: &str) -> Result<()> {
+        self.execute(sql!(release_named_lease), (name, owner))?;
+        Ok(())
+    }
+}
