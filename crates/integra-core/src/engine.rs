@@ -6,22 +6,17 @@
 //! `queue::inspect`, `dispatch`, `maintenance`, `external_ids`); this file holds opening,
 //! configuration and the parts they share.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::config::{Config, ConfigSnapshot, Endpoint, ExchangeSettings, Flow, Subscriber};
-use crate::dispatch::{Dispatcher, Warned};
+use crate::dispatch::{Dispatcher, Handlers, Warned};
 use crate::error::{Error, Result};
-#[cfg(feature = "receiver")]
-use crate::exchange::ChannelHandler;
 use crate::metrics::{Metrics, Observation};
 use crate::openapi::Catalog;
-use crate::queue::forming::Former;
-use crate::queue::incoming::IncomingHandler;
 use crate::secrets::SecretsKey;
 use crate::store::{Commit, Db, Durability, Store, StoreError, StoreOptions};
 use crate::time::{Clock, SystemClock, Timestamp};
@@ -99,12 +94,8 @@ pub(crate) struct Core {
     pub(crate) options: EngineOptions,
     /// Identifies this engine's leases in the database.
     pub(crate) owner: String,
-    pub(crate) formers: RwLock<HashMap<String, Arc<dyn Former>>>,
-    /// Rust handlers of incoming flows registered in this process.
-    pub(crate) incoming_handlers: RwLock<HashMap<String, Arc<dyn IncomingHandler>>>,
-    /// Rust handlers of exchange channels registered in this process.
-    #[cfg(feature = "receiver")]
-    pub(crate) channel_handlers: RwLock<HashMap<String, Arc<dyn ChannelHandler>>>,
+    /// The Rust handlers registered in this process.
+    pub(crate) handlers: Handlers,
     pub(crate) transports: Transports,
     pub(crate) catalog: Catalog,
     pub(crate) wake: Wake,
@@ -116,16 +107,6 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn now(&self) -> Timestamp {
         self.options.clock.now()
-    }
-
-    /// The flows with a Rust former registered in this process.
-    pub(crate) fn registered_formers(&self) -> Vec<String> {
-        self.formers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .keys()
-            .cloned()
-            .collect()
     }
 
     /// Prepares work against the configuration outside any transaction (schema validation
@@ -201,24 +182,6 @@ impl Core {
         Ok(released)
     }
 
-    /// The flows with an incoming handler registered in this process.
-    pub(crate) fn registered_handlers(&self) -> Vec<String> {
-        self.incoming_handlers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .keys()
-            .cloned()
-            .collect()
-    }
-
-    pub(crate) fn incoming_handler(&self, flow: &str) -> Option<Arc<dyn IncomingHandler>> {
-        self.incoming_handlers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(flow)
-            .cloned()
-    }
-
     /// Counts what happened, once the transaction that made it true has committed.
     pub(crate) fn observe(&self, observations: &[Observation]) {
         let now = self.now();
@@ -246,14 +209,6 @@ impl Core {
         self.store.read(|db| db.config_version().map(|_| ()))?;
         self.store.check_writable()?;
         Ok(())
-    }
-
-    pub(crate) fn former(&self, flow: &str) -> Option<Arc<dyn Former>> {
-        self.formers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(flow)
-            .cloned()
     }
 }
 
@@ -330,10 +285,7 @@ impl Engine {
             store,
             options,
             owner: uuid::Uuid::new_v4().to_string(),
-            formers: RwLock::new(HashMap::new()),
-            incoming_handlers: RwLock::new(HashMap::new()),
-            #[cfg(feature = "receiver")]
-            channel_handlers: RwLock::new(HashMap::new()),
+            handlers: Handlers::default(),
             transports: Transports::default(),
             catalog: Catalog::default(),
             wake: Wake::new(),

@@ -20,6 +20,7 @@
 //! lacks (`unhandled`).
 
 mod background;
+mod handlers;
 pub(crate) mod kinds;
 mod oneshot;
 mod rescuer;
@@ -33,6 +34,7 @@ use serde::Serialize;
 
 pub(crate) use background::Dispatcher;
 pub use background::DispatcherOptions;
+pub(crate) use handlers::Handlers;
 use kinds::{Done, Here, Step, Work};
 pub(crate) use unhandled::{Unhandled, Warned};
 
@@ -161,7 +163,7 @@ impl Claimed {
 impl Core {
     /// Claims up to `max` rows of due work, filling the room kind by kind.
     pub(crate) fn claim_work(&self, max: usize) -> Result<Claimed> {
-        let step = self.step(Here::of(self), self.options.lease);
+        let step = self.step(self.handlers.here(), self.options.lease);
         let mut claimed = self.store.write(Commit::Lazy, move |db| {
             step.run(db, |at| {
                 let mut claimed = Claimed::default();
@@ -220,7 +222,7 @@ impl Core {
 
     /// When the next piece of work this engine can do falls due, if any is queued.
     pub(crate) fn next_due(&self) -> Result<Option<Timestamp>> {
-        let step = self.step(Here::of(self), Duration::ZERO);
+        let step = self.step(self.handlers.here(), Duration::ZERO);
         self.store.read(|db| {
             step.run(db, |at| {
                 let mut due = None;

@@ -113,7 +113,10 @@ impl Core {
     /// What waits here for a Rust handler this process lacks. Reads the queue counts only
     /// when the configuration has such a flow.
     pub(crate) fn unhandled(&self) -> Result<Unhandled> {
-        let registered = (self.registered_formers(), self.registered_handlers());
+        let registered = (
+            self.handlers.formers.codes(),
+            self.handlers.incoming.codes(),
+        );
         self.store.read(|db| {
             let config = db.config()?;
             let registered = (registered.0.as_slice(), registered.1.as_slice());

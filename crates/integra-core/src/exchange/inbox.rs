@@ -10,7 +10,7 @@
 //! blocked endpoint, is quarantined: kept, visible, re-drivable. A handled message is
 //! marked processed here, and a `done` notice tells the sender.
 
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -249,34 +249,13 @@ impl Core {
         }
         Ok(Some(to))
     }
-
-    /// The channels with a Rust handler registered in this process.
-    pub(crate) fn registered_channels(&self) -> Vec<String> {
-        self.channel_handlers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .keys()
-            .cloned()
-            .collect()
-    }
-
-    pub(crate) fn channel_handler(&self, channel: &str) -> Option<Arc<dyn ChannelHandler>> {
-        self.channel_handlers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(channel)
-            .cloned()
-    }
 }
 
 impl Engine {
     /// Registers the Rust handler of `channel`, run on the background dispatcher's threads.
     pub fn set_channel_handler(&self, channel: &str, handler: impl ChannelHandler + 'static) {
-        self.core
-            .channel_handlers
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(channel.to_owned(), Arc::new(handler));
+        let handler = Arc::new(handler);
+        self.core.handlers.channels.set(channel, handler);
         self.core.wake.notify();
     }
 
@@ -294,7 +273,7 @@ impl Engine {
         check_lease(lease)?;
         let now = self.core.now();
         let owner = self.core.pull_owner();
-        let handled = self.core.registered_channels();
+        let handled = self.core.handlers.channels.codes();
         let quarantine_after = self.core.exchange_settings()?.quarantine_after;
         self.core.store.write(Commit::Lazy, move |db| {
             // Channels with a Rust handler are the dispatcher's; the rest are pulled.

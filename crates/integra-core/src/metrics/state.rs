@@ -113,7 +113,10 @@ impl State {
     /// Reads the state from the database and this process.
     pub(crate) fn gather(core: &Core) -> Result<State> {
         let now = core.now();
-        let registered = (core.registered_formers(), core.registered_handlers());
+        let registered = (
+            core.handlers.formers.codes(),
+            core.handlers.incoming.codes(),
+        );
         let (counts, oldest, unhandled, space) = core.store.read(|db| {
             let counts = db.queue_counts()?;
             let mut oldest = BTreeMap::new();

@@ -10,7 +10,6 @@
 //! the claim to the answer, by the engine's clock, is the forming time the metrics report
 //! for an external former (for a Rust former, its run).
 
-use std::sync::PoisonError;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -162,11 +161,8 @@ impl Engine {
                 expected: "a Rust handler",
             });
         }
-        self.core
-            .formers
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(flow.to_owned(), std::sync::Arc::new(former));
+        let former = std::sync::Arc::new(former);
+        self.core.handlers.formers.set(flow, former);
         self.core.wake.notify();
         Ok(())
     }

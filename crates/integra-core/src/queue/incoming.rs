@@ -6,7 +6,7 @@
 //! as the first one is kept (the flow's retention): that is the dedup window.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -706,11 +706,7 @@ impl Engine {
                 flow: flow.to_owned(),
             });
         }
-        self.core
-            .incoming_handlers
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(flow.to_owned(), Arc::new(handler));
+        self.core.handlers.incoming.set(flow, Arc::new(handler));
         self.core.wake.notify();
         Ok(())
     }

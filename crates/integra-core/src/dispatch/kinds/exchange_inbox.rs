@@ -59,7 +59,7 @@ impl Kind for ExchangeInbox {
 
 impl Work for ExchangeMessage {
     fn execute(self: Box<Self>, core: &Core) -> Box<dyn Done> {
-        let outcome = match core.channel_handler(&self.channel) {
+        let outcome = match core.handlers.channels.get(&self.channel) {
             None => Err(HandlerError::retry(format!(
                 "no Rust handler is registered for channel '{}' in this process",
                 self.channel

@@ -170,7 +170,7 @@ fn produce(
             .map(|value| (row.source.clone(), value))
             .map_err(|e| failed(format!("the source is not JSON: {e}")));
     }
-    let Some(former) = core.former(&row.flow) else {
+    let Some(former) = core.handlers.formers.get(&row.flow) else {
         return Err(failed(format!(
             "no Rust former is registered for flow '{}' in this process",
             row.flow

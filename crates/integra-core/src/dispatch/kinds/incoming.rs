@@ -64,7 +64,7 @@ impl Kind for Incoming {
 
 impl Work for IncomingRow {
     fn execute(self: Box<Self>, core: &Core) -> Box<dyn Done> {
-        let outcome = match core.incoming_handler(&self.flow) {
+        let outcome = match core.handlers.incoming.get(&self.flow) {
             None => Err(HandlerError::retry(format!(
                 "no Rust handler is registered for flow '{}' in this process",
                 self.flow

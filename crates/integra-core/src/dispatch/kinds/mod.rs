@@ -47,7 +47,7 @@ pub(crate) fn all() -> &'static [&'static dyn Kind] {
     ]
 }
 
-/// The Rust handlers this process has registered: they decide which work it can claim.
+/// What this process can do: the codes its Rust handlers are registered for.
 #[derive(Debug, Default)]
 pub(crate) struct Here {
     /// Flows with a Rust former.
@@ -57,18 +57,6 @@ pub(crate) struct Here {
     /// Exchange channels with a Rust handler.
     #[cfg(feature = "receiver")]
     pub(crate) channels: Vec<String>,
-}
-
-impl Here {
-    /// What `core` has registered now.
-    pub(crate) fn of(core: &Core) -> Here {
-        Here {
-            formers: core.registered_formers(),
-            handlers: core.registered_handlers(),
-            #[cfg(feature = "receiver")]
-            channels: core.registered_channels(),
-        }
-    }
 }
 
 /// Who takes a step over the kinds (claim, record, renew, look for due work, take back),
