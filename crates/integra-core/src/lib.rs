@@ -46,6 +46,8 @@ pub mod error;
 pub mod exchange;
 pub mod external_ids;
 pub mod inbound;
+// The JSON front door the C library and the 1C add-in share: not part of the Rust API.
+#[doc(hidden)]
 pub mod json_api;
 pub mod limits;
 pub mod maintenance;
@@ -55,6 +57,9 @@ pub mod queue;
 pub mod secrets;
 pub(crate) mod store;
 pub mod time;
+// Sending to subscribers: the engine's own, public only for the features' sake (a build
+// without a transport leaves parts of it unused); not part of the Rust API.
+#[doc(hidden)]
 pub mod transport;
 
 pub use config::Config;

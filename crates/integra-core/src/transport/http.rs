@@ -383,7 +383,6 @@ mod tests {
             payload: "{}",
             object_key: None,
             ordering_key: None,
-            attempt: 1,
         }
     }
 

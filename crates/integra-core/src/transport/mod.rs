@@ -69,8 +69,6 @@ pub struct Outgoing<'a> {
     /// The ordering key given at registration, whatever the flow's ordering; on a flow
     /// ordered by key, the object key when none was given.
     pub ordering_key: Option<&'a str>,
-    /// Which attempt this is, from 1.
-    pub attempt: u32,
 }
 
 /// Why a send failed.

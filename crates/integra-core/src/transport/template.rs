@@ -48,7 +48,6 @@ mod tests {
             payload: "{}",
             object_key: Some("doc-7"),
             ordering_key: None,
-            attempt: 1,
         }
     }
 

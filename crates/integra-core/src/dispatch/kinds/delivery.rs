@@ -175,7 +175,6 @@ fn outgoing(row: &ClaimedDeliveryRow) -> Outgoing<'_> {
         payload: &row.payload,
         object_key: row.object_key.as_deref(),
         ordering_key: row.ordering_key.as_deref(),
-        attempt: row.attempts,
     }
 }
 
