@@ -14,7 +14,7 @@ fn sent(t: &TestEngine) -> u64 {
         .counts()
         .unwrap()
         .messages
-        .get("sent")
+        .get(&integra::MessageStatus::Sent)
         .copied()
         .unwrap_or(0)
 }
@@ -45,7 +45,7 @@ fn registered_messages_are_delivered_without_anyone_calling_dispatch() {
             let failed = t
                 .engine
                 .list_messages(&integra::ListFilter {
-                    delivery_status: Some("send_error".into()),
+                    delivery_status: Some(integra::DeliveryStatus::SendError),
                     ..Default::default()
                 })
                 .unwrap();

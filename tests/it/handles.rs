@@ -10,7 +10,7 @@ use crate::support::{TestEngine, http_config, with_flow};
 /// A front door that can have no memory for a result (the 1C platform refusing it).
 const NO_MEMORY: Reserve<'static> = &|_| false;
 
-fn total(counts: &std::collections::BTreeMap<String, u64>) -> u64 {
+fn total<S>(counts: &std::collections::BTreeMap<S, u64>) -> u64 {
     counts.values().sum()
 }
 
@@ -100,8 +100,16 @@ fn a_call_whose_result_cannot_be_handed_over_writes_nothing() {
     no_memory(h.next_to_form(10, 60, NO_MEMORY).unwrap_err());
     no_memory(h.next_incoming(10, 60, NO_MEMORY).unwrap_err());
     let counts = t.engine.counts().unwrap();
-    assert_eq!(counts.messages.get("forming"), None, "{counts:?}");
-    assert_eq!(counts.incoming.get("in_progress"), None, "{counts:?}");
+    assert_eq!(
+        counts.messages.get(&integra::MessageStatus::Forming),
+        None,
+        "{counts:?}"
+    );
+    assert_eq!(
+        counts.incoming.get(&integra::IncomingStatus::InProgress),
+        None,
+        "{counts:?}"
+    );
     let formed: Value = serde_json::from_str(&h.next_to_form(10, 60, OWN_MEMORY).unwrap()).unwrap();
     assert_eq!(formed[0]["attempt"], 1, "{formed}");
     let incoming: Value =

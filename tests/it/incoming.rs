@@ -47,7 +47,10 @@ fn each_message_id_is_stored_once() {
         (repeat.id.as_str(), repeat.duplicate),
         (first.id.as_str(), true)
     );
-    assert_eq!(t.engine.counts().unwrap().incoming["new"], 1);
+    assert_eq!(
+        t.engine.counts().unwrap().incoming[&integra::IncomingStatus::New],
+        1
+    );
 
     let items = t.engine.next_incoming(10, LEASE).unwrap();
     assert_eq!(items.len(), 1);

@@ -201,7 +201,7 @@ fn the_background_dispatcher_runs_handlers_on_its_threads() {
         .counts()
         .unwrap()
         .incoming
-        .get("processed")
+        .get(&integra::IncomingStatus::Processed)
         .copied()
         .unwrap_or(0)
         < 100

@@ -642,7 +642,7 @@ fn two_bases_exchange_over_the_inter_base_endpoint_and_a_repeat_is_not_stored_tw
         receiving.t.engine.ack_incoming(&item.id).unwrap();
     }
     assert_eq!(
-        receiving.t.engine.counts().unwrap().incoming[IncomingStatus::Processed.as_str()],
+        receiving.t.engine.counts().unwrap().incoming[&IncomingStatus::Processed],
         20
     );
 }

@@ -66,7 +66,7 @@ fn concurrent_durable_writers_share_commits_and_lose_nothing() {
     drop(engine);
     let engine = Engine::open(dir.path().join("full.db"), EngineOptions::default()).unwrap();
     assert_eq!(
-        engine.counts().unwrap().messages["dispatched"],
+        engine.counts().unwrap().messages[&integra::MessageStatus::Dispatched],
         expected as u64
     );
     let report = engine
@@ -101,5 +101,8 @@ fn the_wal_stays_short_under_a_steady_stream_of_writes() {
         largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
     }
     assert!(largest < 36 << 20, "the WAL reached {} MB", largest >> 20);
-    assert_eq!(engine.counts().unwrap().messages["dispatched"], 6000);
+    assert_eq!(
+        engine.counts().unwrap().messages[&integra::MessageStatus::Dispatched],
+        6000
+    );
 }

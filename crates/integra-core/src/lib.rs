@@ -87,7 +87,9 @@ pub use queue::inspect::{
 };
 pub use queue::register::{RegisterOptions, Registration};
 pub use queue::retry::HandlerError;
-pub use queue::status::{DeliveryStatus, InboxStatus, IncomingStatus, MessageStatus, OutboxStatus};
+pub use queue::status::{
+    DeliveryStatus, HistoryStatus, InboxStatus, IncomingStatus, MessageStatus, OutboxStatus,
+};
 pub use secrets::{SecretsError, SecretsKey};
 pub use store::{BackendError, Durability, StoreError, StoreSpace};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

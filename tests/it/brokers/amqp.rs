@@ -321,7 +321,7 @@ fn a_broker_restart_mid_stream_loses_nothing() {
         .counts()
         .unwrap()
         .messages
-        .get("sent")
+        .get(&integra::MessageStatus::Sent)
         .copied()
         .unwrap_or(0)
         < total
@@ -335,7 +335,7 @@ fn a_broker_restart_mid_stream_loses_nothing() {
     }
     t.engine.stop_dispatcher();
     let failures = t.engine.list_messages(&integra::ListFilter {
-        delivery_status: Some("dead".into()),
+        delivery_status: Some(integra::DeliveryStatus::Dead),
         ..Default::default()
     });
     assert!(failures.unwrap().is_empty());

@@ -29,7 +29,7 @@ fn sent(t: &TestEngine) -> u64 {
         .counts()
         .unwrap()
         .messages
-        .get("sent")
+        .get(&integra::MessageStatus::Sent)
         .copied()
         .unwrap_or(0)
 }

@@ -426,7 +426,7 @@ fn a_broker_restart_mid_stream_loses_nothing() {
         .counts()
         .unwrap()
         .messages
-        .get("sent")
+        .get(&integra::MessageStatus::Sent)
         .copied()
         .unwrap_or(0);
     assert_eq!(sent, 100, "nothing is Sent while the broker is down");
@@ -443,7 +443,7 @@ fn a_broker_restart_mid_stream_loses_nothing() {
         .counts()
         .unwrap()
         .messages
-        .get("sent")
+        .get(&integra::MessageStatus::Sent)
         .copied()
         .unwrap_or(0)
         < 200

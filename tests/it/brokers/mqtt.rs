@@ -299,7 +299,7 @@ fn a_broker_restart_mid_stream_loses_nothing() {
         .counts()
         .unwrap()
         .messages
-        .get("sent")
+        .get(&integra::MessageStatus::Sent)
         .copied()
         .unwrap_or(0)
         < 300

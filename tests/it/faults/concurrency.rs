@@ -61,7 +61,10 @@ fn four_processes_on_one_file_lose_nothing_and_send_nothing_twice() {
     assert_eq!(tally.delivered, registered.len());
     assert_eq!(tally.duplicates, 0, "a message was sent twice");
     let counts = t.engine.counts().unwrap();
-    assert_eq!(counts.messages.get("sent"), Some(&(4 * per_process as u64)));
+    assert_eq!(
+        counts.messages.get(&integra::MessageStatus::Sent),
+        Some(&(4 * per_process as u64))
+    );
     assert_eq!(counts.messages.len(), 1);
 }
 

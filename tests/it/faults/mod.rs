@@ -191,6 +191,10 @@ fn wait_until_all_sent(engine: &Engine, timeout: Duration, after: &str) -> Durat
 /// How many messages the engine holds, and how many of them are Sent.
 fn sent_of_total(engine: &Engine) -> (u64, u64) {
     let counts = engine.counts().unwrap();
-    let sent = counts.messages.get("sent").copied().unwrap_or(0);
+    let sent = counts
+        .messages
+        .get(&integra::MessageStatus::Sent)
+        .copied()
+        .unwrap_or(0);
     (sent, counts.messages.values().sum())
 }

@@ -85,7 +85,7 @@ fn the_backlog_of_an_outage_drains_by_itself() {
     );
     let dead = engine
         .list_messages(&ListFilter {
-            delivery_status: Some("dead".into()),
+            delivery_status: Some(integra::DeliveryStatus::Dead),
             ..ListFilter::default()
         })
         .unwrap();

@@ -122,7 +122,7 @@ pub fn history(engine: &Engine, id: &str) -> Vec<(String, String)> {
         .unwrap()
         .history
         .into_iter()
-        .map(|h| (h.subscriber.unwrap_or_default(), h.status))
+        .map(|h| (h.subscriber.unwrap_or_default(), h.status.to_string()))
         .collect()
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::status::{DeliveryStatus, IncomingStatus, MessageStatus};
+use super::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::limits::check_list_limit;
@@ -92,7 +92,7 @@ pub struct HistoryEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscriber: Option<String>,
     /// The status entered.
-    pub status: String,
+    pub status: HistoryStatus,
     /// The attempt it belongs to.
     pub attempt: u32,
     /// Error text or note.
@@ -132,11 +132,11 @@ pub struct ListFilter {
     /// Only this flow.
     pub flow: Option<String>,
     /// Only messages in this status.
-    pub status: Option<String>,
+    pub status: Option<MessageStatus>,
     /// Only messages with a delivery to this subscriber.
     pub subscriber: Option<String>,
     /// Only messages with a delivery in this status (to `subscriber`, when given).
-    pub delivery_status: Option<String>,
+    pub delivery_status: Option<DeliveryStatus>,
     /// Registered at or after.
     pub created_from: Option<Timestamp>,
     /// Registered before.
@@ -167,11 +167,11 @@ pub struct RetryFilter {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct QueueCounts {
     /// Outgoing messages by status.
-    pub messages: BTreeMap<String, u64>,
+    pub messages: BTreeMap<MessageStatus, u64>,
     /// Deliveries by status.
-    pub deliveries: BTreeMap<String, u64>,
+    pub deliveries: BTreeMap<DeliveryStatus, u64>,
     /// Incoming messages by status.
-    pub incoming: BTreeMap<String, u64>,
+    pub incoming: BTreeMap<IncomingStatus, u64>,
 }
 
 /// An incoming message with its history.
@@ -214,20 +214,6 @@ fn raw_json(text: String) -> Box<RawValue> {
     serde_json::from_str::<Box<RawValue>>(&text)
         .or_else(|_| serde_json::value::to_raw_value(&text))
         .unwrap_or_default()
-}
-
-fn parse_status<S: std::str::FromStr<Err = super::status::UnknownStatus>>(
-    name: &'static str,
-    text: Option<&str>,
-) -> Result<Option<S>> {
-    text.map(|t| {
-        t.parse()
-            .map_err(|e: super::status::UnknownStatus| Error::InvalidArgument {
-                name,
-                reason: e.to_string(),
-            })
-    })
-    .transpose()
 }
 
 impl MessageSummary {
@@ -352,9 +338,9 @@ impl Engine {
         check_list_limit(limit)?;
         let query = ListQuery {
             flow: filter.flow.as_deref(),
-            status: parse_status("status", filter.status.as_deref())?,
+            status: filter.status,
             subscriber: filter.subscriber.as_deref(),
-            delivery_status: parse_status("delivery_status", filter.delivery_status.as_deref())?,
+            delivery_status: filter.delivery_status,
             created_from: filter.created_from,
             created_to: filter.created_to,
             before_seq: filter.before_seq,
@@ -513,7 +499,7 @@ impl Engine {
                 .map(|h| HistoryEntry {
                     at: h.at,
                     subscriber: None,
-                    status: h.status.to_string(),
+                    status: HistoryStatus::Incoming(h.status),
                     attempt: h.attempt,
                     detail: h.detail,
                 })

@@ -1,9 +1,9 @@
 //! The three status enums: outgoing messages, their deliveries, and incoming messages.
 //!
 //! Each enum is declared once, by `status_enum!`, which derives from one list its
-//! database text (`as_str`/`FromStr`), its name in the 1C integration subsystem
-//! (`name_1c`) and the `CHECK (status IN (...))` list the migrations substitute into the
-//! schema. Each variant's doc says which component moves a record into and out of it.
+//! database and JSON text (`as_str`/`FromStr`, serde both ways), its name in the 1C
+//! integration subsystem (`name_1c`) and the `CHECK (status IN (...))` list the migrations
+//! substitute into the schema. Each variant's doc says which component moves a record into and out of it.
 //!
 //! ## Mapping to the 1C subsystem (`инт_`)
 //!
@@ -28,7 +28,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Declares a status enum with its database text and 1C name, in one list.
 macro_rules! status_enum {
@@ -80,7 +80,49 @@ macro_rules! status_enum {
                 s.serialize_str(self.as_str())
             }
         }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
     };
+}
+
+/// The status a history entry records: an outgoing message's own, that of its delivery to
+/// a subscriber, or an incoming message's. Its text (JSON, `Display`) is the status's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HistoryStatus {
+    /// A transition of the message itself.
+    Message(MessageStatus),
+    /// A transition of one of its deliveries.
+    Delivery(DeliveryStatus),
+    /// A transition of an incoming message.
+    Incoming(IncomingStatus),
+}
+
+impl HistoryStatus {
+    /// The status's text, as stored and in JSON.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HistoryStatus::Message(s) => s.as_str(),
+            HistoryStatus::Delivery(s) => s.as_str(),
+            HistoryStatus::Incoming(s) => s.as_str(),
+        }
+    }
+}
+
+impl fmt::Display for HistoryStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for HistoryStatus {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// A status text that names no variant of the enum it was parsed as.

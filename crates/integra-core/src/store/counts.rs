@@ -3,6 +3,7 @@
 //! pending row of a flow, found through partial indexes.
 
 use super::Result;
+use crate::queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
 use crate::time::Timestamp;
 use std::collections::BTreeMap;
 
@@ -47,12 +48,12 @@ pub(crate) struct QueueCount {
     pub(crate) n: u64,
 }
 
-/// Counts of records by status text, per queue.
+/// Counts of records by status, per queue.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct StatusCounts {
-    pub(crate) messages: BTreeMap<String, u64>,
-    pub(crate) deliveries: BTreeMap<String, u64>,
-    pub(crate) incoming: BTreeMap<String, u64>,
+    pub(crate) messages: BTreeMap<MessageStatus, u64>,
+    pub(crate) deliveries: BTreeMap<DeliveryStatus, u64>,
+    pub(crate) incoming: BTreeMap<IncomingStatus, u64>,
 }
 
 /// The counts kept per queue, flow and status, and the oldest pending record. Each call runs in the

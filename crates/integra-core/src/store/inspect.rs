@@ -2,7 +2,7 @@
 //! listing by filter, counts by status, re-drive by filter, deletion.
 
 use super::Result;
-use crate::queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
+use crate::queue::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
 use crate::time::Timestamp;
 
 /// One outgoing message as stored.
@@ -43,7 +43,7 @@ pub(crate) struct DeliveryRow {
 pub(crate) struct HistoryRow {
     pub(crate) subscriber: Option<String>,
     pub(crate) at: Timestamp,
-    pub(crate) status: String,
+    pub(crate) status: HistoryStatus,
     pub(crate) attempt: u32,
     pub(crate) detail: Option<String>,
 }

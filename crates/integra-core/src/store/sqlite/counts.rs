@@ -1,9 +1,29 @@
 //! The SQLite implementation of [`CountStore`].
 
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
 use super::db::sql;
-use super::{Result, Tx};
+use super::{Result, StoreError, Tx};
+use crate::queue::status::UnknownStatus;
 use crate::store::counts::{CountStore, Counted, QueueCount, StatusCounts};
 use crate::time::Timestamp;
+
+/// Adds count `c` to its status in `into`.
+fn tally<S>(into: &mut BTreeMap<S, u64>, c: &QueueCount) -> Result<()>
+where
+    S: FromStr<Err = UnknownStatus> + Ord,
+{
+    let status = c
+        .status
+        .parse()
+        .map_err(|e: UnknownStatus| StoreError::Sql {
+            statement: "select_queue_counts",
+            source: Box::new(e),
+        })?;
+    *into.entry(status).or_default() += c.n;
+    Ok(())
+}
 
 impl CountStore for Tx<'_> {
     fn queue_counts(&self) -> Result<Vec<QueueCount>> {
@@ -33,12 +53,11 @@ impl CountStore for Tx<'_> {
     fn status_counts(&self) -> Result<StatusCounts> {
         let mut counts = StatusCounts::default();
         for c in self.queue_counts()? {
-            let by_status = match c.queue {
-                Counted::Messages => &mut counts.messages,
-                Counted::Deliveries => &mut counts.deliveries,
-                Counted::Incoming => &mut counts.incoming,
-            };
-            *by_status.entry(c.status).or_default() += c.n;
+            match c.queue {
+                Counted::Messages => tally(&mut counts.messages, &c)?,
+                Counted::Deliveries => tally(&mut counts.deliveries, &c)?,
+                Counted::Incoming => tally(&mut counts.incoming, &c)?,
+            }
         }
         Ok(counts)
     }

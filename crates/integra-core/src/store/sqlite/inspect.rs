@@ -3,7 +3,7 @@
 use super::db::{sql, status_column};
 use super::outgoing::json_list;
 use super::{Result, Tx};
-use crate::queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
+use crate::queue::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
 use crate::store::inspect::{
     DeliveryRow, HistoryRow, IncomingFullRow, IncomingHistoryRow, InspectStore, ListQuery,
     MessageRow, RedriveQuery,
@@ -79,10 +79,15 @@ impl InspectStore for Tx<'_> {
 
     fn history_of(&self, id: i64) -> Result<Vec<HistoryRow>> {
         self.rows(sql!(select_message_history), [id], |r| {
+            let subscriber: Option<String> = r.get(0)?;
+            let status = match subscriber {
+                Some(_) => HistoryStatus::Delivery(status_column(r, 2)?),
+                None => HistoryStatus::Message(status_column(r, 2)?),
+            };
             Ok(HistoryRow {
-                subscriber: r.get(0)?,
+                subscriber,
                 at: ts(r.get(1)?),
-                status: r.get(2)?,
+                status,
                 attempt: r.get(3)?,
                 detail: r.get(4)?,
             })
