@@ -53,8 +53,6 @@ pub(crate) use sqlite::Store;
 
 use config::ConfigStore;
 use counts::CountStore;
-#[cfg(feature = "receiver")]
-use exchange::ExchangeStore;
 use external_ids::ExternalIdStore;
 use incoming::IncomingStore;
 use inspect::InspectStore;
@@ -66,30 +64,22 @@ use schema_copies::SchemaCopyStore;
 use sources::SourceStore;
 use space::SpaceStore;
 
-/// Every operation of the store, in one transaction: what a [`Db`] offers.
+// The exchange's operations where the receiver is built; nothing where it is not.
 #[cfg(feature = "receiver")]
-pub(crate) trait Transaction:
-    ConfigStore
-    + CountStore
-    + ExternalIdStore
-    + IncomingStore
-    + InspectStore
-    + IntegrityStore
-    + MaintenanceStore
-    + NamedLeaseStore
-    + OutgoingStore
-    + SchemaCopyStore
-    + SourceStore
-    + SpaceStore
-    + ExchangeStore
-{
-}
+use exchange::ExchangeStore as ExchangeOperations;
 
-/// Every operation of the store, in one transaction: what a [`Db`] offers.
+/// Without the receiver there is no exchange, and so no operation of it.
 #[cfg(not(feature = "receiver"))]
+pub(crate) trait ExchangeOperations {}
+
+#[cfg(not(feature = "receiver"))]
+impl<T: ?Sized> ExchangeOperations for T {}
+
+/// Every operation of the store, in one transaction: what a [`Db`] offers.
 pub(crate) trait Transaction:
     ConfigStore
     + CountStore
+    + ExchangeOperations
     + ExternalIdStore
     + IncomingStore
     + InspectStore
@@ -103,10 +93,10 @@ pub(crate) trait Transaction:
 {
 }
 
-#[cfg(feature = "receiver")]
-impl<
+impl<T> Transaction for T where
     T: ConfigStore
         + CountStore
+        + ExchangeOperations
         + ExternalIdStore
         + IncomingStore
         + InspectStore
@@ -117,26 +107,6 @@ impl<
         + SchemaCopyStore
         + SourceStore
         + SpaceStore
-        + ExchangeStore,
-> Transaction for T
-{
-}
-
-#[cfg(not(feature = "receiver"))]
-impl<
-    T: ConfigStore
-        + CountStore
-        + ExternalIdStore
-        + IncomingStore
-        + InspectStore
-        + IntegrityStore
-        + MaintenanceStore
-        + NamedLeaseStore
-        + OutgoingStore
-        + SchemaCopyStore
-        + SourceStore
-        + SpaceStore,
-> Transaction for T
 {
 }
 
