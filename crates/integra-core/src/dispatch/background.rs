@@ -269,7 +269,7 @@ impl Scheduler {
                                     }
                                 }
                                 // A full batch suggests more is due: look again at once.
-                                look = got == room && in_flight < low_water;
+                                look = got >= room && in_flight < low_water;
                                 if got == 0 {
                                     next_look = self.wake_for(now, self.next_due());
                                 }

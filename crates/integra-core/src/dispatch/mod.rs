@@ -168,7 +168,9 @@ impl Core {
             step.run(db, |at| {
                 let mut claimed = Claimed::default();
                 for kind in kinds::all() {
-                    claimed.rows += kind.claim(at, max - claimed.rows, &mut claimed)?;
+                    // A kind may overshoot its room (an exchange batch goes whole).
+                    let room = max.saturating_sub(claimed.rows);
+                    claimed.rows += kind.claim(at, room, &mut claimed)?;
                 }
                 Ok(claimed)
             })

@@ -284,4 +284,22 @@ mod tests {
         );
         assert!(policy().problems().is_empty());
     }
+
+    #[test]
+    fn a_permanent_failure_ends_at_once_and_a_retryable_one_follows_the_policy() {
+        let now = Timestamp::from_millis(0);
+        let p = policy();
+        let permanent = HandlerError::permanent("gone");
+        assert_eq!(
+            p.status_after(&permanent, 1, now, "retry", "dead"),
+            ("dead", None)
+        );
+        let retry = HandlerError::from("busy");
+        let (status, next) = p.status_after(&retry, 1, now, "retry", "dead");
+        assert_eq!((status, next.is_some()), ("retry", true));
+        assert_eq!(
+            p.status_after(&retry, 5, now, "retry", "dead"),
+            ("dead", None)
+        );
+    }
 }

@@ -23,7 +23,7 @@ impl Kind for ExchangeInbox {
     }
 
     fn claim(&self, at: &Context<'_>, room: usize, claimed: &mut Claimed) -> Result<usize> {
-        let channels: Vec<&str> = at.here.channels.iter().map(String::as_str).collect();
+        let channels = handled_here(at);
         if room == 0 || channels.is_empty() {
             return Ok(0);
         }
@@ -36,7 +36,7 @@ impl Kind for ExchangeInbox {
     }
 
     fn next_due(&self, at: &Context<'_>) -> Result<Option<Timestamp>> {
-        let channels: Vec<&str> = at.here.channels.iter().map(String::as_str).collect();
+        let channels = handled_here(at);
         if channels.is_empty() {
             return Ok(None);
         }
@@ -55,6 +55,11 @@ impl Kind for ExchangeInbox {
         let outcome = (to, Some(LEASE_EXPIRED), next);
         Ok(at.db.finish_inbox(expired.id, outcome, None, at.now)?)
     }
+}
+
+/// The channels with a Rust handler in this process.
+fn handled_here<'a>(at: &'a Context<'_>) -> Vec<&'a str> {
+    at.here.channels.iter().map(String::as_str).collect()
 }
 
 impl Work for ExchangeMessage {

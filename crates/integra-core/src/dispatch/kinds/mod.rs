@@ -5,7 +5,7 @@
 //! transaction), recorded (inside the batch's durable write), when its next item falls due,
 //! and how the lease of an item whose process died or stalled is taken back. Its leases are
 //! renewed by the table they are on ([`Kind::leased`]), so a kind cannot be added without
-//! renewal and take-back: the dispatcher, the one-shot [`Engine::dispatch`] and the rescuer (`rescuer`)
+//! renewal and take-back: the dispatcher, the one-shot [`Engine::dispatch`] and the rescuer
 //! only ever iterate [`all`].
 //!
 //! [`Engine::dispatch`]: crate::Engine::dispatch
