@@ -1,6 +1,8 @@
-//! Generates `integra.h`, the C header of the root crate's C ABI, into `OUT_DIR` with
-//! cbindgen (configured by `cbindgen.toml`). The committed copy in `include/` is checked
-//! against it by a test; with `INTEGRA_UPDATE_HEADER=1` this also refreshes that copy.
+//! The C library's build script (package `integra-c`, `crates/integra-c`; it sits here, beside
+//! the `include/` it writes to). Generates `integra.h`, the header of the C ABI, into
+//! `OUT_DIR` with cbindgen (configured by the crate's `cbindgen.toml`). The committed copy in
+//! `include/` is checked against it by a test; with `INTEGRA_UPDATE_HEADER=1` this also
+//! refreshes that copy.
 
 use std::path::PathBuf;
 
@@ -26,7 +28,7 @@ fn main() {
         Ok(bindings) => {
             bindings.write_to_file(&header);
             if std::env::var_os("INTEGRA_UPDATE_HEADER").is_some() {
-                bindings.write_to_file(crate_dir.join("include").join("integra.h"));
+                bindings.write_to_file(crate_dir.join("../../include/integra.h"));
             }
         }
         Err(e) => println!("cargo:warning=cbindgen could not generate integra.h: {e}"),

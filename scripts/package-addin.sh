@@ -59,7 +59,7 @@ zigbuild() {
 c_library=""
 if [ -z "$library" ]; then
     zigbuild --profile "$profile" --target "$target.$glibc" \
-        -p integra-addin -p integra --features integra/full
+        -p integra-addin -p integra-c --features integra-c/full
     dir="${CARGO_TARGET_DIR:-target}/$target/$([ "$profile" = dev ] && echo debug || echo "$profile")"
     library="$dir/libintegra_addin.so"
     c_library="$dir/libintegra.so"

@@ -26,7 +26,7 @@ pub struct CallLatency {
 /// built next to this benchmark, on a fresh database in `dir`.
 pub fn c_abi_register(dir: &Path, calls: usize, warmup: usize) -> Result<CallLatency, String> {
     let libs = library_dir()?;
-    library(&libs, "libintegra.so", "integra")?;
+    library(&libs, "libintegra.so", "integra-c")?;
     let program = dir.join("register_c");
     let mut gcc = Command::new("gcc");
     gcc.args(["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-I"])

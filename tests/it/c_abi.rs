@@ -1,6 +1,6 @@
-//! The C ABI through its header: the committed header is what cbindgen generates now, it
-//! compiles alone as C11 and C++17 with every warning an error (with and without the
-//! optional features' declarations), a C program runs the whole cycle through it against a
+//! The C ABI through its header (the C library's own test checks that the committed header is
+//! what cbindgen generates now): it compiles alone as C11 and C++17 with every warning an
+//! error (with and without the optional features' declarations), a C program runs the whole cycle through it against a
 //! real HTTP subscriber, another runs the message exchange between two bases, and a program
 //! generated from the header calls every function it declares with valid, NULL and bad
 //! arguments under AddressSanitizer and UBSan (the sweep, `c_abi/sweep.rs`). A C program's
@@ -36,16 +36,6 @@ fn run(command: &mut Command) -> String {
     );
     assert!(output.status.success(), "{command:?} failed:\n{text}");
     text
-}
-
-#[test]
-fn the_committed_header_is_what_cbindgen_generates() {
-    let generated = include_str!(concat!(env!("OUT_DIR"), "/integra.h"));
-    let committed = std::fs::read_to_string(root().join("include/integra.h")).unwrap();
-    assert!(
-        committed == generated,
-        "include/integra.h is stale: regenerate it with `INTEGRA_UPDATE_HEADER=1 cargo build` and commit it"
-    );
 }
 
 #[test]
@@ -134,7 +124,7 @@ fn the_c_quick_start_builds_and_runs_as_the_readme_says() {
     // directory, which stands in for target/release below).
     assert_eq!(
         build.split('#').next().unwrap().trim(),
-        "cargo build --release"
+        "cargo build --release -p integra-c"
     );
     let readme_url = "http://127.0.0.1:8080";
     assert!(rest.contains(readme_url), "{rest}");
