@@ -25,6 +25,17 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## A map
+//!
+//! [`Engine`] is the one handle; its operations come in groups, each documented on its own
+//! `impl` block: opening, the configuration, registering, forming, incoming messages,
+//! looking at the queues, external ids, dispatching, maintenance, schemas, metrics,
+//! sources, the receiver and the message exchange. The types they take and return live
+//! with their subsystem: [`config`] (what the configuration holds), [`queue`] (messages,
+//! statuses, reports), [`dispatch`], [`maintenance`], [`openapi`], [`metrics`],
+//! [`inbound`] (receiver and sources), [`exchange`]; the most used are re-exported here.
+//! [`Error`] says what went wrong, with an [`ErrorKind`] to branch on.
+//!
 //! ## Crate features
 //!
 //! * `http` (default): HTTP subscribers, poll sources, and fetching external schemas,
@@ -39,12 +50,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;
+mod core;
 pub mod dispatch;
 mod engine;
 pub mod error;
 #[cfg(feature = "receiver")]
 pub mod exchange;
-pub mod external_ids;
 pub mod inbound;
 // The JSON front door the C library and the 1C add-in share: not part of the Rust API.
 #[doc(hidden)]
@@ -62,9 +73,10 @@ pub mod time;
 #[doc(hidden)]
 pub mod transport;
 
+pub use crate::core::EngineOptions;
 pub use config::Config;
 pub use dispatch::{DispatchReport, DispatcherOptions};
-pub use engine::{Engine, EngineOptions};
+pub use engine::Engine;
 pub use error::{Error, ErrorKind, Result};
 #[cfg(feature = "receiver")]
 pub use exchange::{

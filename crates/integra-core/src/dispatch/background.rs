@@ -28,12 +28,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, select};
 
-use super::WorkResult;
 use super::kinds::Work;
+use super::{Handlers, WorkResult};
 
 /// Longest a finished item's outcome waits to be recorded with others.
 const RECORD_DELAY: Duration = Duration::from_millis(5);
-use crate::engine::Core;
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
@@ -100,7 +100,12 @@ pub(crate) struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub(crate) fn start(core: Arc<Core>, options: DispatcherOptions) -> Result<Dispatcher> {
+    /// Starts the threads, working on `core` with the Rust handlers of this process.
+    pub(crate) fn start(
+        core: Arc<Core>,
+        handlers: Arc<Handlers>,
+        options: DispatcherOptions,
+    ) -> Result<Dispatcher> {
         options.check()?;
         let capacity = options.batch.max(options.threads * 2);
         let (work_tx, work_rx) = crossbeam_channel::bounded::<Box<dyn Work>>(capacity);
@@ -113,6 +118,7 @@ impl Dispatcher {
         let mut workers = Vec::with_capacity(options.threads);
         for i in 0..options.threads {
             let core = Arc::clone(&core);
+            let handlers = Arc::clone(&handlers);
             let work_rx = work_rx.clone();
             let done_tx = done_tx.clone();
             let handle = std::thread::Builder::new()
@@ -120,7 +126,7 @@ impl Dispatcher {
                 .spawn(move || {
                     for item in work_rx {
                         core.metrics.busy.fetch_add(1, AtomicOrdering::Relaxed);
-                        let result = core.execute(item);
+                        let result = core.execute(&handlers, item);
                         core.metrics.busy.fetch_sub(1, AtomicOrdering::Relaxed);
                         if done_tx.send(result).is_err() {
                             break;
@@ -138,6 +144,7 @@ impl Dispatcher {
         let scheduler = Scheduler {
             wake: core.wake.receiver(),
             core,
+            handlers,
             options,
             capacity,
             work: work_tx,
@@ -185,6 +192,7 @@ impl Dispatcher {
 
 struct Scheduler {
     core: Arc<Core>,
+    handlers: Arc<Handlers>,
     options: DispatcherOptions,
     capacity: usize,
     work: Sender<Box<dyn Work>>,
@@ -240,7 +248,7 @@ impl Scheduler {
                     if let Err(e) = core.rescue_expired() {
                         log::warn!("taking back expired leases failed: {e}");
                     }
-                    core.check_unhandled();
+                    core.check_unhandled(&self.handlers);
                     next_rescue = now + rescue_every;
                 }
                 if in_flight > 0 && now >= next_renew {
@@ -259,7 +267,7 @@ impl Scheduler {
                     next_look = self.wake_for(now, due_at);
                     if due_now {
                         let room = (self.capacity - in_flight).min(self.options.batch);
-                        match core.claim_work(room) {
+                        match core.claim_work(&self.handlers, room) {
                             Ok(claimed) => {
                                 let got = claimed.rows;
                                 for item in claimed.items {
@@ -318,7 +326,7 @@ impl Scheduler {
     /// When the next queued work falls due; None when nothing is queued (or on error).
     fn next_due(&self) -> Option<Timestamp> {
         self.core
-            .next_due()
+            .next_due(&self.handlers)
             .map_err(|e| log::warn!("looking for due work failed: {e}"))
             .ok()
             .flatten()

@@ -1,11 +1,13 @@
 //! The Rust handlers registered in this process: formers and incoming handlers by flow,
-//! channel handlers by channel. What is registered decides which work this process claims
-//! ([`Here`]); the kinds of work look their handler up here when they run.
+//! channel handlers by channel. The engine holds them and hands them to the dispatcher. What
+//! is registered decides which work this process claims ([`Here`]); the kinds of work look
+//! their handler up here when they run.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::kinds::Here;
+use super::unhandled::Warned;
 #[cfg(feature = "receiver")]
 use crate::exchange::ChannelHandler;
 use crate::queue::forming::Former;
@@ -21,6 +23,8 @@ pub(crate) struct Handlers {
     /// Exchange channel handlers, by channel.
     #[cfg(feature = "receiver")]
     pub(crate) channels: Registry<dyn ChannelHandler>,
+    /// When work waiting for a Rust handler this process lacks was last logged, per flow.
+    pub(crate) warned: Warned,
 }
 
 impl Handlers {

@@ -22,7 +22,7 @@
 mod background;
 mod handlers;
 pub(crate) mod kinds;
-mod oneshot;
+pub(crate) mod oneshot;
 mod rescuer;
 mod unhandled;
 
@@ -36,11 +36,11 @@ pub(crate) use background::Dispatcher;
 pub use background::DispatcherOptions;
 pub(crate) use handlers::Handlers;
 use kinds::{Done, Here, Step, Work};
-pub(crate) use unhandled::{Unhandled, Warned};
+pub(crate) use unhandled::Unhandled;
 
-use crate::engine::Core;
+use crate::core::Core;
 use crate::error::Result;
-use crate::metrics::Observation;
+use crate::metrics::events::Observation;
 use crate::store::Commit;
 use crate::time::Timestamp;
 
@@ -162,8 +162,8 @@ impl Claimed {
 
 impl Core {
     /// Claims up to `max` rows of due work, filling the room kind by kind.
-    pub(crate) fn claim_work(&self, max: usize) -> Result<Claimed> {
-        let step = self.step(self.handlers.here(), self.options.lease);
+    pub(crate) fn claim_work(&self, handlers: &Handlers, max: usize) -> Result<Claimed> {
+        let step = self.step(handlers.here(), self.options.lease);
         let mut claimed = self.store.write(Commit::Lazy, move |db| {
             step.run(db, |at| {
                 let mut claimed = Claimed::default();
@@ -179,11 +179,11 @@ impl Core {
         Ok(claimed)
     }
 
-    /// Does one piece of work, outside any transaction. Never panics: a panicking former,
-    /// transport or handler is a failed attempt.
-    pub(crate) fn execute(&self, item: Box<dyn Work>) -> WorkResult {
+    /// Does one piece of work, outside any transaction, with this process's `handlers`.
+    /// Never panics: a panicking former, transport or handler is a failed attempt.
+    pub(crate) fn execute(&self, handlers: &Handlers, item: Box<dyn Work>) -> WorkResult {
         let started = Instant::now();
-        let outcome = item.execute(self);
+        let outcome = item.execute(self, handlers);
         WorkResult {
             outcome,
             took: started.elapsed(),
@@ -222,9 +222,10 @@ impl Core {
         })
     }
 
-    /// When the next piece of work this engine can do falls due, if any is queued.
-    pub(crate) fn next_due(&self) -> Result<Option<Timestamp>> {
-        let step = self.step(self.handlers.here(), Duration::ZERO);
+    /// When the next piece of work this engine (with `handlers`) can do falls due, if any is
+    /// queued.
+    pub(crate) fn next_due(&self, handlers: &Handlers) -> Result<Option<Timestamp>> {
+        let step = self.step(handlers.here(), Duration::ZERO);
         self.store.read(|db| {
             step.run(db, |at| {
                 let mut due = None;

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::kinds::{self, Here};
-use crate::engine::Core;
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::store::Commit;
 

@@ -12,10 +12,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::Handlers;
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind, Processor};
-use crate::engine::Core;
+use crate::core::Core;
 use crate::error::{Error, Result};
-use crate::metrics::pending;
 use crate::store::{Counted, QueueCount};
 
 /// Least time between two warnings about one flow.
@@ -59,7 +59,7 @@ impl Unhandled {
                     .filter(|c| {
                         c.queue == queue
                             && c.flow == f.code
-                            && pending(queue).contains(&c.status.as_str())
+                            && queue.pending().contains(&c.status.as_str())
                     })
                     .map(|c| c.n)
                     .sum();
@@ -112,11 +112,8 @@ impl Warned {
 impl Core {
     /// What waits here for a Rust handler this process lacks. Reads the queue counts only
     /// when the configuration has such a flow.
-    pub(crate) fn unhandled(&self) -> Result<Unhandled> {
-        let registered = (
-            self.handlers.formers.codes(),
-            self.handlers.incoming.codes(),
-        );
+    pub(crate) fn unhandled(&self, handlers: &Handlers) -> Result<Unhandled> {
+        let registered = (handlers.formers.codes(), handlers.incoming.codes());
         self.store.read(|db| {
             let config = db.config()?;
             let registered = (registered.0.as_slice(), registered.1.as_slice());
@@ -129,29 +126,29 @@ impl Core {
     }
 
     /// Looks for work waiting for a Rust handler this process lacks and warns about it
-    /// ([`Core::warn_unhandled`]); what the background dispatcher does now and then.
-    pub(crate) fn check_unhandled(&self) {
-        match self.unhandled() {
-            Ok(unhandled) => self.warn_unhandled(&unhandled),
+    /// ([`warn_unhandled`]); what the background dispatcher does now and then.
+    pub(crate) fn check_unhandled(&self, handlers: &Handlers) {
+        match self.unhandled(handlers) {
+            Ok(unhandled) => warn_unhandled(handlers, &unhandled),
             Err(e) => log::warn!("looking for work without a handler failed: {e}"),
         }
     }
+}
 
-    /// Logs a warning for each flow with rows waiting for a Rust handler this process
-    /// lacks, at most once per flow every [`WARN_EVERY`] while it waits.
-    pub(crate) fn warn_unhandled(&self, unhandled: &Unhandled) {
-        for (queue, flow, n) in self.unhandled_warned.due(unhandled, Instant::now()) {
-            if queue == Counted::Incoming {
-                log::warn!(
-                    flow, waiting = n;
-                    "{n} incoming message(s) of flow '{flow}' wait for a Rust handler, and none is registered in this process (Engine::set_incoming_handler); they stay new until one is"
-                );
-            } else {
-                log::warn!(
-                    flow, waiting = n;
-                    "{n} message(s) of flow '{flow}' wait for a Rust former, and none is registered in this process (Engine::set_former); they stay new until one is"
-                );
-            }
+/// Logs a warning for each flow with rows waiting for a Rust handler this process lacks (it
+/// has `handlers`), at most once per flow every [`WARN_EVERY`] while it waits.
+pub(crate) fn warn_unhandled(handlers: &Handlers, unhandled: &Unhandled) {
+    for (queue, flow, n) in handlers.warned.due(unhandled, Instant::now()) {
+        if queue == Counted::Incoming {
+            log::warn!(
+                flow, waiting = n;
+                "{n} incoming message(s) of flow '{flow}' wait for a Rust handler, and none is registered in this process (Engine::set_incoming_handler); they stay new until one is"
+            );
+        } else {
+            log::warn!(
+                flow, waiting = n;
+                "{n} message(s) of flow '{flow}' wait for a Rust former, and none is registered in this process (Engine::set_former); they stay new until one is"
+            );
         }
     }
 }

@@ -3,10 +3,11 @@
 //! then). A failed batch waits for its next attempt (1 s doubling to 5 minutes; the exchange
 //! never gives up, as the SSL's does not). A recipient that is blocked receives nothing.
 //!
-//! Two deliverers: the background dispatcher delivers what is due; [`Engine::deliver_messages`]
-//! pushes the quick messages at once, one caller at a time across threads and processes
-//! (a lease in the database that expires if its holder dies), skipping for the rest of the
-//! call an endpoint that failed (its messages fall back to regular delivery).
+//! Two deliverers: the background dispatcher delivers what is due;
+//! [`Engine::deliver_messages`](crate::Engine::deliver_messages) pushes the quick messages at once,
+//! one caller at a time across threads and processes (a lease in the database that expires if its
+//! holder dies), skipping for the rest of the call an endpoint that failed (its messages fall back
+//! to regular delivery).
 
 use std::time::Duration;
 
@@ -17,22 +18,22 @@ use super::connect::ConnectionSettings;
 use super::kind;
 use super::wire::{self, Batch, Envelope, Stored};
 use crate::config::Secret;
-use crate::engine::{Core, Engine};
-use crate::error::{Error, Result};
+use crate::core::Core;
+use crate::error::Result;
 use crate::queue::retry::RetryPolicy;
 use crate::queue::status::OutboxStatus;
-use crate::store::{Commit, Db, EndpointRow, OutboxRow};
+use crate::store::{Db, EndpointRow, OutboxRow};
 use crate::time::Timestamp;
 
 /// Most messages in one delivery.
 const BATCH: usize = 100;
-/// How long a batch claimed by [`Engine::deliver_messages`] stays reserved (the dispatcher's
-/// batches take its lease, and renew it).
-const CLAIM_LEASE: Duration = Duration::from_secs(60);
+/// How long a batch claimed by [`Engine::deliver_messages`](crate::Engine::deliver_messages) stays
+/// reserved (the dispatcher's batches take its lease, and renew it).
+pub(crate) const CLAIM_LEASE: Duration = Duration::from_secs(60);
 /// The lease `deliver_messages` holds (the SSL's is 5 minutes).
-const DELIVERER_LEASE: Duration = Duration::from_secs(300);
+pub(crate) const DELIVERER_LEASE: Duration = Duration::from_secs(300);
 /// The name of that lease.
-const DELIVERER: &str = "deliver_messages";
+pub(crate) const DELIVERER: &str = "deliver_messages";
 /// Retries of a failed delivery: never dead.
 const RETRY: RetryPolicy = RetryPolicy {
     max_attempts: u32::MAX,
@@ -42,7 +43,7 @@ const RETRY: RetryPolicy = RetryPolicy {
     jitter: 0.2,
 };
 
-/// What [`Engine::deliver_messages`] did.
+/// What [`Engine::deliver_messages`](crate::Engine::deliver_messages) did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct QuickDeliveryReport {
     /// Messages the recipients stored.
@@ -187,81 +188,5 @@ impl Core {
         let pending = OutboxStatus::Pending;
         let (to, next) = RETRY.status_after_failure(attempts, now, None, pending, pending);
         Ok(db.finish_outbox(id, owner, to, Some(error), next, now)?)
-    }
-}
-
-impl Engine {
-    /// Pushes every quick message now, looping until none is left: one caller at a time
-    /// across threads and processes (another caller makes this one return at once, `busy`).
-    /// An endpoint that fails is skipped for the rest of the call; its messages fall back to
-    /// regular delivery.
-    ///
-    /// # Errors
-    /// [`Error::Store`] when the database fails.
-    pub fn deliver_messages(&self) -> Result<QuickDeliveryReport> {
-        let core = &self.core;
-        let owner = core.owner.clone();
-        let now = core.now();
-        let holder = owner.clone();
-        let taken = core.store.write(Commit::Lazy, move |db| {
-            let until = now.plus(DELIVERER_LEASE);
-            Ok::<_, Error>(db.acquire_named_lease(DELIVERER, &holder, until, now)?)
-        })?;
-        if !taken {
-            return Ok(QuickDeliveryReport {
-                busy: true,
-                ..QuickDeliveryReport::default()
-            });
-        }
-        let delivered = self.deliver_quick(&owner);
-        let released = core.store.write(Commit::Lazy, move |db| {
-            Ok::<_, Error>(db.release_named_lease(DELIVERER, &owner)?)
-        });
-        let report = delivered?;
-        released?;
-        Ok(report)
-    }
-
-    fn deliver_quick(&self, owner: &str) -> Result<QuickDeliveryReport> {
-        let core = &self.core;
-        let name = core.exchange_settings()?.name;
-        let mut report = QuickDeliveryReport::default();
-        loop {
-            let now = core.now();
-            let recipients = core.store.read(|db| db.outbox_recipients(now, true))?;
-            let recipients: Vec<String> = recipients
-                .into_iter()
-                .filter(|r| !report.unavailable.contains(r))
-                .collect();
-            if recipients.is_empty() {
-                return Ok(report);
-            }
-            for recipient in recipients {
-                let now = core.now();
-                let (holder, who, to) = (owner.to_owned(), name.clone(), recipient.clone());
-                let claimed = core.store.write(Commit::Lazy, move |db| {
-                    let times = (now.plus(CLAIM_LEASE), now);
-                    Core::claim_outbox(db, (&holder, &who), &to, true, times)
-                })?;
-                let Some(claimed) = claimed else {
-                    continue;
-                };
-                let outcome = Core::post_outbox(&claimed);
-                let now = core.now();
-                let holder = owner.to_owned();
-                let recorded = outcome.clone();
-                let delivered = core.store.write(Commit::Durable, move |db| {
-                    Core::record_outbox(db, &holder, &claimed, &recorded, now)
-                })?;
-                report.delivered += delivered;
-                if let Err(e) = outcome {
-                    log::warn!(
-                        endpoint = recipient.as_str();
-                        "quick delivery to endpoint {recipient} failed; its messages wait for regular delivery: {e}"
-                    );
-                    report.unavailable.push(recipient);
-                }
-            }
-        }
     }
 }

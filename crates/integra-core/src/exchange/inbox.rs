@@ -10,17 +10,12 @@
 //! blocked endpoint, is quarantined: kept, visible, re-drivable. A handled message is
 //! marked processed here, and a `done` notice tells the sender.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use serde::Serialize;
 
 use super::kind;
 use super::wire::{Batch, Stored};
-use crate::engine::{Core, Engine};
+use crate::core::Core;
 use crate::error::{Error, Result};
-use crate::limits::check_list_limit;
-use crate::queue::forming::check_lease;
 use crate::queue::incoming::canonical_message_id;
 use crate::queue::retry::{HandlerError, RetryPolicy};
 use crate::queue::status::InboxStatus;
@@ -248,112 +243,5 @@ impl Core {
             Core::notice(db, kind::DONE, &row.channel, &row.sender, &id, now)?;
         }
         Ok(Some(to))
-    }
-}
-
-impl Engine {
-    /// Registers the Rust handler of `channel`, run on the background dispatcher's threads.
-    pub fn set_channel_handler(&self, channel: &str, handler: impl ChannelHandler + 'static) {
-        let handler = Arc::new(handler);
-        self.core.handlers.channels.set(channel, handler);
-        self.core.wake.notify();
-    }
-
-    /// Claims up to `max` received messages of channels without a Rust handler in this
-    /// process, reserving them for `lease`; answer each with
-    /// [`Engine::ack_exchange_message`] or [`Engine::fail_exchange_message`].
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a lease outside 1 s ..= 24 h.
-    pub fn next_exchange_messages(
-        &self,
-        max: usize,
-        lease: Duration,
-    ) -> Result<Vec<ExchangeMessage>> {
-        check_lease(lease)?;
-        let now = self.core.now();
-        let owner = self.core.pull_owner();
-        let handled = self.core.handlers.channels.codes();
-        let quarantine_after = self.core.exchange_settings()?.quarantine_after;
-        self.core.store.write(Commit::Lazy, move |db| {
-            // Channels with a Rust handler are the dispatcher's; the rest are pulled.
-            let handled: Vec<&str> = handled.iter().map(String::as_str).collect();
-            let times = (now.plus(lease), now);
-            Core::claim_exchange_inbox(db, &owner, times, (None, &handled), max, quarantine_after)
-        })
-    }
-
-    /// Gives messages claimed with [`Engine::next_exchange_messages`] back to be handled
-    /// (the attempt uncounted); see [`Engine::release_forming`]. Returns how many.
-    ///
-    /// # Errors
-    /// [`Error::Store`].
-    pub fn release_exchange_messages(&self, ids: &[String]) -> Result<usize> {
-        self.core
-            .release_pulled(ids, |db, ids, owner, now| db.release_inbox(ids, owner, now))
-    }
-
-    /// Marks a claimed message handled; the sender is told.
-    ///
-    /// # Errors
-    /// [`Error::MessageNotFound`] when no claimed message has this id.
-    pub fn ack_exchange_message(&self, id: &str) -> Result<()> {
-        self.finish_exchange(id, None)
-    }
-
-    /// Records that handling a claimed message failed: it is handled again, or quarantined
-    /// on its last allowed attempt.
-    ///
-    /// # Errors
-    /// [`Error::MessageNotFound`] when no claimed message has this id.
-    pub fn fail_exchange_message(&self, id: &str, error: &str) -> Result<()> {
-        self.finish_exchange(id, Some(HandlerError::retry(error)))
-    }
-
-    fn finish_exchange(&self, id: &str, failure: Option<HandlerError>) -> Result<()> {
-        let now = self.core.now();
-        let retry = self.core.exchange_settings()?.handling_retry();
-        let id = id.to_owned();
-        self.core.store.write(Commit::Durable, move |db| {
-            let finished =
-                Core::finish_exchange_message(db, &id, (failure.as_ref(), None), &retry, now)?;
-            match finished {
-                Some(_) => Ok(()),
-                None => Err(Error::MessageNotFound { id }),
-            }
-        })?;
-        self.core.wake.notify();
-        Ok(())
-    }
-
-    /// Received messages in `status` (every status when `None`), oldest first, at most
-    /// `limit`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a limit over [`crate::limits::MAX_LIST`];
-    /// [`Error::Store`] when the database fails.
-    pub fn received_exchange_messages(
-        &self,
-        status: Option<InboxStatus>,
-        limit: usize,
-    ) -> Result<Vec<ReceivedMessage>> {
-        check_list_limit(limit)?;
-        let rows = self.core.store.read(|db| db.inbox(status, limit))?;
-        Ok(rows.into_iter().map(ReceivedMessage::from).collect())
-    }
-
-    /// Sends quarantined message `id` (every quarantined one when `None`) back to be handled
-    /// afresh; how many.
-    ///
-    /// # Errors
-    /// [`Error::Store`] when the database fails.
-    pub fn retry_received_exchange_messages(&self, id: Option<&str>) -> Result<usize> {
-        let now = self.core.now();
-        let id = id.map(str::to_owned);
-        let n = self.core.store.write(Commit::Durable, move |db| {
-            Ok::<_, Error>(db.redrive_inbox(id.as_deref(), now)?)
-        })?;
-        self.core.wake.notify();
-        Ok(n)
     }
 }

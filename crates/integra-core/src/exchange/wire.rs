@@ -132,7 +132,7 @@ pub(crate) fn ping(settings: &ConnectionSettings) -> Result<ExchangeIdentity, St
     call(settings, "ping", &serde_json::json!({}))
 }
 
-impl crate::engine::Core {
+impl crate::core::Core {
     /// Serves one exchange operation for another base: `body` is the request's JSON; the
     /// answer's JSON, or the status and text of a refusal.
     pub(crate) fn serve_exchange(

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use super::settings::{OpenSettings, ServerSettings};
-use crate::engine::{Engine, EngineOptions};
+use crate::core::EngineOptions;
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::inbound::sources::Sources;
 use crate::secrets::SecretsKey;

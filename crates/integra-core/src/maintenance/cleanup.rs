@@ -12,10 +12,10 @@
 //!   index ordered by age: a cleanup reads what it removes and little else, and one with
 //!   nothing to remove reads a few index pages.
 //! * **Paced.** Each transaction removes as many records as take about a millisecond (the
-//!   number follows the time the previous transactions took, between 8 and 500), so a
-//!   caller that arrives meanwhile waits about that long; after each, cleanup rests as long
-//!   as the transaction took, so writers always get the store at least half the time, and lets the checkpoints copy what it wrote out of the WAL
-//!   (`maintenance::rest_after`).
+//!   number follows the time the previous transactions took, between 8 and 500), so a caller that
+//!   arrives meanwhile waits about that long; after each, cleanup rests as long as the transaction
+//!   took, so writers always get the store at least half the time, and lets the checkpoints copy
+//!   what it wrote out of the WAL (`maintenance::rest_after`).
 //! * **One at a time per store.** Every transaction also renews the store's `cleanup`
 //!   lease; a cleanup started while another runs, in this process or another one on the
 //!   same store, returns at once with [`CleanupReport::busy`].
@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::config::Retention;
-use crate::engine::{Core, Engine};
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::queue::status::{IncomingStatus, MessageStatus};
 use crate::store::{Commit, Db, Finished};
@@ -35,9 +35,9 @@ use crate::time::Timestamp;
 /// How long one transaction of a cleanup should take.
 const STEP: Duration = Duration::from_millis(1);
 /// The fewest and most records one transaction removes, and the first transaction's.
-const CHUNKS: (usize, usize, usize) = (8, 500, 64);
+pub(crate) const CHUNKS: (usize, usize, usize) = (8, 500, 64);
 /// The named lease a running cleanup holds.
-const LEASE_NAME: &str = "cleanup";
+pub(crate) const LEASE_NAME: &str = "cleanup";
 /// How long the lease outlives the latest transaction of a cleanup (whose process may
 /// have died).
 const LEASE: Duration = Duration::from_secs(60);
@@ -89,45 +89,8 @@ struct Expiry {
     rejections: Vec<(String, Timestamp)>,
 }
 
-impl Engine {
-    /// Removes finished records past their retention, in small paced transactions (see
-    /// [the module's docs](self)), then gives the freed space back.
-    ///
-    /// # Errors
-    /// [`Error::Store`] when the database fails; what was removed before stays removed.
-    pub fn cleanup(&self) -> Result<CleanupReport> {
-        let core = &self.core;
-        let owner = format!("{}/cleanup/{}", core.owner, uuid::Uuid::new_v4());
-        let mut report = CleanupReport::default();
-        let cleanup = Cleanup {
-            core,
-            owner: &owner,
-            chunk: Cell::new(CHUNKS.2),
-            leased: Cell::new(false),
-        };
-        let removed = cleanup.run(&mut report);
-        let released = if cleanup.leased.get() {
-            core.store.write(Commit::Lazy, move |db| {
-                Ok::<_, Error>(db.release_named_lease(LEASE_NAME, &owner)?)
-            })
-        } else {
-            Ok(())
-        };
-        match removed {
-            Ok(()) => {}
-            Err(Stop::Overtaken) => report.busy = true,
-            Err(Stop::Failed(e)) => return Err(e),
-        }
-        released?;
-        if !report.busy {
-            report.bytes_given_back = core.give_back_space()?;
-        }
-        Ok(report)
-    }
-}
-
 /// Why a cleanup stopped early.
-enum Stop {
+pub(crate) enum Stop {
     /// Another cleanup holds the store's lease.
     Overtaken,
     Failed(Error),
@@ -141,7 +104,7 @@ impl From<Error> for Stop {
 
 /// One cleanup run: the engine's core, the lease owner it runs as, how many records its
 /// next transaction removes, and whether it has taken the store's cleanup lease.
-struct Cleanup<'a> {
+pub(crate) struct Cleanup<'a> {
     core: &'a Core,
     owner: &'a str,
     chunk: Cell<usize>,
@@ -290,6 +253,39 @@ fn kept_for(what: Finished, status: &str, retention: &Retention) -> Option<Durat
             _ => None,
         },
     }
+}
+
+/// Removes what outlived its retention, in chunks, under the cleanup lease
+/// ([`Engine::cleanup`]).
+///
+/// [`Engine::cleanup`]: crate::Engine::cleanup
+pub(crate) fn cleanup(core: &Core) -> Result<CleanupReport> {
+    let owner = format!("{}/cleanup/{}", core.owner, uuid::Uuid::new_v4());
+    let mut report = CleanupReport::default();
+    let cleanup = Cleanup {
+        core,
+        owner: &owner,
+        chunk: Cell::new(CHUNKS.2),
+        leased: Cell::new(false),
+    };
+    let removed = cleanup.run(&mut report);
+    let released = if cleanup.leased.get() {
+        core.store.write(Commit::Lazy, move |db| {
+            Ok::<_, Error>(db.release_named_lease(LEASE_NAME, &owner)?)
+        })
+    } else {
+        Ok(())
+    };
+    match removed {
+        Ok(()) => {}
+        Err(Stop::Overtaken) => report.busy = true,
+        Err(Stop::Failed(e)) => return Err(e),
+    }
+    released?;
+    if !report.busy {
+        report.bytes_given_back = core.give_back_space()?;
+    }
+    Ok(report)
 }
 
 #[cfg(test)]

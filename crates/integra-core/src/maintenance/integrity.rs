@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::engine::Engine;
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::store::{Db, Finding, StoreError, StoreSpace};
 
@@ -109,64 +109,6 @@ const CHECKS: [(IntegrityCheck, Run); 6] = [
         db.check_orphan_history(MAX_LISTED)
     }),
 ];
-
-impl Engine {
-    /// Checks the database: SQLite's check of the file (quick or full, per `mode`) and
-    /// Integra's invariants (see [the module's docs](self)). It reads one snapshot and
-    /// blocks no writer, so it may run while this and other processes work on the file.
-    ///
-    /// # Errors
-    /// [`Error::Store`] when the database cannot be read at all (damage where a check reads
-    /// is reported as a problem instead).
-    pub fn check_integrity(&self, mode: IntegrityMode) -> Result<IntegrityReport> {
-        let started = Instant::now();
-        let mut problems = Vec::new();
-        if let Err(e) = self.core.store.check_file() {
-            problems.push(IntegrityProblem {
-                check: IntegrityCheck::File,
-                what: e.to_string(),
-                location: self.core.store.path().display().to_string(),
-            });
-        }
-        let checked = self.core.store.read(|db| {
-            let space = db.space()?;
-            let mut problems = Vec::new();
-            for (check, run) in CHECKS {
-                match run(db, mode) {
-                    Ok(findings) => {
-                        problems.extend(findings.into_iter().map(|f| problem(check, f)))
-                    }
-                    Err(e @ StoreError::Corrupt { .. }) => problems.push(IntegrityProblem {
-                        check,
-                        what: format!("the check could not run: {e}"),
-                        location: String::new(),
-                    }),
-                    Err(e) => return Err(Error::Store(e)),
-                }
-            }
-            Ok::<_, Error>((space, problems))
-        });
-        let space = match checked {
-            Ok((space, found)) => {
-                problems.extend(found);
-                space
-            }
-            // The read connections opened before the file was replaced still read it; a
-            // new one is refused, which the problem above already says.
-            Err(Error::Store(StoreError::Replaced { .. })) if !problems.is_empty() => {
-                StoreSpace::default()
-            }
-            Err(e) => return Err(e),
-        };
-        Ok(IntegrityReport {
-            ok: problems.is_empty(),
-            mode,
-            problems,
-            space,
-            elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        })
-    }
-}
 
 /// A finding, described.
 fn problem(check: IntegrityCheck, finding: Finding) -> IntegrityProblem {
@@ -260,4 +202,54 @@ fn sqlite_line(line: &str) -> (String, String) {
         }
         _ => (line.to_owned(), String::new()),
     }
+}
+
+/// Checks the database in `mode` ([`Engine::check_integrity`]).
+///
+/// [`Engine::check_integrity`]: crate::Engine::check_integrity
+pub(crate) fn check(core: &Core, mode: IntegrityMode) -> Result<IntegrityReport> {
+    let started = Instant::now();
+    let mut problems = Vec::new();
+    if let Err(e) = core.store.check_file() {
+        problems.push(IntegrityProblem {
+            check: IntegrityCheck::File,
+            what: e.to_string(),
+            location: core.store.path().display().to_string(),
+        });
+    }
+    let checked = core.store.read(|db| {
+        let space = db.space()?;
+        let mut problems = Vec::new();
+        for (check, run) in CHECKS {
+            match run(db, mode) {
+                Ok(findings) => problems.extend(findings.into_iter().map(|f| problem(check, f))),
+                Err(e @ StoreError::Corrupt { .. }) => problems.push(IntegrityProblem {
+                    check,
+                    what: format!("the check could not run: {e}"),
+                    location: String::new(),
+                }),
+                Err(e) => return Err(Error::Store(e)),
+            }
+        }
+        Ok::<_, Error>((space, problems))
+    });
+    let space = match checked {
+        Ok((space, found)) => {
+            problems.extend(found);
+            space
+        }
+        // The read connections opened before the file was replaced still read it; a
+        // new one is refused, which the problem above already says.
+        Err(Error::Store(StoreError::Replaced { .. })) if !problems.is_empty() => {
+            StoreSpace::default()
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(IntegrityReport {
+        ok: problems.is_empty(),
+        mode,
+        problems,
+        space,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
 }

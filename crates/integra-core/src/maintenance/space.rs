@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use crate::engine::Core;
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::store::{Commit, StoreSpace};
 

@@ -3,6 +3,7 @@
 //! transaction that made it true has committed, so the counters never count what a
 //! rolled-back transaction undid.
 
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -15,6 +16,31 @@ use super::recent::{Operation, Recent};
 use crate::config::Direction;
 use crate::queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
 use crate::time::Timestamp;
+
+/// The metrics of one engine.
+pub(crate) struct Metrics {
+    pub(crate) events: Events,
+    /// Worker threads of the background dispatcher (0 when it is not running).
+    pub(crate) threads: AtomicUsize,
+    /// Workers executing an item now.
+    pub(crate) busy: AtomicUsize,
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        Metrics {
+            events: Events::new(),
+            threads: AtomicUsize::new(0),
+            busy: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
 
 /// Something that happened, to be counted.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,6 +1,6 @@
 //! Metrics for Prometheus, in the OpenMetrics text format.
 //!
-//! Two kinds, encoded together by [`Engine::metrics_text`]:
+//! Two kinds, encoded together by [`Engine::metrics_text`](crate::Engine::metrics_text):
 //!
 //! * **events** (`events`): counters and histograms of what *this process* did, recorded
 //!   after each transaction commits: registered, formed, delivered by outcome, received by
@@ -15,89 +15,36 @@
 //!   subsystem's `pde_*` metrics under its names and labels. One gauge is this process's
 //!   own: the rows waiting for a Rust former or incoming handler it has not registered.
 //!
-//! The text is served at `/metrics` by a listener that enables it (see the receiver), and
-//! returned by [`Engine::metrics_text`] for programs that serve it themselves (a 1C HTTP
-//! service). Serve it with [`CONTENT_TYPE`], or Prometheus reads it as the classic format.
+//! The text is served at `/metrics` by a listener that enables it (see the receiver), and returned
+//! by [`Engine::metrics_text`](crate::Engine::metrics_text) for programs that serve it themselves
+//! (a 1C HTTP service). Serve it with [`CONTENT_TYPE`], or Prometheus reads it as the classic
+//! format.
 
 pub(crate) mod events;
 mod recent;
 mod state;
 
-use std::sync::atomic::AtomicUsize;
-
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::registry::Registry;
 
-pub(crate) use events::{Observation, Received};
-pub(crate) use state::pending;
-
-use crate::engine::{Core, Engine};
+use crate::core::Core;
+use crate::dispatch::Handlers;
 use crate::error::Result;
 
-/// The content type of [`Engine::metrics_text`].
+/// The content type of [`Engine::metrics_text`](crate::Engine::metrics_text).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// The metrics of one engine.
-pub(crate) struct Metrics {
-    pub(crate) events: events::Events,
-    /// Worker threads of the background dispatcher (0 when it is not running).
-    pub(crate) threads: AtomicUsize,
-    /// Workers executing an item now.
-    pub(crate) busy: AtomicUsize,
-}
-
-impl Metrics {
-    pub(crate) fn new() -> Self {
-        Metrics {
-            events: events::Events::new(),
-            threads: AtomicUsize::new(0),
-            busy: AtomicUsize::new(0),
-        }
-    }
-}
-
-impl std::fmt::Debug for Metrics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Metrics")
-    }
-}
-
-impl Engine {
-    /// Every metric, in the OpenMetrics text format (serve it with [`CONTENT_TYPE`]).
-    ///
-    /// # Errors
-    /// [`crate::Error::Store`] when the database cannot be read.
-    ///
-    /// # Examples
-    /// ```
-    /// use integra_core::metrics::CONTENT_TYPE;
-    /// # use integra_core::{Engine, EngineOptions};
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let dir = tempfile::tempdir()?;
-    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
-    /// let text = engine.metrics_text()?;
-    /// assert!(text.ends_with("# EOF\n"));
-    /// // Serve it with this content type, or Prometheus misreads it.
-    /// println!("Content-Type: {CONTENT_TYPE}\n\n{text}");
-    /// # Ok(()) }
-    /// ```
-    pub fn metrics_text(&self) -> Result<String> {
-        self.core.metrics_text()
-    }
-}
-
-impl Core {
-    /// [`Engine::metrics_text`].
-    pub(crate) fn metrics_text(&self) -> Result<String> {
-        let state = state::State::gather(self)?;
-        let mut scrape = Registry::default();
-        scrape.register_collector(Box::new(state));
-        let mut text = String::new();
-        let written = encode_registry(&mut text, &self.metrics.events.registry)
-            .and_then(|()| encode_registry(&mut text, &scrape))
-            .and_then(|()| encode_eof(&mut text));
-        // Writing to a String cannot fail.
-        debug_assert!(written.is_ok());
-        Ok(text)
-    }
+/// Every metric of `core`'s engine, whose Rust handlers are `handlers`
+/// ([`Engine::metrics_text`](crate::Engine::metrics_text)).
+pub(crate) fn text(core: &Core, handlers: &Handlers) -> Result<String> {
+    let state = state::State::gather(core, handlers)?;
+    let mut scrape = Registry::default();
+    scrape.register_collector(Box::new(state));
+    let mut text = String::new();
+    let written = encode_registry(&mut text, &core.metrics.events.registry)
+        .and_then(|()| encode_registry(&mut text, &scrape))
+        .and_then(|()| encode_eof(&mut text));
+    // Writing to a String cannot fail.
+    debug_assert!(written.is_ok());
+    Ok(text)
 }

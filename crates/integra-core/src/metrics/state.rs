@@ -14,8 +14,8 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet};
 use prometheus_client::metrics::MetricType;
 
 use super::recent::{Durations, Operation};
-use crate::dispatch::Unhandled;
-use crate::engine::Core;
+use crate::core::Core;
+use crate::dispatch::{Handlers, Unhandled};
 use crate::error::{Error, Result};
 use crate::queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
 use crate::store::{Counted, QueueCount};
@@ -36,21 +36,6 @@ pub(crate) struct State {
     unhandled: Unhandled,
     per_minute: Vec<(String, Operation, bool, u64)>,
     durations: Vec<(String, Operation, Durations)>,
-}
-
-/// The statuses in which a row of `queue` waits for work.
-pub(crate) fn pending(queue: Counted) -> [&'static str; 2] {
-    match queue {
-        Counted::Messages => [
-            MessageStatus::New.as_str(),
-            MessageStatus::FormingError.as_str(),
-        ],
-        Counted::Deliveries => [
-            DeliveryStatus::New.as_str(),
-            DeliveryStatus::SendError.as_str(),
-        ],
-        Counted::Incoming => [IncomingStatus::New.as_str(), IncomingStatus::Error.as_str()],
-    }
 }
 
 /// The statuses the 1C subsystem calls errors (it has no separate Dead).
@@ -111,18 +96,15 @@ const QUEUES: [Counted; 3] = [Counted::Messages, Counted::Deliveries, Counted::I
 
 impl State {
     /// Reads the state from the database and this process.
-    pub(crate) fn gather(core: &Core) -> Result<State> {
+    pub(crate) fn gather(core: &Core, handlers: &Handlers) -> Result<State> {
         let now = core.now();
-        let registered = (
-            core.handlers.formers.codes(),
-            core.handlers.incoming.codes(),
-        );
+        let registered = (handlers.formers.codes(), handlers.incoming.codes());
         let (counts, oldest, unhandled, space) = core.store.read(|db| {
             let counts = db.queue_counts()?;
             let mut oldest = BTreeMap::new();
             for c in counts
                 .iter()
-                .filter(|c| pending(c.queue).contains(&c.status.as_str()))
+                .filter(|c| c.queue.pending().contains(&c.status.as_str()))
             {
                 let key = (c.queue, c.flow.clone());
                 if oldest.contains_key(&key) {
@@ -314,7 +296,7 @@ impl State {
             "pde_queue_length",
             "Pending messages, as the 1C integration subsystem reports them",
             QUEUES.map(|q| {
-                let total: u64 = self.by_flow(q, &pending(q)).values().sum();
+                let total: u64 = self.by_flow(q, &q.pending()).values().sum();
                 ([("label", pde_names(q).0)], total)
             }),
         )?;

@@ -22,11 +22,10 @@ use super::external::{Fetched, fetch};
 use super::translate::translate;
 use super::validator::Compiled;
 use crate::config::{ConfigSnapshot, Direction, ExternalSchema, Flow};
-use crate::engine::{Core, Engine};
 use crate::error::{Error, Result};
-use crate::limits::{parse_message, quoted};
-use crate::store::{Commit, SchemaCopy};
-use crate::time::Timestamp;
+use crate::limits::quoted;
+use crate::store::{Commit, SchemaCopy, Store};
+use crate::time::{Clock, Timestamp};
 
 /// The longest wait before a failed refresh is tried again.
 const RETRY_FAILED_REFRESH: Duration = Duration::from_secs(300);
@@ -109,16 +108,18 @@ pub struct ExternalSchemaStatus {
     pub last_error: Option<String>,
 }
 
-impl Core {
+impl Catalog {
     /// The validator of `component` of schema `code` for `direction`.
     pub(crate) fn validator(
         &self,
+        store: &Store,
+        clock: &dyn Clock,
         config: &ConfigSnapshot,
         code: &str,
         component: &str,
         direction: Option<Direction>,
     ) -> Result<Arc<Compiled>> {
-        let (fingerprint, doc) = self.schema_document(config, code)?;
+        let (fingerprint, doc) = self.schema_document(store, clock, config, code)?;
         self.compiled(code, fingerprint, &doc, component, direction)
     }
 
@@ -135,7 +136,7 @@ impl Core {
             component: component.to_owned(),
             direction,
         };
-        if let Some(v) = lock(&self.catalog.validators).get(&key) {
+        if let Some(v) = lock(&self.validators).get(&key) {
             return Ok(Arc::clone(v));
         }
         if !doc.components().contains(component) {
@@ -154,39 +155,69 @@ impl Core {
             }
         })?;
         let compiled = Arc::new(compiled);
-        self.catalog
-            .compilations
-            .fetch_add(1, AtomicOrdering::Relaxed);
-        insert_bounded(
-            &self.catalog.validators,
-            MAX_VALIDATORS,
-            key,
-            Arc::clone(&compiled),
-        );
+        self.compilations.fetch_add(1, AtomicOrdering::Relaxed);
+        insert_bounded(&self.validators, MAX_VALIDATORS, key, Arc::clone(&compiled));
         Ok(compiled)
     }
 
     /// The violations of `value` against `flow`'s schema (none when it has no schema),
-    /// in the flow's direction.
+    /// in the flow's direction, at most `max_violations`.
     pub(crate) fn flow_violations(
         &self,
+        store: &Store,
+        clock: &dyn Clock,
         config: &ConfigSnapshot,
         flow: &Flow,
         value: &Value,
+        max_violations: usize,
     ) -> Result<Vec<Violation>> {
         let Some(r) = &flow.schema else {
             return Ok(Vec::new());
         };
-        let v = self.validator(config, &r.schema, &r.component, Some(flow.direction))?;
-        undecided_is_an_error(
+        let v = self.validator(
+            store,
+            clock,
+            config,
             &r.schema,
             &r.component,
-            v.violations(value, self.options.max_violations),
-        )
+            Some(flow.direction),
+        )?;
+        undecided_is_an_error(&r.schema, &r.component, v.violations(value, max_violations))
     }
 
-    /// The document of schema `code`.
-    fn schema_document(&self, config: &ConfigSnapshot, code: &str) -> Result<Fingerprinted> {
+    /// The violations of `value` against `component` of `schema` (a catalog code, or the
+    /// text of an OpenAPI 3.0 document), in no direction, at most `max_violations`.
+    pub(crate) fn violations(
+        &self,
+        (store, clock): (&Store, &dyn Clock),
+        config: &ConfigSnapshot,
+        (schema, component): (&str, &str),
+        value: &Value,
+        max_violations: usize,
+    ) -> Result<Vec<Violation>> {
+        let (fingerprint, doc) = if config.config().schema(schema).is_some() {
+            self.schema_document(store, clock, config, schema)?
+        } else if looks_like_a_document(schema) {
+            self.adhoc_document(schema)?
+        } else {
+            return Err(Error::Schema {
+                schema: quoted(schema).into_owned(),
+                reason: "no schema has this code (and it is not an OpenAPI document)".into(),
+            });
+        };
+        let v = self.compiled(schema, fingerprint, &doc, component, None)?;
+        undecided_is_an_error(schema, component, v.violations(value, max_violations))
+    }
+
+    /// The document of schema `code`: inline in the configuration, or the current copy of an
+    /// external one (fetched, or read from `store`, when it expired by `clock`).
+    fn schema_document(
+        &self,
+        store: &Store,
+        clock: &dyn Clock,
+        config: &ConfigSnapshot,
+        code: &str,
+    ) -> Result<Fingerprinted> {
         if let Some(inline) = config.inline_schema(code) {
             return Ok(inline.clone());
         }
@@ -195,7 +226,7 @@ impl Core {
             reason: "no schema has this code".into(),
         })?;
         match &entry.external {
-            Some(ext) => self.external_document(config, code, ext),
+            Some(ext) => self.external_document(store, clock, config, code, ext),
             None => Err(Error::Schema {
                 schema: code.to_owned(),
                 reason: "its document does not parse".into(),
@@ -205,6 +236,8 @@ impl Core {
 
     fn external_document(
         &self,
+        store: &Store,
+        clock: &dyn Clock,
         config: &ConfigSnapshot,
         code: &str,
         ext: &ExternalSchema,
@@ -215,21 +248,20 @@ impl Core {
             None => format!("endpoint '{}'{}", ext.endpoint, ext.path),
         };
         let current = |now| {
-            lock(&self.catalog.external)
+            lock(&self.external)
                 .get(code)
                 .filter(|c| c.source == source && c.expires_at > now)
                 .map(|c| c.document.clone())
         };
-        if let Some(doc) = current(self.now()) {
+        if let Some(doc) = current(clock.now()) {
             return Ok(doc);
         }
-        let _refreshing = lock(&self.catalog.refresh);
-        let now = self.now();
+        let _refreshing = lock(&self.refresh);
+        let now = clock.now();
         if let Some(doc) = current(now) {
             return Ok(doc);
         }
-        let stored = self
-            .store
+        let stored = store
             .read(|db| Ok::<_, Error>(db.schema_copy(code)?))?
             .filter(|c| c.source == source);
         if let Some(copy) = stored.as_ref().filter(|c| c.expires_at > now) {
@@ -242,7 +274,7 @@ impl Core {
         if let (Ok(Fetched::NotModified), Some(copy)) = (&fetched, &stored) {
             let until = now.plus(ext.ttl);
             let code_owned = code.to_owned();
-            self.store.write(Commit::Durable, move |db| {
+            store.write(Commit::Durable, move |db| {
                 Ok::<_, Error>(db.extend_schema_copy(&code_owned, until, None)?)
             })?;
             return self.remember(
@@ -273,7 +305,7 @@ impl Core {
                         last_error: None,
                     };
                     let (code_owned, stored_copy) = (code.to_owned(), copy.clone());
-                    self.store.write(Commit::Durable, move |db| {
+                    store.write(Commit::Durable, move |db| {
                         Ok::<_, Error>(db.store_schema_copy(&code_owned, &stored_copy)?)
                     })?;
                     return self.remember(code, &copy);
@@ -297,7 +329,7 @@ impl Core {
                 );
                 let until = now.plus(ext.ttl.min(RETRY_FAILED_REFRESH));
                 let (code_owned, reason) = (code.to_owned(), failure);
-                self.store.write(Commit::Durable, move |db| {
+                store.write(Commit::Durable, move |db| {
                     Ok::<_, Error>(db.extend_schema_copy(&code_owned, until, Some(&reason))?)
                 })?;
                 self.remember(
@@ -318,7 +350,7 @@ impl Core {
     /// Makes `copy` the current document of external schema `code`.
     fn remember(&self, code: &str, copy: &SchemaCopy) -> Result<Fingerprinted> {
         let fp = fingerprint(&copy.document);
-        let reuse = lock(&self.catalog.external)
+        let reuse = lock(&self.external)
             .get(code)
             .filter(|c| c.document.0 == fp)
             .map(|c| Arc::clone(&c.document.1));
@@ -336,7 +368,7 @@ impl Core {
                 )
             }
         };
-        lock(&self.catalog.external).insert(
+        lock(&self.external).insert(
             code.to_owned(),
             CurrentCopy {
                 source: copy.source.clone(),
@@ -350,7 +382,7 @@ impl Core {
     /// A document passed as text rather than by code, parsed once per distinct text.
     fn adhoc_document(&self, text: &str) -> Result<Fingerprinted> {
         let fp = fingerprint(text);
-        if let Some(doc) = lock(&self.catalog.adhoc).get(&fp) {
+        if let Some(doc) = lock(&self.adhoc).get(&fp) {
             return Ok((fp, Arc::clone(doc)));
         }
         let doc = Arc::new(Document::parse(text).map_err(|problems| {
@@ -364,75 +396,8 @@ impl Core {
                     .join("; "),
             }
         })?);
-        insert_bounded(
-            &self.catalog.adhoc,
-            MAX_ADHOC_DOCUMENTS,
-            fp,
-            Arc::clone(&doc),
-        );
+        insert_bounded(&self.adhoc, MAX_ADHOC_DOCUMENTS, fp, Arc::clone(&doc));
         Ok((fp, doc))
-    }
-}
-
-impl Engine {
-    /// Validates `json` against `component` of a schema: a catalog code, or the text of an
-    /// OpenAPI 3.0 document (JSON or YAML). Neither readOnly nor writeOnly is enforced.
-    /// Returns every violation (capped by `EngineOptions::max_violations`); empty when valid.
-    ///
-    /// # Errors
-    /// [`Error::InvalidJson`] when `json` does not parse; [`Error::Schema`] when the schema
-    /// is unknown, the document is not valid OpenAPI 3.0, or has no such component.
-    pub fn validate(&self, schema: &str, component: &str, json: &str) -> Result<Vec<Violation>> {
-        let value: Value = parse_message(|| "the instance".into(), json)?;
-        let config = self.core.store.read(|db| Ok::<_, Error>(db.config()?))?;
-        let (fingerprint, doc) = if config.config().schema(schema).is_some() {
-            self.core.schema_document(&config, schema)?
-        } else if looks_like_a_document(schema) {
-            self.core.adhoc_document(schema)?
-        } else {
-            return Err(Error::Schema {
-                schema: quoted(schema).into_owned(),
-                reason: "no schema has this code (and it is not an OpenAPI document)".into(),
-            });
-        };
-        let v = self
-            .core
-            .compiled(schema, fingerprint, &doc, component, None)?;
-        undecided_is_an_error(
-            schema,
-            component,
-            v.violations(&value, self.core.options.max_violations),
-        )
-    }
-
-    /// Validates a sample payload against `flow`'s schema, in the flow's direction, as a dry
-    /// run before the flow is switched on. Empty when valid, or when the flow has no schema.
-    ///
-    /// # Errors
-    /// [`Error::UnknownFlow`], [`Error::InvalidJson`], [`Error::Schema`].
-    pub fn validate_for_flow(&self, flow: &str, json: &str) -> Result<Vec<Violation>> {
-        let value: Value = parse_message(|| "the sample".into(), json)?;
-        let config = self.core.store.read(|db| Ok::<_, Error>(db.config()?))?;
-        let f = config.flow(flow).ok_or_else(|| Error::UnknownFlow {
-            flow: flow.to_owned(),
-        })?;
-        self.core.flow_violations(&config, f, &value)
-    }
-
-    /// The state of external schema `code`'s fetched copy; None before the first fetch.
-    ///
-    /// # Errors
-    /// [`Error::Store`] when the database fails.
-    pub fn external_schema_status(&self, code: &str) -> Result<Option<ExternalSchemaStatus>> {
-        self.core.store.read(|db| {
-            Ok(db.schema_copy(code)?.map(|c| ExternalSchemaStatus {
-                source: c.source,
-                fetched_at: c.fetched_at,
-                expires_at: c.expires_at,
-                etag: c.etag,
-                last_error: c.last_error,
-            }))
-        })
     }
 }
 

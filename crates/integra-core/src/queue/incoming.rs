@@ -6,21 +6,18 @@
 //! as the first one is kept (the flow's retention): that is the dedup window.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::forming::check_lease;
 use super::register::new_message_id;
 use super::retry::HandlerError;
 use super::status::IncomingStatus;
-use crate::config::{ConfigSnapshot, Direction, Flow, Ordering, Processor};
-use crate::engine::{Core, Engine, Prepared};
+use crate::config::{ConfigSnapshot, Direction, Flow, Ordering};
+use crate::core::{Core, Prepared};
 use crate::error::{Error, Result};
 use crate::limits::{MAX_MESSAGE_ID_CHARS, check_message, check_message_size, quoted};
-use crate::metrics::{Observation, Received as Outcome};
+use crate::metrics::events::{Observation, Received as Outcome};
 use crate::store::{Commit, Db, IncomingRow, NewIncoming};
 use crate::time::Timestamp;
 
@@ -210,7 +207,7 @@ pub(crate) fn canonical_message_id(id: String) -> String {
     }
 }
 
-fn check_message_id(message_id: &str) -> Result<()> {
+pub(crate) fn check_message_id(message_id: &str) -> Result<()> {
     if message_id.is_empty()
         || message_id.chars().count() > MAX_MESSAGE_ID_CHARS
         || message_id.chars().any(char::is_control)
@@ -518,198 +515,6 @@ fn repeat_of(db: &Db<'_>, flow: &str, refusal: Refusal) -> Result<Accepted> {
         });
     }
     Err(refusal.error)
-}
-
-impl Engine {
-    /// Stores an incoming message once per (flow, sender's message id). The body's
-    /// `content-type` header (default `application/json`) decides how it is checked: JSON
-    /// must parse; XML is stored as text. A repeat is acknowledged (`duplicate: true`) and
-    /// not stored again. A message id that is a UUID is stored in its canonical spelling
-    /// (lower case, hyphenated), so its other spellings are repeats of it.
-    ///
-    /// A JSON body on a flow with a schema is validated; one that breaks it is refused with
-    /// every violation, and nothing is stored.
-    ///
-    /// # Errors
-    /// [`Error::UnknownFlow`], [`Error::FlowInactive`], [`Error::WrongDirection`] for an
-    /// outgoing flow, [`Error::InvalidJson`], [`Error::Invalid`] with the violations,
-    /// [`Error::InvalidArgument`] for an empty or overlong message id, an empty body or an
-    /// unsupported content type.
-    ///
-    /// # Examples
-    /// ```
-    /// use std::collections::BTreeMap;
-    /// # use integra_core::{Engine, EngineOptions};
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let dir = tempfile::tempdir()?;
-    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
-    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_IMPORT", "direction": "incoming"}]}"#)?;
-    /// let body = r#"{"number": "A-1"}"#;
-    /// let first = engine.accept("ORDER_IMPORT", "order-1", body, &BTreeMap::new())?;
-    /// assert!(!first.duplicate);
-    /// // The same sender's id again is acknowledged, not stored twice.
-    /// let again = engine.accept("ORDER_IMPORT", "order-1", body, &BTreeMap::new())?;
-    /// assert!(again.duplicate && again.id == first.id);
-    /// # Ok(()) }
-    /// ```
-    pub fn accept(
-        &self,
-        flow: &str,
-        message_id: &str,
-        payload: &str,
-        headers: &BTreeMap<String, String>,
-    ) -> Result<Accepted> {
-        check_message_id(message_id)?;
-        let received = Received {
-            message_id: Some(message_id.to_owned()),
-            payload: payload.to_owned(),
-            headers: headers.clone(),
-            ..Received::default()
-        };
-        self.core.accept_received(flow, None, received)
-    }
-
-    /// Claims up to `max` incoming messages that are due, of flows processed externally
-    /// (`processor: external`), reserving them for `lease`. The caller processes each and
-    /// reports with [`Engine::ack_incoming`] or [`Engine::fail_incoming`].
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] for a lease outside 1 s ..= 24 h.
-    ///
-    /// # Examples
-    /// ```
-    /// use std::time::Duration;
-    /// # use std::collections::BTreeMap;
-    /// # use integra_core::{Engine, EngineOptions};
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let dir = tempfile::tempdir()?;
-    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
-    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_IMPORT", "direction": "incoming"}]}"#)?;
-    /// # engine.accept("ORDER_IMPORT", "order-1", r#"{"number": "A-1"}"#, &BTreeMap::new())?;
-    /// for item in engine.next_incoming(100, Duration::from_secs(300))? {
-    ///     println!("{} from {}: {}", item.message_id, item.flow, item.payload);
-    ///     engine.ack_incoming(&item.id)?; // or fail_incoming: retried per the flow's policy
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn next_incoming(&self, max: usize, lease: Duration) -> Result<Vec<IncomingItem>> {
-        check_lease(lease)?;
-        self.core.rescue_expired()?;
-        let now = self.core.now();
-        let owner = self.core.pull_owner();
-        let rows = self.core.store.write(Commit::Lazy, move |db| {
-            let config = db.config()?;
-            let flows: Vec<&str> = config
-                .config()
-                .flows
-                .iter()
-                .filter(|f| {
-                    f.direction == Direction::Incoming && f.processor == Processor::External
-                })
-                .map(|f| f.code.as_str())
-                .collect();
-            claim_incoming(db, &owner, now.plus(lease), now, &flows, max)
-        })?;
-        Ok(rows.into_iter().map(IncomingItem::from_row).collect())
-    }
-
-    /// Gives messages claimed with [`Engine::next_incoming`] back unprocessed, as they were
-    /// before the claim (the attempt uncounted, due at once); see
-    /// [`Engine::release_forming`]. Returns how many were given back.
-    ///
-    /// # Errors
-    /// [`Error::Store`].
-    pub fn release_incoming(&self, ids: &[String]) -> Result<usize> {
-        self.core.release_pulled(ids, |db, ids, owner, now| {
-            db.release_incoming(ids, owner, now)
-        })
-    }
-
-    /// Marks a claimed incoming message processed.
-    ///
-    /// # Errors
-    /// [`Error::IncomingNotFound`]; [`Error::WrongStatus`] when it is not being processed.
-    pub fn ack_incoming(&self, id: &str) -> Result<()> {
-        self.finish_incoming(id, None)
-    }
-
-    /// Records that processing failed; it is retried per the flow's policy, or ends Dead.
-    ///
-    /// # Errors
-    /// [`Error::IncomingNotFound`]; [`Error::WrongStatus`] when it is not being processed.
-    pub fn fail_incoming(&self, id: &str, error: &str) -> Result<()> {
-        self.finish_incoming(id, Some(HandlerError::retry(error)))
-    }
-
-    fn finish_incoming(&self, id: &str, error: Option<HandlerError>) -> Result<()> {
-        let now = self.core.now();
-        let id = id.to_owned();
-        let (flow, status, took) = self.core.store.write(Commit::Durable, move |db| {
-            let state = db
-                .incoming_state(&id)?
-                .ok_or_else(|| Error::IncomingNotFound { id: id.clone() })?;
-            let wrong = || Error::WrongStatus {
-                what: "incoming message",
-                id: id.clone(),
-                status: state.status.to_string(),
-                operation: if error.is_some() {
-                    "failed"
-                } else {
-                    "acknowledged"
-                },
-            };
-            if state.status != IncomingStatus::InProgress {
-                return Err(wrong());
-            }
-            let config = db.config()?;
-            let done = Processing {
-                row: state.id,
-                flow: &state.flow,
-                attempts: state.attempts,
-                owner: None,
-            };
-            match record_processing(db, &config, &done, error.as_ref(), now)? {
-                // An external processor is timed from its claim, by the engine's clock.
-                Some(status) => Ok((state.flow.clone(), status, now.since(state.updated_at))),
-                None => Err(wrong()),
-            }
-        })?;
-        self.core.observe(&[Observation::Processed {
-            flow,
-            status,
-            took: Some(took),
-        }]);
-        Ok(())
-    }
-
-    /// Registers the Rust handler that processes flow `flow`'s incoming messages on the
-    /// background dispatcher's threads (the flow's processor must be `handler`). A handler
-    /// returning an error, or panicking, is a failed attempt: retried per the flow's policy,
-    /// then Dead.
-    ///
-    /// # Errors
-    /// [`Error::UnknownFlow`], [`Error::WrongDirection`], or [`Error::WrongProcessor`].
-    pub fn set_incoming_handler(
-        &self,
-        flow: &str,
-        handler: impl IncomingHandler + 'static,
-    ) -> Result<()> {
-        let config = self.config()?;
-        let f = super::flow_going(
-            &config,
-            flow,
-            Direction::Incoming,
-            "process incoming messages",
-        )?;
-        if f.processor != Processor::Handler {
-            return Err(Error::WrongProcessor {
-                flow: flow.to_owned(),
-            });
-        }
-        self.core.handlers.incoming.set(flow, Arc::new(handler));
-        self.core.wake.notify();
-        Ok(())
-    }
 }
 
 /// Processes one flow's incoming messages in the background dispatcher.

@@ -18,10 +18,10 @@ use serde::Deserialize;
 use super::fan_out::{Formed, check_sendable, fan_out, status_after_fan_out, targets};
 use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Flow, Former, Ordering};
-use crate::engine::{Core, Engine, Prepared};
+use crate::core::{Core, Prepared};
 use crate::error::{Error, Result};
 use crate::limits::{MAX_KEY_CHARS, check_batch, check_message};
-use crate::metrics::Observation;
+use crate::metrics::events::Observation;
 use crate::openapi::{Violation, summary};
 use crate::store::{Commit, Db, NewMessage};
 use crate::time::Timestamp;
@@ -65,7 +65,7 @@ impl RegisterOptions {
         serde_json::from_str(text).map_err(|e| Error::invalid_json("registration options", &e))
     }
 
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         for (name, key) in [
             ("object_key", &self.object_key),
             ("ordering_key", &self.ordering_key),
@@ -109,108 +109,8 @@ pub(crate) fn outgoing_flow<'c>(config: &'c ConfigSnapshot, code: &str) -> Resul
     )
 }
 
-impl Engine {
-    /// Registers one message on an outgoing flow; returns its id.
-    ///
-    /// # Errors
-    /// [`Error::UnknownFlow`], [`Error::FlowInactive`], [`Error::WrongDirection`] for an
-    /// incoming flow, [`Error::InvalidJson`] for a source that is not JSON,
-    /// [`Error::InvalidArgument`] for a bad key, [`Error::NotJsonRpcParams`] for a source
-    /// that is not an object or an array on a pass-through flow with a JSON-RPC subscriber.
-    /// Nothing is queued then.
-    ///
-    /// # Examples
-    /// ```
-    /// use integra_core::RegisterOptions;
-    /// # use integra_core::{Engine, EngineOptions};
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let dir = tempfile::tempdir()?;
-    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
-    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_EXPORT", "direction": "outgoing",
-    /// #     "subscribers": []}]}"#)?;
-    /// // Durable when it returns. The object key enables duplicate suppression.
-    /// let id = engine.register("ORDER_EXPORT", r#"{"number": "A-1", "sum": 1500}"#,
-    ///                          &RegisterOptions::object_key("order-1"))?;
-    /// println!("{id}: {}", engine.message_status(&id)?.status);
-    /// # Ok(()) }
-    /// ```
-    pub fn register(&self, flow: &str, source: &str, options: &RegisterOptions) -> Result<String> {
-        let mut ids = self.register_batch(
-            flow,
-            vec![Registration {
-                source: source.to_owned(),
-                options: options.clone(),
-            }],
-        )?;
-        ids.pop().ok_or_else(|| Error::InvalidArgument {
-            name: "source",
-            reason: "nothing was registered".into(),
-        })
-    }
-
-    /// Registers many messages on one flow in one transaction: all or none. Returns their
-    /// ids in order (a coalesced message returns the id it joined).
-    ///
-    /// # Errors
-    /// As [`Engine::register`]; the error names the position of a bad item.
-    ///
-    /// # Examples
-    /// ```
-    /// use integra_core::{RegisterOptions, Registration};
-    /// # use integra_core::{Engine, EngineOptions};
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let dir = tempfile::tempdir()?;
-    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
-    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_EXPORT", "direction": "outgoing",
-    /// #     "subscribers": []}]}"#)?;
-    /// let items = (1..=3)
-    ///     .map(|n| Registration {
-    ///         source: format!(r#"{{"number": "A-{n}"}}"#),
-    ///         options: RegisterOptions::object_key(format!("order-{n}")),
-    ///     })
-    ///     .collect();
-    /// let ids = engine.register_batch("ORDER_EXPORT", items)?;
-    /// assert_eq!(ids.len(), 3);
-    /// # Ok(()) }
-    /// ```
-    pub fn register_batch(&self, flow: &str, items: Vec<Registration>) -> Result<Vec<String>> {
-        check_batch(|| format!("the batch for flow '{flow}'"), items.len())?;
-        for (i, item) in items.iter().enumerate() {
-            check_message(
-                || format!("the source of message {i} for flow '{flow}'"),
-                &item.source,
-            )?;
-            item.options.check()?;
-        }
-        let now = self.core.now();
-        let items = Arc::new(items);
-        let checked = Arc::clone(&items);
-        let code = flow.to_owned();
-        let registered = self.core.write_prepared(
-            Commit::Durable,
-            |config| {
-                Ok(Prepared {
-                    flow: flow.to_owned(),
-                    work: validate_sources(&self.core, config, flow, &checked)?,
-                })
-            },
-            move |db, config, violations| {
-                let flow = outgoing_flow(config, &code)?;
-                items
-                    .iter()
-                    .zip(violations)
-                    .map(|(item, v)| register_one(db, config, flow, item, v, now))
-                    .collect::<Result<Vec<Registered>>>()
-            },
-        )?;
-        self.core.wake.notify();
-        self.core.observe(&observations(flow, &registered));
-        Ok(registered.into_iter().map(|r| r.id).collect())
-    }
-}
-
 /// What registering one message did.
-struct Registered {
+pub(crate) struct Registered {
     id: String,
     /// How forming ended at registration (pass-through flows), and whether the source
     /// broke the flow's schema.
@@ -218,7 +118,7 @@ struct Registered {
 }
 
 /// The metrics of a committed registration.
-fn observations(flow: &str, registered: &[Registered]) -> Vec<Observation> {
+pub(crate) fn observations(flow: &str, registered: &[Registered]) -> Vec<Observation> {
     let mut out = vec![Observation::Registered {
         flow: flow.to_owned(),
         n: registered.len() as u64,
@@ -242,7 +142,7 @@ fn observations(flow: &str, registered: &[Registered]) -> Vec<Observation> {
 /// On a pass-through flow (sources are payloads there), refuses a source a subscriber cannot
 /// be sent, and returns the violations of each against the flow's schema; empty for flows
 /// that form their payloads, or have no schema.
-fn validate_sources(
+pub(crate) fn validate_sources(
     core: &Core,
     config: &ConfigSnapshot,
     flow: &str,
@@ -268,7 +168,7 @@ fn validate_sources(
 }
 
 /// Queues one message inside the caller's transaction.
-fn register_one(
+pub(crate) fn register_one(
     db: &Db<'_>,
     config: &ConfigSnapshot,
     flow: &Flow,
@@ -369,4 +269,46 @@ fn register_one(
         id: uuid,
         formed: pass_through.then_some((status, false)),
     })
+}
+
+/// Registers `items` on `flow` in one transaction ([`Engine::register_batch`]).
+///
+/// [`Engine::register_batch`]: crate::Engine::register_batch
+pub(crate) fn register_batch(
+    core: &Core,
+    flow: &str,
+    items: Vec<Registration>,
+) -> Result<Vec<String>> {
+    check_batch(|| format!("the batch for flow '{flow}'"), items.len())?;
+    for (i, item) in items.iter().enumerate() {
+        check_message(
+            || format!("the source of message {i} for flow '{flow}'"),
+            &item.source,
+        )?;
+        item.options.check()?;
+    }
+    let now = core.now();
+    let items = Arc::new(items);
+    let checked = Arc::clone(&items);
+    let code = flow.to_owned();
+    let registered = core.write_prepared(
+        Commit::Durable,
+        |config| {
+            Ok(Prepared {
+                flow: flow.to_owned(),
+                work: validate_sources(core, config, flow, &checked)?,
+            })
+        },
+        move |db, config, violations| {
+            let flow = outgoing_flow(config, &code)?;
+            items
+                .iter()
+                .zip(violations)
+                .map(|(item, v)| register_one(db, config, flow, item, v, now))
+                .collect::<Result<Vec<Registered>>>()
+        },
+    )?;
+    core.wake.notify();
+    core.observe(&observations(flow, &registered));
+    Ok(registered.into_iter().map(|r| r.id).collect())
 }

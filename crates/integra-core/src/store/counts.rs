@@ -23,6 +23,21 @@ impl Counted {
     pub(crate) const ALL: [Counted; 3] =
         [Counted::Messages, Counted::Deliveries, Counted::Incoming];
 
+    /// The statuses in which a row of this queue waits for work.
+    pub(crate) fn pending(self) -> [&'static str; 2] {
+        match self {
+            Counted::Messages => [
+                MessageStatus::New.as_str(),
+                MessageStatus::FormingError.as_str(),
+            ],
+            Counted::Deliveries => [
+                DeliveryStatus::New.as_str(),
+                DeliveryStatus::SendError.as_str(),
+            ],
+            Counted::Incoming => [IncomingStatus::New.as_str(), IncomingStatus::Error.as_str()],
+        }
+    }
+
     /// The queue's name in `queue_count.kind`.
     pub(crate) const fn kind(self) -> &'static str {
         match self {

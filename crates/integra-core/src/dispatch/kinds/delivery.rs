@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use super::{Claimed, Context, Done, Kind, LEASE_EXPIRED, LOG_TARGET, Work};
+use super::{Claimed, Context, Done, Handlers, Kind, LEASE_EXPIRED, LOG_TARGET, Work};
 use crate::config::ConfigSnapshot;
+use crate::core::Core;
 use crate::dispatch::Recorded;
-use crate::engine::Core;
 use crate::error::Result;
-use crate::metrics::Observation;
+use crate::metrics::events::Observation;
 use crate::queue::delivery::finish_delivery;
 use crate::queue::status::DeliveryStatus;
 use crate::store::{ClaimedDeliveryRow, Db, Expired, Leased};
@@ -116,7 +116,7 @@ fn group(config: &ConfigSnapshot, rows: Vec<ClaimedDeliveryRow>) -> Vec<Box<dyn 
 }
 
 impl Work for Deliveries {
-    fn execute(self: Box<Self>, core: &Core) -> Box<dyn Done> {
+    fn execute(self: Box<Self>, core: &Core, _: &Handlers) -> Box<dyn Done> {
         let rows = self.0;
         let config = core.store.cached_config();
         let Some(subscriber) = rows.first().map(|r| r.subscriber.clone()) else {

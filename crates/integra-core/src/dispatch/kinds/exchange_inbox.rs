@@ -4,9 +4,9 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use super::{Claimed, Context, Done, Kind, LEASE_EXPIRED, Work};
+use super::{Claimed, Context, Done, Handlers, Kind, LEASE_EXPIRED, Work};
+use crate::core::Core;
 use crate::dispatch::Recorded;
-use crate::engine::Core;
 use crate::error::Result;
 use crate::exchange::ExchangeMessage;
 use crate::queue::retry::HandlerError;
@@ -63,8 +63,8 @@ fn handled_here<'a>(at: &'a Context<'_>) -> Vec<&'a str> {
 }
 
 impl Work for ExchangeMessage {
-    fn execute(self: Box<Self>, core: &Core) -> Box<dyn Done> {
-        let outcome = match core.handlers.channels.get(&self.channel) {
+    fn execute(self: Box<Self>, _core: &Core, handlers: &Handlers) -> Box<dyn Done> {
+        let outcome = match handlers.channels.get(&self.channel) {
             None => Err(HandlerError::retry(format!(
                 "no Rust handler is registered for channel '{}' in this process",
                 self.channel

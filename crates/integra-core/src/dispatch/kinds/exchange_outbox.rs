@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use super::{Claimed, Context, Done, Kind, LEASE_EXPIRED, LOG_TARGET, Work};
+use super::{Claimed, Context, Done, Handlers, Kind, LEASE_EXPIRED, LOG_TARGET, Work};
+use crate::core::Core;
 use crate::dispatch::Recorded;
-use crate::engine::Core;
 use crate::error::Result;
 use crate::exchange::deliver::Claimed as Batch;
 use crate::store::{Expired, Leased};
@@ -42,7 +42,7 @@ impl Kind for ExchangeOutbox {
 }
 
 impl Work for Batch {
-    fn execute(self: Box<Self>, _: &Core) -> Box<dyn Done> {
+    fn execute(self: Box<Self>, _: &Core, _: &Handlers) -> Box<dyn Done> {
         let outcome = std::panic::catch_unwind(|| Core::post_outbox(&self))
             .unwrap_or_else(|_| Err("delivering panicked".to_owned()));
         Box::new(Posted {

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{Claimed, Context, Done, Kind, LEASE_EXPIRED, LOG_TARGET, Work};
+use super::{Claimed, Context, Done, Handlers, Kind, LEASE_EXPIRED, LOG_TARGET, Work};
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
+use crate::core::Core;
 use crate::dispatch::Recorded;
-use crate::engine::Core;
 use crate::error::{Error, Result};
-use crate::metrics::Observation;
+use crate::metrics::events::Observation;
 use crate::queue::forming::{
     FormOutcome, FormingItem, FormingResult, check_formed, claim_forming, finish_forming,
 };
@@ -69,9 +69,9 @@ impl Kind for Forming {
 }
 
 impl Work for ClaimedFormingRow {
-    fn execute(self: Box<Self>, core: &Core) -> Box<dyn Done> {
+    fn execute(self: Box<Self>, core: &Core, handlers: &Handlers) -> Box<dyn Done> {
         let config = core.store.cached_config();
-        let (result, invalid) = match produce(core, &config, &self) {
+        let (result, invalid) = match produce(handlers, &config, &self) {
             Ok((payload, value)) => {
                 let has_key = self.object_key.is_some();
                 let (flow, id) = (self.flow.as_str(), self.uuid.as_str());
@@ -158,7 +158,7 @@ impl Done for Formed {
 /// The payload of a message claimed for forming, from its Rust former or (pass-through)
 /// its source; or how forming ended without one.
 fn produce(
-    core: &Core,
+    handlers: &Handlers,
     config: &ConfigSnapshot,
     row: &ClaimedFormingRow,
 ) -> Result<(String, Value), FormingResult> {
@@ -170,7 +170,7 @@ fn produce(
             .map(|value| (row.source.clone(), value))
             .map_err(|e| failed(format!("the source is not JSON: {e}")));
     }
-    let Some(former) = core.handlers.formers.get(&row.flow) else {
+    let Some(former) = handlers.formers.get(&row.flow) else {
         return Err(failed(format!(
             "no Rust former is registered for flow '{}' in this process",
             row.flow

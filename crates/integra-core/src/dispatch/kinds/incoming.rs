@@ -4,12 +4,12 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use super::{Claimed, Context, Done, Kind, LEASE_EXPIRED, Work};
+use super::{Claimed, Context, Done, Handlers, Kind, LEASE_EXPIRED, Work};
 use crate::config::{ConfigSnapshot, Direction, Processor};
+use crate::core::Core;
 use crate::dispatch::Recorded;
-use crate::engine::Core;
 use crate::error::Result;
-use crate::metrics::Observation;
+use crate::metrics::events::Observation;
 use crate::queue::incoming::{IncomingItem, Processing, claim_incoming, record_processing};
 use crate::queue::retry::HandlerError;
 use crate::queue::status::IncomingStatus;
@@ -63,8 +63,8 @@ impl Kind for Incoming {
 }
 
 impl Work for IncomingRow {
-    fn execute(self: Box<Self>, core: &Core) -> Box<dyn Done> {
-        let outcome = match core.handlers.incoming.get(&self.flow) {
+    fn execute(self: Box<Self>, _core: &Core, handlers: &Handlers) -> Box<dyn Done> {
+        let outcome = match handlers.incoming.get(&self.flow) {
             None => Err(HandlerError::retry(format!(
                 "no Rust handler is registered for flow '{}' in this process",
                 self.flow

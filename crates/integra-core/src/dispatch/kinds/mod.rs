@@ -20,9 +20,9 @@ mod incoming;
 
 use std::time::Duration;
 
-use super::{Claimed, Recorded};
+use super::{Claimed, Handlers, Recorded};
 use crate::config::ConfigSnapshot;
-use crate::engine::Core;
+use crate::core::Core;
 use crate::error::Result;
 use crate::store::{Db, Expired, Leased};
 use crate::time::Timestamp;
@@ -128,9 +128,9 @@ pub(crate) trait Kind: Sync {
 
 /// A claimed item, done outside any transaction.
 pub(crate) trait Work: Send {
-    /// Does the work. Never panics: a panicking former, transport or handler is a failed
-    /// attempt.
-    fn execute(self: Box<Self>, core: &Core) -> Box<dyn Done>;
+    /// Does the work, with the Rust handlers registered in this process. Never panics: a panicking
+    /// former, transport or handler is a failed attempt.
+    fn execute(self: Box<Self>, core: &Core, handlers: &Handlers) -> Box<dyn Done>;
 }
 
 /// A done item's outcome, to be recorded with its batch.

@@ -30,7 +30,8 @@ use tokio::sync::watch;
 
 pub use service::PATH_HEADER;
 
-use crate::engine::Engine;
+use crate::core::Core;
+use crate::dispatch::Handlers;
 use crate::error::{Error, Result};
 use admission::Admission;
 use service::Service;
@@ -66,104 +67,6 @@ impl std::fmt::Debug for Receiver {
             .field("listener", &self.code)
             .field("address", &self.address)
             .finish_non_exhaustive()
-    }
-}
-
-impl Engine {
-    /// Starts serving listener `code` of the configuration: binds its address and answers
-    /// on two threads of its own until stopped. Other processes (or engines) on the same
-    /// database may serve the same listener at once: on Unix they share its port, and the
-    /// system spreads connections over them; anything else holding the port is refused.
-    ///
-    /// # Errors
-    /// [`Error::UnknownListener`]; [`Error::Listen`] when the address cannot be bound (in
-    /// use by another program or database, not local, not permitted); [`Error::Spawn`] when
-    /// its threads cannot start.
-    ///
-    /// # Examples
-    /// ```
-    /// # use integra_core::{Engine, EngineOptions};
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let dir = tempfile::tempdir()?;
-    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
-    /// engine.load_config_json(r#"{
-    ///     "listeners": [{"code": "main", "address": "127.0.0.1:0",
-    ///                    "routes": [{"prefix": "/webhooks/orders", "flow": "ORDER_IMPORT",
-    ///                                "auth": {"type": "bearer", "token": "change-me"}}]}],
-    ///     "flows": [{"code": "ORDER_IMPORT", "direction": "incoming"}]
-    /// }"#)?;
-    /// // Keep it: dropping it stops the listener.
-    /// let receiver = engine.start_receiver("main")?;
-    /// println!("POST http://{}/webhooks/orders", receiver.local_addr());
-    /// receiver.stop();
-    /// # Ok(()) }
-    /// ```
-    pub fn start_receiver(&self, code: &str) -> Result<Receiver> {
-        let config = self.config()?;
-        let listener = config
-            .listeners
-            .iter()
-            .find(|l| l.code == code)
-            .cloned()
-            .ok_or_else(|| Error::UnknownListener {
-                code: code.to_owned(),
-            })?;
-        let listen_error = |source: std::io::Error| Error::Listen {
-            listener: code.to_owned(),
-            address: listener.address.clone(),
-            source,
-        };
-        let wanted = listener.socket_address().map_err(|reason| {
-            listen_error(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                reason,
-            ))
-        })?;
-        let identity = bind::identity(self.path(), code);
-        let socket = bind::bind(wanted, &identity).map_err(listen_error)?;
-        let identity = hyper::header::HeaderValue::from_str(&identity)
-            .map_err(|e| listen_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
-        socket.set_nonblocking(true).map_err(listen_error)?;
-        let address = socket.local_addr().map_err(listen_error)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .max_blocking_threads(32)
-            .thread_name(format!("integra-receiver-{code}"))
-            .enable_all()
-            .build()
-            .map_err(|source| Error::Spawn {
-                what: "the receiver",
-                source,
-            })?;
-        let socket = {
-            let _entered = runtime.enter();
-            tokio::net::TcpListener::from_std(socket).map_err(listen_error)?
-        };
-        let admission = Arc::new(Admission::new(
-            listener.limits.max_connections,
-            listener.limits.connections_per_client(),
-        ));
-        let (shutdown, stopping) = watch::channel(false);
-        let service = Arc::new(Service {
-            core: Arc::clone(&self.core),
-            budget: body::Budget::new(&listener.limits),
-            listener,
-            identity,
-        });
-        runtime.spawn(connection::accept_loop(
-            socket,
-            service,
-            Arc::clone(&admission),
-            stopping,
-        ));
-        log::info!("receiver '{code}' listening on http://{address}");
-        Ok(Receiver {
-            code: code.to_owned(),
-            address,
-            shutdown,
-            admission,
-            runtime: Some(runtime),
-        })
     }
 }
 
@@ -205,5 +108,80 @@ impl Receiver {
 impl Drop for Receiver {
     fn drop(&mut self) {
         self.shut_down();
+    }
+}
+
+impl Receiver {
+    /// Binds listener `code` of the configuration and serves it on `core`, with `handlers`
+    /// ([`Engine::start_receiver`](crate::Engine::start_receiver)).
+    pub(crate) fn start(core: Arc<Core>, handlers: Arc<Handlers>, code: &str) -> Result<Receiver> {
+        let config = core
+            .store
+            .read(|db| Ok::<_, Error>(db.config()?.config().clone()))?;
+        let listener = config
+            .listeners
+            .iter()
+            .find(|l| l.code == code)
+            .cloned()
+            .ok_or_else(|| Error::UnknownListener {
+                code: code.to_owned(),
+            })?;
+        let listen_error = |source: std::io::Error| Error::Listen {
+            listener: code.to_owned(),
+            address: listener.address.clone(),
+            source,
+        };
+        let wanted = listener.socket_address().map_err(|reason| {
+            listen_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                reason,
+            ))
+        })?;
+        let identity = bind::identity(core.store.path(), code);
+        let socket = bind::bind(wanted, &identity).map_err(listen_error)?;
+        let identity = hyper::header::HeaderValue::from_str(&identity)
+            .map_err(|e| listen_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+        socket.set_nonblocking(true).map_err(listen_error)?;
+        let address = socket.local_addr().map_err(listen_error)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(32)
+            .thread_name(format!("integra-receiver-{code}"))
+            .enable_all()
+            .build()
+            .map_err(|source| Error::Spawn {
+                what: "the receiver",
+                source,
+            })?;
+        let socket = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(socket).map_err(listen_error)?
+        };
+        let admission = Arc::new(Admission::new(
+            listener.limits.max_connections,
+            listener.limits.connections_per_client(),
+        ));
+        let (shutdown, stopping) = watch::channel(false);
+        let service = Arc::new(Service {
+            core,
+            handlers,
+            budget: body::Budget::new(&listener.limits),
+            listener,
+            identity,
+        });
+        runtime.spawn(connection::accept_loop(
+            socket,
+            service,
+            Arc::clone(&admission),
+            stopping,
+        ));
+        log::info!("receiver '{code}' listening on http://{address}");
+        Ok(Receiver {
+            code: code.to_owned(),
+            address,
+            shutdown,
+            admission,
+            runtime: Some(runtime),
+        })
     }
 }

@@ -23,10 +23,12 @@ use super::answer::{
 use super::auth::{check_headers, check_signature};
 use super::body::{self, Budget, Room};
 use crate::config::{InboundAuth, InterbaseListener, Listener, Route};
-use crate::engine::Core;
+use crate::core::Core;
+use crate::dispatch::Handlers;
 use crate::error::Error;
 use crate::limits::{bounded_error_text, quoted};
-use crate::metrics::{self, Observation, Received as Outcome};
+use crate::metrics;
+use crate::metrics::events::{Observation, Received as Outcome};
 use crate::queue::incoming::Received;
 use crate::store::{SPACE_RECHECK, StoreError};
 
@@ -39,6 +41,9 @@ pub const PATH_HEADER: &str = "x-integra-path";
 /// Serves the requests of one listener.
 pub(super) struct Service {
     pub(super) core: Arc<Core>,
+    /// The Rust handlers of this process, which the metrics' gauge of work waiting for one
+    /// reads.
+    pub(super) handlers: Arc<Handlers>,
     pub(super) listener: Listener,
     /// The bytes of bodies being checked at once.
     pub(super) budget: Budget,
@@ -400,8 +405,8 @@ impl Service {
 
     /// `/metrics`: every metric, in the OpenMetrics text format.
     async fn metrics(&self) -> Answer {
-        let core = Arc::clone(&self.core);
-        let text = tokio::task::spawn_blocking(move || core.metrics_text()).await;
+        let (core, handlers) = (Arc::clone(&self.core), Arc::clone(&self.handlers));
+        let text = tokio::task::spawn_blocking(move || metrics::text(&core, &handlers)).await;
         match text {
             Ok(Ok(text)) => answer(StatusCode::OK, metrics::CONTENT_TYPE, text),
             Ok(Err(e)) => failure(

@@ -1,20 +1,21 @@
 //! Sources: the brokers and polled resources that feed incoming flows.
 //!
-//! [`Engine::start_sources`] starts a supervisor thread that keeps one runner thread per
-//! configured source (of a kind compiled in), starting, restarting and stopping runners as
-//! the configuration changes. A runner first takes its flow's *source lease* in the
-//! database, so however many processes start their sources (every 1C server process may),
-//! one at a time consumes each source; the others stand by and take over when the holder
-//! stops or dies (its lease expires). Holding the lease, the runner connects and steps its
-//! session: wait up to a second for messages, check each against the flow, store the batch
-//! in one durable transaction, and only then acknowledge the broker. A broker that is
-//! unreachable, or a session that fails, is retried with backoff, its error recorded for
-//! [`Engine::source_status`]. An inactive flow pauses its source: the runner disconnects,
-//! so nothing is taken from the broker until the flow is active again.
+//! [`Engine::start_sources`](crate::Engine::start_sources) starts a supervisor thread that keeps
+//! one runner thread per configured source (of a kind compiled in), starting, restarting and
+//! stopping runners as the configuration changes. A runner first takes its flow's *source lease* in
+//! the database, so however many processes start their sources (every 1C server process may), one
+//! at a time consumes each source; the others stand by and take over when the holder stops or dies
+//! (its lease expires). Holding the lease, the runner connects and steps its session: wait up to a
+//! second for messages, check each against the flow, store the batch in one durable transaction,
+//! and only then acknowledge the broker. A broker that is unreachable, or a session that fails, is
+//! retried with backoff, its error recorded for
+//! [`Engine::source_status`](crate::Engine::source_status). An inactive flow pauses its source: the
+//! runner disconnects, so nothing is taken from the broker until the flow is active again.
 //!
-//! A message that is not valid for the flow (not JSON, breaking the schema) is never
-//! dropped silently: it goes to the source's dead-letter destination when one is configured,
-//! and is always recorded as a rejection ([`Engine::rejected_incoming`]), then acknowledged.
+//! A message that is not valid for the flow (not JSON, breaking the schema) is never dropped
+//! silently: it goes to the source's dead-letter destination when one is configured, and is always
+//! recorded as a rejection ([`Engine::rejected_incoming`](crate::Engine::rejected_incoming)), then
+//! acknowledged.
 
 #[cfg(feature = "amqp")]
 mod amqp;
@@ -34,7 +35,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::config::{ConfigSnapshot, Direction, Endpoint, Source, SourceKind};
-use crate::engine::{Core, Engine};
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::queue::incoming::{CheckOutcome, Received};
 use crate::store::{Commit, Db};
@@ -280,86 +281,6 @@ pub struct Rejection {
     pub at: Timestamp,
 }
 
-impl Engine {
-    /// Starts the sources of every incoming flow (RabbitMQ queues, Kafka partitions, MQTT
-    /// topics, polled resources), each on its own thread, following configuration changes.
-    /// In several processes on one database, one at a time runs each source.
-    ///
-    /// # Errors
-    /// [`Error::Spawn`] when the supervisor thread cannot start.
-    ///
-    /// # Examples
-    /// ```
-    /// # use integra_core::{Engine, EngineOptions};
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let dir = tempfile::tempdir()?;
-    /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
-    /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_IMPORT", "direction": "incoming"}]}"#)?;
-    /// // Keep it: dropping it stops the sources.
-    /// let sources = engine.start_sources()?;
-    /// for status in engine.source_status()? {
-    ///     println!("{}: held here {}", status.flow, status.here && status.held);
-    /// }
-    /// sources.stop();
-    /// # Ok(()) }
-    /// ```
-    pub fn start_sources(&self) -> Result<Sources> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let core = Arc::clone(&self.core);
-        let stopping = Arc::clone(&stop);
-        let supervisor = std::thread::Builder::new()
-            .name("integra-sources".into())
-            .spawn(move || supervise(&core, &stopping))
-            .map_err(|source| Error::Spawn {
-                what: "the source supervisor",
-                source,
-            })?;
-        Ok(Sources {
-            stop,
-            supervisor: Some(supervisor),
-        })
-    }
-
-    /// Who runs each flow's source and how it last went.
-    ///
-    /// # Errors
-    /// [`Error::Store`] when the database fails.
-    pub fn source_status(&self) -> Result<Vec<SourceStatus>> {
-        let now = self.core.now();
-        let rows = self.core.store.read(|db| db.source_leases())?;
-        Ok(rows
-            .into_iter()
-            .map(|r| SourceStatus {
-                here: r.owner == self.core.owner,
-                held: r.lease_until > now,
-                flow: r.flow,
-                owner: r.owner,
-                last_error: r.last_error,
-                updated_at: r.updated_at,
-            })
-            .collect())
-    }
-
-    /// The latest `limit` messages sources rejected for `flow`, newest first.
-    ///
-    /// # Errors
-    /// [`Error::Store`] when the database fails.
-    pub fn rejected_incoming(&self, flow: &str, limit: usize) -> Result<Vec<Rejection>> {
-        let rows = self.core.store.read(|db| db.rejections(flow, limit))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Rejection {
-                flow: r.flow,
-                source: r.source,
-                message_id: r.message_id,
-                reason: r.reason,
-                payload: r.payload,
-                at: r.at,
-            })
-            .collect())
-    }
-}
-
 /// Keeps one runner per wanted source until `stop`.
 fn supervise(core: &Arc<Core>, stop: &AtomicBool) {
     let mut runners: HashMap<String, Runner> = HashMap::new();
@@ -551,4 +472,62 @@ fn flow_active(core: &Core, flow: &str) -> bool {
         .cached_config()
         .flow(flow)
         .is_some_and(|f| f.active)
+}
+
+/// Starts the supervisor that runs the configured sources on `core`
+/// ([`Engine::start_sources`](crate::Engine::start_sources)).
+///
+/// [`Engine::start_sources`]: crate::Engine::start_sources
+pub(crate) fn start(core: Arc<Core>) -> Result<Sources> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = Arc::clone(&stop);
+    let supervisor = std::thread::Builder::new()
+        .name("integra-sources".into())
+        .spawn(move || supervise(&core, &stopping))
+        .map_err(|source| Error::Spawn {
+            what: "the source supervisor",
+            source,
+        })?;
+    Ok(Sources {
+        stop,
+        supervisor: Some(supervisor),
+    })
+}
+
+/// Who holds each source's lease ([`Engine::source_status`](crate::Engine::source_status)).
+///
+/// [`Engine::source_status`]: crate::Engine::source_status
+pub(crate) fn status(core: &Core) -> Result<Vec<SourceStatus>> {
+    let now = core.now();
+    let rows = core.store.read(|db| db.source_leases())?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SourceStatus {
+            here: r.owner == core.owner,
+            held: r.lease_until > now,
+            flow: r.flow,
+            owner: r.owner,
+            last_error: r.last_error,
+            updated_at: r.updated_at,
+        })
+        .collect())
+}
+
+/// The latest messages `flow`'s source refused
+/// ([`Engine::rejected_incoming`](crate::Engine::rejected_incoming)).
+///
+/// [`Engine::rejected_incoming`]: crate::Engine::rejected_incoming
+pub(crate) fn rejections(core: &Core, flow: &str, limit: usize) -> Result<Vec<Rejection>> {
+    let rows = core.store.read(|db| db.rejections(flow, limit))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Rejection {
+            flow: r.flow,
+            source: r.source,
+            message_id: r.message_id,
+            reason: r.reason,
+            payload: r.payload,
+            at: r.at,
+        })
+        .collect())
 }

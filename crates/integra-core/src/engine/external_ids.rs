@@ -1,12 +1,11 @@
-//! External IDs: the map between this system's objects and their ids in other systems,
-//! `(system, object type, local key) ↔ external id`, unique both ways within a system and
-//! object type, looked up either way.
+//! External ids: this system's objects and their ids in other systems.
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::limits::MAX_ID_CHARS;
 use crate::store::Commit;
 
+/// An argument of the external id operations: 1 to [`MAX_ID_CHARS`] characters.
 fn check(name: &'static str, value: &str) -> Result<()> {
     if value.is_empty() || value.chars().count() > MAX_ID_CHARS {
         return Err(Error::InvalidArgument {
@@ -17,6 +16,7 @@ fn check(name: &'static str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// External ids: this system's objects and their ids in other systems.
 impl Engine {
     /// Maps (system, object type, local key) to `external_id`, replacing the key's previous
     /// external id.
