@@ -100,10 +100,7 @@ impl Bench {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
-        let options = EngineOptions {
-            durability,
-            ..EngineOptions::default()
-        };
+        let options = EngineOptions::default().with_durability(durability);
         let engine = Engine::open(&path, options)?;
         engine.load_config_json(&self.config().to_string())?;
         Ok(engine)

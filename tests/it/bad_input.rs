@@ -119,12 +119,9 @@ fn forming_and_inspection_refuse_what_they_cannot_do() {
         "no message has id 'nope'"
     );
     assert_eq!(
-        e.list_messages(&ListFilter {
-            limit: Some(10_001),
-            ..ListFilter::default()
-        })
-        .unwrap_err()
-        .to_string(),
+        e.list_messages(&ListFilter::default().with_limit(10_001))
+            .unwrap_err()
+            .to_string(),
         "invalid limit: must be at most 10000, got 10001"
     );
     // One listing limit, defined once, for every listing and front door (issue 15).
@@ -196,10 +193,7 @@ fn opening_something_that_is_not_an_integra_database_fails_clearly() {
     );
     let err = Engine::open(
         dir.path().join("x.db"),
-        EngineOptions {
-            lease: Duration::ZERO,
-            ..EngineOptions::default()
-        },
+        EngineOptions::default().with_lease(Duration::ZERO),
     )
     .unwrap_err();
     assert_eq!(

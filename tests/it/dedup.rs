@@ -29,10 +29,7 @@ fn registrations_for_a_waiting_object_join_it() {
         .register("DOCS", "{}", &RegisterOptions::object_key("order-8"))
         .unwrap();
     assert_ne!(first, other);
-    let forced = RegisterOptions {
-        allow_duplicate: true,
-        ..key.clone()
-    };
+    let forced = key.clone().with_allow_duplicate(true);
     let duplicate = t.engine.register("DOCS", r#"{"v": 3}"#, &forced).unwrap();
     assert_ne!(first, duplicate, "allow_duplicate queues a second message");
 
@@ -67,10 +64,7 @@ fn registrations_for_a_waiting_object_join_it() {
 }
 
 fn form(t: &TestEngine, key: &str, payload: &str, allow_duplicate: bool) -> String {
-    let options = RegisterOptions {
-        allow_duplicate,
-        ..RegisterOptions::object_key(key)
-    };
+    let options = RegisterOptions::object_key(key).with_allow_duplicate(allow_duplicate);
     let id = t
         .engine
         .register("DOCS", r#"{"ref": "x"}"#, &options)

@@ -44,10 +44,10 @@ fn registered_messages_are_delivered_without_anyone_calling_dispatch() {
         if start.elapsed() > Duration::from_secs(30) {
             let failed = t
                 .engine
-                .list_messages(&integra::ListFilter {
-                    delivery_status: Some(integra::DeliveryStatus::SendError),
-                    ..Default::default()
-                })
+                .list_messages(
+                    &integra::ListFilter::default()
+                        .with_delivery_status(integra::DeliveryStatus::SendError),
+                )
                 .unwrap();
             let errors: Vec<_> = failed
                 .iter()
@@ -92,10 +92,7 @@ fn rust_formers_run_on_several_threads_at_once() {
             .register("DOCS", "{}", &RegisterOptions::default())
             .unwrap();
     }
-    let options = DispatcherOptions {
-        threads: 4,
-        ..DispatcherOptions::default()
-    };
+    let options = DispatcherOptions::default().with_threads(4);
     t.engine.start_dispatcher(options).unwrap();
     wait_until("all formed and sent", Duration::from_secs(20), || {
         sent(&t) == 16
@@ -111,10 +108,7 @@ fn rust_formers_run_on_several_threads_at_once() {
 fn a_retry_waits_for_its_time_then_goes_by_itself() {
     let rx = Receiver::start(|_| Reply::status(500));
     let t = TestEngine::new(&http_config(rx.url(), &["a"]));
-    let options = DispatcherOptions {
-        poll_interval: Duration::from_millis(20),
-        ..DispatcherOptions::default()
-    };
+    let options = DispatcherOptions::default().with_poll_interval(Duration::from_millis(20));
     t.engine.start_dispatcher(options).unwrap();
     let id = t
         .engine
@@ -139,10 +133,7 @@ fn a_retry_waits_for_its_time_then_goes_by_itself() {
 fn stop_does_not_wait_forever_for_a_hanging_send() {
     let rx = Receiver::start(|_| Reply::ok().delay(Duration::from_secs(20)));
     let t = TestEngine::new(&http_config(rx.url(), &["a"]));
-    let options = DispatcherOptions {
-        stop_grace: Duration::from_millis(200),
-        ..DispatcherOptions::default()
-    };
+    let options = DispatcherOptions::default().with_stop_grace(Duration::from_millis(200));
     t.engine.start_dispatcher(options).unwrap();
     let id = t
         .engine
@@ -168,10 +159,7 @@ fn dispatcher_options_are_checked() {
     let t = TestEngine::new(&json!({}));
     let err = t
         .engine
-        .start_dispatcher(DispatcherOptions {
-            threads: 0,
-            ..DispatcherOptions::default()
-        })
+        .start_dispatcher(DispatcherOptions::default().with_threads(0))
         .unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -192,10 +180,7 @@ fn a_stop_behind_a_subscriber_that_never_answers_takes_one_grace_period() {
     let t = TestEngine::new(&config);
     let grace = Duration::from_secs(2);
     t.engine
-        .start_dispatcher(DispatcherOptions {
-            stop_grace: grace,
-            ..DispatcherOptions::default()
-        })
+        .start_dispatcher(DispatcherOptions::default().with_stop_grace(grace))
         .unwrap();
     t.engine
         .register("ORDERS", "{}", &RegisterOptions::default())

@@ -183,13 +183,13 @@ fn two_bases_connect_and_exchange_addressed_messages_marked_done_on_both_sides()
 
     let endpoint = a.connect(&b);
     assert_eq!(
-        endpoint,
-        ExchangeEndpoint {
-            code: b.code(),
-            name: "B".into(),
-            url: b.url(),
-            blocked: false
-        }
+        (
+            &endpoint.code,
+            endpoint.name.as_str(),
+            &endpoint.url,
+            endpoint.blocked
+        ),
+        (&b.code(), "B", &b.url(), false)
     );
     let at_b = b.engine.exchange_endpoints().unwrap();
     assert_eq!(at_b.len(), 1);
@@ -522,10 +522,7 @@ fn a_deliverer_that_dies_holds_deliver_messages_only_until_its_lease_expires() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
     let later = Timestamp::from_millis(now.as_millis() as i64).plus(Duration::from_secs(301));
-    let options = EngineOptions {
-        clock: Arc::new(ManualClock::new(later)),
-        ..EngineOptions::default()
-    };
+    let options = EngineOptions::default().with_clock(Arc::new(ManualClock::new(later)));
     let after = Engine::open(a.db(), options).unwrap();
     let report = after.deliver_messages().unwrap();
     assert_eq!((report.delivered, report.busy), (10, false), "{report:?}");
@@ -812,10 +809,9 @@ impl Base {
         let receiver = self.engine.start_receiver("main").unwrap();
         self.engine.set_channel_handler(channel, handler);
         self.engine
-            .start_dispatcher(integra::DispatcherOptions {
-                poll_interval: Duration::from_millis(50),
-                ..integra::DispatcherOptions::default()
-            })
+            .start_dispatcher(
+                integra::DispatcherOptions::default().with_poll_interval(Duration::from_millis(50)),
+            )
             .unwrap();
         receiver
     }
@@ -825,10 +821,7 @@ impl Base {
 fn a_channel_handler_that_outlasts_its_lease_is_called_once() {
     // B is served by the test process itself, with a 1 s lease, and a handler that takes
     // 3 s, well past the lease, which the dispatcher keeps renewing.
-    let options = EngineOptions {
-        lease: Duration::from_secs(1),
-        ..EngineOptions::default()
-    };
+    let options = EngineOptions::default().with_lease(Duration::from_secs(1));
     let (mut a, b) = (Base::new("A", 3), Base::with_options("B", 3, options));
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = Arc::clone(&calls);

@@ -111,10 +111,7 @@ fn failed_processing_backs_off_then_dies_and_can_be_re_driven() {
         IncomingStatus::Dead
     );
 
-    let filter = integra::RetryFilter {
-        flow: Some("IN".into()),
-        ..Default::default()
-    };
+    let filter = integra::RetryFilter::default().with_flow("IN");
     assert_eq!(t.engine.retry_incoming(&filter, "item created").unwrap(), 1);
     let item = t.engine.next_incoming(1, LEASE).unwrap().pop().unwrap();
     assert_eq!(item.attempt, 1);

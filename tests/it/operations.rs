@@ -18,10 +18,7 @@ fn delayed_messages_wait_for_their_time() {
     );
     let t = TestEngine::new(&config);
     let at = Timestamp::from_millis(T0 + 3_600_000);
-    let later = RegisterOptions {
-        not_before: Some(at),
-        ..RegisterOptions::default()
-    };
+    let later = RegisterOptions::default().with_not_before(at);
     let passed = t.engine.register("ORDERS", "{}", &later).unwrap();
     let formed = t.engine.register("DOCS", "{}", &later).unwrap();
     let now = t
@@ -87,10 +84,7 @@ fn re_drive_retries_dead_work_and_says_why() {
         matches!(err, Error::InvalidArgument { name: "reason", .. }),
         "{err}"
     );
-    let only_b = RetryFilter {
-        subscriber: Some("b".into()),
-        ..RetryFilter::default()
-    };
+    let only_b = RetryFilter::default().with_subscriber("b");
     assert_eq!(
         t.engine.retry(&only_b, "shop is back").unwrap(),
         1,
@@ -110,24 +104,15 @@ fn re_drive_retries_dead_work_and_says_why() {
     rx.set_behaviour(|_| Reply::ok());
     assert_eq!(t.dispatch().sent, 1);
     assert_eq!(t.status(&id), MessageStatus::Undelivered, "a is still dead");
-    let all = RetryFilter {
-        flow: Some("ORDERS".into()),
-        ..RetryFilter::default()
-    };
+    let all = RetryFilter::default().with_flow("ORDERS");
     assert_eq!(t.engine.retry(&all, "retry everything").unwrap(), 1);
     assert_eq!(t.dispatch().sent, 1);
     assert_eq!(t.status(&id), MessageStatus::Sent);
 
-    let forming = RetryFilter {
-        flow: Some("DOCS".into()),
-        ..RetryFilter::default()
-    };
+    let forming = RetryFilter::default().with_flow("DOCS");
     assert_eq!(t.engine.retry(&forming, "former fixed").unwrap(), 1);
     assert_eq!(t.status(&doc), MessageStatus::New);
-    let window = RetryFilter {
-        created_to: Some(Timestamp::from_millis(T0)),
-        ..RetryFilter::default()
-    };
+    let window = RetryFilter::default().with_created_to(Timestamp::from_millis(T0));
     assert_eq!(t.engine.retry(&window, "nothing is that old").unwrap(), 0);
 }
 
@@ -156,33 +141,24 @@ fn listing_filters_and_pages_and_deletion_removes_everything() {
     t.dispatch();
     let page = t
         .engine
-        .list_messages(&ListFilter {
-            limit: Some(2),
-            ..ListFilter::default()
-        })
+        .list_messages(&ListFilter::default().with_limit(2))
         .unwrap();
     assert_eq!(
         page.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
         [ids[4].clone(), ids[3].clone()]
     );
-    let next = ListFilter {
-        limit: Some(10),
-        before_seq: Some(page[1].seq),
-        ..ListFilter::default()
-    };
+    let next = ListFilter::default()
+        .with_limit(10)
+        .with_before_seq(page[1].seq);
     assert_eq!(t.engine.list_messages(&next).unwrap().len(), 3);
-    let failing = ListFilter {
-        subscriber: Some("b".into()),
-        delivery_status: Some(integra::DeliveryStatus::SendError),
-        created_from: Some(Timestamp::from_millis(T0 + 2000)),
-        ..ListFilter::default()
-    };
+    let failing = ListFilter::default()
+        .with_subscriber("b")
+        .with_delivery_status(integra::DeliveryStatus::SendError)
+        .with_created_from(Timestamp::from_millis(T0 + 2000));
     assert_eq!(t.engine.list_messages(&failing).unwrap().len(), 4);
-    let sent_to_b = ListFilter {
-        subscriber: Some("b".into()),
-        delivery_status: Some(integra::DeliveryStatus::Sent),
-        ..ListFilter::default()
-    };
+    let sent_to_b = ListFilter::default()
+        .with_subscriber("b")
+        .with_delivery_status(integra::DeliveryStatus::Sent);
     assert!(t.engine.list_messages(&sent_to_b).unwrap().is_empty());
     // A status is typed; one read from JSON that names none is refused, naming it.
     let err = serde_json::from_str::<ListFilter>(r#"{"status": "lost"}"#).unwrap_err();
@@ -243,10 +219,8 @@ fn cleanup_keeps_dead_messages_longer_than_delivered_ones() {
         .register(
             "ORDERS",
             "{}",
-            &RegisterOptions {
-                not_before: Some(Timestamp::from_millis(T0 + 10 * 86_400_000)),
-                ..RegisterOptions::default()
-            },
+            &RegisterOptions::default()
+                .with_not_before(Timestamp::from_millis(T0 + 10 * 86_400_000)),
         )
         .unwrap();
     t.dispatch();
@@ -261,21 +235,14 @@ fn cleanup_keeps_dead_messages_longer_than_delivered_ones() {
     t.advance(Duration::from_secs(86_400 - 1));
     assert_eq!(
         t.engine.cleanup().unwrap(),
-        integra::CleanupReport {
-            messages: 0,
-            incoming: 0,
-            ..Default::default()
-        }
+        integra::CleanupReport::default()
     );
     t.advance(Duration::from_secs(2));
-    assert_eq!(
-        t.engine.cleanup().unwrap(),
-        integra::CleanupReport {
-            messages: 1,
-            incoming: 1,
-            ..Default::default()
-        }
-    );
+    assert_eq!(t.engine.cleanup().unwrap(), {
+        let mut removed = integra::CleanupReport::default();
+        (removed.messages, removed.incoming) = (1, 1);
+        removed
+    });
     assert!(t.engine.message_status(&sent).is_err());
     assert_eq!(t.status(&dead), MessageStatus::Undelivered);
     t.advance(Duration::from_secs(2 * 86_400));

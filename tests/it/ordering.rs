@@ -17,10 +17,7 @@ fn ordered_config(url: &str, former: &str, attempts: u32) -> Value {
 
 fn register(t: &TestEngine, key: &str, n: u32) -> String {
     let source = format!(r#"{{"key": "{key}", "n": {n}}}"#);
-    let options = RegisterOptions {
-        ordering_key: Some(key.to_owned()),
-        ..RegisterOptions::default()
-    };
+    let options = RegisterOptions::default().with_ordering_key(key.to_owned());
     t.engine.register("STOCK", &source, &options).unwrap()
 }
 
@@ -119,10 +116,7 @@ fn a_dead_head_parks_its_key_until_re_driven() {
     );
     assert_eq!(t.delivery(&next, "a").status, DeliveryStatus::New);
 
-    let filter = RetryFilter {
-        id: Some(head.clone()),
-        ..RetryFilter::default()
-    };
+    let filter = RetryFilter::default().with_id(head.clone());
     assert_eq!(t.engine.retry(&filter, "the WMS is fixed").unwrap(), 1);
     assert_eq!(t.dispatch().sent, 2);
     assert_eq!(bodies(&rx), ["A1", "A1", "A2"]);
@@ -147,10 +141,7 @@ fn an_ordering_key_on_an_unordered_flow_is_kept_but_orders_nothing() {
                "former": "external", "retry": retry(5)}),
     );
     let t = TestEngine::new(&config);
-    let keyed = RegisterOptions {
-        ordering_key: Some("customer-7".to_owned()),
-        ..RegisterOptions::default()
-    };
+    let keyed = RegisterOptions::default().with_ordering_key("customer-7");
     let first = t.engine.register("ORDERS", r#"{"n": 1}"#, &keyed).unwrap();
     let second = t.engine.register("ORDERS", r#"{"n": 2}"#, &keyed).unwrap();
     for id in [&first, &second] {

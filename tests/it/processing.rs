@@ -181,11 +181,11 @@ fn the_background_dispatcher_runs_handlers_on_its_threads() {
     let (seen, handler) = recorder(&[]);
     t.engine.set_incoming_handler("HANDLED", handler).unwrap();
     t.engine
-        .start_dispatcher(DispatcherOptions {
-            threads: 4,
-            poll_interval: Duration::from_millis(20),
-            ..DispatcherOptions::default()
-        })
+        .start_dispatcher(
+            DispatcherOptions::default()
+                .with_threads(4)
+                .with_poll_interval(Duration::from_millis(20)),
+        )
         .unwrap();
     for i in 0..100 {
         accept(

@@ -417,9 +417,10 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 #[test]
 fn with_a_key_secrets_are_sealed_at_rest_in_a_file_only_its_owner_reads() {
     let key = SecretsKey::from_hex(KEY, "the test").unwrap();
-    let options = |key: Option<&SecretsKey>| EngineOptions {
-        secrets_key: key.cloned(),
-        ..EngineOptions::default()
+    let options = |key: Option<&SecretsKey>| {
+        let mut options = EngineOptions::default();
+        options.secrets_key = key.cloned();
+        options
     };
     let shop = Receiver::ok();
     let config = json!({

@@ -55,10 +55,8 @@ fn loading_the_configuration_the_database_holds_writes_nothing() {
         "subscribers": [{"code": "shop", "kind": "http", "endpoint": "shop"}],
         "flows": [{"code": "ORDERS", "direction": "outgoing", "subscribers": ["shop"]}]
     });
-    let options = EngineOptions {
-        secrets_key: Some(SecretsKey::from_hex(key, "the test").unwrap()),
-        ..EngineOptions::default()
-    };
+    let options =
+        EngineOptions::default().with_secrets_key(SecretsKey::from_hex(key, "the test").unwrap());
     let engine = Engine::open(&database, options).unwrap();
     engine.load_config_json(&config.to_string()).unwrap();
     let before = stored(&database);

@@ -12,10 +12,7 @@ use crate::support::{Receiver, http_config};
 fn concurrent_durable_writers_share_commits_and_lose_nothing() {
     let rx = Receiver::ok();
     let dir = tempfile::tempdir().unwrap();
-    let options = EngineOptions {
-        durability: Durability::Full,
-        ..EngineOptions::default()
-    };
+    let options = EngineOptions::default().with_durability(Durability::Full);
     let engine = Engine::open(dir.path().join("full.db"), options).unwrap();
     engine
         .load_config_json(&http_config(rx.url(), &["a"]).to_string())

@@ -22,6 +22,7 @@ use crate::transport::Transports;
 
 /// How an engine opens its database and runs.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct EngineOptions {
     /// `synchronous=NORMAL` (default) or `FULL`; see [`Durability`].
     pub durability: Durability,
@@ -52,6 +53,16 @@ impl Default for EngineOptions {
         }
     }
 }
+
+crate::setters::setters!(EngineOptions {
+    with_durability => durability: Durability,
+    with_lease => lease: Duration,
+    with_busy_timeout => busy_timeout: Duration,
+    with_clock => clock: Arc<dyn Clock>,
+    with_max_violations => max_violations: usize,
+} optional {
+    with_secrets_key => secrets_key: SecretsKey,
+});
 
 /// A wake-up signal from registering code to the dispatcher. Sending never blocks: one
 /// pending signal is enough to make the dispatcher look for work.

@@ -66,6 +66,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod queue;
 pub mod secrets;
+mod setters;
 pub(crate) mod store;
 pub mod time;
 // Sending to subscribers: the engine's own, public only for the features' sake (a build

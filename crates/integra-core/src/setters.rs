@@ -13,7 +13,8 @@
 //! ```
 
 /// Declares `with_<field>` setters on an options type: each takes the field's type, or for
-/// a field listed under `optional`, the value an optional field is set to.
+/// a field listed under `optional`, the value an optional field is set to (`impl
+/// Into<String>` for text).
 macro_rules! setters {
     (
         $ty:ty { $($setter:ident => $field:ident: $t:ty),* $(,)? }
@@ -31,7 +32,7 @@ macro_rules! setters {
             $($(
                 #[doc = concat!("Sets [`", stringify!($ofield), "`](Self::", stringify!($ofield), ").")]
                 #[must_use]
-                pub fn $osetter(mut self, value: impl Into<$ot>) -> Self {
+                pub fn $osetter(mut self, value: $ot) -> Self {
                     self.$ofield = Some(value.into());
                     self
                 }

@@ -294,10 +294,7 @@ fn a_broker_restart_mid_stream_loses_nothing() {
     subscriber["retry"] = crate::support::retry(50);
     let endpoint = peer.endpoint_at(node.port);
     let t = one_flow(&peer, endpoint, subscriber);
-    let options = DispatcherOptions {
-        poll_interval: Duration::from_millis(50),
-        ..DispatcherOptions::default()
-    };
+    let options = DispatcherOptions::default().with_poll_interval(Duration::from_millis(50));
     t.engine.start_dispatcher(options).unwrap();
     let total: u64 = 300;
     let register = |n: u64| {
@@ -334,10 +331,9 @@ fn a_broker_restart_mid_stream_loses_nothing() {
         std::thread::sleep(Duration::from_millis(100));
     }
     t.engine.stop_dispatcher();
-    let failures = t.engine.list_messages(&integra::ListFilter {
-        delivery_status: Some(integra::DeliveryStatus::Dead),
-        ..Default::default()
-    });
+    let failures = t.engine.list_messages(
+        &integra::ListFilter::default().with_delivery_status(integra::DeliveryStatus::Dead),
+    );
     assert!(failures.unwrap().is_empty());
     let reader = AmqpPeer::attach(&node.url(), &queue);
     let got = reader.read(total as usize, Duration::from_secs(30));

@@ -45,10 +45,7 @@ fn dispatch_until_sent(t: &TestEngine, n: u64) {
 /// Messages of one key arrive in registration order, with their payload and ids.
 pub fn delivers_in_order_with_ids(peer: &dyn Peer) {
     let t = TestEngine::new(&config(peer, peer.endpoint(), true));
-    let options = RegisterOptions {
-        ordering_key: Some("K".into()),
-        ..RegisterOptions::default()
-    };
+    let options = RegisterOptions::default().with_ordering_key("K");
     let ids: Vec<String> = (0..30)
         .map(|n| t.engine.register("ORDERS", &payload(n), &options).unwrap())
         .collect();

@@ -233,11 +233,9 @@ fn records_carry_key_and_headers_and_keep_per_key_order_across_partitions() {
     let mut ids = BTreeMap::new();
     for n in 0..60 {
         let key = format!("counterparty-{}", n % 4);
-        let options = RegisterOptions {
-            ordering_key: Some(key),
-            object_key: Some(format!("doc-{n}")),
-            ..Default::default()
-        };
+        let options = RegisterOptions::default()
+            .with_ordering_key(key)
+            .with_object_key(format!("doc-{n}"));
         ids.insert(
             n,
             t.engine
@@ -402,10 +400,7 @@ fn a_broker_restart_mid_stream_loses_nothing() {
     let mut subscriber = peer.subscriber();
     subscriber["retry"] = crate::support::retry(50);
     let t = engine(peer.endpoint(), subscriber);
-    let options = DispatcherOptions {
-        poll_interval: Duration::from_millis(50),
-        ..DispatcherOptions::default()
-    };
+    let options = DispatcherOptions::default().with_poll_interval(Duration::from_millis(50));
     t.engine.start_dispatcher(options.clone()).unwrap();
     let register = |n: u64| {
         t.engine

@@ -65,11 +65,7 @@ pub fn collect(n: usize, timeout: Duration, mut read_more: impl FnMut(&mut Vec<G
 
 /// Registration options with both keys: object key `doc-1`, ordering key `customer-7`.
 pub fn both_keys() -> integra::RegisterOptions {
-    integra::RegisterOptions {
-        object_key: Some("doc-1".to_owned()),
-        ordering_key: Some("customer-7".to_owned()),
-        ..integra::RegisterOptions::default()
-    }
+    integra::RegisterOptions::object_key("doc-1").with_ordering_key("customer-7")
 }
 
 /// A name no other test uses.

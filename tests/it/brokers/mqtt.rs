@@ -274,10 +274,7 @@ fn a_broker_restart_mid_stream_loses_nothing() {
     let mut subscriber = peer.subscriber();
     subscriber["retry"] = crate::support::retry(50);
     let t = engine(&peer, peer.endpoint(), subscriber);
-    let options = DispatcherOptions {
-        poll_interval: Duration::from_millis(50),
-        ..DispatcherOptions::default()
-    };
+    let options = DispatcherOptions::default().with_poll_interval(Duration::from_millis(50));
     t.engine.start_dispatcher(options).unwrap();
     let register = |n: u64| {
         t.engine

@@ -71,10 +71,7 @@ fn four_processes_on_one_file_lose_nothing_and_send_nothing_twice() {
 /// The ids of every message `engine` holds, page by page (newest first).
 fn every_message_id(engine: &integra::Engine) -> HashSet<String> {
     let mut ids = HashSet::new();
-    let mut filter = integra::ListFilter {
-        limit: Some(10_000),
-        ..integra::ListFilter::default()
-    };
+    let mut filter = integra::ListFilter::default().with_limit(10_000);
     loop {
         let page = engine.list_messages(&filter).unwrap();
         let Some(oldest) = page.last() else {

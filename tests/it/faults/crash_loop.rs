@@ -61,16 +61,12 @@ fn an_engine_killed_at_random_moments_loses_nothing() {
 
     // One last engine, never killed, finishes what the killed ones left.
     rx.set_round(trials);
-    let options = EngineOptions {
-        lease: LEASE,
-        ..EngineOptions::default()
-    };
+    let options = EngineOptions::default().with_lease(LEASE);
     let engine = Engine::open(&db, options).unwrap();
     engine
-        .start_dispatcher(DispatcherOptions {
-            poll_interval: Duration::from_millis(50),
-            ..DispatcherOptions::default()
-        })
+        .start_dispatcher(
+            DispatcherOptions::default().with_poll_interval(Duration::from_millis(50)),
+        )
         .unwrap();
     wait_until_all_sent(
         &engine,

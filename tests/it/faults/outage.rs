@@ -20,10 +20,9 @@ fn the_backlog_of_an_outage_drains_by_itself() {
     let address = format!("127.0.0.1:{port}");
     let (_dir, engine) = engine_on_system_clock(&quick_retry_config(&format!("http://{address}")));
     engine
-        .start_dispatcher(DispatcherOptions {
-            poll_interval: Duration::from_millis(50),
-            ..DispatcherOptions::default()
-        })
+        .start_dispatcher(
+            DispatcherOptions::default().with_poll_interval(Duration::from_millis(50)),
+        )
         .unwrap();
     let mut registered = HashSet::new();
     let mut register = |n: usize| {
@@ -84,10 +83,7 @@ fn the_backlog_of_an_outage_drains_by_itself() {
         "a message accepted once was sent again"
     );
     let dead = engine
-        .list_messages(&ListFilter {
-            delivery_status: Some(integra::DeliveryStatus::Dead),
-            ..ListFilter::default()
-        })
+        .list_messages(&ListFilter::default().with_delivery_status(integra::DeliveryStatus::Dead))
         .unwrap();
     assert!(dead.is_empty(), "an outage made messages Dead");
 }

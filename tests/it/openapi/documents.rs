@@ -252,10 +252,7 @@ fn a_1c_order_with_tabular_parts() {
 #[test]
 fn violations_are_capped() {
     let dir = tempfile::tempdir().unwrap();
-    let options = integra::EngineOptions {
-        max_violations: 2,
-        ..Default::default()
-    };
+    let options = integra::EngineOptions::default().with_max_violations(2);
     let engine = integra::Engine::open(dir.path().join("cap.db"), options).unwrap();
     engine
         .load_config_json(

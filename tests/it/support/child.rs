@@ -162,10 +162,9 @@ fn child_process_entry() {
         // printing `ACK <id>` once each registration has returned, until killed.
         "crash_worker" => {
             engine
-                .start_dispatcher(DispatcherOptions {
-                    poll_interval: Duration::from_millis(20),
-                    ..DispatcherOptions::default()
-                })
+                .start_dispatcher(
+                    DispatcherOptions::default().with_poll_interval(Duration::from_millis(20)),
+                )
                 .unwrap();
             let pace = Duration::from_micros(arg("PACE_US").parse().unwrap());
             for n in 0.. {
@@ -199,10 +198,8 @@ fn child_process_entry() {
         "exchange_base" => {
             let _receiver = engine.start_receiver("main").unwrap();
             if arg("DISPATCHER") == "1" {
-                let options = DispatcherOptions {
-                    poll_interval: Duration::from_millis(50),
-                    ..DispatcherOptions::default()
-                };
+                let options =
+                    DispatcherOptions::default().with_poll_interval(Duration::from_millis(50));
                 engine.start_dispatcher(options).unwrap();
             }
             if let Ok(channel) = std::env::var("HANDLED") {

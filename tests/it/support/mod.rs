@@ -78,10 +78,7 @@ impl TestEngine {
 }
 
 pub fn open(path: &std::path::Path, clock: &Arc<ManualClock>) -> Engine {
-    let options = EngineOptions {
-        clock: Arc::clone(clock) as Arc<dyn integra::Clock>,
-        ..EngineOptions::default()
-    };
+    let options = EngineOptions::default().with_clock(Arc::clone(clock) as Arc<dyn integra::Clock>);
     Engine::open(path, options).unwrap()
 }
 

@@ -39,6 +39,7 @@ use crate::time::Timestamp;
 
 /// How the background dispatcher runs.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct DispatcherOptions {
     /// Worker threads that form and send in parallel. Default 4.
     pub threads: usize,
@@ -65,6 +66,13 @@ impl Default for DispatcherOptions {
         }
     }
 }
+
+crate::setters::setters!(DispatcherOptions {
+    with_threads => threads: usize,
+    with_batch => batch: usize,
+    with_poll_interval => poll_interval: Duration,
+    with_stop_grace => stop_grace: Duration,
+});
 
 impl DispatcherOptions {
     fn check(&self) -> Result<()> {

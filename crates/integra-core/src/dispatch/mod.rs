@@ -46,6 +46,7 @@ use crate::time::Timestamp;
 
 /// What a dispatch did, by outcome, and what it found waiting that this process cannot do.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct DispatchReport {
     /// Messages formed and fanned out.
     pub formed: u64,

@@ -59,7 +59,7 @@ impl Engine {
     /// # let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default())?;
     /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_EXPORT", "direction": "outgoing",
     /// #     "subscribers": []}]}"#)?;
-    /// engine.start_dispatcher(DispatcherOptions { threads: 8, ..Default::default() })?;
+    /// engine.start_dispatcher(DispatcherOptions::default().with_threads(8))?;
     /// // Registering wakes it: no one needs to call `dispatch`.
     /// engine.register("ORDER_EXPORT", r#"{"number": "A-1"}"#, &RegisterOptions::default())?;
     /// // It stops with the last clone of the engine, or here.

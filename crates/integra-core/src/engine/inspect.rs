@@ -102,11 +102,7 @@ impl Engine {
     /// # engine.load_config_json(r#"{"flows": [{"code": "ORDER_EXPORT", "direction": "outgoing",
     /// #     "subscribers": []}]}"#)?;
     /// # engine.register("ORDER_EXPORT", "{}", &RegisterOptions::default())?;
-    /// let filter = ListFilter {
-    ///     flow: Some("ORDER_EXPORT".into()),
-    ///     limit: Some(50),
-    ///     ..ListFilter::default()
-    /// };
+    /// let filter = ListFilter::default().with_flow("ORDER_EXPORT").with_limit(50);
     /// for m in engine.list_messages(&filter)? {
     ///     println!("{} {} {}", m.seq, m.id, m.status);
     /// }

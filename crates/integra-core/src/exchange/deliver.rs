@@ -45,6 +45,7 @@ const RETRY: RetryPolicy = RetryPolicy {
 
 /// What [`Engine::deliver_messages`](crate::Engine::deliver_messages) did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct QuickDeliveryReport {
     /// Messages the recipients stored.
     pub delivered: u64,

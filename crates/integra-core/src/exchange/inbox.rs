@@ -24,6 +24,7 @@ use crate::time::Timestamp;
 
 /// A received message to handle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ExchangeMessage {
     /// The message id (the sender's).
     pub id: String,
@@ -39,6 +40,7 @@ pub struct ExchangeMessage {
 
 /// A received message, for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ReceivedMessage {
     /// The message id.
     pub id: String,

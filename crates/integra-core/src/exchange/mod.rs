@@ -52,6 +52,7 @@ pub(crate) mod kind {
 
 /// This base as an exchange endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ExchangeIdentity {
     /// Its code, a UUID made once.
     pub code: String,
@@ -61,6 +62,7 @@ pub struct ExchangeIdentity {
 
 /// An endpoint this base exchanges with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ExchangeEndpoint {
     /// Its code.
     pub code: String,
@@ -74,6 +76,7 @@ pub struct ExchangeEndpoint {
 
 /// A message sent (or a notice), to one recipient, for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SentMessage {
     /// The message id.
     pub id: String,

@@ -44,6 +44,7 @@ const LEASE: Duration = Duration::from_secs(60);
 
 /// What a cleanup removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CleanupReport {
     /// Outgoing messages removed (with their deliveries and history).
     pub messages: u64,

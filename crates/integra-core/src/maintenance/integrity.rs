@@ -61,6 +61,7 @@ pub enum IntegrityCheck {
 
 /// One problem: which check found it, what is wrong, and where.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct IntegrityProblem {
     /// The check that found it.
     pub check: IntegrityCheck,
@@ -72,6 +73,7 @@ pub struct IntegrityProblem {
 
 /// What an integrity check found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct IntegrityReport {
     /// True when nothing is wrong.
     pub ok: bool,

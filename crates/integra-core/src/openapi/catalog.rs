@@ -93,6 +93,7 @@ fn insert_bounded<K: Eq + Hash, V>(cache: &Mutex<HashMap<K, V>>, max: usize, key
 
 /// The state of an external schema's fetched copy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ExternalSchemaStatus {
     /// The address the copy came from.
     pub source: String,

@@ -40,6 +40,7 @@ pub use document::{Document, DocumentError};
 
 /// One way an instance breaks its schema.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Violation {
     /// Where in the instance, as a JSON pointer (`/items/2/price`; empty for the root).
     pub instance_path: String,

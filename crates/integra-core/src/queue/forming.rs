@@ -33,6 +33,7 @@ pub const MAX_LEASE: Duration = Duration::from_secs(86_400);
 
 /// A message to form.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct FormingItem {
     /// The message id.
     pub id: String,

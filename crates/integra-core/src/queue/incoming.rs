@@ -29,6 +29,7 @@ pub const ORDERING_KEY_HEADER: &str = "x-ordering-key";
 
 /// What `accept` did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Accepted {
     /// The stored message's id (the first one's, for a repeat).
     pub id: String,
@@ -38,6 +39,7 @@ pub struct Accepted {
 
 /// An incoming message claimed for processing.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct IncomingItem {
     /// Its id in this queue (use it to ack or fail).
     pub id: String,

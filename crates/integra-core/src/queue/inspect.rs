@@ -14,6 +14,7 @@ use crate::time::Timestamp;
 
 /// An outgoing message with its deliveries and history.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct MessageReport {
     /// The message id.
     pub id: String,
@@ -60,6 +61,7 @@ pub struct MessageReport {
 
 /// One delivery of a message.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct DeliveryReport {
     /// The subscriber code.
     pub subscriber: String,
@@ -83,6 +85,7 @@ pub struct DeliveryReport {
 /// One transition in a message's history: of the message (`subscriber` absent) or of its
 /// delivery to `subscriber`.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct HistoryEntry {
     /// When.
     pub at: Timestamp,
@@ -100,6 +103,7 @@ pub struct HistoryEntry {
 
 /// One message in a listing.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct MessageSummary {
     /// The message id.
     pub id: String,
@@ -126,6 +130,7 @@ pub struct MessageSummary {
 /// Which messages a listing returns; absent fields match everything.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct ListFilter {
     /// Only this flow.
     pub flow: Option<String>,
@@ -148,6 +153,7 @@ pub struct ListFilter {
 /// Which failed work a re-drive retries; absent fields match everything.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct RetryFilter {
     /// Only this flow.
     pub flow: Option<String>,
@@ -161,8 +167,28 @@ pub struct RetryFilter {
     pub created_to: Option<Timestamp>,
 }
 
+crate::setters::setters!(ListFilter {} optional {
+    with_flow => flow: impl Into<String>,
+    with_status => status: MessageStatus,
+    with_subscriber => subscriber: impl Into<String>,
+    with_delivery_status => delivery_status: DeliveryStatus,
+    with_created_from => created_from: Timestamp,
+    with_created_to => created_to: Timestamp,
+    with_before_seq => before_seq: i64,
+    with_limit => limit: usize,
+});
+
+crate::setters::setters!(RetryFilter {} optional {
+    with_flow => flow: impl Into<String>,
+    with_subscriber => subscriber: impl Into<String>,
+    with_id => id: impl Into<String>,
+    with_created_from => created_from: Timestamp,
+    with_created_to => created_to: Timestamp,
+});
+
 /// How many records are in each status.
 #[derive(Clone, Debug, Default, Serialize)]
+#[non_exhaustive]
 pub struct QueueCounts {
     /// Outgoing messages by status.
     pub messages: BTreeMap<MessageStatus, u64>,
@@ -174,6 +200,7 @@ pub struct QueueCounts {
 
 /// An incoming message with its history.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct IncomingReport {
     /// Its id in the incoming queue.
     pub id: String,

@@ -29,6 +29,7 @@ use crate::time::Timestamp;
 /// Options of a registration.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
 pub struct RegisterOptions {
     /// The business object the message is about (e.g. a document's UUID). Enables
     /// coalescing and the unchanged-content rule, and orders by key when the flow does and
@@ -44,6 +45,14 @@ pub struct RegisterOptions {
     /// Delayed delivery: nothing is formed or sent before this time.
     pub not_before: Option<Timestamp>,
 }
+
+crate::setters::setters!(RegisterOptions {
+    with_allow_duplicate => allow_duplicate: bool,
+} optional {
+    with_object_key => object_key: impl Into<String>,
+    with_ordering_key => ordering_key: impl Into<String>,
+    with_not_before => not_before: Timestamp,
+});
 
 impl RegisterOptions {
     /// Options with an object key.

@@ -21,6 +21,7 @@ use std::time::Instant;
 
 /// The database file's space.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct StoreSpace {
     /// The file's size, bytes (as of the latest commit, WAL included).
     pub file_bytes: u64,

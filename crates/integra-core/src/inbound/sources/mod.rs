@@ -247,6 +247,7 @@ impl Runner {
 
 /// Who runs a flow's source, and how it last went.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SourceStatus {
     /// The flow.
     pub flow: String,
@@ -265,6 +266,7 @@ pub struct SourceStatus {
 
 /// A message a source received and rejected.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Rejection {
     /// The flow.
     pub flow: String,
