@@ -69,10 +69,7 @@ pub mod secrets;
 mod setters;
 pub(crate) mod store;
 pub mod time;
-// Sending to subscribers: the engine's own, public only for the features' sake (a build
-// without a transport leaves parts of it unused); not part of the Rust API.
-#[doc(hidden)]
-pub mod transport;
+pub(crate) mod transport;
 
 pub use crate::core::EngineOptions;
 pub use config::Config;

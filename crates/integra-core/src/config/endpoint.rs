@@ -157,12 +157,7 @@ impl Endpoint {
     /// # Errors
     /// A message naming the endpoint when `base_url` is not an address (a configuration that
     /// passed validation always has one).
-    #[cfg(any(
-        feature = "http",
-        feature = "amqp",
-        feature = "kafka",
-        feature = "mqtt"
-    ))]
+    #[cfg(feature = "network")]
     pub(crate) fn address(&self) -> Result<Address, String> {
         Address::parse(&self.base_url).map_err(|e| format!("endpoint '{}': {e}", self.code))
     }

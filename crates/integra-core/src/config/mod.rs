@@ -60,12 +60,7 @@ pub use settings::{
     AmqpSettings, HttpMethod, HttpSettings, IdsIn, InterbaseSettings, JsonRpcSettings,
     KafkaCompression, KafkaSettings, MqttSettings, NAME_PLACEHOLDERS, PATH_PLACEHOLDERS,
 };
-#[cfg(any(
-    feature = "http",
-    feature = "amqp",
-    feature = "kafka",
-    feature = "mqtt"
-))]
+#[cfg(feature = "network")]
 pub(crate) use settings::{Piece, pieces};
 pub(crate) use snapshot::ConfigSnapshot;
 pub use source::{

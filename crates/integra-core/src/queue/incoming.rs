@@ -149,12 +149,7 @@ pub(crate) struct Refusal {
     pub(crate) message_id: Option<String>,
     /// The body as received.
     #[cfg_attr(
-        not(any(
-            feature = "http",
-            feature = "amqp",
-            feature = "kafka",
-            feature = "mqtt"
-        )),
+        not(feature = "network"),
         allow(dead_code, reason = "only sources keep it, and this build has none")
     )]
     pub(crate) payload: String,
@@ -167,12 +162,7 @@ pub(crate) type CheckOutcome = Result<Checked, Box<Refusal>>;
 
 /// What storing one message of a batch did.
 #[cfg_attr(
-    not(any(
-        feature = "http",
-        feature = "amqp",
-        feature = "kafka",
-        feature = "mqtt"
-    )),
+    not(feature = "network"),
     allow(
         dead_code,
         reason = "only sources store batches, and this build has none"
@@ -384,12 +374,7 @@ impl Core {
     /// offset, saving poll state); when it returns false nothing is stored and the result is
     /// `None`. A refusal that concerns the flow as a whole fails the whole batch.
     #[cfg_attr(
-        not(any(
-            feature = "http",
-            feature = "amqp",
-            feature = "kafka",
-            feature = "mqtt"
-        )),
+        not(feature = "network"),
         allow(
             dead_code,
             reason = "only sources store batches, and this build has none"

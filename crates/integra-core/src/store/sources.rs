@@ -91,12 +91,7 @@ pub(crate) trait SourceStore {
 
     /// Records a message `source` received for `flow` and rejected.
     #[cfg_attr(
-        not(any(
-            feature = "http",
-            feature = "amqp",
-            feature = "kafka",
-            feature = "mqtt"
-        )),
+        not(feature = "network"),
         allow(dead_code, reason = "only sources reject, and this build has none")
     )]
     fn insert_rejection(

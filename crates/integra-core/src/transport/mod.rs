@@ -20,6 +20,21 @@
 //! lapin, rskafka and (for sources) rumqttc are asynchronous; they run on one small runtime
 //! private to the engine (`runtime`), so callers stay synchronous.
 
+#![cfg_attr(
+    not(all(
+        feature = "http",
+        feature = "jsonrpc",
+        feature = "interbase",
+        feature = "amqp",
+        feature = "kafka",
+        feature = "mqtt"
+    )),
+    allow(
+        dead_code,
+        reason = "each transport reads its part; a build without some leaves theirs unread"
+    )
+)]
+
 #[cfg(feature = "amqp")]
 pub mod amqp;
 #[cfg(feature = "http")]
@@ -34,14 +49,9 @@ pub mod kafka;
 pub mod mqtt;
 #[cfg(feature = "http")]
 pub(crate) mod resolver;
-#[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
+#[cfg(feature = "brokers")]
 pub(crate) mod runtime;
-#[cfg(any(
-    feature = "http",
-    feature = "amqp",
-    feature = "kafka",
-    feature = "mqtt"
-))]
+#[cfg(feature = "network")]
 pub(crate) mod template;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
@@ -201,7 +211,7 @@ pub(crate) fn deliverable(config: &ConfigSnapshot) -> Vec<&str> {
 #[derive(Default)]
 pub(crate) struct Transports {
     cache: Mutex<Built>,
-    #[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
+    #[cfg(feature = "brokers")]
     runtime: runtime::Shared,
 }
 
@@ -247,18 +257,13 @@ impl Transports {
 
 impl Transports {
     /// The engine's async runtime, started on first use.
-    #[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
+    #[cfg(feature = "brokers")]
     pub(crate) fn runtime(&self) -> Result<Arc<tokio::runtime::Runtime>, String> {
         self.runtime.get()
     }
 
     #[cfg_attr(
-        not(any(
-            feature = "http",
-            feature = "amqp",
-            feature = "kafka",
-            feature = "mqtt"
-        )),
+        not(feature = "network"),
         expect(
             unused_variables,
             unreachable_code,

@@ -5,7 +5,7 @@
 //! its check follows too): each placeholder is replaced by its value, and a value is never read
 //! again, so a key or a code holding `{message_id}` is sent as written.
 
-#[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
+#[cfg(feature = "brokers")]
 use super::Outgoing;
 use crate::config::Piece;
 
@@ -25,7 +25,7 @@ pub(crate) fn fill<'v>(template: &str, value: impl Fn(&str) -> Option<&'v str>) 
 
 /// `template` with the names of `m` in place of `{flow}`, `{subscriber}`, `{object_key}` and
 /// `{message_id}`: a broker's topic or routing key.
-#[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
+#[cfg(feature = "brokers")]
 pub(crate) fn render(template: &str, m: &Outgoing<'_>) -> String {
     fill(template, |placeholder| match placeholder {
         "{flow}" => Some(m.flow),
@@ -36,7 +36,7 @@ pub(crate) fn render(template: &str, m: &Outgoing<'_>) -> String {
     })
 }
 
-#[cfg(all(test, any(feature = "amqp", feature = "kafka", feature = "mqtt")))]
+#[cfg(all(test, feature = "brokers"))]
 mod tests {
     use super::*;
 

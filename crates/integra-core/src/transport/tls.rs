@@ -14,7 +14,7 @@
 //! a certificate added to it is trusted from the next configuration change or restart on.
 
 #![cfg_attr(
-    not(any(feature = "amqp", feature = "kafka", feature = "mqtt")),
+    not(feature = "brokers"),
     allow(
         dead_code,
         reason = "the rustls configurations are the brokers'; HTTP takes the roots alone"

@@ -60,12 +60,7 @@ trait Session: Send {
 
 /// What a session needs from its runner.
 #[cfg_attr(
-    not(any(
-        feature = "http",
-        feature = "amqp",
-        feature = "kafka",
-        feature = "mqtt"
-    )),
+    not(feature = "network"),
     allow(dead_code, reason = "only sources use it, and this build has none")
 )]
 struct Context {
@@ -76,12 +71,7 @@ struct Context {
 }
 
 #[cfg_attr(
-    not(any(
-        feature = "http",
-        feature = "amqp",
-        feature = "kafka",
-        feature = "mqtt"
-    )),
+    not(feature = "network"),
     allow(dead_code, reason = "only sources use it, and this build has none")
 )]
 impl Context {
@@ -94,7 +84,7 @@ impl Context {
     }
 
     /// Checks received messages against the flow as configured now.
-    #[cfg(any(feature = "amqp", feature = "kafka", feature = "mqtt"))]
+    #[cfg(feature = "brokers")]
     fn check(&self, received: Vec<Received>) -> Vec<CheckOutcome> {
         received.into_iter().map(|r| self.check_one(r)).collect()
     }
