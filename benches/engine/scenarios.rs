@@ -291,7 +291,7 @@ impl Bench {
         let mut trips = Latencies::default();
         for (id, back) in &returned {
             let arrived = arrivals
-                .get(id)
+                .get(id.as_str())
                 .ok_or_else(|| format!("message {id} never reached the sink"))?;
             trips.push(arrived.saturating_duration_since(*back));
         }

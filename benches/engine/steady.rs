@@ -95,7 +95,7 @@ impl Producer {
                 let back = Instant::now();
                 let mut w = lock(&filling);
                 w.calls.push(back - t);
-                w.returned.insert(id, back);
+                w.returned.insert(id.into(), back);
                 k += 1;
                 counting.store(k, Ordering::Release);
             }

@@ -28,7 +28,7 @@ fn registration_refuses_bad_flows_sources_and_keys() {
     let e = &t.engine;
     let none = RegisterOptions::default();
     let long_key = RegisterOptions::object_key("k".repeat(1025));
-    let cases: Vec<(integra::Result<String>, &str)> = vec![
+    let cases: Vec<(integra::Result<integra::MessageId>, &str)> = vec![
         (e.register("NOPE", "{}", &none), "unknown flow 'NOPE'"),
         (e.register("OFF", "{}", &none), "flow 'OFF' is inactive"),
         (
@@ -219,21 +219,21 @@ fn inputs_over_the_limits_are_refused_naming_the_limit_and_the_value() {
     let huge = format!("\"{}\"", "x".repeat(MAX_MESSAGE_BYTES));
     let cases: Vec<(integra::Result<String>, String)> = vec![
         (
-            e.register("ORDERS", &deep, &none),
+            e.register("ORDERS", &deep, &none).map(String::from),
             format!("the source of message 0 for flow 'ORDERS' is not valid JSON: {depth_error}"),
         ),
         (
-            e.register("ORDERS", &huge, &none),
+            e.register("ORDERS", &huge, &none).map(String::from),
             "the source of message 0 for flow 'ORDERS' is 67108866 bytes, over the limit of 67108864 bytes".into(),
         ),
         (
             e.accept("IN", "m-1", &deep, &Default::default())
-                .map(|a| a.id),
+                .map(|a| a.id.into()),
             format!("the body of incoming message 'm-1' for flow 'IN' is not valid JSON: {depth_error}"),
         ),
         (
             e.accept("IN", "m-2", &huge, &Default::default())
-                .map(|a| a.id),
+                .map(|a| a.id.into()),
             "the body of incoming message 'm-2' for flow 'IN' is 67108866 bytes, over the limit of 67108864 bytes".into(),
         ),
     ];

@@ -72,7 +72,7 @@ fn form(t: &TestEngine, key: &str, payload: &str, allow_duplicate: bool) -> Stri
     let items = t.engine.next_to_form(10, LEASE).unwrap();
     assert!(items.iter().any(|i| i.id == id));
     t.engine.complete_forming(&id, payload).unwrap();
-    id
+    id.into()
 }
 
 #[test]

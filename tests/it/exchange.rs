@@ -250,7 +250,7 @@ fn two_bases_connect_and_exchange_addressed_messages_marked_done_on_both_sides()
         sent.iter()
             .all(|m| m.recipient == b.code() && m.attempts == 1)
     );
-    let mut sent_ids: Vec<String> = sent.into_iter().map(|m| m.id).collect();
+    let mut sent_ids: Vec<String> = sent.into_iter().map(|m| m.id.into()).collect();
     sent_ids.sort();
     ids.sort();
     assert_eq!(sent_ids, ids);

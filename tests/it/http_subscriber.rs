@@ -24,7 +24,7 @@ fn send_one(t: &TestEngine) -> (String, integra::DeliveryReport) {
         .unwrap();
     t.dispatch();
     let d = t.delivery(&id, "s");
-    (id, d)
+    (id.into(), d)
 }
 
 #[test]

@@ -136,6 +136,7 @@ fn listing_filters_and_pages_and_deletion_removes_everything() {
                     &RegisterOptions::default(),
                 )
                 .unwrap()
+                .into()
         })
         .collect();
     t.dispatch();
@@ -276,7 +277,7 @@ fn sent_message(t: &TestEngine) -> String {
         .register("ORDERS", "{}", &RegisterOptions::default())
         .unwrap();
     t.dispatch();
-    id
+    id.into()
 }
 
 #[test]

@@ -18,7 +18,10 @@ fn ordered_config(url: &str, former: &str, attempts: u32) -> Value {
 fn register(t: &TestEngine, key: &str, n: u32) -> String {
     let source = format!(r#"{{"key": "{key}", "n": {n}}}"#);
     let options = RegisterOptions::default().with_ordering_key(key.to_owned());
-    t.engine.register("STOCK", &source, &options).unwrap()
+    t.engine
+        .register("STOCK", &source, &options)
+        .unwrap()
+        .into()
 }
 
 fn bodies(rx: &Receiver) -> Vec<String> {

@@ -30,6 +30,7 @@ fn accept(t: &TestEngine, flow: &str, id: &str, key: Option<&str>) -> String {
         .accept(flow, id, &json!({"id": id}).to_string(), &headers)
         .unwrap()
         .id
+        .into()
 }
 
 /// What a handler saw, by message id, in order.

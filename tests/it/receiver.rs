@@ -614,6 +614,7 @@ fn two_bases_exchange_over_the_inter_base_endpoint_and_a_repeat_is_not_stored_tw
                     &integra::RegisterOptions::default(),
                 )
                 .unwrap()
+                .into()
         })
         .collect();
     // Every message arrives, but no answer does: the sender must send them all again.

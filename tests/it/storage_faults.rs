@@ -25,6 +25,7 @@ fn engine_with_messages(n: usize) -> (TestEngine, Vec<String>) {
             t.engine
                 .register("ORDERS", &source, &RegisterOptions::default())
                 .unwrap()
+                .into()
         })
         .collect();
     (t, ids)

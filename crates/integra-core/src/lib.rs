@@ -56,6 +56,7 @@ mod engine;
 pub mod error;
 #[cfg(feature = "receiver")]
 pub mod exchange;
+mod ids;
 pub mod inbound;
 // The JSON front door the C library and the 1C add-in share: not part of the Rust API.
 #[doc(hidden)]
@@ -81,6 +82,7 @@ pub use exchange::{
     ChannelHandler, ChannelRecipients, ConnectionSettings, ExchangeEndpoint, ExchangeIdentity,
     ExchangeMessage, QuickDeliveryReport, ReceivedMessage, Recipients, SentMessage,
 };
+pub use ids::{ExchangeMessageId, IncomingId, MessageId};
 #[cfg(feature = "receiver")]
 pub use inbound::receiver::Receiver;
 pub use inbound::sources::{Rejection, SourceStatus, Sources};

@@ -47,7 +47,12 @@ pub fn delivers_in_order_with_ids(peer: &dyn Peer) {
     let t = TestEngine::new(&config(peer, peer.endpoint(), true));
     let options = RegisterOptions::default().with_ordering_key("K");
     let ids: Vec<String> = (0..30)
-        .map(|n| t.engine.register("ORDERS", &payload(n), &options).unwrap())
+        .map(|n| {
+            t.engine
+                .register("ORDERS", &payload(n), &options)
+                .unwrap()
+                .into()
+        })
         .collect();
     dispatch_until_sent(&t, 30);
     let got = peer.read(30, WAIT);
@@ -105,6 +110,7 @@ pub fn an_unreachable_peer_leaves_deliveries_pending(peer: &dyn Peer) {
             t.engine
                 .register("ORDERS", &payload(n), &RegisterOptions::default())
                 .unwrap()
+                .into()
         })
         .collect();
     let report = t.dispatch();

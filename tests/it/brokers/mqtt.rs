@@ -355,7 +355,10 @@ fn an_object_key_that_makes_an_invalid_topic_is_dead_at_once_with_the_reason() {
         ("nul\0", "U+0000"),
         ("bell\u{7}", "U+0007"),
     ];
-    let ids: Vec<String> = invalid.iter().map(|(key, _)| register(key)).collect();
+    let ids: Vec<String> = invalid
+        .iter()
+        .map(|(key, _)| register(key).into())
+        .collect();
     let valid = register("sku-7");
     let report = t.dispatch();
     assert_eq!((report.sent, report.dead, report.failed), (1, 4, 0));

@@ -78,6 +78,6 @@ fn every_message_id(engine: &integra::Engine) -> HashSet<String> {
             return ids;
         };
         filter.before_seq = Some(oldest.seq);
-        ids.extend(page.into_iter().map(|m| m.id));
+        ids.extend(page.into_iter().map(|m| m.id.into()));
     }
 }

@@ -34,7 +34,7 @@ fn the_backlog_of_an_outage_drains_by_itself() {
                     &RegisterOptions::default(),
                 )
                 .unwrap();
-            registered.insert(id);
+            registered.insert(id.into());
         }
     };
 

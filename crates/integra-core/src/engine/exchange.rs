@@ -16,6 +16,7 @@ use crate::exchange::{
     ChannelRecipients, ExchangeEndpoint, ExchangeIdentity, Recipients, SentMessage, Target,
     check_channel, endpoint_checked, identity, kind,
 };
+use crate::ids::ExchangeMessageId;
 use crate::limits::check_list_limit;
 use crate::queue::forming::check_lease;
 use crate::queue::retry::HandlerError;
@@ -43,7 +44,7 @@ impl Engine {
         channel: &str,
         body: &str,
         recipients: &Recipients,
-    ) -> Result<String> {
+    ) -> Result<ExchangeMessageId> {
         self.send(channel, body, &Target::Addressed(recipients), false)
     }
 
@@ -57,7 +58,7 @@ impl Engine {
         channel: &str,
         body: &str,
         recipients: &Recipients,
-    ) -> Result<String> {
+    ) -> Result<ExchangeMessageId> {
         self.send(channel, body, &Target::Addressed(recipients), true)
     }
 
@@ -66,7 +67,11 @@ impl Engine {
     ///
     /// # Errors
     /// As [`Engine::send_message`].
-    pub fn send_message_to_subscribers(&self, channel: &str, body: &str) -> Result<String> {
+    pub fn send_message_to_subscribers(
+        &self,
+        channel: &str,
+        body: &str,
+    ) -> Result<ExchangeMessageId> {
         self.send(channel, body, &Target::Subscribers, false)
     }
 
@@ -74,11 +79,21 @@ impl Engine {
     ///
     /// # Errors
     /// As [`Engine::send_message`].
-    pub fn send_message_to_subscribers_now(&self, channel: &str, body: &str) -> Result<String> {
+    pub fn send_message_to_subscribers_now(
+        &self,
+        channel: &str,
+        body: &str,
+    ) -> Result<ExchangeMessageId> {
         self.send(channel, body, &Target::Subscribers, true)
     }
 
-    fn send(&self, channel: &str, body: &str, target: &Target<'_>, quick: bool) -> Result<String> {
+    fn send(
+        &self,
+        channel: &str,
+        body: &str,
+        target: &Target<'_>,
+        quick: bool,
+    ) -> Result<ExchangeMessageId> {
         check_channel(channel)?;
         if matches!(target, Target::Addressed(Recipients::Endpoints(list)) if list.is_empty()) {
             return Err(Error::InvalidArgument {
@@ -148,7 +163,7 @@ impl Engine {
             Ok::<_, Error>(())
         })?;
         self.core.wake.notify();
-        Ok(id)
+        Ok(id.into())
     }
 
     /// Sets the sender's recipients of an addressed channel (used when a send names none).

@@ -65,7 +65,7 @@ impl Engine {
                 })
                 .collect();
             Ok(MessageReport {
-                id: m.uuid,
+                id: m.uuid.into(),
                 seq: m.id,
                 flow: m.flow,
                 status: m.status,
@@ -280,7 +280,7 @@ impl Engine {
                 })
                 .collect();
             Ok(IncomingReport {
-                id: m.uuid,
+                id: m.uuid.into(),
                 flow: m.flow,
                 message_id: m.message_id,
                 status: m.status,

@@ -2,6 +2,7 @@
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::ids::MessageId;
 use crate::queue::register::{RegisterOptions, Registration, register_batch};
 
 /// Registering messages on outgoing flows.
@@ -30,7 +31,12 @@ impl Engine {
     /// println!("{id}: {}", engine.message_status(&id)?.status);
     /// # Ok(()) }
     /// ```
-    pub fn register(&self, flow: &str, source: &str, options: &RegisterOptions) -> Result<String> {
+    pub fn register(
+        &self,
+        flow: &str,
+        source: &str,
+        options: &RegisterOptions,
+    ) -> Result<MessageId> {
         let mut ids = self.register_batch(
             flow,
             vec![Registration {
@@ -69,7 +75,7 @@ impl Engine {
     /// assert_eq!(ids.len(), 3);
     /// # Ok(()) }
     /// ```
-    pub fn register_batch(&self, flow: &str, items: Vec<Registration>) -> Result<Vec<String>> {
+    pub fn register_batch(&self, flow: &str, items: Vec<Registration>) -> Result<Vec<MessageId>> {
         register_batch(&self.core, flow, items)
     }
 }

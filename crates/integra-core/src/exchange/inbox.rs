@@ -16,6 +16,7 @@ use super::kind;
 use super::wire::{Batch, Stored};
 use crate::core::Core;
 use crate::error::{Error, Result};
+use crate::ids::ExchangeMessageId;
 use crate::queue::incoming::canonical_message_id;
 use crate::queue::retry::{HandlerError, RetryPolicy};
 use crate::queue::status::InboxStatus;
@@ -27,7 +28,7 @@ use crate::time::Timestamp;
 #[non_exhaustive]
 pub struct ExchangeMessage {
     /// The message id (the sender's).
-    pub id: String,
+    pub id: ExchangeMessageId,
     /// The sending endpoint's code.
     pub sender: String,
     /// The channel.
@@ -43,7 +44,7 @@ pub struct ExchangeMessage {
 #[non_exhaustive]
 pub struct ReceivedMessage {
     /// The message id.
-    pub id: String,
+    pub id: ExchangeMessageId,
     /// The sending endpoint's code.
     pub sender: String,
     /// The channel.
@@ -66,7 +67,7 @@ pub struct ReceivedMessage {
 impl From<InboxRow> for ReceivedMessage {
     fn from(r: InboxRow) -> Self {
         ReceivedMessage {
-            id: r.uuid,
+            id: r.uuid.into(),
             sender: r.sender,
             channel: r.channel,
             body: r.body,
@@ -200,7 +201,7 @@ impl Core {
                 continue;
             }
             out.push(ExchangeMessage {
-                id: m.uuid,
+                id: m.uuid.into(),
                 sender: m.sender,
                 channel: m.channel,
                 body: m.body,

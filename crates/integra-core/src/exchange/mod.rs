@@ -33,6 +33,7 @@ pub use inbox::{ChannelHandler, ExchangeMessage, ReceivedMessage};
 
 use crate::core::Core;
 use crate::error::{Error, Result};
+use crate::ids::ExchangeMessageId;
 use crate::limits::MAX_CHANNEL_CHARS;
 use crate::queue::status::OutboxStatus;
 use crate::store::{Commit, Db, NewOutbox, OutboxListRow};
@@ -79,7 +80,7 @@ pub struct ExchangeEndpoint {
 #[non_exhaustive]
 pub struct SentMessage {
     /// The message id.
-    pub id: String,
+    pub id: ExchangeMessageId,
     /// `message`, or a notice: `done`, `subscribe`, `unsubscribe`.
     pub kind: String,
     /// The channel.
@@ -104,7 +105,7 @@ pub struct SentMessage {
 impl From<OutboxListRow> for SentMessage {
     fn from(r: OutboxListRow) -> Self {
         SentMessage {
-            id: r.uuid,
+            id: r.uuid.into(),
             kind: r.kind,
             channel: r.channel,
             recipient: r.recipient,

@@ -79,9 +79,11 @@ impl Handle {
         let engine = self.engine()?;
         reserve_room(reserve, ID_UNITS)?;
         if quick {
-            engine.send_message_now(channel, body, &to)
+            engine
+                .send_message_now(channel, body, &to)
+                .map(String::from)
         } else {
-            engine.send_message(channel, body, &to)
+            engine.send_message(channel, body, &to).map(String::from)
         }
     }
 
@@ -100,9 +102,13 @@ impl Handle {
         let engine = self.engine()?;
         reserve_room(reserve, ID_UNITS)?;
         if quick {
-            engine.send_message_to_subscribers_now(channel, body)
+            engine
+                .send_message_to_subscribers_now(channel, body)
+                .map(String::from)
         } else {
-            engine.send_message_to_subscribers(channel, body)
+            engine
+                .send_message_to_subscribers(channel, body)
+                .map(String::from)
         }
     }
 
@@ -244,7 +250,7 @@ impl Handle {
             engine.next_exchange_messages(count("max", max, MAX_BATCH)?, lease(lease_seconds)?)?;
         claimed(
             &messages,
-            |m| &m.id,
+            |m| m.id.as_str(),
             |ids| engine.release_exchange_messages(ids),
             reserve,
         )

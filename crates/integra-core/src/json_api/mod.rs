@@ -80,7 +80,7 @@ fn units(text: &str) -> usize {
 /// [`Error::NoRoomForResult`], after giving the claim back.
 fn claimed<T: Serialize>(
     items: &[T],
-    id: impl Fn(&T) -> &String,
+    id: impl Fn(&T) -> &str,
     release: impl FnOnce(&[String]) -> Result<usize>,
     reserve: Reserve<'_>,
 ) -> Result<String> {
@@ -88,7 +88,7 @@ fn claimed<T: Serialize>(
     if reserve(units(&text)) {
         return Ok(text);
     }
-    let ids: Vec<String> = items.iter().map(|i| id(i).clone()).collect();
+    let ids: Vec<String> = items.iter().map(|i| id(i).to_owned()).collect();
     release(&ids)?;
     Err(Error::NoRoomForResult)
 }
@@ -247,7 +247,9 @@ impl Handle {
         options.allow_duplicate |= register_duplicate;
         let engine = self.engine()?;
         reserve_room(reserve, ID_UNITS)?;
-        engine.register(flow, source_json, &options)
+        engine
+            .register(flow, source_json, &options)
+            .map(String::from)
     }
 
     /// Registers a JSON array of `{"source": <JSON>, "options": {…}}` in one transaction;
@@ -300,7 +302,7 @@ impl Handle {
         let items = engine.next_to_form(count("max", max, MAX_BATCH)?, lease(lease_seconds)?)?;
         claimed(
             &items,
-            |i| &i.id,
+            |i| i.id.as_str(),
             |ids| engine.release_forming(ids),
             reserve,
         )
@@ -397,7 +399,7 @@ impl Handle {
         };
         let engine = self.engine()?;
         let longest = Accepted {
-            id: "-".repeat(ID_UNITS),
+            id: "-".repeat(ID_UNITS).into(),
             duplicate: false,
         };
         reserve_room(reserve, units(&json(&longest)))?;
@@ -419,7 +421,7 @@ impl Handle {
         let items = engine.next_incoming(count("max", max, MAX_BATCH)?, lease(lease_seconds)?)?;
         claimed(
             &items,
-            |i| &i.id,
+            |i| i.id.as_str(),
             |ids| engine.release_incoming(ids),
             reserve,
         )

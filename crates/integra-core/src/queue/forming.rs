@@ -24,6 +24,7 @@ use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Former as FormerKind};
 use crate::core::Core;
 use crate::error::{Error, Result};
+use crate::ids::MessageId;
 use crate::openapi::{Violation, summary};
 use crate::store::{ClaimedFormingRow, Db, MessageState};
 use crate::time::Timestamp;
@@ -36,7 +37,7 @@ pub const MAX_LEASE: Duration = Duration::from_secs(86_400);
 #[non_exhaustive]
 pub struct FormingItem {
     /// The message id.
-    pub id: String,
+    pub id: MessageId,
     /// The flow code.
     pub flow: String,
     /// The registered source, JSON text.
@@ -51,7 +52,7 @@ pub struct FormingItem {
 impl FormingItem {
     pub(crate) fn from_row(row: ClaimedFormingRow) -> Self {
         FormingItem {
-            id: row.uuid,
+            id: row.uuid.into(),
             flow: row.flow,
             source: row.source,
             object_key: row.object_key,

@@ -16,6 +16,7 @@ use super::status::IncomingStatus;
 use crate::config::{ConfigSnapshot, Direction, Flow, Ordering};
 use crate::core::{Core, Prepared};
 use crate::error::{Error, Result};
+use crate::ids::IncomingId;
 use crate::limits::{MAX_MESSAGE_ID_CHARS, check_message, check_message_size, quoted};
 use crate::metrics::events::{Observation, Received as Outcome};
 use crate::store::{Commit, Db, IncomingRow, NewIncoming};
@@ -32,7 +33,7 @@ pub const ORDERING_KEY_HEADER: &str = "x-ordering-key";
 #[non_exhaustive]
 pub struct Accepted {
     /// The stored message's id (the first one's, for a repeat).
-    pub id: String,
+    pub id: IncomingId,
     /// True when (flow, message id) was already stored: nothing new was stored.
     pub duplicate: bool,
 }
@@ -42,7 +43,7 @@ pub struct Accepted {
 #[non_exhaustive]
 pub struct IncomingItem {
     /// Its id in this queue (use it to ack or fail).
-    pub id: String,
+    pub id: IncomingId,
     /// The flow code.
     pub flow: String,
     /// The sender's message id (a UUID in its canonical spelling).
@@ -61,7 +62,7 @@ impl IncomingItem {
     pub(crate) fn from_row(row: IncomingRow) -> Self {
         IncomingItem {
             headers: serde_json::from_str(&row.headers).unwrap_or_default(),
-            id: row.uuid,
+            id: row.uuid.into(),
             flow: row.flow,
             message_id: row.message_id,
             payload: row.payload,
@@ -477,12 +478,15 @@ fn store_checked(db: &Db<'_>, flow: &str, m: &Checked, now: Timestamp) -> Result
         Some(row) => {
             db.insert_incoming_history(row, now, IncomingStatus::New, 0, None)?;
             Ok(Accepted {
-                id: uuid,
+                id: uuid.into(),
                 duplicate: false,
             })
         }
         None => Ok(Accepted {
-            id: db.incoming_uuid(flow, &m.message_id)?.unwrap_or_default(),
+            id: db
+                .incoming_uuid(flow, &m.message_id)?
+                .unwrap_or_default()
+                .into(),
             duplicate: true,
         }),
     }
@@ -497,7 +501,7 @@ fn repeat_of(db: &Db<'_>, flow: &str, refusal: Refusal) -> Result<Accepted> {
         && let Some(existing) = db.incoming_uuid(flow, id)?
     {
         return Ok(Accepted {
-            id: existing,
+            id: existing.into(),
             duplicate: true,
         });
     }

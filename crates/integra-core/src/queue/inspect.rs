@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 
 use super::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
 use crate::error::{Error, Result};
+use crate::ids::{IncomingId, MessageId};
 use crate::store::{MessageRow, RedriveQuery};
 use crate::time::Timestamp;
 
@@ -17,7 +18,7 @@ use crate::time::Timestamp;
 #[non_exhaustive]
 pub struct MessageReport {
     /// The message id.
-    pub id: String,
+    pub id: MessageId,
     /// Registration order: larger is later.
     pub seq: i64,
     /// The flow code.
@@ -106,7 +107,7 @@ pub struct HistoryEntry {
 #[non_exhaustive]
 pub struct MessageSummary {
     /// The message id.
-    pub id: String,
+    pub id: MessageId,
     /// Registration order; pass the smallest seen as `before_seq` for the next page.
     pub seq: i64,
     /// The flow code.
@@ -203,7 +204,7 @@ pub struct QueueCounts {
 #[non_exhaustive]
 pub struct IncomingReport {
     /// Its id in the incoming queue.
-    pub id: String,
+    pub id: IncomingId,
     /// The flow code.
     pub flow: String,
     /// The sender's message id.
@@ -244,7 +245,7 @@ pub(crate) fn raw_json(text: String) -> Box<RawValue> {
 impl MessageSummary {
     pub(crate) fn from_row(r: MessageRow) -> Self {
         MessageSummary {
-            id: r.uuid,
+            id: r.uuid.into(),
             seq: r.id,
             flow: r.flow,
             status: r.status,

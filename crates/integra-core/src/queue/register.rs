@@ -20,6 +20,7 @@ use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Flow, Former, Ordering};
 use crate::core::{Core, Prepared};
 use crate::error::{Error, Result};
+use crate::ids::MessageId;
 use crate::limits::{MAX_KEY_CHARS, check_batch, check_message};
 use crate::metrics::events::Observation;
 use crate::openapi::{Violation, summary};
@@ -287,7 +288,7 @@ pub(crate) fn register_batch(
     core: &Core,
     flow: &str,
     items: Vec<Registration>,
-) -> Result<Vec<String>> {
+) -> Result<Vec<MessageId>> {
     check_batch(|| format!("the batch for flow '{flow}'"), items.len())?;
     for (i, item) in items.iter().enumerate() {
         check_message(
@@ -319,5 +320,5 @@ pub(crate) fn register_batch(
     )?;
     core.wake.notify();
     core.observe(&observations(flow, &registered));
-    Ok(registered.into_iter().map(|r| r.id).collect())
+    Ok(registered.into_iter().map(|r| r.id.into()).collect())
 }
