@@ -2,21 +2,11 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::config::{Direction, Former as FormerKind};
-use crate::core::Prepared;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::limits::parse_message;
-use crate::metrics::events::Observation;
 use crate::openapi::Violation;
-use crate::queue::forming::{
-    Former, FormingItem, FormingResult, check_formed, check_lease, claim_forming, claimed_for,
-    finish_forming, former_name,
-};
-use crate::queue::retry::HandlerError;
-use crate::store::Commit;
+use crate::queue::forming::{Former, FormingItem, former_name};
 
 /// Forming: Rust formers, and the pull API through which 1C forms messages itself.
 impl Engine {
@@ -69,22 +59,7 @@ impl Engine {
     /// # Ok(()) }
     /// ```
     pub fn next_to_form(&self, max: usize, lease: Duration) -> Result<Vec<FormingItem>> {
-        check_lease(lease)?;
-        self.core.rescue_expired()?;
-        let now = self.core.now();
-        let owner = self.core.pull_owner();
-        let rows = self.core.store.write(Commit::Lazy, move |db| {
-            let config = db.config()?;
-            let flows: Vec<&str> = config
-                .config()
-                .flows
-                .iter()
-                .filter(|f| f.former == FormerKind::External)
-                .map(|f| f.code.as_str())
-                .collect();
-            claim_forming(db, &owner, now.plus(lease), now, &flows, max)
-        })?;
-        Ok(rows.into_iter().map(FormingItem::from_row).collect())
+        self.core.next_to_form(max, lease)
     }
 
     /// Gives messages claimed with [`Engine::next_to_form`] back unformed, as they were
@@ -96,9 +71,7 @@ impl Engine {
     /// # Errors
     /// [`Error::Store`].
     pub fn release_forming(&self, ids: &[String]) -> Result<usize> {
-        self.core.release_pulled(ids, |db, ids, owner, now| {
-            db.release_forming(ids, owner, now)
-        })
+        self.core.release_forming(ids)
     }
 
     /// Stores the formed payload (JSON text) of a message being formed, after checking it
@@ -133,56 +106,7 @@ impl Engine {
     /// # Ok(()) }
     /// ```
     pub fn complete_forming(&self, id: &str, payload: &str) -> Result<Vec<Violation>> {
-        let value: Value = parse_message(|| format!("the payload of message '{id}'"), payload)?;
-        let now = self.core.now();
-        let uuid = id.to_owned();
-        self.core
-            .write_prepared(
-                Commit::Durable,
-                |config| {
-                    let state = self
-                        .core
-                        .store
-                        .read(|db| Ok::<_, Error>(db.message_state(id)?))?
-                        .ok_or_else(|| Error::MessageNotFound { id: id.to_owned() })?;
-                    let has_key = state.object_key.is_some();
-                    let work = check_formed(
-                        &self.core,
-                        config,
-                        &state.flow,
-                        id,
-                        has_key,
-                        payload.to_owned(),
-                        &value,
-                    )?;
-                    Ok(Prepared {
-                        flow: state.flow,
-                        work,
-                    })
-                },
-                move |db, config, (result, violations)| {
-                    let state = db
-                        .message_state(&uuid)?
-                        .ok_or_else(|| Error::MessageNotFound { id: uuid.clone() })?;
-                    let status = finish_forming(db, config, &state, result, now)?;
-                    Ok((violations, status, claimed_for(&state, now), state.flow))
-                },
-            )
-            .map(|(violations, status, took, flow)| {
-                let mut observed = vec![Observation::Formed {
-                    flow: flow.clone(),
-                    status,
-                    took,
-                }];
-                if !violations.is_empty() {
-                    observed.push(Observation::Invalid {
-                        flow,
-                        direction: Direction::Outgoing,
-                    });
-                }
-                self.core.observe(&observed);
-                violations
-            })
+        self.core.complete_forming(id, payload)
     }
 
     /// Records that forming a message failed; it is retried per the flow's policy, or
@@ -191,7 +115,7 @@ impl Engine {
     /// # Errors
     /// [`Error::MessageNotFound`]; [`Error::WrongStatus`] when it is not being formed.
     pub fn fail_forming(&self, id: &str, error: &str) -> Result<()> {
-        self.report_forming(id, FormingResult::Failed(HandlerError::retry(error)))
+        self.core.fail_forming(id, error)
     }
 
     /// Cancels a message that is not yet formed: the former decided there is nothing to
@@ -200,22 +124,6 @@ impl Engine {
     /// # Errors
     /// [`Error::MessageNotFound`]; [`Error::WrongStatus`] once it is formed.
     pub fn cancel(&self, id: &str, reason: &str) -> Result<()> {
-        self.report_forming(id, FormingResult::Cancelled(reason.to_owned()))
-    }
-
-    fn report_forming(&self, id: &str, result: FormingResult) -> Result<()> {
-        let now = self.core.now();
-        let id = id.to_owned();
-        let (flow, status, took) = self.core.store.write(Commit::Durable, move |db| {
-            let config = db.config()?;
-            let state = db
-                .message_state(&id)?
-                .ok_or_else(|| Error::MessageNotFound { id: id.clone() })?;
-            let status = finish_forming(db, &config, &state, result, now)?;
-            Ok::<_, Error>((state.flow.clone(), status, claimed_for(&state, now)))
-        })?;
-        self.core
-            .observe(&[Observation::Formed { flow, status, took }]);
-        Ok(())
+        self.core.cancel(id, reason)
     }
 }

@@ -8,15 +8,7 @@ use std::time::Duration;
 use crate::config::{Direction, Processor};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::metrics::events::Observation;
-use crate::queue::forming::check_lease;
-use crate::queue::incoming::{
-    Accepted, IncomingHandler, IncomingItem, Processing, Received, check_message_id,
-    claim_incoming, record_processing,
-};
-use crate::queue::retry::HandlerError;
-use crate::queue::status::IncomingStatus;
-use crate::store::Commit;
+use crate::queue::incoming::{Accepted, IncomingHandler, IncomingItem};
 
 /// Incoming messages: accepting them once per sender's id, processing them by Rust handlers or
 /// through the pull API.
@@ -59,14 +51,7 @@ impl Engine {
         payload: &str,
         headers: &BTreeMap<String, String>,
     ) -> Result<Accepted> {
-        check_message_id(message_id)?;
-        let received = Received {
-            message_id: Some(message_id.to_owned()),
-            payload: payload.to_owned(),
-            headers: headers.clone(),
-            ..Received::default()
-        };
-        self.core.accept_received(flow, None, received)
+        self.core.accept(flow, message_id, payload, headers)
     }
 
     /// Claims up to `max` incoming messages that are due, of flows processed externally
@@ -93,24 +78,7 @@ impl Engine {
     /// # Ok(()) }
     /// ```
     pub fn next_incoming(&self, max: usize, lease: Duration) -> Result<Vec<IncomingItem>> {
-        check_lease(lease)?;
-        self.core.rescue_expired()?;
-        let now = self.core.now();
-        let owner = self.core.pull_owner();
-        let rows = self.core.store.write(Commit::Lazy, move |db| {
-            let config = db.config()?;
-            let flows: Vec<&str> = config
-                .config()
-                .flows
-                .iter()
-                .filter(|f| {
-                    f.direction == Direction::Incoming && f.processor == Processor::External
-                })
-                .map(|f| f.code.as_str())
-                .collect();
-            claim_incoming(db, &owner, now.plus(lease), now, &flows, max)
-        })?;
-        Ok(rows.into_iter().map(IncomingItem::from_row).collect())
+        self.core.next_incoming(max, lease)
     }
 
     /// Gives messages claimed with [`Engine::next_incoming`] back unprocessed, as they were
@@ -120,9 +88,7 @@ impl Engine {
     /// # Errors
     /// [`Error::Store`].
     pub fn release_incoming(&self, ids: &[String]) -> Result<usize> {
-        self.core.release_pulled(ids, |db, ids, owner, now| {
-            db.release_incoming(ids, owner, now)
-        })
+        self.core.release_incoming(ids)
     }
 
     /// Marks a claimed incoming message processed.
@@ -130,7 +96,7 @@ impl Engine {
     /// # Errors
     /// [`Error::IncomingNotFound`]; [`Error::WrongStatus`] when it is not being processed.
     pub fn ack_incoming(&self, id: &str) -> Result<()> {
-        self.finish_incoming(id, None)
+        self.core.ack_incoming(id)
     }
 
     /// Records that processing failed; it is retried per the flow's policy, or ends Dead.
@@ -138,48 +104,7 @@ impl Engine {
     /// # Errors
     /// [`Error::IncomingNotFound`]; [`Error::WrongStatus`] when it is not being processed.
     pub fn fail_incoming(&self, id: &str, error: &str) -> Result<()> {
-        self.finish_incoming(id, Some(HandlerError::retry(error)))
-    }
-
-    fn finish_incoming(&self, id: &str, error: Option<HandlerError>) -> Result<()> {
-        let now = self.core.now();
-        let id = id.to_owned();
-        let (flow, status, took) = self.core.store.write(Commit::Durable, move |db| {
-            let state = db
-                .incoming_state(&id)?
-                .ok_or_else(|| Error::IncomingNotFound { id: id.clone() })?;
-            let wrong = || Error::WrongStatus {
-                what: "incoming message",
-                id: id.clone(),
-                status: state.status.to_string(),
-                operation: if error.is_some() {
-                    "failed"
-                } else {
-                    "acknowledged"
-                },
-            };
-            if state.status != IncomingStatus::InProgress {
-                return Err(wrong());
-            }
-            let config = db.config()?;
-            let done = Processing {
-                row: state.id,
-                flow: &state.flow,
-                attempts: state.attempts,
-                owner: None,
-            };
-            match record_processing(db, &config, &done, error.as_ref(), now)? {
-                // An external processor is timed from its claim, by the engine's clock.
-                Some(status) => Ok((state.flow.clone(), status, now.since(state.updated_at))),
-                None => Err(wrong()),
-            }
-        })?;
-        self.core.observe(&[Observation::Processed {
-            flow,
-            status,
-            took: Some(took),
-        }]);
-        Ok(())
+        self.core.fail_incoming(id, error)
     }
 
     /// Registers the Rust handler that processes flow `flow`'s incoming messages on the

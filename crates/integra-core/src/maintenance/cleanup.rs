@@ -35,9 +35,9 @@ use crate::time::Timestamp;
 /// How long one transaction of a cleanup should take.
 const STEP: Duration = Duration::from_millis(1);
 /// The fewest and most records one transaction removes, and the first transaction's.
-pub(crate) const CHUNKS: (usize, usize, usize) = (8, 500, 64);
+const CHUNKS: (usize, usize, usize) = (8, 500, 64);
 /// The named lease a running cleanup holds.
-pub(crate) const LEASE_NAME: &str = "cleanup";
+const LEASE_NAME: &str = "cleanup";
 /// How long the lease outlives the latest transaction of a cleanup (whose process may
 /// have died).
 const LEASE: Duration = Duration::from_secs(60);
@@ -91,7 +91,7 @@ struct Expiry {
 }
 
 /// Why a cleanup stopped early.
-pub(crate) enum Stop {
+enum Stop {
     /// Another cleanup holds the store's lease.
     Overtaken,
     Failed(Error),
@@ -105,7 +105,7 @@ impl From<Error> for Stop {
 
 /// One cleanup run: the engine's core, the lease owner it runs as, how many records its
 /// next transaction removes, and whether it has taken the store's cleanup lease.
-pub(crate) struct Cleanup<'a> {
+struct Cleanup<'a> {
     core: &'a Core,
     owner: &'a str,
     chunk: Cell<usize>,

@@ -19,14 +19,16 @@ use serde_json::Value;
 
 use super::fan_out::{Formed, check_sendable, fan_out, status_after_fan_out, targets};
 use super::hash::content_hash;
-use super::retry::HandlerError;
 use super::status::MessageStatus;
-use crate::config::{ConfigSnapshot, Former as FormerKind};
-use crate::core::Core;
+use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
+use crate::core::{Core, Prepared};
 use crate::error::{Error, Result};
 use crate::ids::MessageId;
+use crate::limits::parse_message;
+use crate::metrics::events::Observation;
 use crate::openapi::{Violation, summary};
-use crate::store::{ClaimedFormingRow, Db, MessageState};
+use crate::queue::retry::HandlerError;
+use crate::store::{ClaimedFormingRow, Commit, Db, MessageState};
 use crate::time::Timestamp;
 
 /// Longest lease a puller may ask for.
@@ -149,7 +151,7 @@ pub(crate) fn check_formed(
 
 /// How long an external former held a message it answers for at `now`: from its claim, by
 /// the engine's clock. None for a message that was not claimed (a cancel before forming).
-pub(crate) fn claimed_for(state: &MessageState, now: Timestamp) -> Option<Duration> {
+fn claimed_for(state: &MessageState, now: Timestamp) -> Option<Duration> {
     (state.status == MessageStatus::Forming).then(|| now.since(state.updated_at))
 }
 
@@ -298,5 +300,111 @@ pub(crate) fn finish_forming(
             )?;
             Ok(MessageStatus::Cancelled)
         }
+    }
+}
+
+impl Core {
+    /// [`Engine::next_to_form`](crate::Engine::next_to_form).
+    pub(crate) fn next_to_form(&self, max: usize, lease: Duration) -> Result<Vec<FormingItem>> {
+        check_lease(lease)?;
+        self.rescue_expired()?;
+        let now = self.now();
+        let owner = self.pull_owner();
+        let rows = self.store.write(Commit::Lazy, move |db| {
+            let config = db.config()?;
+            let flows: Vec<&str> = config
+                .config()
+                .flows
+                .iter()
+                .filter(|f| f.former == FormerKind::External)
+                .map(|f| f.code.as_str())
+                .collect();
+            claim_forming(db, &owner, now.plus(lease), now, &flows, max)
+        })?;
+        Ok(rows.into_iter().map(FormingItem::from_row).collect())
+    }
+
+    /// [`Engine::release_forming`](crate::Engine::release_forming).
+    pub(crate) fn release_forming(&self, ids: &[String]) -> Result<usize> {
+        self.release_pulled(ids, |db, ids, owner, now| {
+            db.release_forming(ids, owner, now)
+        })
+    }
+
+    /// [`Engine::complete_forming`](crate::Engine::complete_forming).
+    pub(crate) fn complete_forming(&self, id: &str, payload: &str) -> Result<Vec<Violation>> {
+        let value: Value = parse_message(|| format!("the payload of message '{id}'"), payload)?;
+        let now = self.now();
+        let uuid = id.to_owned();
+        self.write_prepared(
+            Commit::Durable,
+            |config| {
+                let state = self
+                    .store
+                    .read(|db| Ok::<_, Error>(db.message_state(id)?))?
+                    .ok_or_else(|| Error::MessageNotFound { id: id.to_owned() })?;
+                let has_key = state.object_key.is_some();
+                let work = check_formed(
+                    self,
+                    config,
+                    &state.flow,
+                    id,
+                    has_key,
+                    payload.to_owned(),
+                    &value,
+                )?;
+                Ok(Prepared {
+                    flow: state.flow,
+                    work,
+                })
+            },
+            move |db, config, (result, violations)| {
+                let state = db
+                    .message_state(&uuid)?
+                    .ok_or_else(|| Error::MessageNotFound { id: uuid.clone() })?;
+                let status = finish_forming(db, config, &state, result, now)?;
+                Ok((violations, status, claimed_for(&state, now), state.flow))
+            },
+        )
+        .map(|(violations, status, took, flow)| {
+            let mut observed = vec![Observation::Formed {
+                flow: flow.clone(),
+                status,
+                took,
+            }];
+            if !violations.is_empty() {
+                observed.push(Observation::Invalid {
+                    flow,
+                    direction: Direction::Outgoing,
+                });
+            }
+            self.observe(&observed);
+            violations
+        })
+    }
+
+    /// [`Engine::fail_forming`](crate::Engine::fail_forming).
+    pub(crate) fn fail_forming(&self, id: &str, error: &str) -> Result<()> {
+        self.report_forming(id, FormingResult::Failed(HandlerError::retry(error)))
+    }
+
+    /// [`Engine::cancel`](crate::Engine::cancel).
+    pub(crate) fn cancel(&self, id: &str, reason: &str) -> Result<()> {
+        self.report_forming(id, FormingResult::Cancelled(reason.to_owned()))
+    }
+
+    pub(crate) fn report_forming(&self, id: &str, result: FormingResult) -> Result<()> {
+        let now = self.now();
+        let id = id.to_owned();
+        let (flow, status, took) = self.store.write(Commit::Durable, move |db| {
+            let config = db.config()?;
+            let state = db
+                .message_state(&id)?
+                .ok_or_else(|| Error::MessageNotFound { id: id.clone() })?;
+            let status = finish_forming(db, &config, &state, result, now)?;
+            Ok::<_, Error>((state.flow.clone(), status, claimed_for(&state, now)))
+        })?;
+        self.observe(&[Observation::Formed { flow, status, took }]);
+        Ok(())
     }
 }

@@ -6,19 +6,21 @@
 //! as the first one is kept (the flow's retention): that is the dedup window.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::register::new_message_id;
-use super::retry::HandlerError;
-use super::status::IncomingStatus;
-use crate::config::{ConfigSnapshot, Direction, Flow, Ordering};
+use crate::config::{ConfigSnapshot, Direction, Flow, Ordering, Processor};
 use crate::core::{Core, Prepared};
 use crate::error::{Error, Result};
 use crate::ids::IncomingId;
 use crate::limits::{MAX_MESSAGE_ID_CHARS, check_message, check_message_size, quoted};
 use crate::metrics::events::{Observation, Received as Outcome};
+use crate::queue::forming::check_lease;
+use crate::queue::retry::HandlerError;
+use crate::queue::status::IncomingStatus;
 use crate::store::{Commit, Db, IncomingRow, NewIncoming};
 use crate::time::Timestamp;
 
@@ -200,7 +202,7 @@ pub(crate) fn canonical_message_id(id: String) -> String {
     }
 }
 
-pub(crate) fn check_message_id(message_id: &str) -> Result<()> {
+fn check_message_id(message_id: &str) -> Result<()> {
     if message_id.is_empty()
         || message_id.chars().count() > MAX_MESSAGE_ID_CHARS
         || message_id.chars().any(char::is_control)
@@ -598,4 +600,104 @@ pub(crate) fn record_processing(
         );
     }
     Ok(Some(to))
+}
+
+impl Core {
+    /// [`Engine::accept`](crate::Engine::accept).
+    pub(crate) fn accept(
+        &self,
+        flow: &str,
+        message_id: &str,
+        payload: &str,
+        headers: &BTreeMap<String, String>,
+    ) -> Result<Accepted> {
+        check_message_id(message_id)?;
+        let received = Received {
+            message_id: Some(message_id.to_owned()),
+            payload: payload.to_owned(),
+            headers: headers.clone(),
+            ..Received::default()
+        };
+        self.accept_received(flow, None, received)
+    }
+
+    /// [`Engine::next_incoming`](crate::Engine::next_incoming).
+    pub(crate) fn next_incoming(&self, max: usize, lease: Duration) -> Result<Vec<IncomingItem>> {
+        check_lease(lease)?;
+        self.rescue_expired()?;
+        let now = self.now();
+        let owner = self.pull_owner();
+        let rows = self.store.write(Commit::Lazy, move |db| {
+            let config = db.config()?;
+            let flows: Vec<&str> = config
+                .config()
+                .flows
+                .iter()
+                .filter(|f| {
+                    f.direction == Direction::Incoming && f.processor == Processor::External
+                })
+                .map(|f| f.code.as_str())
+                .collect();
+            claim_incoming(db, &owner, now.plus(lease), now, &flows, max)
+        })?;
+        Ok(rows.into_iter().map(IncomingItem::from_row).collect())
+    }
+
+    /// [`Engine::release_incoming`](crate::Engine::release_incoming).
+    pub(crate) fn release_incoming(&self, ids: &[String]) -> Result<usize> {
+        self.release_pulled(ids, |db, ids, owner, now| {
+            db.release_incoming(ids, owner, now)
+        })
+    }
+
+    /// [`Engine::ack_incoming`](crate::Engine::ack_incoming).
+    pub(crate) fn ack_incoming(&self, id: &str) -> Result<()> {
+        self.finish_incoming(id, None)
+    }
+
+    /// [`Engine::fail_incoming`](crate::Engine::fail_incoming).
+    pub(crate) fn fail_incoming(&self, id: &str, error: &str) -> Result<()> {
+        self.finish_incoming(id, Some(HandlerError::retry(error)))
+    }
+
+    pub(crate) fn finish_incoming(&self, id: &str, error: Option<HandlerError>) -> Result<()> {
+        let now = self.now();
+        let id = id.to_owned();
+        let (flow, status, took) = self.store.write(Commit::Durable, move |db| {
+            let state = db
+                .incoming_state(&id)?
+                .ok_or_else(|| Error::IncomingNotFound { id: id.clone() })?;
+            let wrong = || Error::WrongStatus {
+                what: "incoming message",
+                id: id.clone(),
+                status: state.status.to_string(),
+                operation: if error.is_some() {
+                    "failed"
+                } else {
+                    "acknowledged"
+                },
+            };
+            if state.status != IncomingStatus::InProgress {
+                return Err(wrong());
+            }
+            let config = db.config()?;
+            let done = Processing {
+                row: state.id,
+                flow: &state.flow,
+                attempts: state.attempts,
+                owner: None,
+            };
+            match record_processing(db, &config, &done, error.as_ref(), now)? {
+                // An external processor is timed from its claim, by the engine's clock.
+                Some(status) => Ok((state.flow.clone(), status, now.since(state.updated_at))),
+                None => Err(wrong()),
+            }
+        })?;
+        self.observe(&[Observation::Processed {
+            flow,
+            status,
+            took: Some(took),
+        }]);
+        Ok(())
+    }
 }

@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::ids::{IncomingId, MessageId};
-use crate::store::{MessageRow, RedriveQuery};
+use crate::limits::check_list_limit;
+use crate::queue::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
+use crate::store::{Commit, IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
 use crate::time::Timestamp;
 
 /// An outgoing message with its deliveries and history.
@@ -236,7 +238,7 @@ pub struct IncomingReport {
 
 /// Stored sources and payloads are JSON (checked when stored); text that somehow is not is
 /// shown as a JSON string rather than lost.
-pub(crate) fn raw_json(text: String) -> Box<RawValue> {
+fn raw_json(text: String) -> Box<RawValue> {
     serde_json::from_str::<Box<RawValue>>(&text)
         .or_else(|_| serde_json::value::to_raw_value(&text))
         .unwrap_or_default()
@@ -258,7 +260,7 @@ impl MessageSummary {
     }
 }
 
-pub(crate) fn redrive_note(reason: &str) -> Result<String> {
+fn redrive_note(reason: &str) -> Result<String> {
     if reason.trim().is_empty() {
         return Err(Error::InvalidArgument {
             name: "reason",
@@ -268,7 +270,7 @@ pub(crate) fn redrive_note(reason: &str) -> Result<String> {
     Ok(format!("re-driven: {reason}"))
 }
 
-pub(crate) fn redrive_query(f: &RetryFilter) -> RedriveQuery<'_> {
+fn redrive_query(f: &RetryFilter) -> RedriveQuery<'_> {
     RedriveQuery {
         statuses: Vec::new(),
         flow: f.flow.as_deref(),
@@ -276,5 +278,234 @@ pub(crate) fn redrive_query(f: &RetryFilter) -> RedriveQuery<'_> {
         id: f.id.as_deref(),
         created_from: f.created_from,
         created_to: f.created_to,
+    }
+}
+
+impl Core {
+    /// [`Engine::message_status`](crate::Engine::message_status).
+    pub(crate) fn message_status(&self, id: &str) -> Result<MessageReport> {
+        self.store.read(|db| {
+            let m = db
+                .message(id)?
+                .ok_or_else(|| Error::MessageNotFound { id: id.to_owned() })?;
+            let deliveries = db
+                .deliveries_of(m.id)?
+                .into_iter()
+                .map(|d| DeliveryReport {
+                    subscriber: d.subscriber,
+                    status: d.status,
+                    status_1c: d.status.name_1c(),
+                    attempts: d.attempts,
+                    next_attempt_at: d.next_attempt_at,
+                    last_error: d.last_error,
+                    created_at: d.created_at,
+                    updated_at: d.updated_at,
+                })
+                .collect();
+            let history = db
+                .history_of(m.id)?
+                .into_iter()
+                .map(|h| HistoryEntry {
+                    at: h.at,
+                    subscriber: h.subscriber,
+                    status: h.status,
+                    attempt: h.attempt,
+                    detail: h.detail,
+                })
+                .collect();
+            Ok(MessageReport {
+                id: m.uuid.into(),
+                seq: m.id,
+                flow: m.flow,
+                status: m.status,
+                status_1c: m.status.name_1c(),
+                object_key: m.object_key,
+                ordering_key: m.ordering_key,
+                allow_duplicate: m.allow_duplicate,
+                source: raw_json(m.source),
+                payload: m.payload.map(raw_json),
+                attempts: m.attempts,
+                next_attempt_at: m.next_attempt_at,
+                not_before: m.not_before,
+                last_error: m.last_error,
+                created_at: m.created_at,
+                updated_at: m.updated_at,
+                deliveries,
+                history,
+            })
+        })
+    }
+
+    /// [`Engine::list_messages`](crate::Engine::list_messages).
+    pub(crate) fn list_messages(&self, filter: &ListFilter) -> Result<Vec<MessageSummary>> {
+        let limit = filter.limit.unwrap_or(100);
+        check_list_limit(limit)?;
+        let query = ListQuery {
+            flow: filter.flow.as_deref(),
+            status: filter.status,
+            subscriber: filter.subscriber.as_deref(),
+            delivery_status: filter.delivery_status,
+            created_from: filter.created_from,
+            created_to: filter.created_to,
+            before_seq: filter.before_seq,
+            limit,
+        };
+        self.store.read(|db| {
+            Ok(db
+                .list_messages(&query)?
+                .into_iter()
+                .map(MessageSummary::from_row)
+                .collect())
+        })
+    }
+
+    /// [`Engine::counts`](crate::Engine::counts).
+    pub(crate) fn counts(&self) -> Result<QueueCounts> {
+        self.store.read(|db| {
+            let c = db.status_counts()?;
+            Ok(QueueCounts {
+                messages: c.messages,
+                deliveries: c.deliveries,
+                incoming: c.incoming,
+            })
+        })
+    }
+
+    /// [`Engine::retry`](crate::Engine::retry).
+    pub(crate) fn retry(&self, filter: &RetryFilter, reason: &str) -> Result<usize> {
+        let note = redrive_note(reason)?;
+        let filter = filter.clone();
+        let now = self.now();
+        let n = self.store.write(Commit::Durable, move |db| {
+            let mut query = redrive_query(&filter);
+            query.statuses = vec![
+                DeliveryStatus::SendError.as_str(),
+                DeliveryStatus::Dead.as_str(),
+            ];
+            let mut n = 0;
+            for (id, message_id, subscriber, status) in db.redrive_deliveries(&query)? {
+                if db.reset_delivery(id, status, now)? {
+                    db.insert_message_history(
+                        message_id,
+                        Some(&subscriber),
+                        now,
+                        DeliveryStatus::New.as_str(),
+                        0,
+                        Some(&note),
+                    )?;
+                    if db.transition_message(
+                        message_id,
+                        MessageStatus::Undelivered,
+                        MessageStatus::Dispatched,
+                        None,
+                        None,
+                        now,
+                    )? {
+                        db.insert_message_history(
+                            message_id,
+                            None,
+                            now,
+                            MessageStatus::Dispatched.as_str(),
+                            0,
+                            Some(&note),
+                        )?;
+                    }
+                    n += 1;
+                }
+            }
+            if filter.subscriber.is_none() {
+                query.statuses = vec![
+                    MessageStatus::FormingError.as_str(),
+                    MessageStatus::Dead.as_str(),
+                ];
+                for (id, status) in db.redrive_messages(&query)? {
+                    if db.reset_message(id, status, now)? {
+                        db.insert_message_history(
+                            id,
+                            None,
+                            now,
+                            MessageStatus::New.as_str(),
+                            0,
+                            Some(&note),
+                        )?;
+                        n += 1;
+                    }
+                }
+            }
+            Ok::<_, Error>(n)
+        })?;
+        self.wake.notify();
+        Ok(n)
+    }
+
+    /// [`Engine::retry_incoming`](crate::Engine::retry_incoming).
+    pub(crate) fn retry_incoming(&self, filter: &RetryFilter, reason: &str) -> Result<usize> {
+        let note = redrive_note(reason)?;
+        let filter = filter.clone();
+        let now = self.now();
+        let n = self.store.write(Commit::Durable, move |db| {
+            let mut query = redrive_query(&filter);
+            query.statuses = vec![
+                IncomingStatus::Error.as_str(),
+                IncomingStatus::Dead.as_str(),
+            ];
+            let mut n = 0;
+            for (id, status) in db.redrive_incoming(&query)? {
+                if db.reset_incoming(id, status, now)? {
+                    db.insert_incoming_history(id, now, IncomingStatus::New, 0, Some(&note))?;
+                    n += 1;
+                }
+            }
+            Ok::<_, Error>(n)
+        })?;
+        self.wake.notify();
+        Ok(n)
+    }
+
+    /// [`Engine::delete_message`](crate::Engine::delete_message).
+    pub(crate) fn delete_message(&self, id: &str) -> Result<bool> {
+        let id = id.to_owned();
+        self.store.write(Commit::Durable, move |db| {
+            Ok::<_, Error>(match db.message_state(&id)? {
+                Some(m) => db.delete_messages(&[m.id])? == 1,
+                None => false,
+            })
+        })
+    }
+
+    /// [`Engine::incoming_status`](crate::Engine::incoming_status).
+    pub(crate) fn incoming_status(&self, id: &str) -> Result<IncomingReport> {
+        self.store.read(|db| {
+            let m: IncomingFullRow = db
+                .incoming(id)?
+                .ok_or_else(|| Error::IncomingNotFound { id: id.to_owned() })?;
+            let history = db
+                .incoming_history_of(m.id)?
+                .into_iter()
+                .map(|h| HistoryEntry {
+                    at: h.at,
+                    subscriber: None,
+                    status: HistoryStatus::Incoming(h.status),
+                    attempt: h.attempt,
+                    detail: h.detail,
+                })
+                .collect();
+            Ok(IncomingReport {
+                id: m.uuid.into(),
+                flow: m.flow,
+                message_id: m.message_id,
+                status: m.status,
+                status_1c: m.status.name_1c(),
+                payload: m.payload,
+                content_type: m.content_type,
+                headers: serde_json::from_str(&m.headers).unwrap_or_default(),
+                attempts: m.attempts,
+                next_attempt_at: m.next_attempt_at,
+                last_error: m.last_error,
+                created_at: m.created_at,
+                updated_at: m.updated_at,
+                history,
+            })
+        })
     }
 }

@@ -110,7 +110,7 @@ pub(crate) fn new_message_id() -> String {
 }
 
 /// The flow `code`, if it accepts registrations.
-pub(crate) fn outgoing_flow<'c>(config: &'c ConfigSnapshot, code: &str) -> Result<&'c Flow> {
+fn outgoing_flow<'c>(config: &'c ConfigSnapshot, code: &str) -> Result<&'c Flow> {
     super::active_flow_going(
         config.config(),
         code,
@@ -120,7 +120,7 @@ pub(crate) fn outgoing_flow<'c>(config: &'c ConfigSnapshot, code: &str) -> Resul
 }
 
 /// What registering one message did.
-pub(crate) struct Registered {
+struct Registered {
     id: String,
     /// How forming ended at registration (pass-through flows), and whether the source
     /// broke the flow's schema.
@@ -128,7 +128,7 @@ pub(crate) struct Registered {
 }
 
 /// The metrics of a committed registration.
-pub(crate) fn observations(flow: &str, registered: &[Registered]) -> Vec<Observation> {
+fn observations(flow: &str, registered: &[Registered]) -> Vec<Observation> {
     let mut out = vec![Observation::Registered {
         flow: flow.to_owned(),
         n: registered.len() as u64,
@@ -152,7 +152,7 @@ pub(crate) fn observations(flow: &str, registered: &[Registered]) -> Vec<Observa
 /// On a pass-through flow (sources are payloads there), refuses a source a subscriber cannot
 /// be sent, and returns the violations of each against the flow's schema; empty for flows
 /// that form their payloads, or have no schema.
-pub(crate) fn validate_sources(
+fn validate_sources(
     core: &Core,
     config: &ConfigSnapshot,
     flow: &str,
@@ -178,7 +178,7 @@ pub(crate) fn validate_sources(
 }
 
 /// Queues one message inside the caller's transaction.
-pub(crate) fn register_one(
+fn register_one(
     db: &Db<'_>,
     config: &ConfigSnapshot,
     flow: &Flow,
