@@ -66,8 +66,10 @@ pub mod maintenance;
 pub mod metrics;
 pub mod openapi;
 pub mod queue;
+pub mod retry;
 pub mod secrets;
 mod setters;
+pub mod status;
 pub(crate) mod store;
 pub mod time;
 pub(crate) mod transport;
@@ -98,10 +100,10 @@ pub use queue::inspect::{
     QueueCounts, RetryFilter,
 };
 pub use queue::register::{RegisterOptions, Registration};
-pub use queue::retry::HandlerError;
-pub use queue::status::{
+pub use retry::HandlerError;
+pub use secrets::{SecretsError, SecretsKey};
+pub use status::{
     DeliveryStatus, HistoryStatus, InboxStatus, IncomingStatus, MessageStatus, OutboxStatus,
 };
-pub use secrets::{SecretsError, SecretsKey};
 pub use store::{BackendError, Durability, StoreError, StoreSpace};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{Problems, Source, duration};
-use crate::queue::retry::RetryPolicy;
+use crate::retry::RetryPolicy;
 
 /// A data flow.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

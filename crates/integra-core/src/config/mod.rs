@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::limits::{MAX_LISTED_PROBLEMS, elided, quoted};
 #[cfg(feature = "receiver")]
-use crate::queue::retry::RetryPolicy;
+use crate::retry::RetryPolicy;
 
 pub(crate) use address::Address;
 pub use endpoint::{

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{Config, Endpoint, Flow, Retention, SchemaEntry, Subscriber};
 use crate::openapi::{Fingerprinted, fingerprint};
-use crate::queue::retry::RetryPolicy;
+use crate::retry::RetryPolicy;
 
 /// The configuration as of one stored version, with lookups by code.
 #[derive(Debug, Default)]

@@ -8,7 +8,7 @@ use super::Problems;
 use super::settings::{
     AmqpSettings, HttpSettings, InterbaseSettings, JsonRpcSettings, KafkaSettings, MqttSettings,
 };
-use crate::queue::retry::RetryPolicy;
+use crate::retry::RetryPolicy;
 
 /// A receiver of outgoing messages. Each delivery to it has its own status and retries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use crate::exchange::{
     ChannelRecipients, ExchangeEndpoint, ExchangeIdentity, Recipients, SentMessage,
 };
 use crate::ids::ExchangeMessageId;
-use crate::queue::status::{InboxStatus, OutboxStatus};
+use crate::status::{InboxStatus, OutboxStatus};
 
 /// The message exchange between bases («Обмен сообщениями»).
 impl Engine {

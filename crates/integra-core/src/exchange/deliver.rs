@@ -20,8 +20,8 @@ use super::wire::{self, Batch, Envelope, Stored};
 use crate::config::Secret;
 use crate::core::Core;
 use crate::error::Result;
-use crate::queue::retry::RetryPolicy;
-use crate::queue::status::OutboxStatus;
+use crate::retry::RetryPolicy;
+use crate::status::OutboxStatus;
 use crate::store::{Db, EndpointRow, OutboxRow};
 use crate::time::Timestamp;
 

@@ -18,8 +18,8 @@ use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::ids::ExchangeMessageId;
 use crate::queue::incoming::canonical_message_id;
-use crate::queue::retry::{HandlerError, RetryPolicy};
-use crate::queue::status::InboxStatus;
+use crate::retry::{HandlerError, RetryPolicy};
+use crate::status::InboxStatus;
 use crate::store::{Commit, Db, InboxRow, NewInbox, RecipientKind};
 use crate::time::Timestamp;
 

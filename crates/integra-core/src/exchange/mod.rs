@@ -41,8 +41,8 @@ use crate::exchange::wire::{CheckBack, Introduction};
 use crate::ids::ExchangeMessageId;
 use crate::limits::{MAX_CHANNEL_CHARS, check_list_limit};
 use crate::queue::forming::check_lease;
-use crate::queue::retry::HandlerError;
-use crate::queue::status::{InboxStatus, OutboxStatus};
+use crate::retry::HandlerError;
+use crate::status::{InboxStatus, OutboxStatus};
 use crate::store::{Commit, Db, EndpointRow, NewInbox, NewOutbox, OutboxListRow, RecipientKind};
 use crate::time::Timestamp;
 

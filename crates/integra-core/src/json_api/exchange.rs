@@ -333,7 +333,7 @@ mod tests {
 
     #[test]
     fn a_status_filter_names_what_is_wrong() {
-        use crate::queue::status::InboxStatus;
+        use crate::status::InboxStatus;
         assert_eq!(status::<InboxStatus>("").unwrap(), None);
         assert_eq!(
             status::<InboxStatus>("quarantined").unwrap(),

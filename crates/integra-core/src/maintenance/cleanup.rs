@@ -28,7 +28,7 @@ use serde::Serialize;
 use crate::config::Retention;
 use crate::core::Core;
 use crate::error::{Error, Result};
-use crate::queue::status::{IncomingStatus, MessageStatus};
+use crate::status::{IncomingStatus, MessageStatus};
 use crate::store::{Commit, Db, Finished};
 use crate::time::Timestamp;
 
@@ -180,7 +180,7 @@ impl Cleanup<'_> {
         now: Timestamp,
         report: &mut CleanupReport,
     ) -> std::result::Result<(), Stop> {
-        use crate::queue::status::InboxStatus;
+        use crate::status::InboxStatus;
         let retention = self.core.exchange_settings()?.retention;
         let sent_before = now.minus(retention.delivered);
         report.exchange_sent +=

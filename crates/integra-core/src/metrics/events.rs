@@ -14,7 +14,7 @@ use prometheus_client::registry::Registry;
 
 use super::recent::{Operation, Recent};
 use crate::config::Direction;
-use crate::queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
+use crate::status::{DeliveryStatus, IncomingStatus, MessageStatus};
 use crate::time::Timestamp;
 
 /// The metrics of one engine.

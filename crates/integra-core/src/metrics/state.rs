@@ -17,7 +17,7 @@ use super::recent::{Durations, Operation};
 use crate::core::Core;
 use crate::dispatch::{Handlers, Unhandled};
 use crate::error::{Error, Result};
-use crate::queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
+use crate::status::{DeliveryStatus, IncomingStatus, MessageStatus};
 use crate::store::{Counted, QueueCount};
 
 /// What a scrape reports about state, gathered before encoding.

@@ -1,8 +1,8 @@
 //! Delivery transitions shared by the dispatcher and the rescuer: leaving InProgress with
 //! its history row, and ending the message when its last delivery finishes.
 
-use super::status::{DeliveryStatus, MessageStatus};
 use crate::error::Result;
+use crate::status::{DeliveryStatus, MessageStatus};
 use crate::store::Db;
 use crate::time::Timestamp;
 

@@ -6,7 +6,7 @@
 
 use crate::config::{ConfigSnapshot, Flow, Ordering, SubscriberKind};
 use crate::error::{Error, Result};
-use crate::queue::status::{DeliveryStatus, MessageStatus};
+use crate::status::{DeliveryStatus, MessageStatus};
 use crate::store::{Db, NewDelivery, StoreError};
 use crate::time::Timestamp;
 use crate::transport::not_jsonrpc_params;

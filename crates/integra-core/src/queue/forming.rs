@@ -19,7 +19,6 @@ use serde_json::Value;
 
 use super::fan_out::{Formed, check_sendable, fan_out, status_after_fan_out, targets};
 use super::hash::content_hash;
-use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
 use crate::core::{Core, Prepared};
 use crate::error::{Error, Result};
@@ -27,7 +26,8 @@ use crate::ids::MessageId;
 use crate::limits::parse_message;
 use crate::metrics::events::Observation;
 use crate::openapi::{Violation, summary};
-use crate::queue::retry::HandlerError;
+use crate::retry::HandlerError;
+use crate::status::MessageStatus;
 use crate::store::{ClaimedFormingRow, Commit, Db, MessageState};
 use crate::time::Timestamp;
 

@@ -19,8 +19,8 @@ use crate::ids::IncomingId;
 use crate::limits::{MAX_MESSAGE_ID_CHARS, check_message, check_message_size, quoted};
 use crate::metrics::events::{Observation, Received as Outcome};
 use crate::queue::forming::check_lease;
-use crate::queue::retry::HandlerError;
-use crate::queue::status::IncomingStatus;
+use crate::retry::HandlerError;
+use crate::status::IncomingStatus;
 use crate::store::{Commit, Db, IncomingRow, NewIncoming};
 use crate::time::Timestamp;
 

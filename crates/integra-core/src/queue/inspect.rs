@@ -11,7 +11,7 @@ use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::ids::{IncomingId, MessageId};
 use crate::limits::check_list_limit;
-use crate::queue::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
+use crate::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
 use crate::store::{Commit, IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
 use crate::time::Timestamp;
 

@@ -15,7 +15,7 @@
 //! Attempts are counted when work is claimed. Claimed work holds a lease; leases of a
 //! process that died are taken back when they expire (`dispatch::rescuer`).
 //!
-//! The status names of the 1C subsystem are in [`status`].
+//! The status names of the 1C subsystem are in [`crate::status`].
 
 pub(crate) mod delivery;
 pub(crate) mod fan_out;
@@ -24,8 +24,6 @@ pub(crate) mod hash;
 pub mod incoming;
 pub mod inspect;
 pub mod register;
-pub mod retry;
-pub mod status;
 
 use crate::config::{Config, Direction, Flow};
 use crate::error::{Error, Result};

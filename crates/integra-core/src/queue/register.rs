@@ -16,7 +16,6 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::fan_out::{Formed, check_sendable, fan_out, status_after_fan_out, targets};
-use super::status::MessageStatus;
 use crate::config::{ConfigSnapshot, Direction, Flow, Former, Ordering};
 use crate::core::{Core, Prepared};
 use crate::error::{Error, Result};
@@ -24,6 +23,7 @@ use crate::ids::MessageId;
 use crate::limits::{MAX_KEY_CHARS, check_batch, check_message};
 use crate::metrics::events::Observation;
 use crate::openapi::{Violation, summary};
+use crate::status::MessageStatus;
 use crate::store::{Commit, Db, NewMessage};
 use crate::time::Timestamp;
 

@@ -3,7 +3,7 @@
 //! pending row of a flow, found through partial indexes.
 
 use super::Result;
-use crate::queue::status::{DeliveryStatus, IncomingStatus, MessageStatus};
+use crate::status::{DeliveryStatus, IncomingStatus, MessageStatus};
 use crate::time::Timestamp;
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 //! and named leases.
 
 use super::Result;
-use crate::queue::status::{InboxStatus, OutboxStatus};
+use crate::status::{InboxStatus, OutboxStatus};
 use crate::time::Timestamp;
 
 /// An endpoint this base exchanges with.

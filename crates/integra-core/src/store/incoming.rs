@@ -2,7 +2,7 @@
 //! their history.
 
 use super::Result;
-use crate::queue::status::IncomingStatus;
+use crate::status::IncomingStatus;
 use crate::time::Timestamp;
 
 /// What finishing the processing of an incoming message needs to know about it.

@@ -2,7 +2,7 @@
 //! listing by filter, counts by status, re-drive by filter, deletion.
 
 use super::Result;
-use crate::queue::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
+use crate::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
 use crate::time::Timestamp;
 
 /// One outgoing message as stored.

@@ -104,7 +104,7 @@ pub(crate) trait MaintenanceStore {
     /// last changed before `before`: how many.
     fn delete_exchange_inbox_finished(
         &self,
-        status: crate::queue::status::InboxStatus,
+        status: crate::status::InboxStatus,
         before: Timestamp,
         max: usize,
     ) -> Result<usize>;

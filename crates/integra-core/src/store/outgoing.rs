@@ -2,7 +2,7 @@
 //! what was last delivered.
 
 use super::Result;
-use crate::queue::status::{DeliveryStatus, MessageStatus};
+use crate::status::{DeliveryStatus, MessageStatus};
 use crate::time::Timestamp;
 
 /// A message to insert.

@@ -12,7 +12,7 @@ use crate::dispatch::Recorded;
 use crate::error::Result;
 use crate::metrics::events::Observation;
 use crate::queue::delivery::finish_delivery;
-use crate::queue::status::DeliveryStatus;
+use crate::status::DeliveryStatus;
 use crate::store::{ClaimedDeliveryRow, Db, Expired, Leased};
 use crate::time::Timestamp;
 use crate::transport::{FailureKind, Outgoing, SendFailure, deliverable};

@@ -9,8 +9,8 @@ use crate::core::Core;
 use crate::dispatch::Recorded;
 use crate::error::Result;
 use crate::exchange::ExchangeMessage;
-use crate::queue::retry::HandlerError;
-use crate::queue::status::InboxStatus;
+use crate::retry::HandlerError;
+use crate::status::InboxStatus;
 use crate::store::{Expired, Leased};
 use crate::time::Timestamp;
 

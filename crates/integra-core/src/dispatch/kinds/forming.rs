@@ -15,8 +15,8 @@ use crate::metrics::events::Observation;
 use crate::queue::forming::{
     FormOutcome, FormingItem, FormingResult, check_formed, claim_forming, finish_forming,
 };
-use crate::queue::retry::HandlerError;
-use crate::queue::status::MessageStatus;
+use crate::retry::HandlerError;
+use crate::status::MessageStatus;
 use crate::store::{ClaimedFormingRow, Expired, Leased};
 use crate::time::Timestamp;
 

@@ -11,8 +11,8 @@ use crate::dispatch::Recorded;
 use crate::error::Result;
 use crate::metrics::events::Observation;
 use crate::queue::incoming::{IncomingItem, Processing, claim_incoming, record_processing};
-use crate::queue::retry::HandlerError;
-use crate::queue::status::IncomingStatus;
+use crate::retry::HandlerError;
+use crate::status::IncomingStatus;
 use crate::store::{Expired, IncomingRow, Leased};
 use crate::time::Timestamp;
 

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use super::db::sql;
 use super::{Result, StoreError, Tx};
-use crate::queue::status::UnknownStatus;
+use crate::status::UnknownStatus;
 use crate::store::counts::{CountStore, Counted, QueueCount, StatusCounts};
 use crate::time::Timestamp;
 

@@ -137,7 +137,7 @@ impl<'c> Tx<'c> {
 }
 
 /// Reads a column holding a status text into the status enum.
-pub(super) fn status_column<S: std::str::FromStr<Err = crate::queue::status::UnknownStatus>>(
+pub(super) fn status_column<S: std::str::FromStr<Err = crate::status::UnknownStatus>>(
     row: &Row<'_>,
     index: usize,
 ) -> rusqlite::Result<S> {

@@ -3,7 +3,7 @@
 use super::db::{sql, status_column};
 use super::outgoing::json_list;
 use super::{Result, Tx};
-use crate::queue::status::{InboxStatus, OutboxStatus};
+use crate::status::{InboxStatus, OutboxStatus};
 use crate::store::exchange::{
     ClaimedInbox, EndpointRow, ExchangeStore, InboxRow, NewInbox, NewOutbox, OutboxListRow,
     OutboxRow, RecipientKind,

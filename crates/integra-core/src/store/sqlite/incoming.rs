@@ -3,7 +3,7 @@
 use super::db::{sql, status_column};
 use super::outgoing::json_list;
 use super::{Result, Tx};
-use crate::queue::status::IncomingStatus;
+use crate::status::IncomingStatus;
 use crate::store::incoming::{IncomingRow, IncomingState, IncomingStore, NewIncoming};
 use crate::time::Timestamp;
 

@@ -3,7 +3,7 @@
 use super::db::{sql, status_column};
 use super::outgoing::json_list;
 use super::{Result, Tx};
-use crate::queue::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
+use crate::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
 use crate::store::inspect::{
     DeliveryRow, HistoryRow, IncomingFullRow, IncomingHistoryRow, InspectStore, ListQuery,
     MessageRow, RedriveQuery,

@@ -81,7 +81,7 @@ impl MaintenanceStore for Tx<'_> {
 
     fn delete_exchange_inbox_finished(
         &self,
-        status: crate::queue::status::InboxStatus,
+        status: crate::status::InboxStatus,
         before: Timestamp,
         max: usize,
     ) -> Result<usize> {

@@ -13,9 +13,7 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use super::{Result, StoreError};
-use crate::queue::status::{
-    DeliveryStatus, InboxStatus, IncomingStatus, MessageStatus, OutboxStatus,
-};
+use crate::status::{DeliveryStatus, InboxStatus, IncomingStatus, MessageStatus, OutboxStatus};
 
 /// The migrations, in order; migration `i` brings the schema to version `i + 1`.
 const MIGRATIONS: &[(&str, &str)] = &[

@@ -2,7 +2,7 @@
 
 use super::db::{sql, status_column};
 use super::{Result, Tx};
-use crate::queue::status::{DeliveryStatus, MessageStatus};
+use crate::status::{DeliveryStatus, MessageStatus};
 use crate::store::outgoing::{
     ClaimedDeliveryRow, ClaimedFormingRow, MessageState, NewDelivery, NewMessage, OutgoingStore,
 };
