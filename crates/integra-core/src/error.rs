@@ -6,6 +6,11 @@ use crate::store::StoreError;
 /// Result of Integra's operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The rule a payload for a JSON-RPC 2.0 subscriber must follow: it is the call's `params`,
+/// a Structured value.
+pub(crate) const JSONRPC_PARAMS_RULE: &str =
+    "a JSON-RPC 2.0 call's params must be an object or an array";
+
 /// Why an operation failed. Nothing was written when an operation returns an error.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -82,7 +87,7 @@ pub enum Error {
     /// `params`, which must be an object or an array. Nothing was written.
     #[error(
         "{e_what} is {found}, which cannot be sent to subscriber '{subscriber}' of flow '{q_flow}': {}",
-        crate::transport::JSONRPC_PARAMS_RULE,
+        JSONRPC_PARAMS_RULE,
         q_flow = crate::limits::quoted(.flow),
         e_what = crate::limits::elided(.what),
     )]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::engine::Engine;
 use crate::error::Result;
-use crate::exchange::connect::ConnectionSettings;
+use crate::exchange::ConnectionSettings;
 use crate::exchange::deliver::QuickDeliveryReport;
 use crate::exchange::inbox::{ChannelHandler, ExchangeMessage, ReceivedMessage};
 use crate::exchange::{

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::limits::parse_message;
+use crate::limits::checks::parse_message;
 use crate::openapi::{ExternalSchemaStatus, Violation};
 
 /// Schemas: validating against the catalog's OpenAPI documents.

@@ -11,39 +11,11 @@
 //!
 //! A failure names its check, and nothing is recorded on either side before step 3.
 
-use serde::{Deserialize, Serialize};
-
 use super::wire::{self, CheckBack, Introduction};
 use super::{ExchangeIdentity, identity};
-use crate::config::Secret;
 use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::store::{Commit, EndpointRow};
-
-/// How to reach a base: its URL (where its Integra listener serves the exchange) and the
-/// user and password it accepts.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConnectionSettings {
-    /// The base URL, e.g. `http://wms.example.com:8780`.
-    pub url: String,
-    /// The user.
-    pub username: String,
-    /// The password.
-    pub password: Secret,
-}
-
-impl ConnectionSettings {
-    pub(crate) fn check(&self, which: &'static str) -> Result<()> {
-        if let Some(reason) = crate::config::url_problem(&self.url, &["http://", "https://"]) {
-            return Err(Error::InvalidArgument {
-                name: which,
-                reason,
-            });
-        }
-        Ok(())
-    }
-}
 
 /// `given`, or when it is empty the base's own name `own`.
 pub(crate) fn or_own(given: &str, own: &str) -> String {

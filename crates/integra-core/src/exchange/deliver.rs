@@ -14,8 +14,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::connect::ConnectionSettings;
 use super::kind;
+use super::wire::ConnectionSettings;
 use super::wire::{self, Batch, Envelope, Stored};
 use crate::config::Secret;
 use crate::core::Core;

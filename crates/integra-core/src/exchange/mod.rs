@@ -29,9 +29,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use connect::ConnectionSettings;
 pub use deliver::QuickDeliveryReport;
 pub use inbox::{ChannelHandler, ExchangeMessage, ReceivedMessage};
+pub use wire::ConnectionSettings;
 
 use crate::core::Core;
 use crate::error::{Error, Result};
@@ -39,7 +39,8 @@ use crate::exchange::connect::{RECIPIENT_TO_THIS, RECORDING, THIS_TO_RECIPIENT, 
 use crate::exchange::deliver::{CLAIM_LEASE, DELIVERER, DELIVERER_LEASE};
 use crate::exchange::wire::{CheckBack, Introduction};
 use crate::ids::ExchangeMessageId;
-use crate::limits::{MAX_CHANNEL_CHARS, check_list_limit};
+use crate::limits::MAX_CHANNEL_CHARS;
+use crate::limits::checks::check_list_limit;
 use crate::queue::forming::check_lease;
 use crate::retry::HandlerError;
 use crate::status::{InboxStatus, OutboxStatus};
@@ -294,7 +295,7 @@ impl Core {
                 reason: "the list of recipients is empty".to_owned(),
             });
         }
-        crate::limits::check_message(|| "the message body".to_owned(), body)?;
+        crate::limits::checks::check_message(|| "the message body".to_owned(), body)?;
         let now = self.now();
         let id = uuid::Uuid::now_v7().to_string();
         let recipients = match target {

@@ -21,9 +21,34 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::ExchangeIdentity;
-use super::connect::ConnectionSettings;
-use crate::config::{Auth, Endpoint, HttpMethod};
+use crate::config::{Auth, Endpoint, HttpMethod, Secret};
+use crate::error::{Error, Result};
 use crate::transport::http::EndpointClient;
+
+/// How to reach a base: its URL (where its Integra listener serves the exchange) and the
+/// user and password it accepts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionSettings {
+    /// The base URL, e.g. `http://wms.example.com:8780`.
+    pub url: String,
+    /// The user.
+    pub username: String,
+    /// The password.
+    pub password: Secret,
+}
+
+impl ConnectionSettings {
+    pub(crate) fn check(&self, which: &'static str) -> Result<()> {
+        if let Some(reason) = crate::config::url_problem(&self.url, &["http://", "https://"]) {
+            return Err(Error::InvalidArgument {
+                name: which,
+                reason,
+            });
+        }
+        Ok(())
+    }
+}
 
 /// The path prefix of this protocol version.
 pub const PREFIX: &str = "/integra/exchange/v1";

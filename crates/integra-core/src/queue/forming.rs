@@ -23,7 +23,7 @@ use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
 use crate::core::{Core, Prepared};
 use crate::error::{Error, Result};
 use crate::ids::MessageId;
-use crate::limits::parse_message;
+use crate::limits::checks::parse_message;
 use crate::metrics::events::Observation;
 use crate::openapi::{Violation, summary};
 use crate::retry::HandlerError;

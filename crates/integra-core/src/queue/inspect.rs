@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::ids::{IncomingId, MessageId};
-use crate::limits::check_list_limit;
+use crate::limits::checks::check_list_limit;
 use crate::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
 use crate::store::{Commit, IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
 use crate::time::Timestamp;

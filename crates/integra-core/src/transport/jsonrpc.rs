@@ -14,8 +14,9 @@
 use serde_json::Value;
 
 use super::http::EndpointClient;
-use super::{JSONRPC_PARAMS_RULE, Outgoing, SendFailure, Transport, not_jsonrpc_params};
+use super::{Outgoing, SendFailure, Transport, not_jsonrpc_params};
 use crate::config::{Endpoint, HttpMethod, JsonRpcSettings};
+use crate::error::JSONRPC_PARAMS_RULE;
 
 /// A JSON-RPC 2.0 subscriber's transport.
 pub struct JsonRpcTransport {

@@ -161,11 +161,6 @@ pub trait Transport: Send + Sync {
     }
 }
 
-/// The rule a payload for a JSON-RPC 2.0 subscriber must follow: it is the call's `params`,
-/// a Structured value.
-pub(crate) const JSONRPC_PARAMS_RULE: &str =
-    "a JSON-RPC 2.0 call's params must be an object or an array";
-
 /// What `payload` (JSON text) is when it cannot be a JSON-RPC 2.0 call's `params` (`a
 /// number`, `a string`, `a boolean`, `null`); `None` for an object or an array. Used where
 /// payloads enter (registration, forming) as well as by the transport, so it does not depend

@@ -3,9 +3,11 @@
 //! here, in one table, so the code and the documentation name the same numbers.
 //!
 //! Each limit is checked where the input enters, before anything is parsed or written, and
-//! an input over it is refused with an error naming the input, the limit and the value:
-//! [`Error::TooLarge`] for sizes and counts, [`Error::InvalidArgument`] for text arguments
-//! (`must be 1 to 1024 characters`). Nothing is written then.
+//! an input over it is refused with an error naming the input, the limit and the value
+//! (`limits::checks`): [`Error::TooLarge`](crate::Error::TooLarge) for sizes and counts,
+//! [`Error::InvalidArgument`](crate::Error::InvalidArgument) for text arguments (`must be 1
+//! to 1024 characters`). Nothing is written then. This module is below the error type (whose
+//! texts it bounds); the checks, which make errors, are above it.
 //!
 //! Messages are JSON of at most [`MAX_MESSAGE_BYTES`], nested at most [`MAX_JSON_DEPTH`]
 //! levels deep. Arrays and strings inside a message have no limit of their own beyond the
@@ -17,12 +19,7 @@
 //! Schema, the validator) only ever sees values that passed the depth limit, so deep input
 //! cannot exhaust the stack.
 
-use std::fmt;
-
-use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
-
-use crate::error::{Error, Result};
+pub(crate) mod checks;
 
 /// Largest message, in bytes: a registered source, a formed payload, an incoming body, an
 /// instance to validate. 64 MiB.
@@ -136,52 +133,6 @@ pub(crate) fn cut_to(text: &mut String, max_bytes: usize) {
     }
 }
 
-/// Refuses a batch of `n` items over [`MAX_BATCH`]; `what` names the batch.
-///
-/// # Errors
-/// [`Error::TooLarge`].
-pub(crate) fn check_batch(what: impl FnOnce() -> String, n: usize) -> Result<()> {
-    if n > MAX_BATCH {
-        return Err(Error::TooLarge {
-            what: what(),
-            size: n,
-            limit: MAX_BATCH,
-            unit: "items",
-        });
-    }
-    Ok(())
-}
-
-/// Refuses a listing's `limit` over [`MAX_LIST`].
-///
-/// # Errors
-/// [`Error::InvalidArgument`] naming the limit.
-pub(crate) fn check_list_limit(limit: usize) -> Result<()> {
-    if limit > MAX_LIST {
-        return Err(Error::InvalidArgument {
-            name: "limit",
-            reason: format!("must be at most {MAX_LIST}, got {limit}"),
-        });
-    }
-    Ok(())
-}
-
-/// Refuses a message text over [`MAX_MESSAGE_BYTES`]; `what` names it.
-///
-/// # Errors
-/// [`Error::TooLarge`].
-pub(crate) fn check_message_size(what: impl FnOnce() -> String, text: &str) -> Result<()> {
-    if text.len() > MAX_MESSAGE_BYTES {
-        return Err(Error::TooLarge {
-            what: what(),
-            size: text.len(),
-            limit: MAX_MESSAGE_BYTES,
-            unit: "bytes",
-        });
-    }
-    Ok(())
-}
-
 /// Reads the text file at `path`, refusing one larger than [`MAX_FILE_BYTES`] (a device
 /// such as `/dev/zero` named by mistake ends there too, instead of filling memory).
 ///
@@ -202,83 +153,6 @@ pub(crate) fn read_text_file(path: &std::path::Path) -> std::result::Result<Stri
     String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_owned())
 }
 
-/// Parses a message's JSON text: refused when larger than [`MAX_MESSAGE_BYTES`] or nested
-/// deeper than [`MAX_JSON_DEPTH`]. `what` names the text in the error.
-///
-/// # Errors
-/// [`Error::TooLarge`]; [`Error::InvalidJson`] with the parser's position.
-pub(crate) fn parse_message<T: DeserializeOwned>(
-    what: impl Fn() -> String,
-    text: &str,
-) -> Result<T> {
-    check_message_size(&what, text)?;
-    serde_json::from_str(text).map_err(|e| Error::invalid_json(what(), &e))
-}
-
-/// Checks that a message's text is JSON within the limits, without building it.
-///
-/// # Errors
-/// As [`parse_message`].
-pub(crate) fn check_message(what: impl Fn() -> String, text: &str) -> Result<()> {
-    parse_message::<Skipped>(what, text).map(|_| ())
-}
-
-/// Any JSON value, read and dropped. Unlike `serde::de::IgnoredAny`, which the parser skips
-/// without counting how deep it goes, it is read through `deserialize_any`, so the parser's
-/// depth limit applies.
-struct Skipped;
-
-impl<'de> Deserialize<'de> for Skipped {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        d.deserialize_any(Skipped)
-    }
-}
-
-impl<'de> Visitor<'de> for Skipped {
-    type Value = Skipped;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> std::result::Result<Skipped, E> {
-        Ok(Skipped)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> std::result::Result<Skipped, E> {
-        Ok(Skipped)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> std::result::Result<Skipped, E> {
-        Ok(Skipped)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> std::result::Result<Skipped, E> {
-        Ok(Skipped)
-    }
-
-    fn visit_str<E>(self, _: &str) -> std::result::Result<Skipped, E> {
-        Ok(Skipped)
-    }
-
-    fn visit_unit<E>(self) -> std::result::Result<Skipped, E> {
-        Ok(Skipped)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> std::result::Result<Skipped, A::Error> {
-        while items.next_element::<Skipped>()?.is_some() {}
-        Ok(Skipped)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(
-        self,
-        mut entries: A,
-    ) -> std::result::Result<Skipped, A::Error> {
-        while entries.next_entry::<IgnoredAny, Skipped>()?.is_some() {}
-        Ok(Skipped)
-    }
-}
-
 fn depth_reason(line: usize, column: usize) -> String {
     format!("nested deeper than {MAX_JSON_DEPTH} levels, the limit, at line {line} column {column}")
 }
@@ -296,29 +170,6 @@ pub(crate) fn json_error_reason(e: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn nested(depth: usize) -> String {
-        format!("{}{}", "[".repeat(depth), "]".repeat(depth))
-    }
-
-    #[test]
-    fn the_depth_limit_is_the_parsers_and_is_named() {
-        let ok: Result<serde_json::Value> = parse_message(|| "x".into(), &nested(MAX_JSON_DEPTH));
-        assert!(ok.is_ok(), "{ok:?}");
-        assert!(check_message(|| "x".into(), &nested(MAX_JSON_DEPTH)).is_ok());
-        for depth in [MAX_JSON_DEPTH + 1, 100_000] {
-            let err = parse_message::<serde_json::Value>(|| "the source".into(), &nested(depth))
-                .unwrap_err()
-                .to_string();
-            let expected = "the source is not valid JSON: nested deeper than 127 levels, the limit, at line 1 column 128";
-            assert_eq!(err, expected);
-            let err = check_message(|| "the source".into(), &nested(depth)).unwrap_err();
-            assert_eq!(err.to_string(), expected);
-        }
-        // Brackets in strings do not count.
-        let text = format!(r#"{{"a": "{}", "b": ["\\\"["]}}"#, "[".repeat(500));
-        assert!(check_message(|| "x".into(), &text).is_ok());
-    }
 
     #[test]
     fn a_file_read_as_text_stops_at_the_limit() {
@@ -357,24 +208,5 @@ mod tests {
             "{}",
             cut.len()
         );
-    }
-
-    #[test]
-    fn sizes_and_counts_over_their_limits_name_limit_and_value() {
-        let big = " ".repeat(MAX_MESSAGE_BYTES + 1);
-        let err = parse_message::<serde::de::IgnoredAny>(|| "the payload".into(), &big)
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            err,
-            "the payload is 67108865 bytes, over the limit of 67108864 bytes"
-        );
-        assert!(check_batch(|| "the batch".into(), MAX_BATCH).is_ok());
-        let err = check_batch(|| "the batch".into(), MAX_BATCH + 1).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "the batch is 100001 items, over the limit of 100000 items"
-        );
-        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
     }
 }
