@@ -58,7 +58,9 @@ pub mod error;
 pub mod exchange;
 mod ids;
 pub mod inbound;
-// The JSON front door the C library and the 1C add-in share: not part of the Rust API.
+// The JSON front door the C library and the 1C add-in share: not part of the Rust API, and
+// built only for them (the internal feature `front-door`).
+#[cfg(feature = "front-door")]
 #[doc(hidden)]
 pub mod json_api;
 pub mod limits;

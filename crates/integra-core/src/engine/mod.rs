@@ -2,8 +2,9 @@
 //!
 //! `Engine` is cheap to clone; every clone is the same engine. It holds the [`Core`] that
 //! every subsystem shares, the Rust handlers registered in this process, and the background
-//! dispatcher. Its operations are grouped by subsystem, one file each, and each only hands
-//! the call to the subsystem that does the work: [`config`] (the configuration),
+//! dispatcher. Its operations are grouped by subsystem, one file each, and each hands the
+//! call to the subsystem that does the work (the configuration's edits and the external ids,
+//! a store call each, are done here): [`config`] (the configuration),
 //! [`register`], [`forming`], [`incoming`], [`inspect`] (the queues), [`external_ids`],
 //! [`dispatch`], [`maintenance`], [`schemas`], [`metrics`], [`sources`], and with the
 //! receiver [`receiver`] and [`exchange`] (the message exchange between bases). No
