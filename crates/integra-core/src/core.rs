@@ -96,6 +96,11 @@ pub(crate) struct Prepared<P> {
     pub(crate) work: P,
 }
 
+/// A kind's claim for the pull API ([`Core::claim_pulled`]): `(db, owner, lease_until, now,
+/// flows, max)` to the rows claimed.
+pub(crate) type PullClaim<R> =
+    fn(&Db<'_>, &str, Timestamp, Timestamp, &[&str], usize) -> Result<Vec<R>>;
+
 /// What the engine's threads share.
 #[derive(Debug)]
 pub(crate) struct Core {
@@ -204,6 +209,30 @@ impl Core {
         format!("{}/pull", self.owner)
     }
 
+    /// Claims up to `max` rows for the pull API with `claim` (the kind's claim), over the
+    /// configuration's flows that `pulled` picks, leased to [`Core::pull_owner`] for `lease`.
+    pub(crate) fn claim_pulled<R: Send + 'static>(
+        &self,
+        max: usize,
+        lease: Duration,
+        pulled: fn(&Flow) -> bool,
+        claim: PullClaim<R>,
+    ) -> Result<Vec<R>> {
+        let now = self.now();
+        let owner = self.pull_owner();
+        self.store.write(Commit::Lazy, move |db| {
+            let config = db.config()?;
+            let flows: Vec<&str> = config
+                .config()
+                .flows
+                .iter()
+                .filter(|f| pulled(f))
+                .map(|f| f.code.as_str())
+                .collect();
+            claim(db, &owner, now.plus(lease), now, &flows, max)
+        })
+    }
+
     /// Gives work claimed through the pull API back with `release` (the store's statement
     /// for its kind), and wakes the dispatcher. Returns how many were given back.
     pub(crate) fn release_pulled(
@@ -221,14 +250,6 @@ impl Core {
         Ok(released)
     }
 
-    /// Counts what happened, once the transaction that made it true has committed.
-    pub(crate) fn observe(&self, observations: &[Observation]) {
-        let now = self.now();
-        for o in observations {
-            self.metrics.events.observe(o, now);
-        }
-    }
-
     /// The message exchange's settings as configured now (the defaults when the
     /// configuration has none).
     pub(crate) fn exchange_settings(&self) -> Result<ExchangeSettings> {
@@ -239,15 +260,12 @@ impl Core {
             .exchange_settings())
     }
 
-    /// Whether the database is fit to take messages: its file is still the one at its
-    /// path, it answers a read and can be written ([`Store::check_writable`]). What the
-    /// receiver's `/health` reports; the one place to add a check of the database's health.
-    #[cfg(feature = "receiver")]
-    pub(crate) fn check_database(&self) -> Result<()> {
-        self.store.check_file()?;
-        self.store.read(|db| db.config_version().map(|_| ()))?;
-        self.store.check_writable()?;
-        Ok(())
+    /// Counts what happened, once the transaction that made it true has committed.
+    pub(crate) fn observe(&self, observations: &[Observation]) {
+        let now = self.now();
+        for o in observations {
+            self.metrics.events.observe(o, now);
+        }
     }
 }
 

@@ -281,7 +281,7 @@ impl Core {
         self.send(channel, body, &Target::Subscribers, true)
     }
 
-    pub(crate) fn send(
+    fn send(
         &self,
         channel: &str,
         body: &str,
@@ -417,12 +417,7 @@ impl Core {
         self.subscription(channel, publisher, kind::UNSUBSCRIBE)
     }
 
-    pub(crate) fn subscription(
-        &self,
-        channel: &str,
-        publisher: &str,
-        notice: &'static str,
-    ) -> Result<()> {
+    fn subscription(&self, channel: &str, publisher: &str, notice: &'static str) -> Result<()> {
         check_channel(channel)?;
         let now = self.now();
         let (channel, publisher) = (channel.to_owned(), publisher.to_owned());
@@ -444,7 +439,7 @@ impl Core {
         self.set_blocked(code, false)
     }
 
-    pub(crate) fn set_blocked(&self, code: &str, blocked: bool) -> Result<()> {
+    fn set_blocked(&self, code: &str, blocked: bool) -> Result<()> {
         let now = self.now();
         let code = code.to_owned();
         self.store.write(Commit::Durable, move |db| {
@@ -548,7 +543,7 @@ impl Core {
     }
 
     /// Checks 1 and 2; the recipient's identity.
-    pub(crate) fn check_both_ways(
+    fn check_both_ways(
         &self,
         me: &ExchangeIdentity,
         sender: &ConnectionSettings,
@@ -589,12 +584,7 @@ impl Core {
         Ok(them)
     }
 
-    pub(crate) fn record_endpoint(
-        &self,
-        code: &str,
-        name: &str,
-        settings: &ConnectionSettings,
-    ) -> Result<()> {
+    fn record_endpoint(&self, code: &str, name: &str, settings: &ConnectionSettings) -> Result<()> {
         let now = self.now();
         let row = EndpointRow {
             code: code.to_owned(),
@@ -636,7 +626,7 @@ impl Core {
         Ok(report)
     }
 
-    pub(crate) fn deliver_quick(&self, owner: &str) -> Result<QuickDeliveryReport> {
+    fn deliver_quick(&self, owner: &str) -> Result<QuickDeliveryReport> {
         let core = self;
         let name = core.exchange_settings()?.name;
         let mut report = QuickDeliveryReport::default();
@@ -694,7 +684,7 @@ impl Core {
         self.finish_exchange(id, Some(HandlerError::retry(error)))
     }
 
-    pub(crate) fn finish_exchange(&self, id: &str, failure: Option<HandlerError>) -> Result<()> {
+    fn finish_exchange(&self, id: &str, failure: Option<HandlerError>) -> Result<()> {
         let now = self.now();
         let retry = self.exchange_settings()?.handling_retry();
         let id = id.to_owned();

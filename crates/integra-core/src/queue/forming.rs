@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::fan_out::{Formed, check_sendable, fan_out, status_after_fan_out, targets};
 use super::hash::content_hash;
-use crate::config::{ConfigSnapshot, Direction, Former as FormerKind};
+use crate::config::{ConfigSnapshot, Direction, Flow, Former as FormerKind};
 use crate::core::{Core, Prepared};
 use crate::error::{Error, Result};
 use crate::ids::MessageId;
@@ -308,19 +308,8 @@ impl Core {
     pub(crate) fn next_to_form(&self, max: usize, lease: Duration) -> Result<Vec<FormingItem>> {
         check_lease(lease)?;
         self.rescue_expired()?;
-        let now = self.now();
-        let owner = self.pull_owner();
-        let rows = self.store.write(Commit::Lazy, move |db| {
-            let config = db.config()?;
-            let flows: Vec<&str> = config
-                .config()
-                .flows
-                .iter()
-                .filter(|f| f.former == FormerKind::External)
-                .map(|f| f.code.as_str())
-                .collect();
-            claim_forming(db, &owner, now.plus(lease), now, &flows, max)
-        })?;
+        let pulled = |f: &Flow| f.former == FormerKind::External;
+        let rows = self.claim_pulled(max, lease, pulled, claim_forming)?;
         Ok(rows.into_iter().map(FormingItem::from_row).collect())
     }
 
@@ -393,7 +382,7 @@ impl Core {
         self.report_forming(id, FormingResult::Cancelled(reason.to_owned()))
     }
 
-    pub(crate) fn report_forming(&self, id: &str, result: FormingResult) -> Result<()> {
+    fn report_forming(&self, id: &str, result: FormingResult) -> Result<()> {
         let now = self.now();
         let id = id.to_owned();
         let (flow, status, took) = self.store.write(Commit::Durable, move |db| {

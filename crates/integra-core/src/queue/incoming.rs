@@ -626,21 +626,9 @@ impl Core {
     pub(crate) fn next_incoming(&self, max: usize, lease: Duration) -> Result<Vec<IncomingItem>> {
         check_lease(lease)?;
         self.rescue_expired()?;
-        let now = self.now();
-        let owner = self.pull_owner();
-        let rows = self.store.write(Commit::Lazy, move |db| {
-            let config = db.config()?;
-            let flows: Vec<&str> = config
-                .config()
-                .flows
-                .iter()
-                .filter(|f| {
-                    f.direction == Direction::Incoming && f.processor == Processor::External
-                })
-                .map(|f| f.code.as_str())
-                .collect();
-            claim_incoming(db, &owner, now.plus(lease), now, &flows, max)
-        })?;
+        let pulled =
+            |f: &Flow| f.direction == Direction::Incoming && f.processor == Processor::External;
+        let rows = self.claim_pulled(max, lease, pulled, claim_incoming)?;
         Ok(rows.into_iter().map(IncomingItem::from_row).collect())
     }
 
@@ -661,7 +649,7 @@ impl Core {
         self.finish_incoming(id, Some(HandlerError::retry(error)))
     }
 
-    pub(crate) fn finish_incoming(&self, id: &str, error: Option<HandlerError>) -> Result<()> {
+    fn finish_incoming(&self, id: &str, error: Option<HandlerError>) -> Result<()> {
         let now = self.now();
         let id = id.to_owned();
         let (flow, status, took) = self.store.write(Commit::Durable, move |db| {

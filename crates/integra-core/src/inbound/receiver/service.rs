@@ -487,3 +487,16 @@ fn stored_headers(headers: &HeaderMap, auth: &InboundAuth) -> BTreeMap<String, S
         })
         .collect()
 }
+
+impl Core {
+    /// Whether the database is fit to take messages: its file is still the one at its path, it
+    /// answers a read and can be written
+    /// ([`Store::check_writable`](crate::store::Store::check_writable)). What the receiver's
+    /// `/health` reports; the one place to add a check of the database's health.
+    fn check_database(&self) -> crate::error::Result<()> {
+        self.store.check_file()?;
+        self.store.read(|db| db.config_version().map(|_| ()))?;
+        self.store.check_writable()?;
+        Ok(())
+    }
+}
