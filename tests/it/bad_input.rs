@@ -137,7 +137,7 @@ fn forming_and_inspection_refuse_what_they_cannot_do() {
     }
     let mut handle = integra::json_api::Handle::new();
     handle
-        .open(&serde_json::json!({"database": t.dir.path().join("integra.db")}).to_string())
+        .open(&serde_json::json!({"database": t.database.clone()}).to_string())
         .unwrap();
     for err in [
         handle.received_exchange_messages("", 10_001).unwrap_err(),
@@ -247,7 +247,7 @@ fn inputs_over_the_limits_are_refused_naming_the_limit_and_the_value() {
     // A batch through the front door the C ABI and the add-in share: one item too many.
     use integra::json_api::OWN_MEMORY;
     let mut handle = integra::json_api::Handle::new();
-    let database = t.dir.path().join("integra.db");
+    let database = t.database.clone();
     handle
         .open(&json!({"database": database}).to_string())
         .unwrap();
@@ -362,7 +362,7 @@ fn errors_quote_a_bounded_part_of_any_input() {
     // The front doors bound the whole text too.
     let mut handle = integra::json_api::Handle::new();
     handle
-        .open(&serde_json::json!({"database": t.dir.path().join("integra.db")}).to_string())
+        .open(&serde_json::json!({"database": t.database.clone()}).to_string())
         .unwrap();
     let err = handle
         .register_message(&huge, "{}", false, "", OWN_MEMORY)

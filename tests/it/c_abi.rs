@@ -154,7 +154,7 @@ fn a_c_program_runs_the_whole_cycle_through_the_header() {
     let dir = tempfile::tempdir().unwrap();
     let program = compile("tests/c/scenario.c", dir.path(), &[]);
     let output = run(Command::new(&program)
-        .arg(dir.path().join("integra.db"))
+        .arg(crate::support::database(dir.path()))
         .arg(shop.url()));
     assert!(output.contains("scenario passed"), "{output}");
     let requests = shop.received();
@@ -186,7 +186,7 @@ fn a_c_program_runs_the_message_exchange_between_two_bases() {
 fn registrations_of_eight_sessions_go_on_while_others_reload_and_change_the_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let program = compile("tests/c/sessions.c", dir.path(), &["-pthread"]);
-    let database = dir.path().join("integra.db");
+    let database = crate::support::database(dir.path());
     let output = run(Command::new(&program).arg(&database));
     assert!(
         output.contains("sessions passed: 1600 registered"),
@@ -205,7 +205,7 @@ fn registrations_of_eight_sessions_go_on_while_others_reload_and_change_the_conf
 fn eight_threads_on_one_handle_each_read_their_own_last_error() {
     let dir = tempfile::tempdir().unwrap();
     let program = compile("tests/c/last_error.c", dir.path(), &["-pthread"]);
-    let output = run(Command::new(&program).arg(dir.path().join("integra.db")));
+    let output = run(Command::new(&program).arg(crate::support::database(dir.path())));
     assert!(
         output.contains("last_error passed: 20000 failures read"),
         "{output}"
@@ -235,7 +235,7 @@ fn every_c_function_survives_null_bad_and_closed_arguments_under_sanitizers() {
     flags.extend(sweep.defines.iter().map(String::as_str));
     let program = compile(&source, dir.path(), &flags);
     let output = run(Command::new(&program)
-        .arg(dir.path().join("integra.db"))
+        .arg(crate::support::database(dir.path()))
         .env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1")
         .env("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1"));
     let expected = format!("sweep passed: {} calls", sweep.calls);

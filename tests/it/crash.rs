@@ -28,7 +28,7 @@ fn a_delivery_held_by_a_killed_process_is_delivered_after_its_lease() {
         .register("ORDERS", r#"{"n": 1}"#, &RegisterOptions::default())
         .unwrap();
 
-    let db = t.dir.path().join("integra.db").display().to_string();
+    let db = t.database.clone().display().to_string();
     let mut process = child::spawn("dispatch", &[("DB", db), ("CLOCK_MS", T0.to_string())]);
     rx.wait_for(1, Duration::from_secs(20));
     process.kill().unwrap();

@@ -47,7 +47,7 @@ impl Base {
     fn with_options(name: &'static str, quarantine_after: u32, options: EngineOptions) -> Base {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let engine = Engine::open(dir.path().join("integra.db"), options).unwrap();
+        let engine = Engine::open(crate::support::database(dir.path()), options).unwrap();
         let config = json!({
             "listeners": [{
                 "code": "main",
@@ -67,7 +67,7 @@ impl Base {
     }
 
     fn db(&self) -> PathBuf {
-        self.dir.path().join("integra.db")
+        crate::support::database(self.dir.path())
     }
 
     /// Starts the process serving this base: its receiver, and with `dispatcher` its

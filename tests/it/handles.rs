@@ -18,7 +18,7 @@ fn total<S>(counts: &std::collections::BTreeMap<S, u64>) -> u64 {
 fn handle(t: &TestEngine) -> Handle {
     let mut handle = Handle::new();
     handle
-        .open(&json!({"database": t.dir.path().join("integra.db")}).to_string())
+        .open(&json!({"database": t.database.clone()}).to_string())
         .unwrap();
     handle
 }
@@ -158,7 +158,7 @@ fn a_log_named_in_a_program_with_a_logger_of_its_own_is_not_opened_and_it_is_tol
     let capture = crate::secrets::Capture::start();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("integra.log");
-    let database = dir.path().join("integra.db");
+    let database = crate::support::database(dir.path());
     let mut handle = Handle::new();
     let refused = handle
         .open(&json!({"database": database, "log": {"file": log, "keep": 101}}).to_string())

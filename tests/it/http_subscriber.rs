@@ -305,7 +305,7 @@ fn the_system_store_is_trusted_and_a_ca_file_adds_to_it() {
         .engine
         .register("ORDERS", "{}", &RegisterOptions::default())
         .unwrap();
-    child::dispatch_with_certificate_store(&t.dir.path().join("integra.db"), &in_store.ca_file);
+    child::dispatch_with_certificate_store(&t.database.clone(), &in_store.ca_file);
     for (code, expected) in [
         ("store", DeliveryStatus::Sent),
         ("store_and_file", DeliveryStatus::Sent),

@@ -320,7 +320,7 @@ fn the_callers_bytes_reach_the_wire_whichever_call_brought_them() {
     let t = TestEngine::new(&config);
     use integra::json_api::OWN_MEMORY;
     let mut handle = integra::json_api::Handle::new();
-    let database = t.dir.path().join("integra.db");
+    let database = t.database.clone();
     handle
         .open(&json!({"database": database}).to_string())
         .unwrap();

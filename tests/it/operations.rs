@@ -299,7 +299,7 @@ fn messages_of_a_removed_flow_get_the_default_retention() {
 
 /// The store's cleanup lease as another process holding it would leave it.
 fn hold_cleanup_lease(t: &TestEngine, until_ms: i64) {
-    let db = rusqlite::Connection::open(t.dir.path().join("integra.db")).unwrap();
+    let db = rusqlite::Connection::open(t.database.clone()).unwrap();
     db.execute(
         "INSERT INTO named_lease (name, owner, lease_until) VALUES ('cleanup', 'another process', ?1)
          ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until",
@@ -342,7 +342,7 @@ fn a_cleanup_gives_the_space_it_freed_back_and_reports_what_is_free() {
             .collect();
         t.engine.register_batch("ORDERS", batch).unwrap();
     }
-    let path = t.dir.path().join("integra.db");
+    let path = t.database.clone();
     let before = t
         .engine
         .check_integrity(integra::IntegrityMode::Quick)

@@ -846,7 +846,7 @@ fn a_request_with_two_credentials_headers_is_refused_naming_the_header() {
 fn a_full_disk_is_answered_503_with_retry_after_and_health_says_so() {
     let TestEngine { engine, dir, .. } = TestEngine::new(&config(json!({})));
     drop(engine);
-    let db = dir.path().join("integra.db");
+    let db = crate::support::database(dir.path());
     let command = child::command("receiver", &[("DB", db.display().to_string())]);
     let mut receiver = child::with_file_size_limit(&command, 1 << 20)
         .stdout(Stdio::piped())
@@ -1007,7 +1007,7 @@ fn bodies_being_checked_stay_within_the_listeners_budget() {
         json!({"max_body_bytes": 1 << 20, "max_checking_bytes": 1 << 20,
                                  "request_timeout": "1s"}),
     );
-    let lock = rusqlite::Connection::open(s.t.dir.path().join("integra.db")).unwrap();
+    let lock = rusqlite::Connection::open(crate::support::database(s.t.dir.path())).unwrap();
     lock.execute_batch("BEGIN IMMEDIATE").unwrap();
     // Two bodies of 600 KB: one fits in the budget of 1 MiB at a time.
     let (tx, rx) = std::sync::mpsc::channel();
@@ -1044,7 +1044,7 @@ fn the_receivers_peak_memory_follows_its_budget_not_the_bodies_in_flight() {
     let limits = json!({"max_body_bytes": 1 << 20, "max_checking_bytes": 1 << 20});
     let TestEngine { engine, dir, .. } = TestEngine::new(&config(limits));
     drop(engine);
-    let db = dir.path().join("integra.db");
+    let db = crate::support::database(dir.path());
     let mut receiver = child::command("receiver", &[("DB", db.display().to_string())])
         .stdout(Stdio::piped())
         .spawn()

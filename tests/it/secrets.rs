@@ -368,7 +368,7 @@ fn secrets_never_show_in_logs_errors_metrics_status_or_exports() {
     // The export, through the front door the C ABI and the add-in use; loading it back is
     // refused, naming the secrets to write in, without showing any.
     let mut handle = Handle::new();
-    let database = t.dir.path().join("integra.db");
+    let database = t.database.clone();
     handle
         .open(&json!({"database": database}).to_string())
         .unwrap();
@@ -435,7 +435,7 @@ fn with_a_key_secrets_are_sealed_at_rest_in_a_file_only_its_owner_reads() {
                         "auth": {"type": "bearer", "token": "sealed-in-bearer"}}]}]
     });
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("integra.db");
+    let database = crate::support::database(dir.path());
     let a = Engine::open(&database, options(Some(&key))).unwrap();
     a.load_config_json(&config.to_string()).unwrap();
     for file in ["", "-wal", "-shm"] {
@@ -517,7 +517,7 @@ fn with_a_key_secrets_are_sealed_at_rest_in_a_file_only_its_owner_reads() {
         &json!({"endpoints": [{"code": "shop", "base_url": shop.url(),
         "auth": {"type": "bearer", "token": "sealed-later"}}]}),
     );
-    let plain_db = plain.dir.path().join("integra.db");
+    let plain_db = crate::support::database(plain.dir.path());
     drop(Engine::open(&plain_db, options(Some(&key))).unwrap());
     let err = Engine::open(&plain_db, options(None)).unwrap_err();
     assert!(err.to_string().contains("this engine has no key"), "{err}");

@@ -45,7 +45,7 @@ fn stored(database: &Path) -> (i64, Vec<String>) {
 fn loading_the_configuration_the_database_holds_writes_nothing() {
     let key = "8f1e0d2c3b4a59687766554433221100ffeeddccbbaa99887766554433221100";
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("integra.db");
+    let database = crate::support::database(dir.path());
     let key_file = dir.path().join("secrets.key");
     std::fs::write(&key_file, key).unwrap();
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -124,7 +124,7 @@ fn send(port: u16, n: usize) -> u16 {
 fn the_processes_serving_one_listener_share_its_port_and_store_each_message_once() {
     let port = free_port();
     let t = TestEngine::new(&listening_on(port));
-    let database = t.dir.path().join("integra.db");
+    let database = t.database.clone();
     let mut first = serving(&database);
     let mut second = serving(&database);
     let address = child::listening(&mut first);
@@ -144,7 +144,7 @@ fn the_processes_serving_one_listener_share_its_port_and_store_each_message_once
     assert_eq!(incoming(&t), 30);
 
     let other = TestEngine::new(&listening_on(port));
-    let mut intruder = serving(&other.dir.path().join("integra.db"));
+    let mut intruder = serving(&crate::support::database(other.dir.path()));
     let refused = child::started(&mut intruder).unwrap_err();
     assert!(
         refused.contains(&format!(

@@ -18,7 +18,7 @@ use crate::support::{TestEngine, child, http_config};
 /// An engine with `n` messages registered on flow ORDERS, each with a delivery to
 /// subscriber `a`.
 fn engine_with_messages(n: usize) -> (TestEngine, Vec<String>) {
-    let t = TestEngine::new(&http_config("http://127.0.0.1:1", &["a"]));
+    let t = TestEngine::on_file(&http_config("http://127.0.0.1:1", &["a"]));
     let ids = (0..n)
         .map(|i| {
             let source = format!(r#"{{"n": {i}, "text": "{}"}}"#, "y".repeat(200));
@@ -369,7 +369,7 @@ fn health_and_the_receiver_report_a_deleted_database() {
         "listeners": [{"code": "main", "address": "127.0.0.1:0",
                        "routes": [{"prefix": "/in", "flow": "IN", "auth": {"type": "none"}}]}]
     });
-    let t = TestEngine::new(&config);
+    let t = TestEngine::on_file(&config);
     let receiver = t.engine.start_receiver("main").unwrap();
     let url = |path: &str| format!("http://{}{path}", receiver.local_addr());
     assert_eq!(get(&url("/health"), &[]).0, 200);

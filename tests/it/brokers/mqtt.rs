@@ -349,19 +349,36 @@ fn an_object_key_that_makes_an_invalid_topic_is_dead_at_once_with_the_reason() {
             .register("ORDERS", r#"{"n": 1}"#, &RegisterOptions::object_key(key))
             .unwrap()
     };
-    let invalid = [
+    let mut invalid = vec![
         ("order#7", "'#'"),
         ("a+b", "'+'"),
         ("nul\0", "U+0000"),
         ("bell\u{7}", "U+0007"),
     ];
+    if crate::support::on_postgres() {
+        // PostgreSQL cannot store U+0000 in text: the registration itself is refused.
+        let refused = t
+            .engine
+            .register(
+                "ORDERS",
+                r#"{"n": 1}"#,
+                &RegisterOptions::object_key("nul\0"),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("U+0000"), "{refused}");
+        invalid.retain(|(key, _)| !key.contains('\0'));
+    }
     let ids: Vec<String> = invalid
         .iter()
         .map(|(key, _)| register(key).into())
         .collect();
     let valid = register("sku-7");
     let report = t.dispatch();
-    assert_eq!((report.sent, report.dead, report.failed), (1, 4, 0));
+    assert_eq!(
+        (report.sent, report.dead, report.failed),
+        (1, invalid.len() as u64, 0)
+    );
     for ((_, reason), id) in invalid.iter().zip(&ids) {
         let d = t.delivery(id, "s");
         assert_eq!((d.status, d.attempts), (DeliveryStatus::Dead, 1));
@@ -432,10 +449,7 @@ fn mqtts_trusts_a_ca_in_the_system_store() {
         .engine
         .register("ORDERS", r#"{"n": 9}"#, &RegisterOptions::default())
         .unwrap();
-    crate::support::child::dispatch_with_certificate_store(
-        &t.dir.path().join("integra.db"),
-        &pki.ca_file,
-    );
+    crate::support::child::dispatch_with_certificate_store(&t.database.clone(), &pki.ca_file);
     let d = t.delivery(&id, "s");
     assert_eq!(d.status, DeliveryStatus::Sent, "{:?}", d.last_error);
     assert_eq!(peer.read(1, Duration::from_secs(10))[0].payload["n"], 9);

@@ -11,7 +11,7 @@ use crate::support::{T0, TestEngine, child, http_config};
 fn four_processes_on_one_file_lose_nothing_and_send_nothing_twice() {
     let rx = CountingReceiver::start();
     let t = TestEngine::new(&http_config(rx.url(), &["a"]));
-    let db = t.dir.path().join("integra.db").display().to_string();
+    let db = t.database.clone().display().to_string();
     let per_process = 150 * scale();
     let mut processes: Vec<_> = ["w", "x", "y", "z"]
         .iter()

@@ -26,7 +26,7 @@ fn an_engine_killed_at_random_moments_loses_nothing() {
     let rx = CountingReceiver::start();
     let (dir, engine) = engine_on_system_clock(&quick_retry_config(rx.url()));
     drop(engine);
-    let db = dir.path().join("integra.db").display().to_string();
+    let db = crate::support::database(dir.path()).display().to_string();
 
     let mut acknowledged = HashSet::new();
     for trial in 0..trials {

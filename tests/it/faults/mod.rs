@@ -57,7 +57,11 @@ fn quick_retry_config(url: &str) -> Value {
 /// temporary directory, with `config` loaded.
 fn engine_on_system_clock(config: &Value) -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default()).unwrap();
+    let engine = Engine::open(
+        crate::support::database(dir.path()),
+        EngineOptions::default(),
+    )
+    .unwrap();
     engine.load_config_json(&config.to_string()).unwrap();
     (dir, engine)
 }

@@ -29,25 +29,100 @@ pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool)
 /// The manual clock's starting time: 2027-01-15T08:00:00Z.
 pub const T0: i64 = 1_800_000_000_000;
 
-/// An engine on a file in its own temporary directory, driven by a manual clock.
+/// The PostgreSQL database the suite runs on with `INTEGRA_TEST_STORE=postgres`
+/// (`INTEGRA_TEST_POSTGRES` overrides it): each test gets a schema of its own in it.
+fn postgres_base() -> Option<String> {
+    (std::env::var("INTEGRA_TEST_STORE").as_deref() == Ok("postgres")).then(|| {
+        std::env::var("INTEGRA_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    })
+}
+
+/// Whether the suite runs on PostgreSQL (`INTEGRA_TEST_STORE=postgres`).
+pub fn on_postgres() -> bool {
+    postgres_base().is_some()
+}
+
+/// The database of a test whose temporary directory is `dir`: the file `integra.db` in it,
+/// or, on PostgreSQL, a schema named after the directory (dropped, with every schema of an
+/// earlier run, when the suite starts).
+pub fn database(dir: &std::path::Path) -> std::path::PathBuf {
+    let Some(base) = postgres_base() else {
+        return dir.join("integra.db");
+    };
+    static CLEARED: std::sync::Once = std::sync::Once::new();
+    CLEARED.call_once(|| {
+        let mut client = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+        let stale: Vec<String> = client
+            .query(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'it\\_%'",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for schema in stale {
+            client
+                .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                .unwrap();
+        }
+    });
+    let name: String = dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}schema=it_{name}").into()
+}
+
+/// An engine on the suite's store (a file in its own temporary directory, or a schema of
+/// its own on PostgreSQL), driven by a manual clock.
 pub struct TestEngine {
     pub engine: Engine,
     pub clock: Arc<ManualClock>,
     pub dir: tempfile::TempDir,
+    /// The database: the file's path, or the PostgreSQL URL.
+    pub database: std::path::PathBuf,
 }
 
 impl TestEngine {
     pub fn new(config: &Value) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
-        let engine = open(&dir.path().join("integra.db"), &clock);
-        engine.load_config_json(&config.to_string()).unwrap();
-        TestEngine { engine, clock, dir }
+        Self::at(config, database)
     }
 
-    /// Another engine on the same file and clock (as a second process would open it).
+    /// An engine on an SQLite file whichever store the suite runs on: for tests of the file
+    /// itself (its permissions, its space, damage done to it).
+    pub fn on_file(config: &Value) -> Self {
+        Self::at(config, |dir| dir.join("integra.db"))
+    }
+
+    fn at(config: &Value, database: fn(&std::path::Path) -> std::path::PathBuf) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(Timestamp::from_millis(T0)));
+        let database = database(dir.path());
+        let engine = open(&database, &clock);
+        engine.load_config_json(&config.to_string()).unwrap();
+        TestEngine {
+            engine,
+            clock,
+            dir,
+            database,
+        }
+    }
+
+    /// Another engine on the same database and clock (as a second process would open it).
     pub fn reopen(&self) -> Engine {
-        open(&self.dir.path().join("integra.db"), &self.clock)
+        open(&self.database, &self.clock)
     }
 
     pub fn advance(&self, d: Duration) {

@@ -121,16 +121,23 @@ impl State {
             Ok::<_, Error>((counts, oldest, unhandled, db.space()?))
         })?;
         let size = |path: &std::path::Path| std::fs::metadata(path).map_or(0, |m| m.len());
-        let database = core.store.path();
-        let mut wal = database.as_os_str().to_owned();
-        wal.push("-wal");
+        // An SQLite file and its WAL as the file system tells; a PostgreSQL database as it
+        // reports the size of Integra's tables.
+        let (database_bytes, wal_bytes) = match core.store.file() {
+            Some(database) => {
+                let mut wal = database.as_os_str().to_owned();
+                wal.push("-wal");
+                (size(database), size(std::path::Path::new(&wal)))
+            }
+            None => (space.file_bytes, 0),
+        };
         let dispatcher = &core.metrics;
         Ok(State {
             counts,
             oldest,
-            database_bytes: size(database),
+            database_bytes,
             free_bytes: space.free_bytes,
-            wal_bytes: size(std::path::Path::new(&wal)),
+            wal_bytes,
             threads: dispatcher
                 .threads
                 .load(std::sync::atomic::Ordering::Relaxed),

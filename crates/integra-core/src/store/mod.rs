@@ -15,20 +15,26 @@ mod counts;
 #[cfg(feature = "receiver")]
 mod exchange;
 mod external_ids;
+mod group_commit;
 mod incoming;
 mod inspect;
 mod integrity;
 mod maintenance;
 mod named_leases;
 mod outgoing;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod schema_copies;
 mod sources;
 mod space;
+mod sql;
 mod sqlite;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use crate::config::ConfigSnapshot;
 use crate::secrets::SecretsKey;
 
 pub(crate) use counts::{Counted, QueueCount};
@@ -49,7 +55,6 @@ pub(crate) use sources::PollStateRow;
 #[cfg(feature = "receiver")]
 pub(crate) use space::SPACE_RECHECK;
 pub use space::StoreSpace;
-pub(crate) use sqlite::Store;
 
 use config::ConfigStore;
 use counts::CountStore;
@@ -108,6 +113,180 @@ impl<T> Transaction for T where
         + SourceStore
         + SpaceStore
 {
+}
+
+/// The store: the embedded SQLite file, or a PostgreSQL database that several servers share.
+#[derive(Debug)]
+#[cfg_attr(
+    feature = "postgres",
+    expect(
+        clippy::large_enum_variant,
+        reason = "one store per engine, held by its core for the engine's life"
+    )
+)]
+pub(crate) enum Store {
+    /// An SQLite file.
+    Sqlite(sqlite::Store),
+    /// A PostgreSQL database.
+    #[cfg(feature = "postgres")]
+    Postgres(postgres::Store),
+}
+
+/// Whether `database` is a PostgreSQL URL rather than a file's path.
+pub(crate) fn is_postgres_url(database: &Path) -> bool {
+    database
+        .to_str()
+        .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
+impl Store {
+    /// Opens the database: the PostgreSQL database a `postgres://` URL names, or else the
+    /// SQLite file at `database` (created if needed); either is migrated.
+    ///
+    /// # Errors
+    /// Whatever opening the one or the other fails with.
+    pub(crate) fn open(database: &Path, options: StoreOptions) -> Result<Store> {
+        if is_postgres_url(database) {
+            #[cfg(feature = "postgres")]
+            return postgres::Store::open(&database.to_string_lossy(), &options)
+                .map(Store::Postgres);
+            #[cfg(not(feature = "postgres"))]
+            return Err(StoreError::Open {
+                path: PathBuf::from("postgres://…"),
+                source: "this build of Integra has no PostgreSQL store (cargo feature `postgres`)"
+                    .into(),
+            });
+        }
+        sqlite::Store::open(database, options).map(Store::Sqlite)
+    }
+
+    /// The database: the file's path, or the URL without its password.
+    pub(crate) fn path(&self) -> &Path {
+        match self {
+            Store::Sqlite(s) => s.path(),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(s) => s.path(),
+        }
+    }
+
+    /// The SQLite file, when the database is one.
+    pub(crate) fn file(&self) -> Option<&Path> {
+        match self {
+            Store::Sqlite(s) => Some(s.path()),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(_) => None,
+        }
+    }
+
+    /// Checks that the database is still the one this store opened (the file at the path;
+    /// a PostgreSQL database always is).
+    ///
+    /// # Errors
+    /// [`StoreError::Replaced`] when the file was deleted or replaced.
+    pub(crate) fn check_file(&self) -> Result<()> {
+        match self {
+            Store::Sqlite(s) => s.check_file(),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// Runs `f` in a write transaction, committed together with whatever other threads
+    /// queued meanwhile. An error from `f` rolls back only `f`'s own changes.
+    pub(crate) fn write<R, E>(
+        &self,
+        commit: Commit,
+        f: impl FnOnce(&Db<'_>) -> std::result::Result<R, E> + Send + 'static,
+    ) -> std::result::Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match self {
+            Store::Sqlite(s) => s.write(commit, f),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(s) => s.write(commit, f),
+        }
+    }
+
+    /// Runs `f` in a read transaction: one consistent snapshot, never blocked by writers.
+    pub(crate) fn read<R, E>(
+        &self,
+        f: impl FnOnce(&Db<'_>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E>
+    where
+        E: From<StoreError>,
+    {
+        match self {
+            Store::Sqlite(s) => s.read(f),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(s) => s.read(f),
+        }
+    }
+
+    /// The configuration snapshot as of the latest transaction (possibly a little stale).
+    pub(crate) fn cached_config(&self) -> Arc<ConfigSnapshot> {
+        match self {
+            Store::Sqlite(s) => s.cached_config(),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(s) => s.cached_config(),
+        }
+    }
+
+    /// What maintenance does between its transactions: on SQLite, waits (up to `max`) for
+    /// the checkpoints to catch up with the WAL; PostgreSQL needs nothing of the kind.
+    pub(crate) fn settle_wal(&self, max: Duration) {
+        match self {
+            Store::Sqlite(s) => s.settle_wal(max),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(_) => {}
+        }
+    }
+
+    /// Whether the database can be written now.
+    ///
+    /// # Errors
+    /// [`StoreError::Full`] while the latest write failed for lack of space; whatever a
+    /// probe write fails with.
+    #[cfg(feature = "receiver")]
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        match self {
+            Store::Sqlite(s) => s.check_writable(),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(s) => s.check_writable(),
+        }
+    }
+}
+
+/// The configuration snapshot shared by all connections of one store, and the key that
+/// seals its secrets at rest.
+#[derive(Debug, Default)]
+pub(crate) struct ConfigCache {
+    snapshot: RwLock<Arc<ConfigSnapshot>>,
+    secrets_key: Option<SecretsKey>,
+}
+
+impl ConfigCache {
+    /// An empty cache, for secrets sealed with `secrets_key`.
+    fn new(secrets_key: Option<SecretsKey>) -> Self {
+        ConfigCache {
+            snapshot: RwLock::default(),
+            secrets_key,
+        }
+    }
+
+    /// The latest snapshot.
+    fn get(&self) -> Arc<ConfigSnapshot> {
+        Arc::clone(&self.snapshot.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Keeps `snapshot` as the latest.
+    fn set(&self, snapshot: Arc<ConfigSnapshot>) {
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = snapshot;
+    }
 }
 
 /// A transaction of the store, whichever implementation runs it.
@@ -254,6 +433,16 @@ pub enum StoreError {
         /// What happened to it: `was deleted`, `was replaced by another file`.
         how: &'static str,
     },
+    /// The database server cannot be reached, or the connection to it was lost. Retryable:
+    /// the next call connects again. A write that failed this way during its commit may
+    /// have been committed: registrations carry their id, so repeating one is safe.
+    #[error("cannot reach database '{database}': {reason}")]
+    Unavailable {
+        /// The database (its URL without the password).
+        database: PathBuf,
+        /// What the client library said.
+        reason: String,
+    },
     /// The database file could not be examined when it was opened.
     #[error("cannot examine database file '{path}': {source}")]
     Examine {
@@ -303,7 +492,10 @@ impl StoreError {
 
     /// True when trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Busy { .. } | StoreError::Commit { .. })
+        matches!(
+            self,
+            StoreError::Busy { .. } | StoreError::Commit { .. } | StoreError::Unavailable { .. }
+        )
     }
 }
 

@@ -133,6 +133,41 @@ pub(crate) fn client_config(endpoint: &Endpoint) -> Result<Arc<ClientConfig>, St
     Ok(Arc::new(config))
 }
 
+/// The PostgreSQL store's rustls configuration: with `verify`, the server is verified
+/// against the system's store, the web roots and `ca_file` when given (its `sslrootcert`);
+/// without, the connection is encrypted but the server not authenticated (libpq's
+/// `sslmode=prefer` and `require`).
+///
+/// # Errors
+/// A message naming the file when `ca_file` cannot be read or holds no usable certificate.
+#[cfg(feature = "postgres")]
+pub(crate) fn database_config(
+    ca_file: Option<&Path>,
+    verify: bool,
+) -> Result<ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    if !verify {
+        return Ok(builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(
+                provider.signature_verification_algorithms,
+            )))
+            .with_no_client_auth());
+    }
+    let mut roots = RootCertStore::empty();
+    roots.add_parsable_certificates(system_store().iter().cloned());
+    roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
+    if let Some(ca) = ca_file {
+        roots.add_parsable_certificates(
+            ca_certificates(ca).map_err(|e| format!("{}: {e}", ca.display()))?,
+        );
+    }
+    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+}
+
 /// Accepts any server certificate: only for endpoints that switch verification off. The
 /// handshake's signatures are still checked, so the connection is encrypted, if not
 /// authenticated.

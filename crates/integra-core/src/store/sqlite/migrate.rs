@@ -1,19 +1,17 @@
 //! Schema migrations: numbered SQL files applied in order, tracked by `PRAGMA user_version`.
 //!
-//! Migration text may hold `{{message_status}}`, `{{delivery_status}}`,
-//! `{{incoming_status}}`, `{{outbox_status}}` and `{{inbox_status}}`; they are replaced by
-//! the SQL lists of the status enums, so the `CHECK` constraints and the Rust enums come
-//! from one list. `{{message_status:status}}` (any list, any column) becomes
-//! `(status = 'new' OR status = 'forming' OR …)` instead: SQLite evaluates an `IN` list of
-//! three or more values by building a temporary table each time a statement runs, which
-//! made every insert of a row build several; comparisons cost nothing of the kind.
+//! Their status lists are filled in by [`expand`]. They use `{{message_status:status}}`,
+//! which becomes `(status = 'new' OR status = 'forming' OR …)`, rather than an `IN` list:
+//! SQLite evaluates an `IN` list of three or more values by building a temporary table each
+//! time a statement runs, which made every insert of a row build several; comparisons cost
+//! nothing of the kind.
 
 use std::path::Path;
 
 use rusqlite::Connection;
 
 use super::{Result, StoreError};
-use crate::status::{DeliveryStatus, InboxStatus, IncomingStatus, MessageStatus, OutboxStatus};
+use crate::store::sql::expand;
 
 /// The migrations, in order; migration `i` brings the schema to version `i + 1`.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -36,55 +34,6 @@ const MIGRATIONS: &[(&str, &str)] = &[
 
 /// The schema version this build writes.
 pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
-
-/// Every status list a migration may name, with its values.
-fn status_lists() -> [(&'static str, Vec<&'static str>); 5] {
-    fn names<S: Copy>(all: &[S], name: fn(S) -> &'static str) -> Vec<&'static str> {
-        all.iter().map(|s| name(*s)).collect()
-    }
-    [
-        (
-            "message_status",
-            names(MessageStatus::ALL, MessageStatus::as_str),
-        ),
-        (
-            "delivery_status",
-            names(DeliveryStatus::ALL, DeliveryStatus::as_str),
-        ),
-        (
-            "incoming_status",
-            names(IncomingStatus::ALL, IncomingStatus::as_str),
-        ),
-        (
-            "outbox_status",
-            names(OutboxStatus::ALL, OutboxStatus::as_str),
-        ),
-        ("inbox_status", names(InboxStatus::ALL, InboxStatus::as_str)),
-    ]
-}
-
-/// The migration's text with the status lists filled in: `{{list}}` as `'a', 'b'` and
-/// `{{list:column}}` as `(column = 'a' OR column = 'b')`.
-fn expand(text: &str) -> String {
-    let mut out = text.to_owned();
-    for (list, values) in status_lists() {
-        let quoted: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
-        out = out.replace(&format!("{{{{{list}}}}}"), &quoted.join(", "));
-        let marker = format!("{{{{{list}:");
-        while let Some(start) = out.find(&marker) {
-            let column_start = start + marker.len();
-            let Some(length) = out[column_start..].find("}}") else {
-                break;
-            };
-            let column = &out[column_start..column_start + length];
-            let comparisons: Vec<String> =
-                quoted.iter().map(|v| format!("{column} = {v}")).collect();
-            let chain = format!("({})", comparisons.join(" OR "));
-            out.replace_range(start..column_start + length + 2, &chain);
-        }
-    }
-    out
-}
 
 /// Brings the database up to [`CURRENT_VERSION`]. Safe when several processes open the same
 /// new file at once: the version is read and the migrations applied in one `IMMEDIATE`
@@ -125,6 +74,7 @@ pub(super) fn migrate(conn: &Connection, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::{DeliveryStatus, InboxStatus, IncomingStatus, MessageStatus, OutboxStatus};
 
     #[test]
     fn every_placeholder_is_filled() {

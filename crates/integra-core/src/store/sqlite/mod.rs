@@ -33,59 +33,29 @@
 //!   transaction compares it with the cached snapshot and reloads when another process (or
 //!   this one) changed it, so a change is seen by the very next write everywhere.
 
-mod config;
-mod counts;
-mod db;
 mod error;
-#[cfg(feature = "receiver")]
-mod exchange;
-mod external_ids;
 mod file;
-mod incoming;
-mod inspect;
-mod integrity;
-mod maintenance;
 mod migrate;
-mod named_leases;
-mod outgoing;
-mod schema_copies;
-mod sources;
+#[cfg(test)]
+mod plans;
+#[cfg(feature = "receiver")]
 mod space;
+mod statements;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Commit, Db, Durability, Result, StoreError, StoreOptions};
+use super::sql::{Conn, Tx};
+use super::{Commit, ConfigCache, Db, Durability, Result, StoreError, StoreOptions};
 use crate::config::ConfigSnapshot;
-use crate::secrets::SecretsKey;
-use db::Tx;
 use file::OpenedFile;
 use writer::Writer;
 
-/// The configuration snapshot shared by all connections of one store, and the key that
-/// seals its secrets at rest.
-#[derive(Debug, Default)]
-pub(crate) struct ConfigCache {
-    snapshot: RwLock<Arc<ConfigSnapshot>>,
-    secrets_key: Option<SecretsKey>,
-}
-
-impl ConfigCache {
-    fn get(&self) -> Arc<ConfigSnapshot> {
-        Arc::clone(&self.snapshot.read().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    fn set(&self, snapshot: Arc<ConfigSnapshot>) {
-        *self
-            .snapshot
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = snapshot;
-    }
-}
+pub(crate) use statements::{column, execute, query};
 
 /// The SQLite file: its writer, its readers and its configuration cache.
 #[derive(Debug)]
@@ -115,10 +85,7 @@ impl Store {
             writer: Writer::new(conn, options.durability, checkpoint, file.clone()),
             file,
             readers: Mutex::new(Vec::new()),
-            config: ConfigCache {
-                snapshot: RwLock::default(),
-                secrets_key: options.secrets_key.clone(),
-            },
+            config: ConfigCache::new(options.secrets_key.clone()),
             options,
         };
         Ok(store)
@@ -184,7 +151,7 @@ impl Store {
             }
         };
         run_control(&conn, "BEGIN").map_err(|e| StoreError::sql(&self.path, "begin_read", e))?;
-        let result = f(&Tx::new(&conn, &self.config, &self.path));
+        let result = f(&Tx::new(Conn::Sqlite(&conn), &self.config, &self.path));
         let ended = run_control(&conn, "COMMIT");
         let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
         if ended.is_ok() && readers.len() < MAX_IDLE_READERS {

@@ -1,5 +1,6 @@
-//! The writer: one connection per process that every write goes through, with group commit,
-//! and the background checkpointer that keeps the WAL short off the commit path.
+//! The SQLite writer: the one connection per process that every write goes through (with
+//! group commit), and the background checkpointer that keeps the WAL short off the commit
+//! path.
 //!
 //! Checkpoints follow the WAL's length, which SQLite reports after every commit: once
 //! [`CHECKPOINT_FRAMES`] more frames are in it, the checkpoint thread copies them into the
@@ -16,18 +17,12 @@
 //! tens of megabytes and is rewritten in place (pages the system has cached) rather than
 //! growing into new file blocks, which costs several times more per frame.
 //!
-//! A caller queues its job, then takes the connection. If another caller committed the job
-//! meanwhile (as part of its batch), the result is already there; otherwise this caller
-//! becomes the leader: it takes every queued job, runs each in its own savepoint inside one
-//! `BEGIN IMMEDIATE` transaction, commits once, and hands each job its result. Uncontended
-//! writes thus cost one transaction and no thread hand-off, and contended ones share a commit
-//! (and, at `FULL`, one fsync) instead of queueing behind each other's.
+//!
+//! Group commit itself is [`GroupCommit`]'s; this is the SQLite connection it drives.
 
-use std::any::Any;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -35,11 +30,11 @@ use crossbeam_channel::{Sender, TrySendError};
 use rusqlite::Connection;
 
 use super::file::OpenedFile;
-use super::{Commit, ConfigCache, Db, Durability, StoreError, Tx, run_control};
+use super::{Commit, ConfigCache, Conn, Db, Durability, StoreError, Tx, run_control};
+use crate::store::group_commit::{GroupCommit, WriterConnection, lock};
+#[cfg(feature = "receiver")]
 use crate::store::space::SpaceWatch;
 
-/// Most jobs committed in one transaction.
-const MAX_BATCH: usize = 512;
 /// WAL frames (pages) between two requests to the checkpoint thread (SQLite's own
 /// automatic checkpoints use the same).
 const CHECKPOINT_FRAMES: u32 = 1000;
@@ -56,20 +51,6 @@ const MAX_WAL_FRAMES: u32 = 2 * RESTART_FRAMES;
 /// How often [`Writer::settle_wal`] looks at the checkpoint's progress.
 const SETTLE_POLL: Duration = Duration::from_millis(5);
 
-/// Publishes a job's result once the commit outcome is known.
-type Finish = Box<dyn FnOnce(Option<&StoreError>) + Send>;
-/// Runs a job inside the transaction: whether it succeeded, and how to publish its result.
-type Run = Box<dyn FnOnce(&Db<'_>) -> (bool, Finish) + Send>;
-
-/// A queued write: `run` executes it and returns whether it succeeded plus the closure that
-/// publishes its result once the commit outcome is known; `abort` publishes an error when the
-/// job could not run at all.
-struct Job {
-    commit: Commit,
-    run: Run,
-    abort: Box<dyn FnOnce(&StoreError) + Send>,
-}
-
 struct WriterConn {
     conn: Connection,
     /// The database file, named in errors.
@@ -84,27 +65,21 @@ struct WriterConn {
     checkpoint_asked_at: u32,
     /// The WAL's length when the writer last completed a checkpoint itself.
     checkpoint_done_at: u32,
+    checkpointer: Arc<Checkpointer>,
 }
 
-/// The single write connection of a store.
+/// The single write connection of a store, with group commit.
 pub(super) struct Writer {
-    conn: Mutex<WriterConn>,
+    commit: GroupCommit<WriterConn>,
     /// Frames in the WAL after the latest commit (shared with the connection's WAL hook).
     wal_frames: Arc<AtomicU32>,
-    pending: Mutex<Vec<Job>>,
-    checkpointer: Checkpointer,
-    /// Whether the latest transaction failed for lack of space.
-    space: SpaceWatch,
+    checkpointer: Arc<Checkpointer>,
 }
 
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Writer")
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Writer {
@@ -114,7 +89,7 @@ impl Writer {
         checkpoint: Connection,
         file: OpenedFile,
     ) -> Self {
-        let checkpointer = Checkpointer::start(checkpoint);
+        let checkpointer = Arc::new(Checkpointer::start(checkpoint));
         let wal_frames = Arc::new(AtomicU32::new(0));
         let frames = Arc::clone(&wal_frames);
         let followed = checkpointer.requests.is_some()
@@ -133,7 +108,7 @@ impl Writer {
             }
         }
         Writer {
-            conn: Mutex::new(WriterConn {
+            commit: GroupCommit::new(WriterConn {
                 conn,
                 path: file.path().to_owned(),
                 file,
@@ -142,18 +117,17 @@ impl Writer {
                 wal_frames: Arc::clone(&wal_frames),
                 checkpoint_asked_at: 0,
                 checkpoint_done_at: 0,
+                checkpointer: Arc::clone(&checkpointer),
             }),
             wal_frames,
-            pending: Mutex::new(Vec::new()),
             checkpointer,
-            space: SpaceWatch::default(),
         }
     }
 
     /// Whether the latest transaction failed for lack of space.
     #[cfg(feature = "receiver")]
     pub(super) fn space(&self) -> &SpaceWatch {
-        &self.space
+        self.commit.space()
     }
 
     /// Waits, up to `max`, while more than a checkpoint's worth of the WAL is not copied
@@ -187,75 +161,14 @@ impl Writer {
         R: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let slot: Arc<Mutex<Option<Result<R, E>>>> = Arc::new(Mutex::new(None));
-        lock(&self.pending).push(make_job(commit, f, Arc::clone(&slot)));
-        let mut conn = lock(&self.conn);
-        loop {
-            if let Some(result) = lock(&slot).take() {
-                return result;
-            }
-            // Our job is still queued: a leader that took it would have published its result
-            // before releasing the connection we now hold.
-            let batch: Vec<Job> = {
-                let mut pending = lock(&self.pending);
-                let n = pending.len().min(MAX_BATCH);
-                pending.drain(..n).collect()
-            };
-            if conn.run_batch(config, batch, &self.space) {
-                conn.after_commit(&self.checkpointer);
-            }
-        }
-    }
-}
-
-fn make_job<R, E>(
-    commit: Commit,
-    f: impl FnOnce(&Db<'_>) -> Result<R, E> + Send + 'static,
-    slot: Arc<Mutex<Option<Result<R, E>>>>,
-) -> Job
-where
-    R: Send + 'static,
-    E: From<StoreError> + Send + 'static,
-{
-    let abort_slot = Arc::clone(&slot);
-    Job {
-        commit,
-        run: Box::new(move |db| {
-            let result = match catch_unwind(AssertUnwindSafe(|| f(db))) {
-                Ok(r) => r,
-                Err(panic) => Err(E::from(StoreError::Panicked {
-                    what: panic_text(&*panic),
-                })),
-            };
-            let ok = result.is_ok();
-            let finish: Finish = Box::new(move |commit_error| {
-                let result = match (commit_error, result) {
-                    (Some(e), Ok(_)) => Err(E::from(e.for_job())),
-                    (_, r) => r,
-                };
-                *lock(&slot) = Some(result);
-            });
-            (ok, finish)
-        }),
-        abort: Box::new(move |e| {
-            *lock(&abort_slot) = Some(Err(E::from(e.for_job())));
-        }),
-    }
-}
-
-fn panic_text(panic: &(dyn Any + Send)) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic".to_owned()
+        self.commit.write(config, commit, f)
     }
 }
 
 impl WriterConn {
     /// Keeps the WAL short (see the module's docs).
-    fn after_commit(&mut self, checkpointer: &Checkpointer) {
+    fn keep_wal_short(&mut self) {
+        let checkpointer = Arc::clone(&self.checkpointer);
         let frames = self.wal_frames.load(Ordering::Relaxed);
         if frames < self.checkpoint_asked_at.max(self.checkpoint_done_at) {
             // The WAL started over.
@@ -293,97 +206,6 @@ impl WriterConn {
         }
     }
 
-    fn exec(&self, statement: &'static str, sql: &str) -> Result<(), StoreError> {
-        run_control(&self.conn, sql).map_err(|e| StoreError::sql(&self.path, statement, e))
-    }
-
-    /// Runs `jobs` in one transaction, recording in `space` whether it failed for lack of
-    /// space. Returns true when it committed.
-    fn run_batch(&mut self, config: &ConfigCache, jobs: Vec<Job>, space: &SpaceWatch) -> bool {
-        if jobs.is_empty() {
-            return false;
-        }
-        let full =
-            self.durability == Durability::Full && jobs.iter().any(|j| j.commit == Commit::Durable);
-        if let Err(e) = self
-            .file
-            .check()
-            .and_then(|()| self.set_synchronous(full))
-            .and_then(|()| self.exec("begin", "BEGIN IMMEDIATE"))
-        {
-            for job in jobs {
-                (job.abort)(&e);
-            }
-            return false;
-        }
-        let single = jobs.len() == 1;
-        let mut finishes = Vec::with_capacity(jobs.len());
-        let mut all_ok = true;
-        let mut broken: Option<StoreError> = None;
-        let db = Tx::new(&self.conn, config, &self.path);
-        for job in jobs {
-            if let Some(e) = &broken {
-                (job.abort)(e);
-                continue;
-            }
-            if !single && let Err(e) = self.exec("savepoint", "SAVEPOINT job") {
-                (job.abort)(&e);
-                broken = Some(e);
-                continue;
-            }
-            let (ok, finish) = (job.run)(&db);
-            finishes.push(finish);
-            all_ok &= ok;
-            if !single {
-                let undone = if ok {
-                    Ok(())
-                } else {
-                    self.exec("savepoint_end", "ROLLBACK TO job")
-                };
-                if let Err(e) = undone.and_then(|()| self.exec("savepoint_end", "RELEASE job")) {
-                    broken = Some(e);
-                }
-            }
-        }
-        let outcome = match broken {
-            Some(e) => Err(e),
-            None if single && !all_ok => {
-                // The only job failed: nothing to keep. Its own error is its result.
-                if let Some(cause) = db.full() {
-                    space.record(Some(cause));
-                }
-                let _ = self.exec("rollback", "ROLLBACK");
-                for finish in finishes {
-                    finish(None);
-                }
-                return false;
-            }
-            None => self.exec("commit", "COMMIT"),
-        };
-        let full = match &outcome {
-            Err(StoreError::Full { cause, .. }) => Some(*cause),
-            _ => db.full(),
-        };
-        space.record(full);
-        match outcome {
-            Ok(()) => {
-                for finish in finishes {
-                    finish(None);
-                }
-                true
-            }
-            Err(e) => {
-                if !self.conn.is_autocommit() {
-                    let _ = self.exec("rollback", "ROLLBACK");
-                }
-                for finish in finishes {
-                    finish(Some(&e));
-                }
-                false
-            }
-        }
-    }
-
     fn set_synchronous(&mut self, full: bool) -> Result<(), StoreError> {
         if full != self.synchronous_full {
             let mode = if full { "FULL" } else { "NORMAL" };
@@ -393,6 +215,33 @@ impl WriterConn {
             self.synchronous_full = full;
         }
         Ok(())
+    }
+}
+
+impl WriterConnection for WriterConn {
+    const MAX_BATCH: usize = 512;
+
+    fn begin(&mut self, durable: bool) -> Result<(), StoreError> {
+        let full = self.durability == Durability::Full && durable;
+        self.file.check()?;
+        self.set_synchronous(full)?;
+        self.control("begin", "BEGIN IMMEDIATE")
+    }
+
+    fn control(&self, statement: &'static str, sql: &str) -> Result<(), StoreError> {
+        run_control(&self.conn, sql).map_err(|e| StoreError::sql(&self.path, statement, e))
+    }
+
+    fn tx<'a>(&'a self, config: &'a ConfigCache) -> Tx<'a> {
+        Tx::new(Conn::Sqlite(&self.conn), config, &self.path)
+    }
+
+    fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
+    }
+
+    fn after_commit(&mut self) {
+        self.keep_wal_short();
     }
 }
 

@@ -1,0 +1,147 @@
+//! The PostgreSQL store: several processes on several servers share one queue in one
+//! database. Every statement is in `sql/` (one per file, the same names as SQLite's), the
+//! schema in `migrations/`.
+//!
+//! ## Design
+//!
+//! * **Connections.** Each engine keeps one writer connection, a few idle readers, and
+//!   opens more readers when needed. A lost connection is opened again for the next
+//!   transaction; the one in flight failed with [`StoreError::Unavailable`].
+//! * **One writer per process, with group commit**, as on SQLite ([`GroupCommit`]), with at
+//!   most 64 jobs (savepoints) per transaction. Transactions of different processes run
+//!   side by side; every claim locks the rows it takes with `FOR UPDATE SKIP LOCKED`, so
+//!   nothing is claimed twice and claimers never wait for each other.
+//! * **Durability.** A durable write commits at the server's `synchronous_commit`; claims and
+//!   lease renewals commit without waiting for the WAL flush.
+//! * **Readers** run in `REPEATABLE READ READ ONLY` transactions: one consistent snapshot.
+//! * **Counts** by status are kept by triggers in rows sharded by connection, so the writers
+//!   of several processes do not queue on one row; readers add the shards up.
+
+mod migrate;
+mod session;
+mod target;
+mod writer;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::group_commit::GroupCommit;
+use super::sql::{Conn, Tx};
+use super::{Commit, ConfigCache, Db, Result, StoreError, StoreOptions};
+use crate::config::ConfigSnapshot;
+use writer::WriterSession;
+
+pub(crate) use session::{Session, column};
+
+/// Most idle read connections kept open.
+const MAX_IDLE_READERS: usize = 4;
+
+/// Shards of the counts: each process's writer counts in one of them.
+const SHARDS: u8 = 64;
+
+/// A PostgreSQL database: its writer, its readers and its configuration cache.
+#[derive(Debug)]
+pub(crate) struct Store {
+    target: target::Target,
+    writer: GroupCommit<WriterSession>,
+    readers: Mutex<Vec<Session>>,
+    config: ConfigCache,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("database", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Connects to the database at `url`, creating and migrating Integra's schema if needed.
+    ///
+    /// # Errors
+    /// [`StoreError::Open`] for a bad URL; [`StoreError::Unavailable`] when the server
+    /// cannot be reached; [`StoreError::TooNew`]; what a migration failed with.
+    pub(crate) fn open(url: &str, options: &StoreOptions) -> Result<Store> {
+        let target = target::Target::parse(url)?;
+        let mut client = target.connect()?;
+        migrate::migrate(&mut client, &target)?;
+        drop(client);
+        let shard = fastrand::u8(..SHARDS);
+        let session = Session::connect(&target, shard)?;
+        Ok(Store {
+            writer: GroupCommit::new(WriterSession::new(target.clone(), session, shard)),
+            readers: Mutex::new(Vec::new()),
+            config: ConfigCache::new(options.secrets_key.clone()),
+            target,
+        })
+    }
+
+    /// The database's URL, without its password.
+    pub(crate) fn path(&self) -> &Path {
+        &self.target.shown
+    }
+
+    /// Runs `f` in a write transaction, committed together with whatever other threads
+    /// queued meanwhile. An error from `f` rolls back only `f`'s own changes.
+    pub(crate) fn write<R, E>(
+        &self,
+        commit: Commit,
+        f: impl FnOnce(&Db<'_>) -> std::result::Result<R, E> + Send + 'static,
+    ) -> std::result::Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.writer.write(&self.config, commit, f)
+    }
+
+    /// The configuration snapshot as of the latest transaction (possibly a little stale).
+    pub(crate) fn cached_config(&self) -> Arc<ConfigSnapshot> {
+        self.config.get()
+    }
+
+    /// Runs `f` on a read connection, in one snapshot.
+    pub(crate) fn read<R, E>(
+        &self,
+        f: impl FnOnce(&Db<'_>) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E>
+    where
+        E: From<StoreError>,
+    {
+        let pooled = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .filter(|s| !s.is_closed());
+        let session = match pooled {
+            Some(s) => s,
+            None => Session::connect(&self.target, 0)?,
+        };
+        session.control(
+            "begin_read",
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )?;
+        let result = f(&Tx::new(
+            Conn::Postgres(&session),
+            &self.config,
+            &self.target.shown,
+        ));
+        let ended = session.control("end_read", "COMMIT");
+        let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if ended.is_ok() && readers.len() < MAX_IDLE_READERS {
+            readers.push(session);
+        }
+        result
+    }
+
+    /// Whether the database can be written: the outcome of a probe write.
+    ///
+    /// # Errors
+    /// Whatever the probe write fails with.
+    #[cfg(feature = "receiver")]
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        self.write(Commit::Lazy, |db| db.probe_write())
+    }
+}

@@ -1,0 +1,2 @@
+-- Removes every configuration object (before the new configuration is inserted).
+DELETE FROM config_object

@@ -1,0 +1,4 @@
+-- Removes the history of the incoming messages whose row ids are in the JSON array $1 (of
+-- integers).
+DELETE FROM incoming_history
+WHERE incoming_id = ANY (ARRAY(SELECT json_array_elements_text($1::text::json)::bigint))

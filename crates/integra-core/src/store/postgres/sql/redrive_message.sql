@@ -1,0 +1,4 @@
+-- Sends message $1, if it is still in status $2, back to be formed afresh from $3.
+UPDATE message
+SET status = 'new', attempts = 0, next_attempt_at = $3, last_error = NULL, updated_at = $3
+WHERE id = $1 AND status = $2
