@@ -47,6 +47,9 @@ mod bad_input;
 mod secrets;
 // The store: group commit under concurrency, FULL durability.
 mod store;
+// Several servers on one PostgreSQL database: wake-ups across servers, the database's clock,
+// lost connections and restarts of the server.
+mod cluster;
 // OpenAPI 3.0 validation.
 mod openapi;
 // Every subscriber kind against the real thing: RabbitMQ, Kafka (tansu), MQTT (Mosquitto),

@@ -384,7 +384,7 @@ fn a_scrape_costs_the_same_with_a_million_rows_waiting() {
     /// A database with `n` deliveries waiting (written straight into the tables: building
     /// a million through the API would take minutes in a debug build).
     fn with_backlog(n: u64) -> TestEngine {
-        let t = TestEngine::new(&config("http://127.0.0.1:1"));
+        let t = TestEngine::on_file(&config("http://127.0.0.1:1"));
         let db = rusqlite::Connection::open(t.database.clone()).unwrap();
         db.execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)

@@ -265,9 +265,14 @@ fn cleanup_keeps_dead_messages_longer_than_delivered_ones() {
 
 /// An engine whose flow ORDERS, delivering to `rx`, keeps finished messages an hour.
 fn kept_an_hour(rx: &Receiver) -> TestEngine {
+    TestEngine::new(&kept_an_hour_config(rx))
+}
+
+/// ORDERS to `rx`, delivered and dead messages kept an hour.
+fn kept_an_hour_config(rx: &Receiver) -> serde_json::Value {
     let mut config = http_config(rx.url(), &["a"]);
     config["flows"][0]["retention"] = json!({"delivered": "1h", "dead": "1h"});
-    TestEngine::new(&config)
+    config
 }
 
 /// A message of ORDERS registered and sent: its id.
@@ -299,13 +304,15 @@ fn messages_of_a_removed_flow_get_the_default_retention() {
 
 /// The store's cleanup lease as another process holding it would leave it.
 fn hold_cleanup_lease(t: &TestEngine, until_ms: i64) {
-    let db = rusqlite::Connection::open(t.database.clone()).unwrap();
-    db.execute(
-        "INSERT INTO named_lease (name, owner, lease_until) VALUES ('cleanup', 'another process', ?1)
-         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until",
-        [until_ms],
-    )
-    .unwrap();
+    crate::support::execute_sql(
+        &t.database,
+        &format!(
+            "INSERT INTO named_lease (name, owner, lease_until)
+             VALUES ('cleanup', 'another process', {until_ms})
+             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner,
+                                              lease_until = excluded.lease_until"
+        ),
+    );
 }
 
 #[test]
@@ -331,7 +338,8 @@ fn a_cleanup_while_another_process_cleans_up_returns_busy_and_removes_nothing() 
 #[test]
 fn a_cleanup_gives_the_space_it_freed_back_and_reports_what_is_free() {
     let rx = Receiver::ok();
-    let t = kept_an_hour(&rx);
+    // The file's free pages: SQLite's.
+    let t = TestEngine::on_file(&kept_an_hour_config(&rx));
     let payload = json!({"note": "x".repeat(8_000)}).to_string();
     for _ in 0..5 {
         let batch = (0..1_000)

@@ -844,9 +844,14 @@ fn a_request_with_two_credentials_headers_is_refused_naming_the_header() {
 /// may not grow past 1 MB (`RLIMIT_FSIZE`), as in `storage_faults`.
 #[test]
 fn a_full_disk_is_answered_503_with_retry_after_and_health_says_so() {
-    let TestEngine { engine, dir, .. } = TestEngine::new(&config(json!({})));
+    let TestEngine {
+        engine,
+        database,
+        dir: _dir,
+        ..
+    } = TestEngine::on_file(&config(json!({})));
     drop(engine);
-    let db = crate::support::database(dir.path());
+    let db = database;
     let command = child::command("receiver", &[("DB", db.display().to_string())]);
     let mut receiver = child::with_file_size_limit(&command, 1 << 20)
         .stdout(Stdio::piped())
@@ -1007,8 +1012,7 @@ fn bodies_being_checked_stay_within_the_listeners_budget() {
         json!({"max_body_bytes": 1 << 20, "max_checking_bytes": 1 << 20,
                                  "request_timeout": "1s"}),
     );
-    let lock = rusqlite::Connection::open(crate::support::database(s.t.dir.path())).unwrap();
-    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let lock = crate::support::hold_write_lock(&s.t.database);
     // Two bodies of 600 KB: one fits in the budget of 1 MiB at a time.
     let (tx, rx) = std::sync::mpsc::channel();
     for n in 0..2 {
@@ -1028,7 +1032,7 @@ fn bodies_being_checked_stay_within_the_listeners_budget() {
         error["error"],
         "the receiver is busy checking 1048576 bytes of other requests' bodies, its limit; try again"
     );
-    lock.execute_batch("ROLLBACK").unwrap();
+    drop(lock);
     let (status, body, _) = rx.recv_timeout(Duration::from_secs(30)).unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(s.incoming_count(), 1);

@@ -434,8 +434,9 @@ fn with_a_key_secrets_are_sealed_at_rest_in_a_file_only_its_owner_reads() {
             "routes": [{"prefix": "/in", "flow": "IN",
                         "auth": {"type": "bearer", "token": "sealed-in-bearer"}}]}]
     });
+    // The file and its modes: what this test is about.
     let dir = tempfile::tempdir().unwrap();
-    let database = crate::support::database(dir.path());
+    let database = dir.path().join("integra.db");
     let a = Engine::open(&database, options(Some(&key))).unwrap();
     a.load_config_json(&config.to_string()).unwrap();
     for file in ["", "-wal", "-shm"] {

@@ -15,25 +15,18 @@ use crate::support::brokers::free_port;
 use crate::support::http::post;
 use crate::support::{TestEngine, child};
 
-/// The configuration's stored version and its objects as the file holds them (sealed).
+/// The configuration's stored version and its objects as the database holds them
+/// (sealed).
 fn stored(database: &Path) -> (i64, Vec<String>) {
-    let db = rusqlite::Connection::open(database).unwrap();
-    let version = db
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'config_version'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let mut rows = db
-        .prepare("SELECT body FROM config_object ORDER BY kind, position")
-        .unwrap();
-    let bodies = rows
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    (version, bodies)
+    let version = crate::support::query_texts(
+        database,
+        "SELECT CAST(value AS TEXT) FROM meta WHERE key = 'config_version'",
+    );
+    let bodies = crate::support::query_texts(
+        database,
+        "SELECT body FROM config_object ORDER BY kind, position",
+    );
+    (version[0].parse().unwrap(), bodies)
 }
 
 /// Issue 22: the BSL wrapper opened the database with its configuration at every call, and

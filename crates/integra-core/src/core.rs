@@ -39,6 +39,9 @@ pub struct EngineOptions {
     /// ([`crate::secrets`]). Default none: secrets are kept as given, in a file only its
     /// owner may read.
     pub secrets_key: Option<SecretsKey>,
+    /// Opens an SQLite file on a network filesystem (NFS, SMB/CIFS, sshfs, …), which is
+    /// otherwise refused: say so only when no other machine uses the file. Default false.
+    pub allow_network_filesystem: bool,
 }
 
 impl Default for EngineOptions {
@@ -50,6 +53,7 @@ impl Default for EngineOptions {
             clock: Arc::new(SystemClock),
             max_violations: 100,
             secrets_key: None,
+            allow_network_filesystem: false,
         }
     }
 }
@@ -60,26 +64,34 @@ crate::setters::setters!(EngineOptions {
     with_busy_timeout => busy_timeout: Duration,
     with_clock => clock: Arc<dyn Clock>,
     with_max_violations => max_violations: usize,
+    with_allow_network_filesystem => allow_network_filesystem: bool,
 } optional {
     with_secrets_key => secrets_key: SecretsKey,
 });
 
 /// A wake-up signal from registering code to the dispatcher. Sending never blocks: one
-/// pending signal is enough to make the dispatcher look for work.
+/// pending signal is enough to make the dispatcher look for work. On PostgreSQL the other
+/// processes on the database are woken too, and wake this one.
 #[derive(Debug)]
 pub(crate) struct Wake {
     tx: Sender<()>,
     rx: Receiver<()>,
+    /// Where to ask for new work to be announced to the other processes.
+    announce: Option<Sender<()>>,
 }
 
 impl Wake {
-    fn new() -> Self {
+    fn new(store: &Store) -> Self {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        Wake { tx, rx }
+        let announce = store.signal_other_processes(tx.clone());
+        Wake { tx, rx, announce }
     }
 
     pub(crate) fn notify(&self) {
         let _ = self.tx.try_send(());
+        if let Some(announce) = &self.announce {
+            let _ = announce.try_send(());
+        }
     }
 
     pub(crate) fn receiver(&self) -> Receiver<()> {
@@ -120,19 +132,25 @@ impl Core {
     /// A core on `store`, with a new owner id.
     pub(crate) fn new(store: Store, options: EngineOptions) -> Core {
         Core {
+            wake: Wake::new(&store),
             store,
             options,
             owner: uuid::Uuid::new_v4().to_string(),
             transports: Transports::default(),
             catalog: Catalog::default(),
-            wake: Wake::new(),
             metrics: Metrics::new(),
         }
     }
 
-    /// The current time by the engine's clock.
+    /// The current time by the engine's clock, corrected to the database's on PostgreSQL
+    /// (see [`Clock`](crate::time::Clock)).
     pub(crate) fn now(&self) -> Timestamp {
-        self.options.clock.now()
+        let clock = &*self.options.clock;
+        let now = clock.now();
+        match self.store.clock_offset(clock) {
+            0 => now,
+            offset => Timestamp::from_millis(now.as_millis().saturating_add(offset)),
+        }
     }
 
     /// The violations of `value` against `flow`'s schema (none when it has no schema), in

@@ -106,9 +106,19 @@ impl<'de> Deserialize<'de> for Timestamp {
 }
 
 /// A source of the current time. The engine reads time only through its clock.
+///
+/// On the PostgreSQL store the database's clock decides due times and leases, so that
+/// servers whose clocks disagree judge them alike: an engine corrects its clock's time by
+/// how far it is from the database's, unless the clock [`is_simulated`](Clock::is_simulated).
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current time.
     fn now(&self) -> Timestamp;
+
+    /// Whether this clock simulates time for everything the engine works with, the database
+    /// included (tests' [`ManualClock`]): its time is then used as it is.
+    fn is_simulated(&self) -> bool {
+        false
+    }
 }
 
 /// The system's wall clock.
@@ -152,6 +162,10 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         Timestamp(self.millis.load(Ordering::SeqCst))
+    }
+
+    fn is_simulated(&self) -> bool {
+        true
     }
 }
 

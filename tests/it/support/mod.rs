@@ -5,6 +5,7 @@
 pub mod brokers;
 pub mod child;
 pub mod http;
+pub mod postgres;
 pub mod proxy;
 pub mod raw_http;
 pub mod tls;
@@ -29,60 +30,72 @@ pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool)
 /// The manual clock's starting time: 2027-01-15T08:00:00Z.
 pub const T0: i64 = 1_800_000_000_000;
 
-/// The PostgreSQL database the suite runs on with `INTEGRA_TEST_STORE=postgres`
-/// (`INTEGRA_TEST_POSTGRES` overrides it): each test gets a schema of its own in it.
-fn postgres_base() -> Option<String> {
-    (std::env::var("INTEGRA_TEST_STORE").as_deref() == Ok("postgres")).then(|| {
-        std::env::var("INTEGRA_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-    })
-}
-
 /// Whether the suite runs on PostgreSQL (`INTEGRA_TEST_STORE=postgres`).
 pub fn on_postgres() -> bool {
-    postgres_base().is_some()
+    std::env::var("INTEGRA_TEST_STORE").as_deref() == Ok("postgres")
 }
 
 /// The database of a test whose temporary directory is `dir`: the file `integra.db` in it,
-/// or, on PostgreSQL, a schema named after the directory (dropped, with every schema of an
-/// earlier run, when the suite starts).
+/// or, on PostgreSQL, a schema of its own named after the directory.
 pub fn database(dir: &std::path::Path) -> std::path::PathBuf {
-    let Some(base) = postgres_base() else {
+    if !on_postgres() {
         return dir.join("integra.db");
-    };
-    static CLEARED: std::sync::Once = std::sync::Once::new();
-    CLEARED.call_once(|| {
-        let mut client = postgres::Client::connect(&base, postgres::NoTls).unwrap();
-        let stale: Vec<String> = client
-            .query(
-                "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'it\\_%'",
-                &[],
-            )
+    }
+    postgres::schema_url(&dir.file_name().unwrap().to_string_lossy()).into()
+}
+
+/// Runs `sql` on the test's database, whichever store it is: what another process would
+/// write behind the engine's back.
+pub fn execute_sql(database: &std::path::Path, sql: &str) {
+    match database.to_str().filter(|d| d.starts_with("postgres://")) {
+        Some(url) => postgres::connect(url).batch_execute(sql).unwrap(),
+        None => rusqlite::Connection::open(database)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap(),
+    }
+}
+
+/// The first column of what `sql` returns on the test's database, as text (cast it in the
+/// statement).
+pub fn query_texts(database: &std::path::Path, sql: &str) -> Vec<String> {
+    match database.to_str().filter(|d| d.starts_with("postgres://")) {
+        Some(url) => postgres::connect(url)
+            .query(sql, &[])
             .unwrap()
             .iter()
             .map(|r| r.get(0))
-            .collect();
-        for schema in stale {
-            client
-                .batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-                .unwrap();
+            .collect(),
+        None => {
+            let db = rusqlite::Connection::open(database).unwrap();
+            let mut statement = db.prepare(sql).unwrap();
+            statement
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
         }
-    });
-    let name: String = dir
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}schema=it_{name}").into()
+    }
+}
+
+/// Another process holding the database's write lock, until what this returns is dropped:
+/// SQLite's lock on the file, or an exclusive lock on the incoming queue's table on
+/// PostgreSQL.
+pub fn hold_write_lock(database: &std::path::Path) -> Box<dyn std::any::Any> {
+    match database.to_str().filter(|d| d.starts_with("postgres://")) {
+        Some(url) => {
+            let mut client = postgres::connect(url);
+            client
+                .batch_execute("BEGIN; LOCK TABLE incoming IN EXCLUSIVE MODE")
+                .unwrap();
+            Box::new(client)
+        }
+        None => {
+            let db = rusqlite::Connection::open(database).unwrap();
+            db.execute_batch("BEGIN IMMEDIATE").unwrap();
+            Box::new(db)
+        }
+    }
 }
 
 /// An engine on the suite's store (a file in its own temporary directory, or a schema of

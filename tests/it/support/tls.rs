@@ -20,6 +20,8 @@ pub struct Pki {
     ca_der: CertificateDer<'static>,
     server_cert: CertificateDer<'static>,
     server_key: Vec<u8>,
+    /// The server's certificate and key in PEM.
+    server_pem: (String, String),
 }
 
 impl Pki {
@@ -55,11 +57,22 @@ impl Pki {
             ca_der: ca.der().clone(),
             server_cert: server.der().clone(),
             server_key: server_key.serialize_der(),
+            server_pem: (server.pem(), server_key.serialize_pem()),
         }
     }
 }
 
 impl Pki {
+    /// The server's certificate and key as PEM files in `dir`: for servers that read them
+    /// (PostgreSQL).
+    pub fn server_files(&self, dir: &Path) -> (PathBuf, PathBuf) {
+        let cert = dir.join("server.crt");
+        let key = dir.join("server.key");
+        std::fs::write(&cert, &self.server_pem.0).unwrap();
+        std::fs::write(&key, &self.server_pem.1).unwrap();
+        (cert, key)
+    }
+
     /// A rustls server configuration with the server certificate; with
     /// `require_client_cert`, only clients holding a certificate from the same CA get through.
     pub fn server_config(&self, require_client_cert: bool) -> Arc<rustls::ServerConfig> {

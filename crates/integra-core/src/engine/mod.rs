@@ -106,6 +106,7 @@ impl Engine {
                 durability: options.durability,
                 busy_timeout: options.busy_timeout,
                 secrets_key: options.secrets_key.clone(),
+                allow_network_filesystem: options.allow_network_filesystem,
             },
         )?;
         let core = Core::new(store, options);

@@ -168,9 +168,10 @@ impl Handle {
             .ok_or(Error::NotOpen)
     }
 
-    /// Opens (or joins) the engine on a database: `{"database": path, "config": {…} |
-    /// "config_path": path, "durability": "normal" | "full", "secrets_key_file": path,
-    /// "log": {"file": path, "level", "max_bytes", "keep"}}` ([`OpenSettings`]). A
+    /// Opens (or joins) the engine on a database: `{"database": path or postgres:// URL,
+    /// "config": {…} | "config_path": path, "durability": "normal" | "full",
+    /// "secrets_key_file": path, "log": {"file": path, "level", "max_bytes", "keep"},
+    /// "allow_network_filesystem": false}` ([`OpenSettings`]). A
     /// configuration given is loaded, replacing the stored one (the one stored already
     /// changes nothing, [`Engine::load_config`]). Opening again switches this
     /// handle to the new database (and log). Handles on one database share its engine and so

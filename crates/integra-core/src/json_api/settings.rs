@@ -14,7 +14,7 @@ use crate::store::Durability;
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OpenSettings {
-    /// The database file (created when missing).
+    /// The database: an SQLite file (created when missing), or a PostgreSQL URL.
     pub database: PathBuf,
     /// A configuration to load, as a JSON object.
     #[serde(default)]
@@ -33,6 +33,10 @@ pub struct OpenSettings {
     /// changes the log.
     #[serde(default)]
     pub log: Option<LogSettings>,
+    /// Opens an SQLite file on a network filesystem, which is otherwise refused
+    /// ([`EngineOptions::allow_network_filesystem`](crate::EngineOptions::allow_network_filesystem)).
+    #[serde(default)]
+    pub allow_network_filesystem: bool,
 }
 
 impl OpenSettings {

@@ -45,8 +45,11 @@ pub(super) struct Shared {
 static REGISTRY: Mutex<Option<HashMap<PathBuf, Weak<Shared>>>> = Mutex::new(None);
 
 /// The canonical form of a file's path (its directory resolved), so two spellings of one
-/// file are one: handles share an engine, or a log.
+/// file are one: handles share an engine, or a log. A PostgreSQL URL is taken as it is.
 pub(super) fn canonical(path: &Path) -> PathBuf {
+    if crate::store::is_postgres_url(path) {
+        return path.to_owned();
+    }
     match (path.parent(), path.file_name()) {
         (Some(dir), Some(name)) => {
             let dir = if dir.as_os_str().is_empty() {
@@ -89,7 +92,7 @@ pub(super) fn open(settings: &OpenSettings) -> Result<Arc<Shared>> {
                 name,
                 reason: format!(
                     "database '{}' is open in this process with {name} '{open_with}', and all handles on one database share its engine; open it with '{open_with}' too, or close the other handles first",
-                    key.display(),
+                    shared.engine.path().display(),
                 ),
             });
         }
@@ -98,6 +101,7 @@ pub(super) fn open(settings: &OpenSettings) -> Result<Arc<Shared>> {
     let options = EngineOptions {
         durability: settings.durability,
         secrets_key,
+        allow_network_filesystem: settings.allow_network_filesystem,
         ..EngineOptions::default()
     };
     let shared = Arc::new(Shared {

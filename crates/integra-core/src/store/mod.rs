@@ -178,6 +178,37 @@ impl Store {
         }
     }
 
+    /// Wakes this process (through `local`) when another one on the database announces new
+    /// work, and returns where to ask for this process's new work to be announced: on
+    /// PostgreSQL. The processes on one SQLite file find each other's work by polling.
+    pub(crate) fn signal_other_processes(
+        &self,
+        local: crossbeam_channel::Sender<()>,
+    ) -> Option<crossbeam_channel::Sender<()>> {
+        match self {
+            Store::Sqlite(_) => {
+                drop(local);
+                None
+            }
+            #[cfg(feature = "postgres")]
+            Store::Postgres(s) => Some(s.signal_other_processes(local)),
+        }
+    }
+
+    /// How far the database's clock is ahead of `clock`, in milliseconds: 0 on SQLite (one
+    /// host, one clock) and for a simulated clock.
+    #[cfg_attr(
+        not(feature = "postgres"),
+        expect(unused_variables, reason = "only PostgreSQL corrects the clock")
+    )]
+    pub(crate) fn clock_offset(&self, clock: &dyn crate::time::Clock) -> i64 {
+        match self {
+            Store::Sqlite(_) => 0,
+            #[cfg(feature = "postgres")]
+            Store::Postgres(s) => s.clock_offset(clock),
+        }
+    }
+
     /// Checks that the database is still the one this store opened (the file at the path;
     /// a PostgreSQL database always is).
     ///
@@ -443,6 +474,18 @@ pub enum StoreError {
         /// What the client library said.
         reason: String,
     },
+    /// The SQLite file is on a network filesystem, where SQLite's locks and shared memory do
+    /// not reach across machines. Permanent: use the PostgreSQL store, or move the file to
+    /// a local disk (or, when no other machine uses it, allow it explicitly).
+    #[error(
+        "database '{path}' is on a network filesystem ({filesystem}): SQLite's locks and shared memory do not work across machines, so processes on other servers would each see a queue of their own or damage the file; for a queue shared by several servers use the PostgreSQL store (a postgres:// URL as the database), or keep the file on a local disk; if no other machine uses this file, set allow_network_filesystem"
+    )]
+    NetworkFilesystem {
+        /// The file.
+        path: PathBuf,
+        /// The file system's name (`NFS`, `fuse.sshfs`, …).
+        filesystem: String,
+    },
     /// The database file could not be examined when it was opened.
     #[error("cannot examine database file '{path}': {source}")]
     Examine {
@@ -484,6 +527,10 @@ impl StoreError {
                 path: path.clone(),
                 how,
             },
+            StoreError::Unavailable { database, reason } => StoreError::Unavailable {
+                database: database.clone(),
+                reason: reason.clone(),
+            },
             other => StoreError::Commit {
                 reason: other.to_string(),
             },
@@ -509,4 +556,6 @@ pub(crate) struct StoreOptions {
     pub(crate) busy_timeout: Duration,
     /// The key secrets are sealed with at rest, if any ([`crate::secrets`]).
     pub(crate) secrets_key: Option<SecretsKey>,
+    /// Whether an SQLite file may be on a network filesystem.
+    pub(crate) allow_network_filesystem: bool,
 }

@@ -14,21 +14,27 @@
 //! * **Durability.** A durable write commits at the server's `synchronous_commit`; claims and
 //!   lease renewals commit without waiting for the WAL flush.
 //! * **Readers** run in `REPEATABLE READ READ ONLY` transactions: one consistent snapshot.
+//! * **Wake-ups across processes** through `LISTEN`/`NOTIFY` ([`signals`]): work registered
+//!   on one server wakes the dispatchers of the others at once.
+//! * **Time** is the database's ([`clock`]): servers whose clocks disagree judge leases alike.
 //! * **Counts** by status are kept by triggers in rows sharded by connection, so the writers
 //!   of several processes do not queue on one row; readers add the shards up.
 
+mod clock;
 mod migrate;
 mod session;
+mod signals;
 mod target;
 mod writer;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use super::group_commit::GroupCommit;
 use super::sql::{Conn, Tx};
 use super::{Commit, ConfigCache, Db, Result, StoreError, StoreOptions};
 use crate::config::ConfigSnapshot;
+use crate::time::Clock;
 use writer::WriterSession;
 
 pub(crate) use session::{Session, column};
@@ -46,6 +52,9 @@ pub(crate) struct Store {
     writer: GroupCommit<WriterSession>,
     readers: Mutex<Vec<Session>>,
     config: ConfigCache,
+    clock: clock::DatabaseClock,
+    /// Wake-ups to and from the other processes, once the engine asked for them.
+    signals: OnceLock<signals::Signals>,
 }
 
 impl std::fmt::Debug for Session {
@@ -73,6 +82,8 @@ impl Store {
             writer: GroupCommit::new(WriterSession::new(target.clone(), session, shard)),
             readers: Mutex::new(Vec::new()),
             config: ConfigCache::new(options.secrets_key.clone()),
+            clock: clock::DatabaseClock::default(),
+            signals: OnceLock::new(),
             target,
         })
     }
@@ -109,31 +120,78 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let pooled = self
-            .readers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
-            .filter(|s| !s.is_closed());
-        let session = match pooled {
-            Some(s) => s,
-            None => Session::connect(&self.target, 0)?,
-        };
-        session.control(
-            "begin_read",
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-        )?;
+        let session = self.reader("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
         let result = f(&Tx::new(
             Conn::Postgres(&session),
             &self.config,
             &self.target.shown,
         ));
-        let ended = session.control("end_read", "COMMIT");
+        session.control("end_read", "COMMIT")?;
+        self.keep_reader(session);
+        result
+    }
+
+    /// An idle read connection on which `first` (a `BEGIN`, a query) succeeded: one from
+    /// the pool, or a new one. A pooled connection the server ended while it was idle fails
+    /// `first`; it is dropped, and the next one tried.
+    fn reader(&self, first: &str) -> Result<Session> {
+        loop {
+            let pooled = self
+                .readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let Some(session) = pooled else {
+                let session = Session::connect(&self.target, 0)?;
+                session.control("begin_read", first)?;
+                return Ok(session);
+            };
+            if session.control("begin_read", first).is_ok() {
+                return Ok(session);
+            }
+        }
+    }
+
+    /// Keeps `session` for the next reader, unless enough are kept.
+    fn keep_reader(&self, session: Session) {
         let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
-        if ended.is_ok() && readers.len() < MAX_IDLE_READERS {
+        if readers.len() < MAX_IDLE_READERS {
             readers.push(session);
         }
-        result
+    }
+
+    /// Wakes this process (through `local`) when another one announces new work, and
+    /// returns where to ask for this process's new work to be announced to the others
+    /// ([`signals`]).
+    pub(crate) fn signal_other_processes(
+        &self,
+        local: crossbeam_channel::Sender<()>,
+    ) -> crossbeam_channel::Sender<()> {
+        self.signals
+            .get_or_init(|| signals::Signals::start(&self.target, local))
+            .announcer()
+    }
+
+    /// How far the database's clock is ahead of `clock`, in milliseconds (0 for a simulated
+    /// clock): measured now and then ([`clock`]).
+    pub(crate) fn clock_offset(&self, clock: &dyn Clock) -> i64 {
+        if clock.is_simulated() {
+            return 0;
+        }
+        self.clock.offset(|| {
+            let measured = self.reader("BEGIN READ ONLY").and_then(|session| {
+                let tx = Tx::new(Conn::Postgres(&session), &self.config, &self.target.shown);
+                let before = clock.now().as_millis();
+                let database = tx.database_time()?.as_millis();
+                let after = clock.now().as_millis();
+                session.control("end_read", "COMMIT")?;
+                self.keep_reader(session);
+                Ok(database - before / 2 - after / 2)
+            });
+            measured
+                .map_err(|e| log::warn!("cannot read the database's clock: {e}"))
+                .ok()
+        })
     }
 
     /// Whether the database can be written: the outcome of a probe write.

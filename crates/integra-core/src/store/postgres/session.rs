@@ -265,11 +265,7 @@ impl StoreError {
         e: &postgres::Error,
     ) -> Self {
         let Some(db) = e.as_db_error() else {
-            let reason = match e.source() {
-                Some(source) => format!("{e}: {source}"),
-                None => e.to_string(),
-            };
-            let reason = crate::limits::elided(&reason).to_string();
+            let reason = crate::limits::elided(&with_causes(e)).to_string();
             return if e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()) {
                 StoreError::Unavailable {
                     database: database.to_owned(),
@@ -313,6 +309,22 @@ impl StoreError {
             }
         }
     }
+}
+
+/// `e` and what caused it, down the chain: the client's errors say "error performing TLS
+/// handshake" and leave why (an unknown issuer, say) to their source.
+pub(crate) fn with_causes(e: &dyn StdError) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let said = c.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// What PostgreSQL said about a statement.

@@ -55,16 +55,9 @@ impl Target {
             path: PathBuf::from(shown),
             source: why.into(),
         };
-        let mut parsed = url::Url::parse(url)
+        let parsed = url::Url::parse(url)
             .map_err(|e| fail("postgres://…", format!("not a valid URL: {e}")))?;
-        if parsed.password().is_some() {
-            let _ = parsed.set_password(Some("***"));
-        }
-        let shown = {
-            let mut s = parsed.clone();
-            s.set_query(None);
-            crate::limits::elided(s.as_str()).to_string()
-        };
+        let shown = shown_url(&parsed);
         let mut schema = DEFAULT_SCHEMA.to_owned();
         let mut sslmode = SslMode::Prefer;
         let mut verify = false;
@@ -151,7 +144,71 @@ impl Target {
         };
         connected.map_err(|e| StoreError::Unavailable {
             database: self.shown.clone(),
-            reason: crate::limits::elided(&e.to_string()).to_string(),
+            reason: crate::limits::elided(&super::session::with_causes(&e)).to_string(),
         })
+    }
+}
+
+/// `url` as errors, logs and statuses show it: its password (in the authority or as a
+/// parameter) as `***`, and its schema named even when it is the default one, so that two
+/// schemas on one server are two databases.
+fn shown_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "password" { "***".into() } else { v };
+            (k.into_owned(), v.into_owned())
+        })
+        .collect();
+    shown.set_query(None);
+    {
+        let mut query = shown.query_pairs_mut();
+        query.extend_pairs(&pairs);
+        if !pairs.iter().any(|(k, _)| k == "schema") {
+            query.append_pair("schema", DEFAULT_SCHEMA);
+        }
+    }
+    crate::limits::elided(shown.as_str()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_is_shown_without_its_password_and_with_its_schema() {
+        let shown = |url: &str| shown_url(&url::Url::parse(url).unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(
+            shown("postgres://integra:s3cret@db:5432/erp?sslmode=require"),
+            "postgres://integra:***@db:5432/erp?sslmode=require&schema=integra"
+        );
+        assert_eq!(
+            shown("postgresql://db/erp?password=s3cret&schema=shop"),
+            "postgresql://db/erp?password=***&schema=shop"
+        );
+    }
+
+    #[test]
+    fn a_bad_url_is_refused_naming_what_is_wrong_without_the_password() {
+        let refused = |url: &str| match Target::parse(url) {
+            Ok(_) => panic!("{url} was taken"),
+            Err(e) => e.to_string(),
+        };
+        let e = refused("postgres://u:s3cret@db/erp?sslmode=sometimes");
+        assert!(
+            e.contains("sslmode 'sometimes'") && !e.contains("s3cret"),
+            "{e}"
+        );
+        let e = refused("postgres://u:s3cret@db/erp?schema=");
+        assert!(e.contains("schema must be") && !e.contains("s3cret"), "{e}");
+        let e = refused("postgres://u:s3cret@db/erp?frobnicate=1");
+        assert!(
+            e.contains("not a PostgreSQL URL") && !e.contains("s3cret"),
+            "{e}"
+        );
     }
 }

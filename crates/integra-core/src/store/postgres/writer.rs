@@ -43,7 +43,15 @@ impl WriterConnection for WriterSession {
         } else {
             "BEGIN; SET LOCAL synchronous_commit TO OFF"
         };
-        self.session.control("begin", begin)
+        match self.session.control("begin", begin) {
+            // The connection was lost while idle (the server restarted, an administrator
+            // ended it): nothing was sent yet, so a new one can begin in its place.
+            Err(StoreError::Unavailable { .. }) => {
+                self.session = Session::connect(&self.target, self.shard)?;
+                self.session.control("begin", begin)
+            }
+            done => done,
+        }
     }
 
     fn control(&self, statement: &'static str, sql: &str) -> Result<(), StoreError> {

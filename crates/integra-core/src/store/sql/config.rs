@@ -152,6 +152,7 @@ impl ConfigStore for Tx<'_> {
             }
             None => config,
         };
+        self.serialize("config", "", "")?;
         self.execute(sql!(delete_config_objects), &[])?;
         self.insert_objects(ENDPOINT, &config.endpoints, |e| &e.code)?;
         self.insert_objects(SUBSCRIBER, &config.subscribers, |s| &s.code)?;

@@ -145,6 +145,7 @@ impl ExchangeStore for Tx<'_> {
     }
 
     fn insert_outbox(&self, m: &NewOutbox<'_>, now: Timestamp) -> Result<()> {
+        self.serialize("outbox", "", m.recipient)?;
         self.execute(
             sql!(insert_outbox),
             params![
@@ -177,6 +178,9 @@ impl ExchangeStore for Tx<'_> {
         quick_only: bool,
         max: usize,
     ) -> Result<Vec<OutboxRow>> {
+        // Nothing is claimed while a delivery to the recipient is in flight: a rule the claim
+        // can check only once the claims of other transactions are committed.
+        self.serialize("outbox claim", "", recipient)?;
         let mut rows = self.rows(
             sql!(claim_outbox),
             params![
@@ -276,6 +280,7 @@ impl ExchangeStore for Tx<'_> {
             Some(_) => InboxStatus::Quarantined,
             None => InboxStatus::New,
         };
+        self.serialize("inbox", m.sender, m.channel)?;
         let inserted: Option<i64> = self.row(
             sql!(insert_inbox),
             params![

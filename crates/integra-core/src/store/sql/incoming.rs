@@ -9,6 +9,9 @@ use crate::time::Timestamp;
 
 impl IncomingStore for Tx<'_> {
     fn insert_incoming(&self, m: &NewIncoming<'_>) -> Result<Option<i64>> {
+        if let Some(key) = m.ordering_key {
+            self.serialize("incoming", m.flow, key)?;
+        }
         self.row(
             sql!(insert_incoming),
             params![

@@ -9,7 +9,7 @@
 //! connects, migrates, commits and reports its errors (`store/sqlite/`, `store/postgres/`).
 //!
 //! A statement whose text is empty in one dialect is not run there: a PostgreSQL lock that
-//! SQLite's single writer makes unnecessary, say.
+//! SQLite's single writer makes unnecessary (`sql!(name, postgres only)`).
 
 mod config;
 mod counts;
@@ -49,7 +49,9 @@ pub(crate) struct Sql {
     pub(crate) postgres: &'static str,
 }
 
-/// The statement in `store/sqlite/sql/<name>.sql` and `store/postgres/sql/<name>.sql`.
+/// The statement in `store/sqlite/sql/<name>.sql` and `store/postgres/sql/<name>.sql`;
+/// `sql!(name, postgres only)`: a statement only PostgreSQL runs (a lock that SQLite's
+/// single writer makes needless), in `store/postgres/sql/<name>.sql`.
 #[cfg(feature = "postgres")]
 macro_rules! sql {
     ($name:ident) => {
@@ -59,15 +61,29 @@ macro_rules! sql {
             postgres: include_str!(concat!("../postgres/sql/", stringify!($name), ".sql")),
         }
     };
+    ($name:ident, postgres only) => {
+        $crate::store::sql::Sql {
+            name: stringify!($name),
+            sqlite: "",
+            postgres: include_str!(concat!("../postgres/sql/", stringify!($name), ".sql")),
+        }
+    };
 }
 
-/// The statement in `store/sqlite/sql/<name>.sql`.
+/// The statement in `store/sqlite/sql/<name>.sql`; `sql!(name, postgres only)`: a statement
+/// this build (without PostgreSQL) never runs.
 #[cfg(not(feature = "postgres"))]
 macro_rules! sql {
     ($name:ident) => {
         $crate::store::sql::Sql {
             name: stringify!($name),
             sqlite: include_str!(concat!("../sqlite/sql/", stringify!($name), ".sql")),
+        }
+    };
+    ($name:ident, postgres only) => {
+        $crate::store::sql::Sql {
+            name: stringify!($name),
+            sqlite: "",
         }
     };
 }
@@ -221,6 +237,24 @@ impl<'c> Tx<'c> {
             Err(e) if read.is_empty() => Err(e),
             Err(e) => Ok((read, Some(e))),
         }
+    }
+
+    /// Makes the writes of this transaction that share `key` of `kind` within `scope` wait
+    /// for those of other transactions to commit (`lock_ordering_key.sql`): what SQLite's
+    /// single writer does for every write, PostgreSQL needs for writes whose order or
+    /// uniqueness other processes rely on.
+    pub(crate) fn serialize(&self, kind: &str, scope: &str, key: &str) -> Result<()> {
+        self.execute(
+            sql!(lock_ordering_key, postgres only),
+            params![kind, scope, key],
+        )
+        .map(drop)
+    }
+
+    /// The database's clock now (PostgreSQL's; see `store/postgres/clock.rs`).
+    #[cfg(feature = "postgres")]
+    pub(crate) fn database_time(&self) -> Result<crate::time::Timestamp> {
+        self.one(sql!(select_database_time, postgres only), &[], |r| r.get(0))
     }
 
     /// The key secrets are sealed with at rest, if any.

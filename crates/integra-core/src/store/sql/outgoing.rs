@@ -24,6 +24,9 @@ fn message_state(r: &Row<'_>) -> Result<MessageState, RowError> {
 
 impl OutgoingStore for Tx<'_> {
     fn insert_message(&self, m: &NewMessage<'_>) -> Result<i64> {
+        if let Some(key) = m.ordering_key {
+            self.serialize("message", m.flow, key)?;
+        }
         self.one(
             sql!(insert_message),
             params![
@@ -43,6 +46,8 @@ impl OutgoingStore for Tx<'_> {
     }
 
     fn find_waiting_message(&self, flow: &str, object_key: &str) -> Result<Option<(i64, String)>> {
+        // What is found is then either updated or registered anew: one at a time per key.
+        self.serialize("object", flow, object_key)?;
         self.row(sql!(find_waiting_message), params![flow, object_key], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })

@@ -5,7 +5,9 @@ use crate::store::{BackendError, StoreError};
 use crate::time::Timestamp;
 
 /// A parameter of a statement. Integers of every width, and flags (as 0 or 1), are `Int`.
-#[derive(Clone, Copy, Debug)]
+/// Its `Debug` shows no text or bytes (only their length): the PostgreSQL client logs a
+/// statement's parameters at `debug`, and they hold secrets and payloads.
+#[derive(Clone, Copy)]
 pub(crate) enum Value<'a> {
     /// SQL `NULL`.
     Null,
@@ -15,6 +17,17 @@ pub(crate) enum Value<'a> {
     Text(&'a str),
     /// Bytes.
     Blob(&'a [u8]),
+}
+
+impl std::fmt::Debug for Value<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Null => f.write_str("Null"),
+            Value::Int(v) => write!(f, "Int({v})"),
+            Value::Text(v) => write!(f, "Text({} bytes)", v.len()),
+            Value::Blob(v) => write!(f, "Blob({} bytes)", v.len()),
+        }
+    }
 }
 
 impl From<i64> for Value<'_> {
@@ -306,4 +319,18 @@ pub(crate) fn status_column<S: std::str::FromStr<Err = crate::status::UnknownSta
             index,
             reason: e.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Value;
+
+    #[test]
+    fn a_parameter_shows_no_text_in_logs() {
+        let shown = format!(
+            "{:?}",
+            [Value::Text("s3cret"), Value::Blob(b"key"), Value::Int(7)]
+        );
+        assert_eq!(shown, "[Text(6 bytes), Blob(3 bytes), Int(7)]");
+    }
 }

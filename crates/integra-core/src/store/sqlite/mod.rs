@@ -36,6 +36,7 @@
 mod error;
 mod file;
 mod migrate;
+mod network;
 #[cfg(test)]
 mod plans;
 #[cfg(feature = "receiver")]
@@ -75,6 +76,14 @@ const MAX_IDLE_READERS: usize = 8;
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub(crate) fn open(path: &Path, options: StoreOptions) -> Result<Store> {
+        if !options.allow_network_filesystem
+            && let Some(filesystem) = network::network_filesystem(path)
+        {
+            return Err(StoreError::NetworkFilesystem {
+                path: path.to_owned(),
+                filesystem,
+            });
+        }
         file::create_private(path);
         let conn = open_connection(path, &options, Access::Create)?;
         let file = OpenedFile::note(path)?;

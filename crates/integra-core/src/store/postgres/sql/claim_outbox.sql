@@ -4,10 +4,10 @@
 -- message is due (select_outbox_recipients), so the ones behind it go along in order.
 -- Counts the attempt. Returns id, uuid, kind, channel, body, attempts.
 --
--- Run it after lock_outbox_recipient($4) in the same transaction. "None in flight" is a rule
--- about rows other transactions may be claiming: at READ COMMITTED one statement could miss
--- a claim committed after its snapshot, or not yet committed, and two deliveries to one
--- recipient would be in flight. With the lock taken by an earlier statement, this
+-- Run it after lock_ordering_key('outbox claim', '', $4) in the same transaction. "None
+-- in flight" is a rule about rows other transactions may be claiming: at READ COMMITTED one
+-- statement could miss a claim committed after its snapshot, or not yet committed, and two
+-- deliveries to one recipient would be in flight. With the lock taken by an earlier statement, this
 -- statement's snapshot sees every claim of the previous holder. The rows are still locked
 -- (SKIP LOCKED) against the statements that change them without the lock (finish_outbox,
 -- mark_outbox_done, renewals): a row one of those holds at that moment (only possible for a

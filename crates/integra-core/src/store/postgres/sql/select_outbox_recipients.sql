@@ -4,7 +4,7 @@
 -- order they were sent. For deliver_messages ($2 = 1): those with quick messages pending,
 -- or left sending by an expired lease (a deliverer that died).
 --
--- A hint, read without locks: claim_outbox (after lock_outbox_recipient) decides.
+-- A hint, read without locks: claim_outbox (after lock_ordering_key) decides.
 SELECT e.code FROM exchange_endpoint AS e
 WHERE e.blocked = 0
   AND NOT EXISTS (

@@ -1,0 +1,16 @@
+-- Locks message row $1 until the end of the transaction (waiting while another transaction
+-- holds it): run it just before finish_message($1), in the same transaction. PostgreSQL only
+-- (SQLite's single writer serializes everything). Returns the row id (no row: no message).
+--
+-- finish_message ends a message once none of its deliveries is pending: a rule about rows
+-- other transactions change. At READ COMMITTED, two transactions finishing the message's
+-- last two deliveries at once each see the other's delivery still in progress (uncommitted
+-- when the statement's snapshot was taken), neither ends the message, and it stays
+-- dispatched for good. With this lock, the second finisher's finish_message runs after the
+-- first committed, in a later snapshot that sees both deliveries finished.
+--
+-- Two transactions that lock several messages in opposite orders deadlock (PostgreSQL fails
+-- one of them). Where that is a concern, run finish_message again in a later transaction
+-- instead (after the delivery's transition committed): the last finisher to commit then sees
+-- every delivery finished.
+SELECT id FROM message WHERE id = $1 FOR UPDATE
