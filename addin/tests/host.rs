@@ -121,6 +121,44 @@ fn the_host_runs_clean_under_valgrind_memcheck() {
     run(&mut under_valgrind(dir.path(), shop.url()));
 }
 
+/// Issue 17: the cycle through the Native API as 1C calls it, on the PostgreSQL store: the
+/// database the open settings name is a URL (a schema of its own on the tests' server,
+/// which `scripts/postgres.sh start` provides when none answers).
+#[test]
+fn the_host_runs_its_cycle_on_postgresql_under_sanitizers() {
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    let started = Command::new(root().join("scripts/postgres.sh"))
+        .arg("start")
+        .output()
+        .expect("scripts/postgres.sh runs");
+    assert!(started.status.success(), "{started:?}");
+    let name: String = dir
+        .path()
+        .file_name()
+        .expect("a named directory")
+        .to_string_lossy()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    // Named as the integration suite's schemas are, so its next run drops it.
+    let database = std::env::var("INTEGRA_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let database = format!(
+        "{database}{}schema=it_host{name}",
+        if database.contains('?') { '&' } else { '?' }
+    );
+    let shop = Receiver::ok();
+    run(under_sanitizers(dir.path(), shop.url())
+        .arg("cycle")
+        .arg(database));
+}
+
 /// No subscriber: the sweep sends nothing.
 const NOWHERE: &str = "http://127.0.0.1:9";
 

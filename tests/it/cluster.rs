@@ -287,3 +287,42 @@ fn processes_opening_a_new_database_at_once_migrate_it_once() {
         MessageStatus::Dispatched
     );
 }
+
+#[test]
+fn two_servers_finishing_the_deliveries_of_one_message_at_once_end_it() {
+    let rx = Receiver::ok();
+    let url = fresh_schema();
+    let first = open(&url);
+    first
+        .load_config_json(&http_config(rx.url(), &["a", "b", "c"]).to_string())
+        .unwrap();
+    let second = open(&url);
+    let batch = (0..300)
+        .map(|n| integra::Registration {
+            source: json!({"n": n}).to_string(),
+            options: RegisterOptions::default(),
+        })
+        .collect();
+    first.register_batch("ORDERS", batch).unwrap();
+    // Small claims, so the deliveries of one message are spread over both servers and
+    // recorded side by side.
+    let options = DispatcherOptions::default().with_batch(3);
+    first.start_dispatcher(options.clone()).unwrap();
+    second.start_dispatcher(options).unwrap();
+    rx.wait_for(900, Duration::from_secs(60));
+    wait_until("every message ended", Duration::from_secs(30), || {
+        first
+            .counts()
+            .unwrap()
+            .messages
+            .get(&MessageStatus::Sent)
+            .copied()
+            == Some(300)
+    });
+    first.stop_dispatcher();
+    second.stop_dispatcher();
+    let report = first
+        .check_integrity(integra::IntegrityMode::Quick)
+        .unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}

@@ -458,13 +458,14 @@ static void names() {
     o.destroy();
 }
 
-// The whole cycle, then every kind of bad input.
-static void cycle(const std::string &dir, const std::string &url) {
+// The whole cycle on database `db` (a file, or a PostgreSQL URL), then every kind of bad
+// input.
+static void cycle(const std::string &db, const std::string &url) {
     Object o;
     o.create(false);
     CHECK(!o.call("RegisterMessage", {Arg::str("ORDERS"), Arg::str("{}")}).ok, "registered before Open");
     CHECK(contains(o.property("LastError"), "call Open first"), "%s", o.property("LastError").c_str());
-    CHECK(o.call("Open", {Arg::str(open_settings(dir + "/cycle.db", url))}).ok, "Open: %s", o.connection.last_error().c_str());
+    CHECK(o.call("Open", {Arg::str(open_settings(db, url))}).ok, "Open: %s", o.connection.last_error().c_str());
     CHECK(o.property("Версия").size() > 0, "no version");
     CHECK(o.property("LastError").empty(), "LastError after success");
 
@@ -492,7 +493,7 @@ static void cycle(const std::string &dir, const std::string &url) {
     {
         Object session;
         session.create(true);
-        CHECK(session.call("Открыть", {Arg::str("{\"database\": \"" + dir + "/cycle.db\"}")}).ok, "Open in a session: %s", session.connection.last_error().c_str());
+        CHECK(session.call("Открыть", {Arg::str("{\"database\": \"" + db + "\"}")}).ok, "Open in a session: %s", session.connection.last_error().c_str());
         Result shared = session.call("ЗапуститьОтправку", {});
         CHECK(shared.ok && shared.vt == VTYPE_BOOL && !shared.flag, "a session started a second dispatcher: %s", session.connection.last_error().c_str());
         session.done();
@@ -995,7 +996,7 @@ static void sweep(const std::string &dir) {
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        std::fprintf(stderr, "usage: %s <library> <scratch dir> <URL> [quick | sweep [long units]]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s <library> <scratch dir> <URL> [quick | sweep [long units] | cycle <database>]\n", argv[0]);
         return 100;
     }
     void *library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
@@ -1017,10 +1018,14 @@ int main(int argc, char **argv) {
     if (mode == "sweep") {
         if (argc > 5) long_units = std::strtoul(argv[5], nullptr, 10);
         sweep(dir);
+    } else if (mode == "cycle" && argc > 5) {
+        // The cycle alone, on the database given (the PostgreSQL store, say).
+        attach();
+        cycle(argv[5], url);
     } else {
         attach();
         names();
-        cycle(dir, url);
+        cycle(dir + "/cycle.db", url);
         exchange(dir);
         logs(dir);
         if (mode != "quick") sessions(dir, url);

@@ -165,8 +165,8 @@ impl Core {
     /// Claims up to `max` rows of due work, filling the room kind by kind.
     pub(crate) fn claim_work(&self, handlers: &Handlers, max: usize) -> Result<Claimed> {
         let step = self.step(handlers.here(), self.options.lease);
-        let mut claimed = self.store.write(Commit::Lazy, move |db| {
-            step.run(db, |at| {
+        let (mut claimed, left_open) = self.store.write(Commit::Lazy, move |db| {
+            step.run_finishing(db, |at| {
                 let mut claimed = Claimed::default();
                 for kind in kinds::all() {
                     // A kind may overshoot its room (an exchange batch goes whole).
@@ -176,6 +176,7 @@ impl Core {
                 Ok(claimed)
             })
         })?;
+        crate::queue::delivery::left_open(self, left_open)?;
         self.observe(&std::mem::take(&mut claimed.observed));
         Ok(claimed)
     }
@@ -197,8 +198,8 @@ impl Core {
             return Ok(DispatchReport::default());
         }
         let step = self.step(Here::default(), Duration::ZERO);
-        let recorded = self.store.write(Commit::Durable, move |db| {
-            step.run(db, |at| {
+        let (recorded, left_open) = self.store.write(Commit::Durable, move |db| {
+            step.run_finishing(db, |at| {
                 let mut done = Recorded::default();
                 for WorkResult { outcome, took } in results {
                     outcome.record(at, took, &mut done)?;
@@ -206,6 +207,7 @@ impl Core {
                 Ok(done)
             })
         })?;
+        crate::queue::delivery::left_open(self, left_open)?;
         self.observe(&recorded.observed);
         Ok(recorded.report)
     }

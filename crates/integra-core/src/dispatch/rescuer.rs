@@ -31,8 +31,8 @@ impl Core {
             return Ok(0);
         }
         let step = self.step(Here::default(), Duration::ZERO);
-        let rescued = self.store.write(Commit::Lazy, move |db| {
-            step.run(db, |at| {
+        let (rescued, left_open) = self.store.write(Commit::Lazy, move |db| {
+            step.run_finishing(db, |at| {
                 let mut n = 0;
                 for kind in kinds::all() {
                     for expired in db.expired_leases(kind.leased(), at.now, BATCH)? {
@@ -42,6 +42,7 @@ impl Core {
                 Ok(n)
             })
         })?;
+        crate::queue::delivery::left_open(self, left_open)?;
         if rescued > 0 {
             log::info!("took back {rescued} expired lease(s)");
         }

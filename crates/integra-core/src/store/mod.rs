@@ -169,6 +169,17 @@ impl Store {
         }
     }
 
+    /// Whether transactions of several writers run side by side (PostgreSQL), so that a
+    /// rule about rows other transactions change needs a second look after commit. On
+    /// SQLite one writer at a time commits.
+    pub(crate) fn concurrent_writers(&self) -> bool {
+        match self {
+            Store::Sqlite(_) => false,
+            #[cfg(feature = "postgres")]
+            Store::Postgres(_) => true,
+        }
+    }
+
     /// The SQLite file, when the database is one.
     pub(crate) fn file(&self) -> Option<&Path> {
         match self {

@@ -48,7 +48,17 @@ impl Kind for Delivery {
                 .insert_message_history(id, subscriber, at.now, status, row.attempts, None)?;
             if is_unchanged(at.db, at.config, &row)? {
                 let to = DeliveryStatus::Unchanged;
-                finish_delivery(at.db, row.id, Some(at.owner), to, None, None, at.now)?;
+                let left_open = &mut at.left_open.borrow_mut();
+                finish_delivery(
+                    at.db,
+                    row.id,
+                    Some(at.owner),
+                    to,
+                    None,
+                    None,
+                    at.now,
+                    left_open,
+                )?;
                 claimed.report.unchanged += 1;
                 claimed.observed.push(Observation::Delivered {
                     flow: row.flow,
@@ -80,7 +90,8 @@ impl Kind for Delivery {
                 DeliveryStatus::Dead,
             );
         let note = Some(LEASE_EXPIRED);
-        finish_delivery(at.db, expired.id, None, to, note, next, at.now)
+        let left_open = &mut at.left_open.borrow_mut();
+        finish_delivery(at.db, expired.id, None, to, note, next, at.now, left_open)
     }
 }
 
@@ -226,7 +237,17 @@ fn record(
         }
     };
     let owner = Some(at.owner);
-    if !finish_delivery(at.db, row.id, owner, to, error.as_deref(), next, at.now)? {
+    let left_open = &mut at.left_open.borrow_mut();
+    if !finish_delivery(
+        at.db,
+        row.id,
+        owner,
+        to,
+        error.as_deref(),
+        next,
+        at.now,
+        left_open,
+    )? {
         log::info!(
             target: LOG_TARGET,
             "delivery of message {} to '{}' was taken back before its outcome arrived",

@@ -18,6 +18,7 @@ mod exchange_outbox;
 mod forming;
 mod incoming;
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use super::{Claimed, Handlers, Recorded};
@@ -77,15 +78,29 @@ impl Step {
         db: &Db<'_>,
         f: impl FnOnce(&Context<'_>) -> Result<T>,
     ) -> Result<T> {
+        self.run_finishing(db, f).map(|(value, _)| value)
+    }
+
+    /// Runs `f` like [`Step::run`], a step that may finish deliveries: with the messages
+    /// their final deliveries left open, to look at again once it committed
+    /// ([`left_open`](crate::queue::delivery::left_open)).
+    pub(crate) fn run_finishing<T>(
+        &self,
+        db: &Db<'_>,
+        f: impl FnOnce(&Context<'_>) -> Result<T>,
+    ) -> Result<(T, Vec<i64>)> {
         let config = db.config()?;
-        f(&Context {
+        let at = Context {
             db,
             config: &config,
             here: &self.here,
             owner: &self.owner,
             now: self.now,
             lease_until: self.lease_until,
-        })
+            left_open: RefCell::new(Vec::new()),
+        };
+        let value = f(&at)?;
+        Ok((value, at.left_open.into_inner()))
     }
 }
 
@@ -99,6 +114,8 @@ pub(crate) struct Context<'a> {
     pub(crate) now: Timestamp,
     /// Until when the leases taken or renewed last.
     pub(crate) lease_until: Timestamp,
+    /// Messages the step's final deliveries left open.
+    pub(crate) left_open: RefCell<Vec<i64>>,
 }
 
 /// One kind of work.
