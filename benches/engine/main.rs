@@ -10,8 +10,9 @@
 //! `--dir PATH` (the data directory; default a fresh one under `target/`),
 //! `--only SCENARIO` (runs one scenario and prints its figures, for profiling it:
 //! `end-to-end`, `fan-out`, `batch`, `durable`, `backlog`, `fixed-load`, `idle`,
-//! `validation`; and the steady-state scenarios, which are not part of the default run
-//! and judge goals of their own: `soak`, `size`),
+//! `validation`; and the scenarios that are not part of the default run and judge goals
+//! of their own: `soak`, `size`, and, built with `--features postgres`, `postgres` (the
+//! PostgreSQL store beside a bare insert and a pgmq-style outbox on the same server)),
 //! `--minutes M` (the soak's length; default 15),
 //! `--held N` (messages held in the size scenario; default 1,000,000).
 //!
@@ -19,6 +20,8 @@
 
 mod native;
 mod order;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod primitives;
 mod report;
 mod scenarios;
@@ -57,6 +60,8 @@ struct Sizes {
     idle: Duration,
     native_calls: usize,
     steady: SteadySizes,
+    #[cfg(feature = "postgres")]
+    postgres: postgres::PgSizes,
 }
 
 impl Sizes {
@@ -81,6 +86,13 @@ impl Sizes {
                     held: 5_000,
                     rate_messages: 500,
                 },
+                #[cfg(feature = "postgres")]
+                postgres: postgres::PgSizes {
+                    insert: Duration::from_millis(300),
+                    end_to_end: 200,
+                    backlog: 1_000,
+                    idle: Duration::from_millis(500),
+                },
             }
         } else {
             Sizes {
@@ -101,6 +113,13 @@ impl Sizes {
                     cleanup_every: Duration::from_secs(10),
                     held: 1_000_000,
                     rate_messages: 20_000,
+                },
+                #[cfg(feature = "postgres")]
+                postgres: postgres::PgSizes {
+                    insert: Duration::from_secs(5),
+                    end_to_end: 20_000,
+                    backlog: 100_000,
+                    idle: Duration::from_secs(5),
                 },
             }
         }
@@ -293,6 +312,8 @@ fn run() -> Result<(), BenchError> {
     };
     match args.only.as_deref() {
         Some("soak" | "size") => return steady(&bench, &args, &sizes, &mut machine),
+        #[cfg(feature = "postgres")]
+        Some("postgres") => return on_postgres(&bench, &args, &sizes, &mut machine),
         Some(scenario) => return only(&bench, scenario, &sizes, &raw, args.quick),
         None => {}
     }
@@ -374,6 +395,69 @@ fn write_report(path: &Path, json: &serde_json::Value) -> Result<(), BenchError>
     std::fs::write(path, serde_json::to_string_pretty(json)?)?;
     println!("Written to {}", path.display());
     Ok(())
+}
+
+/// Measures the PostgreSQL store beside its primitives, prints the figures and goals, and
+/// writes them as JSON beside the main report (`postgres.json`).
+#[cfg(feature = "postgres")]
+fn on_postgres(
+    bench: &Bench,
+    args: &Args,
+    sizes: &Sizes,
+    machine: &mut Machine,
+) -> Result<(), BenchError> {
+    let figures = postgres::measure(bench, &sizes.postgres)?;
+    println!("\nPostgreSQL store");
+    let line = |what: &str, t: &scenarios::Throughput| {
+        println!(
+            "  {what:<38} {:>9.0} msg/s  {:>7.1} µs CPU/msg",
+            t.messages_per_s, t.cpu_us_per_message
+        );
+    };
+    println!(
+        "  {:<38} {:>9.0} /s",
+        "bare INSERT per transaction", figures.bare_insert_per_s
+    );
+    println!(
+        "  {:<38} {:>9.0} /s",
+        "Integra register, one per call", figures.register_per_s
+    );
+    line(
+        "outbox (pgmq-style), end to end",
+        &figures.outbox_end_to_end,
+    );
+    line("Integra, end to end", &figures.end_to_end);
+    line(
+        "outbox (pgmq-style), backlog drain",
+        &figures.outbox_backlog,
+    );
+    line("Integra, backlog drain", &figures.backlog);
+    println!(
+        "  {:<38} {:>9.1} wake-ups/s, {} rows written, {:.2} % CPU",
+        "Integra idle",
+        figures.idle.wakeups_per_s,
+        figures.idle_row_changes,
+        figures.idle.cpu_percent
+    );
+    let goals = postgres::goals(&figures);
+    report::print_goals(&goals);
+    machine.load_after = read("/proc/loadavg");
+    print_machine(machine);
+    let name = if args.quick {
+        "postgres-quick.json"
+    } else {
+        "postgres.json"
+    };
+    write_report(
+        &args.json.with_file_name(name),
+        &serde_json::json!({
+            "command": "cargo bench --bench engine --features postgres -- --only postgres",
+            "quick": args.quick,
+            "machine": machine,
+            "figures": figures,
+            "goals": goals,
+        }),
+    )
 }
 
 /// Runs the soak or the size scenario, prints its figures and goals, and writes them as

@@ -237,6 +237,15 @@ impl Bench {
     /// starts and delivers them all; from its start to the last delivery.
     pub fn backlog_drain(&self, messages: u64) -> Result<Throughput, BenchError> {
         let engine = self.engine("backlog", Durability::Normal)?;
+        self.backlog_drain_on(&engine, messages)
+    }
+
+    /// [`Bench::backlog_drain`] on `engine` as it is (its dispatcher stopped).
+    pub fn backlog_drain_on(
+        &self,
+        engine: &Engine,
+        messages: u64,
+    ) -> Result<Throughput, BenchError> {
         let mut left = messages as usize;
         while left > 0 {
             let n = left.min(1000);
@@ -313,22 +322,31 @@ impl Bench {
         engine.start_dispatcher(dispatcher())?;
         std::thread::sleep(Duration::from_secs(1));
         let db = self.dir.join("idle.db");
-        let files = || file_states(&db);
-        let (switches, writes, before, cpu) =
-            (engine_switches(), write_calls(), files(), cpu_time());
+        let before = file_states(&db);
+        let idle = self.watch_idle(time, || file_states(&db) != before)?;
+        engine.stop_dispatcher();
+        Ok(idle)
+    }
+
+    /// Watches this process for `time` while an engine idles: its threads' wake-ups, its
+    /// write calls, its CPU; `changed` tells whether the database changed meanwhile.
+    pub fn watch_idle(
+        &self,
+        time: Duration,
+        changed: impl FnOnce() -> bool,
+    ) -> Result<Idle, BenchError> {
+        let (switches, writes, cpu) = (engine_switches(), write_calls(), cpu_time());
         let start = Instant::now();
         std::thread::sleep(time);
         let elapsed = start.elapsed();
-        let idle = Idle {
+        Ok(Idle {
             seconds: elapsed.as_secs_f64(),
             wakeups_per_s: rate(engine_switches().saturating_sub(switches), elapsed),
             write_calls: write_calls().saturating_sub(writes),
-            files_changed: files() != before,
+            files_changed: changed(),
             cpu_percent: cpu_time().saturating_sub(cpu).as_secs_f64() / elapsed.as_secs_f64()
                 * 100.0,
-        };
-        engine.stop_dispatcher();
-        Ok(idle)
+        })
     }
 }
 

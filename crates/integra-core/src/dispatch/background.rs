@@ -15,10 +15,10 @@
 //!
 //! Every claim and every recording is a write transaction on the one writer the registering
 //! callers use too, so under load they are paced to carry many items each: with items in
-//! flight, the scheduler claims again only once fewer than half its capacity remain, results
-//! not yet recorded counted among them (the workers never run dry, the registrations
-//! meanwhile join one claim, and a process never holds more than its capacity: the most
-//! a crash of it can make be sent twice), and it records
+//! flight, the scheduler claims again only once fewer than half its capacity remain (the
+//! workers never run dry, and the registrations meanwhile join one claim), never past its
+//! capacity with the results not yet recorded counted in (what a process holds is the most a
+//! crash of it can make be sent twice), and it records
 //! results once half its capacity of them have gathered, nothing else is in flight, or the
 //! oldest has waited [`RECORD_DELAY`]. An idle dispatcher that is woken claims at once, so
 //! a lone message goes out without waiting.
@@ -267,11 +267,11 @@ impl Scheduler {
                     }
                     next_renew = now + renew_every;
                 }
-                // Results not yet recorded are still claimed: counted with what is in flight,
-                // what a process holds never passes its capacity (the most a crash of it
-                // sends twice).
+                // Results not yet recorded are still claimed: counted with what is in flight
+                // in the room to claim, what a process holds never passes its capacity (the
+                // most a crash of it sends twice).
                 let held = in_flight + results.len();
-                if (look || now >= next_look) && held < low_water {
+                if (look || now >= next_look) && in_flight < low_water && held < self.capacity {
                     let signalled = look;
                     look = false;
                     // A wake-up means new work: claim at once. A poll reads first, so an idle
@@ -291,7 +291,7 @@ impl Scheduler {
                                     }
                                 }
                                 // A full batch suggests more is due: look again at once.
-                                look = got >= room && in_flight + results.len() < low_water;
+                                look = got >= room && in_flight < low_water;
                                 if got == 0 {
                                     next_look = self.wake_for(now, self.next_due());
                                 }
