@@ -284,7 +284,7 @@ impl StoreError {
             || *code == SqlState::LOCK_NOT_AVAILABLE
         {
             StoreError::Busy { statement }
-        } else if *code == SqlState::DISK_FULL || *code == SqlState::OUT_OF_MEMORY {
+        } else if *code == SqlState::DISK_FULL {
             StoreError::Full {
                 path: database.to_owned(),
                 cause: "the database server has no space left",

@@ -63,10 +63,7 @@ impl Target {
         let mut verify = false;
         let mut ca_file = None;
         let mut kept = Vec::new();
-        for (key, value) in url::Url::parse(url)
-            .map_err(|e| fail(&shown, e.to_string()))?
-            .query_pairs()
-        {
+        for (key, value) in parsed.query_pairs() {
             match &*key {
                 "schema" => schema = value.into_owned(),
                 "sslmode" => {
@@ -96,7 +93,7 @@ impl Target {
         if schema.is_empty() || schema.len() > 63 {
             return Err(fail(&shown, "schema must be 1 to 63 characters".into()));
         }
-        let mut base = url::Url::parse(url).map_err(|e| fail(&shown, e.to_string()))?;
+        let mut base = parsed.clone();
         base.set_query(None);
         if !kept.is_empty() {
             base.query_pairs_mut().extend_pairs(kept);
