@@ -326,3 +326,68 @@ fn two_servers_finishing_the_deliveries_of_one_message_at_once_end_it() {
         .unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
+
+/// A transaction's writes go to the server without waiting for each answer (pipelined):
+/// a write that fails there fails its own call, never the calls that shared its commit.
+#[test]
+fn a_write_the_database_refuses_fails_only_its_own_call_in_a_shared_commit() {
+    let url = fresh_schema();
+    let engine = open(&url);
+    let mut config = http_config("http://127.0.0.1:9", &["a"]);
+    config["flows"][0]["ordering"] = json!("by_key");
+    engine.load_config_json(&config.to_string()).unwrap();
+    // A rule of the database's that Integra does not check itself: a delivery's row is the
+    // last write of a registration, sent ahead with the commit.
+    crate::support::postgres::connect(&url)
+        .batch_execute(
+            "ALTER TABLE delivery ADD CONSTRAINT no_poison \
+             CHECK (ordering_key IS DISTINCT FROM 'poison')",
+        )
+        .unwrap();
+    let threads = 8;
+    let per_thread = 50;
+    let barrier = Arc::new(std::sync::Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (engine, barrier) = (engine.clone(), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                let (mut kept, mut refused) = (0, 0);
+                for i in 0..per_thread {
+                    let poisoned = i % 5 == 4;
+                    let options = RegisterOptions::default().with_ordering_key(if poisoned {
+                        "poison"
+                    } else {
+                        "fine"
+                    });
+                    match engine.register("ORDERS", &json!({"t": t, "i": i}).to_string(), &options)
+                    {
+                        Ok(_) if !poisoned => kept += 1,
+                        Err(e) if poisoned => {
+                            assert!(e.to_string().contains("no_poison"), "{e}");
+                            refused += 1;
+                        }
+                        other => panic!("message {i} of thread {t}: {other:?}"),
+                    }
+                }
+                (kept, refused)
+            })
+        })
+        .collect();
+    let (mut kept, mut refused) = (0, 0);
+    for handle in handles {
+        let (k, r) = handle.join().unwrap();
+        kept += k;
+        refused += r;
+    }
+    assert_eq!(
+        (kept, refused),
+        (threads * per_thread * 4 / 5, threads * per_thread / 5)
+    );
+    let counts = engine.counts().unwrap();
+    assert_eq!(
+        counts.messages.get(&MessageStatus::Dispatched).copied(),
+        Some(kept as u64),
+        "every call that succeeded committed, and no refused one: {counts:?}"
+    );
+}

@@ -87,11 +87,25 @@ impl Wake {
         Wake { tx, rx, announce }
     }
 
+    /// Wakes this process's dispatcher, and announces new work to the other processes.
     pub(crate) fn notify(&self) {
         let _ = self.tx.try_send(());
+        self.announce();
+    }
+
+    /// Announces to the other processes (not this one) that work may have become
+    /// claimable: a finished delivery may free the next one of its ordering key, a formed
+    /// message has deliveries.
+    pub(crate) fn announce(&self) {
         if let Some(announce) = &self.announce {
             let _ = announce.try_send(());
         }
+    }
+
+    /// Whether the other processes on the store announce their new work to this one
+    /// (PostgreSQL), so that polling for it is only a safety net.
+    pub(crate) fn hears_others(&self) -> bool {
+        self.announce.is_some()
     }
 
     pub(crate) fn receiver(&self) -> Receiver<()> {

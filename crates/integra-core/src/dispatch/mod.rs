@@ -200,6 +200,9 @@ impl Core {
         let step = self.step(Here::default(), Duration::ZERO);
         let (recorded, left_open) = self.store.write(Commit::Durable, move |db| {
             step.run_finishing(db, |at| {
+                for WorkResult { outcome, .. } in &results {
+                    outcome.ask(at)?;
+                }
                 let mut done = Recorded::default();
                 for WorkResult { outcome, took } in results {
                     outcome.record(at, took, &mut done)?;
@@ -208,6 +211,7 @@ impl Core {
             })
         })?;
         crate::queue::delivery::left_open(self, left_open)?;
+        self.wake.announce();
         self.observe(&recorded.observed);
         Ok(recorded.report)
     }

@@ -1,65 +1,119 @@
 //! Delivery transitions shared by the dispatcher and the rescuer: leaving InProgress with
-//! its history row, and ending the message when its last delivery finishes.
+//! its history row, and ending the message when its last delivery finishes. The questions
+//! these ask the database (did the delivery move? did its message end?) are sent ahead and
+//! read afterwards, so that a batch's share one round trip on PostgreSQL.
 
 use crate::error::Result;
 use crate::status::{DeliveryStatus, MessageStatus};
-use crate::store::Db;
+use crate::store::{Db, Later};
 use crate::time::Timestamp;
 
-/// Moves a delivery out of InProgress (only while `owner` holds its lease, when given),
-/// writes its history, and ends its message when this was the last pending delivery; a
-/// message a final delivery left open goes into `left_open` (see [`left_open`]). Returns
-/// false when the delivery was not InProgress under that lease.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the transition's columns, and where to note a message left open"
-)]
-pub(crate) fn finish_delivery(
-    db: &Db<'_>,
-    id: i64,
-    owner: Option<&str>,
-    to: DeliveryStatus,
-    error: Option<&str>,
-    next_attempt_at: Option<Timestamp>,
-    now: Timestamp,
-    left_open: &mut Vec<i64>,
-) -> Result<bool> {
-    let Some((message_id, subscriber, attempts)) = db.transition_delivery(
-        id,
-        DeliveryStatus::InProgress,
-        to,
-        owner,
-        error,
-        next_attempt_at,
-        now,
-    )?
-    else {
-        return Ok(false);
-    };
-    db.insert_message_history(
-        message_id,
-        Some(&subscriber),
-        now,
-        to.as_str(),
-        attempts,
-        error,
-    )?;
-    if to.is_final() && !finish_message(db, message_id, now)? {
-        left_open.push(message_id);
-    }
-    Ok(true)
+/// A delivery leaving InProgress: the columns of its transition.
+pub(crate) struct Leaving<'a> {
+    pub(crate) id: i64,
+    /// Only while this owner holds its lease, when given.
+    pub(crate) owner: Option<&'a str>,
+    pub(crate) to: DeliveryStatus,
+    pub(crate) error: Option<&'a str>,
+    pub(crate) next_attempt_at: Option<Timestamp>,
 }
 
-/// Ends a dispatched message whose deliveries have all finished, with its history row.
-/// Returns whether it ended.
-pub(crate) fn finish_message(db: &Db<'_>, message_id: i64, now: Timestamp) -> Result<bool> {
-    let Some((status, attempts)) = db.finish_message(message_id, now)? else {
-        return Ok(false);
-    };
-    let detail = (status == MessageStatus::Undelivered)
-        .then_some("every delivery finished, at least one is dead");
-    db.insert_message_history(message_id, None, now, status.as_str(), attempts, detail)?;
-    Ok(true)
+/// The move of a delivery out of InProgress, sent ahead ([`send_move`]): the moves of a
+/// whole batch share one round trip, and [`Moving::finish`] reads whether each moved.
+pub(crate) struct Moving<'c> {
+    moved: Later<'c, (i64, String, u32)>,
+    to: DeliveryStatus,
+    error: Option<String>,
+}
+
+/// Sends ahead the move of `leaving` out of InProgress.
+pub(crate) fn send_move<'c>(
+    db: &'c Db<'c>,
+    leaving: &Leaving<'_>,
+    now: Timestamp,
+) -> Result<Moving<'c>> {
+    let moved = db.transition_delivery(
+        leaving.id,
+        DeliveryStatus::InProgress,
+        leaving.to,
+        leaving.owner,
+        leaving.error,
+        leaving.next_attempt_at,
+        now,
+    )?;
+    Ok(Moving {
+        moved,
+        to: leaving.to,
+        error: leaving.error.map(str::to_owned),
+    })
+}
+
+impl<'c> Moving<'c> {
+    /// Whether the delivery moved (false: it was not InProgress under that lease). When it
+    /// did, writes its history and, when it was final, sends its message's end ahead into
+    /// `ending`.
+    pub(crate) fn finish(
+        self,
+        db: &'c Db<'c>,
+        now: Timestamp,
+        ending: &mut Ending<'c>,
+    ) -> Result<bool> {
+        let Some((message_id, subscriber, attempts)) = self.moved.take()? else {
+            return Ok(false);
+        };
+        let error = self.error.as_deref();
+        db.insert_message_history(
+            message_id,
+            Some(&subscriber),
+            now,
+            self.to.as_str(),
+            attempts,
+            error,
+        )?;
+        if self.to.is_final() {
+            ending.send(db, message_id, now)?;
+        }
+        Ok(true)
+    }
+}
+
+/// Messages whose final deliveries finished, their ends sent ahead ([`Ending::send`]) and
+/// read together ([`Ending::end`]).
+#[derive(Default)]
+pub(crate) struct Ending<'c> {
+    messages: Vec<(i64, Later<'c, (MessageStatus, u32)>)>,
+}
+
+impl<'c> Ending<'c> {
+    /// Sends ahead the end of dispatched message `message_id`: it ends if all its
+    /// deliveries have finished by then. Sent again for each of its deliveries that
+    /// finishes: the one sent after the last delivery's move ends it.
+    pub(crate) fn send(&mut self, db: &'c Db<'c>, message_id: i64, now: Timestamp) -> Result<()> {
+        self.messages
+            .push((message_id, db.finish_message(message_id, now)?));
+        Ok(())
+    }
+
+    /// Writes the history of the messages that ended; those that none of their ends sent
+    /// ended (left open) go into `left_open` (see [`left_open`]).
+    pub(crate) fn end(self, db: &Db<'_>, now: Timestamp, left_open: &mut Vec<i64>) -> Result<()> {
+        let mut ended_ids = Vec::new();
+        let mut open = Vec::new();
+        for (message_id, ended) in self.messages {
+            let Some((status, attempts)) = ended.take()? else {
+                open.push(message_id);
+                continue;
+            };
+            ended_ids.push(message_id);
+            let detail = (status == MessageStatus::Undelivered)
+                .then_some("every delivery finished, at least one is dead");
+            db.insert_message_history(message_id, None, now, status.as_str(), attempts, detail)?;
+        }
+        open.retain(|id| !ended_ids.contains(id));
+        open.dedup();
+        left_open.extend(open);
+        Ok(())
+    }
 }
 
 /// Messages whose final deliveries left them open, looked at again in a transaction of their
@@ -74,8 +128,10 @@ pub(crate) fn left_open(core: &crate::core::Core, messages: Vec<i64>) -> Result<
     }
     let now = core.now();
     core.store.write(crate::store::Commit::Durable, move |db| {
-        messages
-            .into_iter()
-            .try_for_each(|id| finish_message(db, id, now).map(drop))
+        let mut ending = Ending::default();
+        for id in messages {
+            ending.send(db, id, now)?;
+        }
+        ending.end(db, now, &mut Vec::new())
     })
 }

@@ -25,8 +25,19 @@ pub(crate) trait WriterConnection: Send {
     /// Begins the transaction of a batch; `durable`: whether a job of it must be durable.
     fn begin(&mut self, durable: bool) -> Result<(), StoreError>;
 
-    /// Runs a transaction-control statement (`SAVEPOINT`, `COMMIT`, …) named `statement`.
-    fn control(&self, statement: &'static str, sql: &str) -> Result<(), StoreError>;
+    /// Runs a transaction-control statement (`SAVEPOINT job`, `RELEASE job`, …) named
+    /// `statement`, or queues it for the next round trip (PostgreSQL).
+    fn control(&self, statement: &'static str, sql: &'static str) -> Result<(), StoreError>;
+
+    /// Commits the transaction, with whatever was queued for it.
+    fn commit(&self) -> Result<(), StoreError> {
+        self.control("commit", "COMMIT")
+    }
+
+    /// Rolls the transaction back.
+    fn rollback(&self) -> Result<(), StoreError> {
+        self.control("rollback", "ROLLBACK")
+    }
 
     /// The connection inside the transaction, for the jobs.
     fn tx<'a>(&'a self, config: &'a ConfigCache) -> Tx<'a>;
@@ -203,8 +214,18 @@ fn run_batch<C: WriterConnection>(
             broken = Some(e);
             continue;
         }
-        let (ok, finish) = (job.run)(&db);
-        finishes.push(finish);
+        let (mut ok, finish) = (job.run)(&db);
+        // What the job queued must have succeeded before its savepoint is released: a
+        // statement of it that fails fails the job, not its neighbours.
+        let settled = if single { Ok(()) } else { db.settle() };
+        let failed = match settled {
+            Err(e) if ok => {
+                ok = false;
+                Some(e)
+            }
+            _ => None,
+        };
+        finishes.push((finish, failed));
         all_ok &= ok;
         if !single {
             let undone = if ok {
@@ -224,13 +245,13 @@ fn run_batch<C: WriterConnection>(
             if let Some(cause) = db.full() {
                 space.record(Some(cause));
             }
-            let _ = conn.control("rollback", "ROLLBACK");
-            for finish in finishes {
-                finish(None);
+            let _ = conn.rollback();
+            for (finish, failed) in finishes {
+                finish(failed.as_ref());
             }
             return false;
         }
-        None => conn.control("commit", "COMMIT"),
+        None => conn.commit(),
     };
     let full = match &outcome {
         Err(StoreError::Full { cause, .. }) => Some(*cause),
@@ -239,16 +260,16 @@ fn run_batch<C: WriterConnection>(
     space.record(full);
     match outcome {
         Ok(()) => {
-            for finish in finishes {
-                finish(None);
+            for (finish, failed) in finishes {
+                finish(failed.as_ref());
             }
             true
         }
         Err(e) => {
             if conn.in_transaction() {
-                let _ = conn.control("rollback", "ROLLBACK");
+                let _ = conn.rollback();
             }
-            for finish in finishes {
+            for (finish, _) in finishes {
                 finish(Some(&e));
             }
             false

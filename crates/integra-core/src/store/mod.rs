@@ -55,6 +55,7 @@ pub(crate) use sources::PollStateRow;
 #[cfg(feature = "receiver")]
 pub(crate) use space::SPACE_RECHECK;
 pub use space::StoreSpace;
+pub(crate) use sql::Later;
 
 use config::ConfigStore;
 use counts::CountStore;

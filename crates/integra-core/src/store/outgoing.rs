@@ -1,7 +1,7 @@
 //! Outgoing queue operations: messages, their deliveries, their history, and the hashes of
 //! what was last delivered.
 
-use super::Result;
+use super::{Later, Result};
 use crate::status::{DeliveryStatus, MessageStatus};
 use crate::time::Timestamp;
 
@@ -173,7 +173,8 @@ pub(crate) trait OutgoingStore {
     ) -> Result<()>;
 
     /// Moves a delivery from `from` to `to`; when `owner` is given, only while it still holds
-    /// the lease. Returns (message row id, subscriber, attempts) when it moved.
+    /// the lease. Answers (message row id, subscriber, attempts) when it moved; the answer
+    /// may come with the transaction's next round trip ([`Later`]).
     #[expect(
         clippy::too_many_arguments,
         reason = "one parameter per column the statement sets"
@@ -187,10 +188,11 @@ pub(crate) trait OutgoingStore {
         error: Option<&str>,
         next_attempt_at: Option<Timestamp>,
         now: Timestamp,
-    ) -> Result<Option<(i64, String, u32)>>;
+    ) -> Result<Later<'_, (i64, String, u32)>>;
 
-    /// Ends a dispatched message whose deliveries have all finished; returns its new status.
-    fn finish_message(&self, id: i64, now: Timestamp) -> Result<Option<(MessageStatus, u32)>>;
+    /// Ends a dispatched message whose deliveries have all finished; answers its new status
+    /// and attempts, possibly with the next round trip ([`Later`]).
+    fn finish_message(&self, id: i64, now: Timestamp) -> Result<Later<'_, (MessageStatus, u32)>>;
 
     /// When the earliest delivery to one of `subscribers` falls due.
     fn next_delivery_due(&self, subscribers: &[&str]) -> Result<Option<Timestamp>>;

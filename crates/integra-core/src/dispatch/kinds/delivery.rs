@@ -11,7 +11,7 @@ use crate::core::Core;
 use crate::dispatch::Recorded;
 use crate::error::Result;
 use crate::metrics::events::Observation;
-use crate::queue::delivery::finish_delivery;
+use crate::queue::delivery::Leaving;
 use crate::status::DeliveryStatus;
 use crate::store::{ClaimedDeliveryRow, Db, Expired, Leased};
 use crate::time::Timestamp;
@@ -48,17 +48,13 @@ impl Kind for Delivery {
                 .insert_message_history(id, subscriber, at.now, status, row.attempts, None)?;
             if is_unchanged(at.db, at.config, &row)? {
                 let to = DeliveryStatus::Unchanged;
-                let left_open = &mut at.left_open.borrow_mut();
-                finish_delivery(
-                    at.db,
-                    row.id,
-                    Some(at.owner),
+                at.finish_delivery(&Leaving {
+                    id: row.id,
+                    owner: Some(at.owner),
                     to,
-                    None,
-                    None,
-                    at.now,
-                    left_open,
-                )?;
+                    error: None,
+                    next_attempt_at: None,
+                })?;
                 claimed.report.unchanged += 1;
                 claimed.observed.push(Observation::Delivered {
                     flow: row.flow,
@@ -89,9 +85,13 @@ impl Kind for Delivery {
                 DeliveryStatus::SendError,
                 DeliveryStatus::Dead,
             );
-        let note = Some(LEASE_EXPIRED);
-        let left_open = &mut at.left_open.borrow_mut();
-        finish_delivery(at.db, expired.id, None, to, note, next, at.now, left_open)
+        at.finish_delivery(&Leaving {
+            id: expired.id,
+            owner: None,
+            to,
+            error: Some(LEASE_EXPIRED),
+            next_attempt_at: next,
+        })
     }
 }
 
@@ -164,6 +164,21 @@ impl Work for Deliveries {
 struct Delivered(Vec<(ClaimedDeliveryRow, Result<(), SendFailure>)>);
 
 impl Done for Delivered {
+    /// Sends ahead the move of every delivery of the batch.
+    fn ask(&self, at: &Context<'_>) -> Result<()> {
+        for (row, outcome) in &self.0 {
+            let (to, error, next_attempt_at) = decide(at, row, outcome);
+            at.ask_move(&Leaving {
+                id: row.id,
+                owner: Some(at.owner),
+                to,
+                error: error.as_deref(),
+                next_attempt_at,
+            })?;
+        }
+        Ok(())
+    }
+
     fn record(
         self: Box<Self>,
         at: &Context<'_>,
@@ -208,19 +223,17 @@ fn is_unchanged(db: &Db<'_>, config: &ConfigSnapshot, row: &ClaimedDeliveryRow) 
     Ok(db.delivered_hash(&row.flow, &row.subscriber, key)?.as_ref() == Some(hash))
 }
 
-/// Records how one delivery went: Sent (remembering what was delivered for the object),
-/// SendError with its next attempt, or Dead.
-fn record(
+/// Where a delivery goes after `outcome`: Sent, SendError with its next attempt, or Dead;
+/// with the error.
+fn decide(
     at: &Context<'_>,
     row: &ClaimedDeliveryRow,
-    outcome: Result<(), SendFailure>,
-    took: Duration,
-    done: &mut Recorded,
-) -> Result<()> {
-    let (to, error, next) = match outcome {
+    outcome: &Result<(), SendFailure>,
+) -> (DeliveryStatus, Option<String>, Option<Timestamp>) {
+    match outcome {
         Ok(()) => (DeliveryStatus::Sent, None, None),
         Err(failure) if failure.kind == FailureKind::Unsendable => {
-            (DeliveryStatus::Dead, Some(failure.message), None)
+            (DeliveryStatus::Dead, Some(failure.message.clone()), None)
         }
         Err(failure) => {
             let (to, next) = at
@@ -233,21 +246,29 @@ fn record(
                     DeliveryStatus::SendError,
                     DeliveryStatus::Dead,
                 );
-            (to, Some(failure.message), next)
+            (to, Some(failure.message.clone()), next)
         }
-    };
-    let owner = Some(at.owner);
-    let left_open = &mut at.left_open.borrow_mut();
-    if !finish_delivery(
-        at.db,
-        row.id,
-        owner,
+    }
+}
+
+/// Records how one delivery went (its move asked ahead by [`Delivered::ask`]): Sent
+/// (remembering what was delivered for the object), SendError with its next attempt, or
+/// Dead.
+fn record(
+    at: &Context<'_>,
+    row: &ClaimedDeliveryRow,
+    outcome: Result<(), SendFailure>,
+    took: Duration,
+    done: &mut Recorded,
+) -> Result<()> {
+    let (to, error, next_attempt_at) = decide(at, row, &outcome);
+    if !at.finish_delivery(&Leaving {
+        id: row.id,
+        owner: Some(at.owner),
         to,
-        error.as_deref(),
-        next,
-        at.now,
-        left_open,
-    )? {
+        error: error.as_deref(),
+        next_attempt_at,
+    })? {
         log::info!(
             target: LOG_TARGET,
             "delivery of message {} to '{}' was taken back before its outcome arrived",

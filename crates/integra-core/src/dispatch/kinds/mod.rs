@@ -19,12 +19,14 @@ mod forming;
 mod incoming;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use super::{Claimed, Handlers, Recorded};
 use crate::config::ConfigSnapshot;
 use crate::core::Core;
 use crate::error::Result;
+use crate::queue::delivery::{Ending, Leaving, Moving, send_move};
 use crate::store::{Db, Expired, Leased};
 use crate::time::Timestamp;
 
@@ -97,10 +99,13 @@ impl Step {
             owner: &self.owner,
             now: self.now,
             lease_until: self.lease_until,
-            left_open: RefCell::new(Vec::new()),
+            moving: RefCell::new(HashMap::new()),
+            ending: RefCell::new(Ending::default()),
         };
         let value = f(&at)?;
-        Ok((value, at.left_open.into_inner()))
+        let mut left_open = Vec::new();
+        at.ending.into_inner().end(db, self.now, &mut left_open)?;
+        Ok((value, left_open))
     }
 }
 
@@ -114,8 +119,34 @@ pub(crate) struct Context<'a> {
     pub(crate) now: Timestamp,
     /// Until when the leases taken or renewed last.
     pub(crate) lease_until: Timestamp,
-    /// Messages the step's final deliveries left open.
-    pub(crate) left_open: RefCell<Vec<i64>>,
+    /// Moves of deliveries out of InProgress sent ahead ([`Done::ask`]), by delivery id.
+    moving: RefCell<HashMap<i64, Moving<'a>>>,
+    /// The messages whose final deliveries the step finished, their ends sent ahead: read
+    /// when the step is done, those left open returned by [`Step::run_finishing`].
+    ending: RefCell<Ending<'a>>,
+}
+
+impl Context<'_> {
+    /// Sends ahead the move of a delivery out of InProgress, for
+    /// [`finish_delivery`](Self::finish_delivery) to read.
+    pub(crate) fn ask_move(&self, leaving: &Leaving<'_>) -> Result<()> {
+        let moving = send_move(self.db, leaving, self.now)?;
+        self.moving.borrow_mut().insert(leaving.id, moving);
+        Ok(())
+    }
+
+    /// Moves a delivery out of InProgress (its move sent ahead by
+    /// [`ask_move`](Self::ask_move), or now), writes its history, and ends its message when
+    /// this was its last pending delivery. False when the delivery was not InProgress
+    /// under that lease.
+    pub(crate) fn finish_delivery(&self, leaving: &Leaving<'_>) -> Result<bool> {
+        let asked = self.moving.borrow_mut().remove(&leaving.id);
+        let moving = match asked {
+            Some(moving) => moving,
+            None => send_move(self.db, leaving, self.now)?,
+        };
+        moving.finish(self.db, self.now, &mut self.ending.borrow_mut())
+    }
 }
 
 /// One kind of work.
@@ -152,6 +183,13 @@ pub(crate) trait Work: Send {
 
 /// A done item's outcome, to be recorded with its batch.
 pub(crate) trait Done: Send {
+    /// Sends ahead what recording will ask the database, so that a batch's questions share
+    /// one round trip (PostgreSQL); called for every outcome of the batch before any is
+    /// recorded.
+    fn ask(&self, _at: &Context<'_>) -> Result<()> {
+        Ok(())
+    }
+
     /// Records the outcome (the work took `took`) in the batch's durable write.
     fn record(self: Box<Self>, at: &Context<'_>, took: Duration, done: &mut Recorded)
     -> Result<()>;

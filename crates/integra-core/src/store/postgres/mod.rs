@@ -6,7 +6,11 @@
 //!
 //! * **Connections.** Each engine keeps one writer connection, a few idle readers, and
 //!   opens more readers when needed. A lost connection is opened again for the next
-//!   transaction; the one in flight failed with [`StoreError::Unavailable`].
+//!   transaction; the one in flight failed with [`StoreError::Unavailable`] (unless none of
+//!   its statements had reached the server: then it starts over on the new connection).
+//! * **Pipelining** ([`session`]): a transaction's statements whose answers nobody waits
+//!   for go with the next one whose answer is needed, in one round trip; a registration is
+//!   three, the record of a batch of deliveries four.
 //! * **One writer per process, with group commit**, as on SQLite ([`GroupCommit`]), with at
 //!   most 64 jobs (savepoints) per transaction. Transactions of different processes run
 //!   side by side; every claim locks the rows it takes with `FOR UPDATE SKIP LOCKED`, so
@@ -57,14 +61,6 @@ pub(crate) struct Store {
     signals: OnceLock<signals::Signals>,
 }
 
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("database", &self.shown)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Store {
     /// Connects to the database at `url`, creating and migrating Integra's schema if needed.
     ///
@@ -76,10 +72,9 @@ impl Store {
         let mut client = target.connect()?;
         migrate::migrate(&mut client, &target)?;
         drop(client);
-        let shard = fastrand::u8(..SHARDS);
-        let session = Session::connect(&target, shard)?;
+        let session = Session::connect(&target, fastrand::u8(..SHARDS))?;
         Ok(Store {
-            writer: GroupCommit::new(WriterSession::new(target.clone(), session, shard)),
+            writer: GroupCommit::new(WriterSession::new(session)),
             readers: Mutex::new(Vec::new()),
             config: ConfigCache::new(options.secrets_key.clone()),
             clock: clock::DatabaseClock::default(),
@@ -131,25 +126,22 @@ impl Store {
         result
     }
 
-    /// An idle read connection on which `first` (a `BEGIN`, a query) succeeded: one from
-    /// the pool, or a new one. A pooled connection the server ended while it was idle fails
-    /// `first`; it is dropped, and the next one tried.
-    fn reader(&self, first: &str) -> Result<Session> {
-        loop {
-            let pooled = self
-                .readers
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop();
-            let Some(session) = pooled else {
-                let session = Session::connect(&self.target, 0)?;
-                session.control("begin_read", first)?;
-                return Ok(session);
-            };
-            if session.control("begin_read", first).is_ok() {
-                return Ok(session);
-            }
-        }
+    /// A read connection with transaction `begin` queued: an idle one from the pool, or a
+    /// new one. A pooled connection the server ended while it was idle is opened again when
+    /// the transaction's first round trip finds it lost (nothing of it had reached the
+    /// server yet).
+    fn reader(&self, begin: &'static str) -> Result<Session> {
+        let pooled = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let session = match pooled {
+            Some(session) => session,
+            None => Session::connect(&self.target, 0)?,
+        };
+        session.begin(begin)?;
+        Ok(session)
     }
 
     /// Keeps `session` for the next reader, unless enough are kept.

@@ -1,30 +1,288 @@
 //! One PostgreSQL connection of the store ([`Session`]): its statements prepared once,
-//! [`Value`]s bound to whatever type PostgreSQL inferred for each parameter, rows read as
-//! [`Column`]s, and errors told apart (lost connection, conflicts to retry, full disk).
+//! statements whose outcome nobody waits for sent together with the next one somebody does
+//! (pipelined: a transaction's writes cost one round trip, not one each), [`Value`]s bound to
+//! whatever type PostgreSQL inferred for each parameter, rows read as [`Column`]s, and
+//! errors told apart (lost connection, conflicts to retry, full disk).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::error::Error as StdError;
-use std::path::PathBuf;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll};
 
 use bytes::BytesMut;
-use postgres::error::SqlState;
-use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, Statement};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{AsyncMessage, Client, NoTls, Statement};
 
 use super::target::Target;
 use crate::store::sql::{Column, Row, Value};
 use crate::store::{BackendError, Result, StoreError};
 
-/// One connection, with its prepared statements.
+/// Polls the connection: what the server sends besides answers (notices, the end of the
+/// connection).
+type Messages = Box<
+    dyn FnMut(
+            &mut Context<'_>,
+        ) -> Poll<Option<std::result::Result<AsyncMessage, tokio_postgres::Error>>>
+        + Send,
+>;
+
+/// A live connection: the client, the runtime of its own that drives it, and the
+/// connection's messages, polled while a call waits (that is what moves the connection).
+struct Link {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    messages: Messages,
+}
+
+/// How to poll `connection`.
+fn messages<S, T>(mut connection: tokio_postgres::Connection<S, T>) -> Messages
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    Box::new(move |cx| connection.poll_message(cx))
+}
+
+impl Link {
+    /// Connects to `target` and runs the session's settings.
+    fn open(target: &Target, shard: u8) -> Result<Link> {
+        let unavailable = |reason: String| StoreError::Unavailable {
+            database: target.shown.clone(),
+            reason: crate::limits::elided(&reason).to_string(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| unavailable(format!("cannot start the client's runtime: {e}")))?;
+        let connected = match &target.tls {
+            Some(tls) => runtime
+                .block_on(target.config.connect(tls.clone()))
+                .map(|(client, connection)| (client, messages(connection))),
+            None => runtime
+                .block_on(target.config.connect(NoTls))
+                .map(|(client, connection)| (client, messages(connection))),
+        };
+        let (client, messages) = connected.map_err(|e| unavailable(with_causes(&e)))?;
+        let mut link = Link {
+            runtime,
+            client,
+            messages,
+        };
+        let settings = setup(target, shard);
+        let Link {
+            runtime,
+            client,
+            messages,
+        } = &mut link;
+        drive(runtime, messages, &target.shown, async {
+            client
+                .batch_execute(&settings)
+                .await
+                .map_err(|e| StoreError::postgres(&target.shown, "session_setup", &e))
+        })?;
+        Ok(link)
+    }
+}
+
+/// Runs `call` to its end on `runtime`, moving the connection (`messages`) meanwhile; a
+/// connection that ends first fails it.
+fn drive<T>(
+    runtime: &tokio::runtime::Runtime,
+    messages: &mut Messages,
+    database: &Path,
+    call: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let mut call = pin!(call);
+    runtime.block_on(std::future::poll_fn(|cx| {
+        loop {
+            match messages(cx) {
+                Poll::Ready(Some(Ok(AsyncMessage::Notice(notice)))) => {
+                    log::info!("PostgreSQL: {}", crate::limits::elided(notice.message()));
+                }
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(e))) => {
+                    return Poll::Ready(Err(StoreError::Unavailable {
+                        database: database.to_owned(),
+                        reason: crate::limits::elided(&with_causes(&e)).to_string(),
+                    }));
+                }
+                Poll::Ready(None) => {
+                    return match call.as_mut().poll(cx) {
+                        Poll::Pending => Poll::Ready(Err(StoreError::Unavailable {
+                            database: database.to_owned(),
+                            reason: "the connection was closed".to_owned(),
+                        })),
+                        done => done,
+                    };
+                }
+                Poll::Pending => break,
+            }
+        }
+        call.as_mut().poll(cx)
+    }))
+}
+
+/// A parameter kept until its statement is sent.
+enum Param {
+    Null,
+    Int(i64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl Param {
+    fn value(&self) -> Value<'_> {
+        match self {
+            Param::Null => Value::Null,
+            Param::Int(v) => Value::Int(*v),
+            Param::Text(v) => Value::Text(v),
+            Param::Blob(v) => Value::Blob(v),
+        }
+    }
+}
+
+impl From<&Value<'_>> for Param {
+    fn from(v: &Value<'_>) -> Self {
+        match *v {
+            Value::Null => Param::Null,
+            Value::Int(v) => Param::Int(v),
+            Value::Text(v) => Param::Text(v.to_owned()),
+            Value::Blob(v) => Param::Blob(v.to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Param {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.value().fmt(f)
+    }
+}
+
+impl ToSql for Param {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        self.value().to_sql(ty, out)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// One statement of a round trip.
+struct Step {
+    /// Its name: what its errors name.
+    name: &'static str,
+    what: What,
+    /// Where its rows are kept until read, for a query sent ahead ([`Session::query_later`]).
+    ticket: Option<u64>,
+}
+
+enum What {
+    /// Transaction control (`BEGIN`, `SAVEPOINT job`, `COMMIT`, …): simple protocol.
+    Control(&'static str),
+    /// A prepared statement; `rows`: whether its rows are wanted, or only how many it changed.
+    Statement {
+        text: &'static str,
+        params: Vec<Param>,
+        rows: bool,
+    },
+}
+
+/// A statement on its way: written to the connection when first polled.
+type Call<'a> = Pin<Box<dyn Future<Output = Result<Reply>> + 'a>>;
+
+/// What the last statement of a round trip answered.
+enum Reply {
+    Done,
+    Changed(u64),
+    Rows(Vec<tokio_postgres::Row>),
+}
+
+impl Step {
+    fn statement(name: &'static str, text: &'static str, params: &[Value<'_>], rows: bool) -> Step {
+        Step {
+            name,
+            what: What::Statement {
+                text,
+                params: params.iter().map(Param::from).collect(),
+                rows,
+            },
+            ticket: None,
+        }
+    }
+
+    fn control(name: &'static str, sql: &'static str) -> Step {
+        Step {
+            name,
+            what: What::Control(sql),
+            ticket: None,
+        }
+    }
+
+    /// Whether it begins a transaction.
+    fn begins(&self) -> bool {
+        matches!(self.what, What::Control(sql) if sql.starts_with("BEGIN"))
+    }
+
+    /// Whether it commits one.
+    fn commits(&self) -> bool {
+        matches!(self.what, What::Control(sql) if sql.starts_with("COMMIT"))
+    }
+
+    /// Its call on `client` (`statement`: its prepared statement).
+    fn call<'a>(
+        &'a self,
+        client: &'a Client,
+        statement: Option<&'a Statement>,
+        database: &'a Path,
+    ) -> Call<'a> {
+        let failed = move |e: tokio_postgres::Error| StoreError::postgres(database, self.name, &e);
+        Box::pin(async move {
+            match (&self.what, statement) {
+                (What::Control(sql), _) => client.batch_execute(sql).await.map(|()| Reply::Done),
+                (What::Statement { params, rows, .. }, Some(statement)) => {
+                    let bound: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+                    if *rows {
+                        client.query(statement, &bound).await.map(Reply::Rows)
+                    } else {
+                        client.execute(statement, &bound).await.map(Reply::Changed)
+                    }
+                }
+                (What::Statement { .. }, None) => Ok(Reply::Done),
+            }
+            .map_err(failed)
+        })
+    }
+}
+
+/// One connection, with its prepared statements and the statements queued for its next
+/// round trip.
 ///
 /// The client drives its connection with a runtime of its own, which cannot run on a thread
 /// of another tokio runtime (the receiver's, the brokers'): called from one, a session does
 /// its work, and drops its client, on a short-lived thread of its own.
 pub(crate) struct Session {
-    /// The client; `None` only while the session is dropped.
-    client: RefCell<Option<Client>>,
+    target: Target,
+    shard: u8,
+    /// The connection; `None` once lost beyond repair or while the session is dropped.
+    link: RefCell<Option<Link>>,
     statements: RefCell<HashMap<&'static str, Statement>>,
+    /// Statements whose outcome nobody waits for yet: sent with the next round trip.
+    queued: RefCell<Vec<Step>>,
+    /// The rows of queries sent ahead, by ticket, until read.
+    answers: RefCell<HashMap<u64, Vec<tokio_postgres::Row>>>,
+    /// The latest ticket given.
+    tickets: Cell<u64>,
     /// Whether a transaction is open.
     in_transaction: Cell<bool>,
     /// The database, as errors name it.
@@ -47,13 +305,15 @@ impl Session {
     /// # Errors
     /// [`StoreError::Unavailable`] when the server cannot be reached.
     pub(crate) fn connect(target: &Target, shard: u8) -> Result<Session> {
-        let mut client = target.connect()?;
-        client
-            .batch_execute(&setup(target, shard))
-            .map_err(|e| StoreError::postgres(&target.shown, "session_setup", &e))?;
+        let link = Link::open(target, shard)?;
         Ok(Session {
-            client: RefCell::new(Some(client)),
+            target: target.clone(),
+            shard,
+            link: RefCell::new(Some(link)),
             statements: RefCell::new(HashMap::new()),
+            queued: RefCell::new(Vec::new()),
+            answers: RefCell::new(HashMap::new()),
+            tickets: Cell::new(0),
             in_transaction: Cell::new(false),
             shown: target.shown.clone(),
         })
@@ -61,28 +321,36 @@ impl Session {
 
     /// Whether the connection was lost.
     pub(crate) fn is_closed(&self) -> bool {
-        self.client.borrow().as_ref().is_none_or(Client::is_closed)
+        self.link
+            .borrow()
+            .as_ref()
+            .is_none_or(|link| link.client.is_closed())
     }
 
-    /// Runs `f` on the client (on a thread of its own when called from a tokio runtime's
-    /// thread); its error as the failure of statement `statement`.
-    fn run<T: Send>(
-        &self,
-        statement: &'static str,
-        f: impl FnOnce(&mut Client) -> std::result::Result<T, postgres::Error> + Send,
-    ) -> Result<T> {
-        let mut slot = self.client.borrow_mut();
-        let Some(client) = slot.as_mut() else {
+    /// Opens the connection again (its prepared statements are gone with the old one).
+    fn reconnect(&self) -> Result<()> {
+        self.statements.borrow_mut().clear();
+        let old = self.link.borrow_mut().take();
+        drop_link(old);
+        *self.link.borrow_mut() = Some(Link::open(&self.target, self.shard)?);
+        Ok(())
+    }
+
+    /// Runs `f` on the connection (on a thread of its own when called from a tokio
+    /// runtime's thread).
+    fn run<T: Send>(&self, f: impl FnOnce(&mut Link) -> Result<T> + Send) -> Result<T> {
+        let mut slot = self.link.borrow_mut();
+        let Some(link) = slot.as_mut() else {
             return Err(StoreError::Unavailable {
                 database: self.shown.clone(),
                 reason: "the connection is closed".to_owned(),
             });
         };
-        let outcome = if tokio::runtime::Handle::try_current().is_ok() {
+        if tokio::runtime::Handle::try_current().is_ok() {
             std::thread::scope(|scope| {
                 std::thread::Builder::new()
                     .name("integra-postgres".into())
-                    .spawn_scoped(scope, || f(client))
+                    .spawn_scoped(scope, || f(link))
                     .map(|thread| thread.join())
             })
             .map_err(|e| StoreError::Unavailable {
@@ -91,9 +359,8 @@ impl Session {
             })?
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         } else {
-            f(client)
-        };
-        outcome.map_err(|e| StoreError::postgres(&self.shown, statement, &e))
+            f(link)
+        }
     }
 
     /// Whether a transaction is open.
@@ -101,16 +368,114 @@ impl Session {
         self.in_transaction.get()
     }
 
-    /// Runs transaction-control statements (`BEGIN`, `SAVEPOINT job`, `COMMIT`, …) named
-    /// `statement`, in one round trip.
-    pub(crate) fn control(&self, statement: &'static str, sql: &str) -> Result<()> {
-        let upper = sql.trim_start().as_bytes();
-        if upper.starts_with(b"BEGIN") {
+    /// Queues `BEGIN …` (`sql`): it reaches the server with the transaction's first
+    /// statement that waits for an answer. A connection found lost is opened again first.
+    pub(crate) fn begin(&self, sql: &'static str) -> Result<()> {
+        if self.is_closed() {
+            self.reconnect()?;
+        }
+        self.answers.borrow_mut().clear();
+        self.queue("begin", sql);
+        Ok(())
+    }
+
+    /// Queues transaction-control statement `sql` (`SAVEPOINT job`, `RELEASE job`, …) named
+    /// `statement` for the next round trip.
+    pub(crate) fn queue(&self, statement: &'static str, sql: &'static str) {
+        if sql.starts_with("BEGIN") {
             self.in_transaction.set(true);
-        } else if upper.starts_with(b"COMMIT") || upper == b"ROLLBACK" {
+        }
+        self.queued.borrow_mut().push(Step::control(statement, sql));
+    }
+
+    /// Runs transaction-control statement `sql` (`BEGIN`, `COMMIT`, …) named `statement`,
+    /// with whatever is queued, now.
+    pub(crate) fn control(&self, statement: &'static str, sql: &'static str) -> Result<()> {
+        let step = Step::control(statement, sql);
+        if step.begins() {
+            self.in_transaction.set(true);
+        } else if step.commits() {
             self.in_transaction.set(false);
         }
-        self.run(statement, |client| client.batch_execute(sql))
+        self.round_trip(Some(step)).map(drop)
+    }
+
+    /// Rolls the open transaction back; what was queued for it is dropped unsent, and a
+    /// transaction none of whose statements reached the server needs no `ROLLBACK` at all.
+    pub(crate) fn rollback(&self) -> Result<()> {
+        let queued = std::mem::take(&mut *self.queued.borrow_mut());
+        self.answers.borrow_mut().clear();
+        self.in_transaction.set(false);
+        if queued.first().is_some_and(Step::begins) {
+            return Ok(());
+        }
+        self.round_trip(Some(Step::control("rollback", "ROLLBACK")))
+            .map(drop)
+    }
+
+    /// Sends what is queued and waits for its outcome.
+    pub(crate) fn settle(&self) -> Result<()> {
+        self.round_trip(None).map(drop)
+    }
+
+    /// Sends what is queued, then `last`, in one round trip, and returns `last`'s answer (or
+    /// the first error). A transaction none of whose statements had reached the server, and
+    /// whose `COMMIT` is not among them, starts over on a new connection when this one turns
+    /// out lost: nothing of it was done (the server rolls back what a lost connection left
+    /// open).
+    fn round_trip(&self, last: Option<Step>) -> Result<Reply> {
+        let mut steps = std::mem::take(&mut *self.queued.borrow_mut());
+        steps.extend(last);
+        if steps.is_empty() {
+            return Ok(Reply::Done);
+        }
+        let restartable = steps[0].begins() && !steps.iter().any(Step::commits);
+        let mut replies = match self.send(&steps) {
+            Err(StoreError::Unavailable { .. }) if restartable => {
+                self.reconnect()?;
+                self.send(&steps)
+            }
+            Err(e @ StoreError::Unavailable { .. }) => {
+                // Lost: the next transaction opens it again.
+                drop_link(self.link.borrow_mut().take());
+                Err(e)
+            }
+            done => done,
+        }?;
+        for (step, reply) in steps.iter().zip(replies.iter_mut()) {
+            if let (Some(ticket), Reply::Rows(rows)) = (step.ticket, reply) {
+                self.answers
+                    .borrow_mut()
+                    .insert(ticket, std::mem::take(rows));
+            }
+        }
+        Ok(replies.pop().unwrap_or(Reply::Done))
+    }
+
+    /// Sends `steps` in one round trip: every statement is written before the first answer
+    /// is awaited, and the server answers them in order.
+    fn send(&self, steps: &[Step]) -> Result<Vec<Reply>> {
+        let statements = steps
+            .iter()
+            .map(|step| match step.what {
+                What::Statement { text, .. } => self.prepared(step.name, text).map(Some),
+                What::Control(_) => Ok(None),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let database = &self.shown;
+        self.run(|link| {
+            let Link {
+                runtime,
+                client,
+                messages,
+            } = link;
+            let calls = steps
+                .iter()
+                .zip(&statements)
+                .map(|(step, statement)| step.call(client, statement.as_ref(), database))
+                .collect();
+            drive(runtime, messages, database, in_order(calls))
+        })
     }
 
     /// Statement `name`, prepared on first use.
@@ -118,64 +483,163 @@ impl Session {
         if let Some(statement) = self.statements.borrow().get(name) {
             return Ok(statement.clone());
         }
-        let statement = self.run(name, |client| client.prepare(text))?;
+        let database = &self.shown;
+        let statement = self.run(|link| {
+            let Link {
+                runtime,
+                client,
+                messages,
+            } = link;
+            drive(runtime, messages, database, async {
+                client
+                    .prepare(text)
+                    .await
+                    .map_err(|e| StoreError::postgres(database, name, &e))
+            })
+        })?;
         self.statements.borrow_mut().insert(name, statement.clone());
         Ok(statement)
     }
 
-    /// Runs statement `name` (`text`), returning the number of rows it changed.
+    /// Runs statement `name` (`text`) now, returning the number of rows it changed.
     pub(crate) fn execute(
         &self,
         name: &'static str,
-        text: &str,
+        text: &'static str,
         params: &[Value<'_>],
     ) -> Result<usize> {
         if text.is_empty() {
             return Ok(0);
         }
-        let statement = self.prepared(name, text)?;
-        let bound: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as _).collect();
-        let changed = self.run(name, |client| client.execute(&statement, &bound))?;
-        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+        match self.round_trip(Some(Step::statement(name, text, params, false)))? {
+            Reply::Changed(n) => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+            _ => Ok(0),
+        }
+    }
+
+    /// Runs statement `name` (`text`), whose outcome nobody waits for: inside a
+    /// transaction it goes with the next round trip, and fails that one if it fails.
+    pub(crate) fn write(
+        &self,
+        name: &'static str,
+        text: &'static str,
+        params: &[Value<'_>],
+    ) -> Result<()> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        if !self.in_transaction.get() {
+            return self.execute(name, text, params).map(drop);
+        }
+        self.queued
+            .borrow_mut()
+            .push(Step::statement(name, text, params, false));
+        Ok(())
+    }
+
+    /// Sends query `name` (`text`) ahead, inside a transaction: it goes with the next round
+    /// trip, and [`answer`](Self::answer) reads its rows by the ticket returned.
+    pub(crate) fn query_later(
+        &self,
+        name: &'static str,
+        text: &'static str,
+        params: &[Value<'_>],
+    ) -> u64 {
+        let ticket = self.tickets.get() + 1;
+        self.tickets.set(ticket);
+        let mut step = Step::statement(name, text, params, true);
+        step.ticket = Some(ticket);
+        self.queued.borrow_mut().push(step);
+        ticket
+    }
+
+    /// The rows of the query sent ahead with `ticket` (waiting for its round trip if it
+    /// has not happened yet); `None` once read, or when its round trip failed.
+    pub(crate) fn answer(&self, ticket: u64) -> Result<Option<Vec<tokio_postgres::Row>>> {
+        let waiting = self
+            .queued
+            .borrow()
+            .iter()
+            .any(|s| s.ticket == Some(ticket));
+        if waiting {
+            self.settle()?;
+        }
+        Ok(self.answers.borrow_mut().remove(&ticket))
     }
 
     /// Runs query `name` (`text`), handing each row to `each`.
     pub(crate) fn query(
         &self,
         name: &'static str,
-        text: &str,
+        text: &'static str,
         params: &[Value<'_>],
         each: &mut dyn FnMut(&Row<'_>) -> Result<()>,
     ) -> Result<()> {
         if text.is_empty() {
             return Ok(());
         }
-        let statement = self.prepared(name, text)?;
-        let bound: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as _).collect();
-        let rows = self.run(name, |client| client.query(&statement, &bound))?;
-        for row in &rows {
-            each(&Row::Postgres(row))?;
+        if let Reply::Rows(rows) =
+            self.round_trip(Some(Step::statement(name, text, params, true)))?
+        {
+            for row in &rows {
+                each(&Row::Postgres(row))?;
+            }
         }
         Ok(())
     }
 }
 
+/// The answers of `calls`, or the first error: each call is polled first (which writes it
+/// to the connection) in the order given, so the server runs them in that order.
+async fn in_order(mut calls: Vec<Call<'_>>) -> Result<Vec<Reply>> {
+    let mut replies: Vec<Option<Reply>> = calls.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        for (call, reply) in calls.iter_mut().zip(replies.iter_mut()) {
+            if reply.is_none() {
+                match call.as_mut().poll(cx) {
+                    Poll::Ready(Ok(answer)) => *reply = Some(answer),
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {}
+                }
+            }
+        }
+        if replies.iter().all(Option::is_some) {
+            Poll::Ready(Ok(replies.iter_mut().filter_map(Option::take).collect()))
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+/// Drops `link` (closing the client runs its runtime: not on a thread of another one).
+fn drop_link(link: Option<Link>) {
+    if let Some(link) = link
+        && tokio::runtime::Handle::try_current().is_ok()
+    {
+        let _ = std::thread::Builder::new()
+            .name("integra-postgres-close".into())
+            .spawn(move || drop(link));
+    }
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
-        // Closing the client runs its runtime: not on a thread of another one.
-        if let Some(client) = self.client.get_mut().take()
-            && tokio::runtime::Handle::try_current().is_ok()
-        {
-            let _ = std::thread::Builder::new()
-                .name("integra-postgres-close".into())
-                .spawn(move || drop(client));
-        }
+        drop_link(self.link.get_mut().take());
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("database", &self.shown)
+            .finish_non_exhaustive()
     }
 }
 
 /// Column `index` of a PostgreSQL row.
 pub(crate) fn column(
-    row: &postgres::Row,
+    row: &tokio_postgres::Row,
     index: usize,
 ) -> std::result::Result<Column<'_>, BackendError> {
     let Some(ty) = row.columns().get(index).map(|c| c.type_().clone()) else {
@@ -262,7 +726,7 @@ impl StoreError {
     pub(crate) fn postgres(
         database: &std::path::Path,
         statement: &'static str,
-        e: &postgres::Error,
+        e: &tokio_postgres::Error,
     ) -> Self {
         let Some(db) = e.as_db_error() else {
             let reason = crate::limits::elided(&with_causes(e)).to_string();

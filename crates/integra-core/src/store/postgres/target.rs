@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use postgres::config::SslMode;
+use tokio_postgres::config::SslMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::store::StoreError;
@@ -27,7 +27,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A PostgreSQL database to connect to.
 #[derive(Clone)]
 pub(crate) struct Target {
-    pub(crate) config: postgres::Config,
+    pub(crate) config: tokio_postgres::Config,
     /// TLS, unless `sslmode=disable`.
     pub(crate) tls: Option<MakeRustlsConnect>,
     /// The schema of Integra's tables.
@@ -98,7 +98,7 @@ impl Target {
         if !kept.is_empty() {
             base.query_pairs_mut().extend_pairs(kept);
         }
-        let mut config = postgres::Config::from_str(base.as_str())
+        let mut config = tokio_postgres::Config::from_str(base.as_str())
             .map_err(|e| fail(&shown, format!("not a PostgreSQL URL: {e}")))?;
         config.ssl_mode(sslmode);
         if config.get_connect_timeout().is_none() {
@@ -135,9 +135,10 @@ impl Target {
     /// # Errors
     /// [`StoreError::Unavailable`] when the server cannot be reached or refuses.
     pub(crate) fn connect(&self) -> Result<postgres::Client, StoreError> {
+        let config = postgres::Config::from(self.config.clone());
         let connected = match &self.tls {
-            Some(tls) => self.config.connect(tls.clone()),
-            None => self.config.connect(postgres::NoTls),
+            Some(tls) => config.connect(tls.clone()),
+            None => config.connect(postgres::NoTls),
         };
         connected.map_err(|e| StoreError::Unavailable {
             database: self.shown.clone(),

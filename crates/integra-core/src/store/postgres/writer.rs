@@ -1,29 +1,24 @@
 //! The PostgreSQL writer: the one connection per process that every write goes through,
-//! with group commit ([`GroupCommit`]). A lost connection is opened again before the next
-//! batch; the batch that was in flight when it was lost failed with
-//! [`StoreError::Unavailable`], its outcome unknown only if the loss came during `COMMIT`.
+//! with group commit ([`GroupCommit`]). A transaction's statements are pipelined (see
+//! [`Session`]): a registration is two round trips. A lost connection is opened again for
+//! the next batch (or for the batch whose first round trip found it lost); a batch that had
+//! reached the server when the connection was lost failed with [`StoreError::Unavailable`],
+//! its outcome unknown only if the loss came during `COMMIT`.
 
 use super::session::Session;
-use super::target::Target;
 use crate::store::group_commit::WriterConnection;
 use crate::store::sql::{Conn, Tx};
 use crate::store::{ConfigCache, StoreError};
 
-/// The write connection, and how to open it again.
+/// The write connection.
 pub(super) struct WriterSession {
-    target: Target,
     session: Session,
-    shard: u8,
 }
 
 impl WriterSession {
-    /// The writer on `session`, counting its changes in `shard`.
-    pub(super) fn new(target: Target, session: Session, shard: u8) -> Self {
-        WriterSession {
-            target,
-            session,
-            shard,
-        }
+    /// The writer on `session`.
+    pub(super) fn new(session: Session) -> Self {
+        WriterSession { session }
     }
 }
 
@@ -32,34 +27,34 @@ impl WriterConnection for WriterSession {
     /// subtransactions (one savepoint per job).
     const MAX_BATCH: usize = 64;
 
+    /// Queues the `BEGIN`: it reaches the server with the first statement that waits for an
+    /// answer, and a connection lost while idle is opened again for it.
     fn begin(&mut self, durable: bool) -> Result<(), StoreError> {
-        if self.session.is_closed() {
-            self.session = Session::connect(&self.target, self.shard)?;
-        }
         // Claims and lease renewals lose nothing but repeated work if a crash takes them:
         // they need not wait for the WAL flush.
-        let begin = if durable {
+        self.session.begin(if durable {
             "BEGIN"
         } else {
             "BEGIN; SET LOCAL synchronous_commit TO OFF"
-        };
-        match self.session.control("begin", begin) {
-            // The connection was lost while idle (the server restarted, an administrator
-            // ended it): nothing was sent yet, so a new one can begin in its place.
-            Err(StoreError::Unavailable { .. }) => {
-                self.session = Session::connect(&self.target, self.shard)?;
-                self.session.control("begin", begin)
-            }
-            done => done,
-        }
+        })
     }
 
-    fn control(&self, statement: &'static str, sql: &str) -> Result<(), StoreError> {
-        self.session.control(statement, sql)
+    /// Queued for the next round trip.
+    fn control(&self, statement: &'static str, sql: &'static str) -> Result<(), StoreError> {
+        self.session.queue(statement, sql);
+        Ok(())
+    }
+
+    fn commit(&self) -> Result<(), StoreError> {
+        self.session.control("commit", "COMMIT")
+    }
+
+    fn rollback(&self) -> Result<(), StoreError> {
+        self.session.rollback()
     }
 
     fn tx<'a>(&'a self, config: &'a ConfigCache) -> Tx<'a> {
-        Tx::new(Conn::Postgres(&self.session), config, &self.target.shown)
+        Tx::new(Conn::Postgres(&self.session), config, &self.session.shown)
     }
 
     fn in_transaction(&self) -> bool {

@@ -75,7 +75,7 @@ impl Tx<'_> {
                 code: code.to_owned(),
                 reason: e.to_string(),
             })?;
-            self.execute(
+            self.write(
                 sql!(insert_config_object),
                 params![kind, code, position, &body],
             )?;
@@ -153,7 +153,7 @@ impl ConfigStore for Tx<'_> {
             None => config,
         };
         self.serialize("config", "", "")?;
-        self.execute(sql!(delete_config_objects), &[])?;
+        self.write(sql!(delete_config_objects), &[])?;
         self.insert_objects(ENDPOINT, &config.endpoints, |e| &e.code)?;
         self.insert_objects(SUBSCRIBER, &config.subscribers, |s| &s.code)?;
         self.insert_objects(FLOW, &config.flows, |f| &f.code)?;

@@ -51,7 +51,7 @@ impl Tx<'_> {
 
 impl ExchangeStore for Tx<'_> {
     fn exchange_self(&self, code: &str, name: &str) -> Result<(String, String)> {
-        self.execute(sql!(insert_exchange_self), params![code, name])?;
+        self.write(sql!(insert_exchange_self), params![code, name])?;
         Ok(self
             .stored_exchange_self()?
             .unwrap_or_else(|| (code.to_owned(), name.to_owned())))
@@ -64,7 +64,7 @@ impl ExchangeStore for Tx<'_> {
     }
 
     fn upsert_exchange_endpoint(&self, e: &EndpointRow, now: Timestamp) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(upsert_exchange_endpoint),
             params![
                 &e.code,
@@ -109,7 +109,7 @@ impl ExchangeStore for Tx<'_> {
         channel: &str,
         recipient: &str,
     ) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(insert_exchange_recipient),
             params![kind.as_str(), channel, recipient],
         )?;
@@ -129,7 +129,7 @@ impl ExchangeStore for Tx<'_> {
     }
 
     fn clear_exchange_recipients(&self, kind: RecipientKind, channel: &str) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(delete_exchange_recipients),
             params![kind.as_str(), channel],
         )?;
@@ -146,7 +146,7 @@ impl ExchangeStore for Tx<'_> {
 
     fn insert_outbox(&self, m: &NewOutbox<'_>, now: Timestamp) -> Result<()> {
         self.serialize("outbox", "", m.recipient)?;
-        self.execute(
+        self.write(
             sql!(insert_outbox),
             params![
                 m.uuid,
@@ -229,7 +229,7 @@ impl ExchangeStore for Tx<'_> {
     }
 
     fn mark_outbox_done(&self, uuid: &str, recipient: &str, now: Timestamp) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(mark_outbox_done),
             params![uuid, recipient, now.as_millis()],
         )?;

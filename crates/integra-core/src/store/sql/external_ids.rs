@@ -19,7 +19,7 @@ impl ExternalIdStore for Tx<'_> {
         {
             return Ok(Err(ExternalIdConflict { taken_by: owner }));
         }
-        self.execute(
+        self.write(
             sql!(upsert_external_id),
             params![system, object_type, local_key, external_id, now.as_millis()],
         )?;

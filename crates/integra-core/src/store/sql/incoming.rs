@@ -126,7 +126,7 @@ impl IncomingStore for Tx<'_> {
         attempt: u32,
         detail: Option<&str>,
     ) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(insert_incoming_history),
             params![id, at.as_millis(), status.as_str(), attempt, detail],
         )?;

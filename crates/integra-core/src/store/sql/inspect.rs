@@ -184,14 +184,14 @@ impl InspectStore for Tx<'_> {
 
     fn delete_messages(&self, ids: &[i64]) -> Result<usize> {
         let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned());
-        self.execute(sql!(delete_messages_history), params![&ids])?;
-        self.execute(sql!(delete_messages_deliveries), params![&ids])?;
+        self.write(sql!(delete_messages_history), params![&ids])?;
+        self.write(sql!(delete_messages_deliveries), params![&ids])?;
         self.execute(sql!(delete_messages), params![&ids])
     }
 
     fn delete_incoming(&self, ids: &[i64]) -> Result<usize> {
         let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned());
-        self.execute(sql!(delete_incoming_history), params![&ids])?;
+        self.write(sql!(delete_incoming_history), params![&ids])?;
         self.execute(sql!(delete_incoming), params![&ids])
     }
 }

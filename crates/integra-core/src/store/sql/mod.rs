@@ -19,6 +19,7 @@ mod external_ids;
 mod incoming;
 mod inspect;
 mod integrity;
+mod later;
 mod maintenance;
 mod named_leases;
 mod outgoing;
@@ -34,6 +35,7 @@ use super::{Result, StoreError};
 use crate::secrets::SecretsKey;
 use crate::store::ConfigCache;
 
+pub(crate) use later::Later;
 pub(crate) use schema::expand;
 pub(crate) use value::{Column, Row, RowError, Value, status_column};
 
@@ -158,6 +160,31 @@ impl<'c> Tx<'c> {
         done.map_err(|e| self.noted(e))
     }
 
+    /// Runs a statement whose outcome nobody waits for (how many rows it changed): on
+    /// PostgreSQL it goes with the transaction's next round trip, and fails that one if it
+    /// fails.
+    pub(crate) fn write(&self, sql: Sql, params: &[Value<'_>]) -> Result<()> {
+        let done = match self.conn {
+            Conn::Sqlite(conn) => {
+                crate::store::sqlite::execute(conn, self.database, sql.name, sql.sqlite, params)
+                    .map(drop)
+            }
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(session) => session.write(sql.name, sql.postgres, params),
+        };
+        done.map_err(|e| self.noted(e))
+    }
+
+    /// Waits for what [`write`](Self::write) sent ahead to be done (PostgreSQL: one round
+    /// trip; SQLite runs every statement at once).
+    pub(crate) fn settle(&self) -> Result<()> {
+        match self.conn {
+            Conn::Sqlite(_) => Ok(()),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(session) => session.settle().map_err(|e| self.noted(e)),
+        }
+    }
+
     /// Runs a query, handing each row to `each` until it fails; the rows read before a
     /// failure stay handed.
     fn each_row(
@@ -244,11 +271,10 @@ impl<'c> Tx<'c> {
     /// single writer does for every write, PostgreSQL needs for writes whose order or
     /// uniqueness other processes rely on.
     pub(crate) fn serialize(&self, kind: &str, scope: &str, key: &str) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(lock_ordering_key, postgres only),
             params![kind, scope, key],
         )
-        .map(drop)
     }
 
     /// The database's clock now (PostgreSQL's; see `store/postgres/clock.rs`).

@@ -22,7 +22,7 @@ impl NamedLeaseStore for Tx<'_> {
     }
 
     fn release_named_lease(&self, name: &str, owner: &str) -> Result<()> {
-        self.execute(sql!(release_named_lease), params![name, owner])?;
+        self.write(sql!(release_named_lease), params![name, owner])?;
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! The implementation of [`OutgoingStore`].
 
+use super::{Later, Row, RowError, json_list, params, sql, status_column};
 use super::{Result, Tx};
-use super::{Row, RowError, json_list, params, sql, status_column};
 use crate::status::{DeliveryStatus, MessageStatus};
 use crate::store::outgoing::{
     ClaimedDeliveryRow, ClaimedFormingRow, MessageState, NewDelivery, NewMessage, OutgoingStore,
@@ -61,7 +61,7 @@ impl OutgoingStore for Tx<'_> {
     }
 
     fn insert_delivery(&self, d: &NewDelivery<'_>) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(insert_delivery),
             params![
                 d.message_id,
@@ -85,7 +85,7 @@ impl OutgoingStore for Tx<'_> {
         attempt: u32,
         detail: Option<&str>,
     ) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(insert_message_history),
             params![
                 message_id,
@@ -132,7 +132,7 @@ impl OutgoingStore for Tx<'_> {
     }
 
     fn bump_forming_attempts(&self, id: i64) -> Result<()> {
-        self.execute(sql!(bump_forming_attempts), params![id])?;
+        self.write(sql!(bump_forming_attempts), params![id])?;
         Ok(())
     }
 
@@ -248,7 +248,7 @@ impl OutgoingStore for Tx<'_> {
         hash: &[u8],
         now: Timestamp,
     ) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(upsert_delivered_hash),
             params![flow, subscriber, object_key, hash, now.as_millis()],
         )?;
@@ -264,8 +264,8 @@ impl OutgoingStore for Tx<'_> {
         error: Option<&str>,
         next_attempt_at: Option<Timestamp>,
         now: Timestamp,
-    ) -> Result<Option<(i64, String, u32)>> {
-        self.row(
+    ) -> Result<Later<'_, (i64, String, u32)>> {
+        self.row_later(
             sql!(transition_delivery),
             params![
                 id,
@@ -280,8 +280,8 @@ impl OutgoingStore for Tx<'_> {
         )
     }
 
-    fn finish_message(&self, id: i64, now: Timestamp) -> Result<Option<(MessageStatus, u32)>> {
-        self.row(sql!(finish_message), params![id, now.as_millis()], |r| {
+    fn finish_message(&self, id: i64, now: Timestamp) -> Result<Later<'_, (MessageStatus, u32)>> {
+        self.row_later(sql!(finish_message), params![id, now.as_millis()], |r| {
             Ok((status_column(r, 0)?, r.get(1)?))
         })
     }

@@ -21,7 +21,7 @@ impl SchemaCopyStore for Tx<'_> {
     }
 
     fn store_schema_copy(&self, code: &str, copy: &SchemaCopy) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(upsert_schema_copy),
             params![
                 code,
@@ -37,7 +37,7 @@ impl SchemaCopyStore for Tx<'_> {
     }
 
     fn extend_schema_copy(&self, code: &str, until: Timestamp, error: Option<&str>) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(extend_schema_copy),
             params![code, until.as_millis(), error],
         )?;

@@ -24,7 +24,7 @@ impl SourceStore for Tx<'_> {
     }
 
     fn release_source_lease(&self, flow: &str, owner: &str, now: Timestamp) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(release_source_lease),
             params![flow, owner, now.as_millis()],
         )?;
@@ -38,7 +38,7 @@ impl SourceStore for Tx<'_> {
         error: Option<&str>,
         now: Timestamp,
     ) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(set_source_error),
             params![flow, owner, error, now.as_millis()],
         )?;
@@ -97,7 +97,7 @@ impl SourceStore for Tx<'_> {
 
     #[cfg(feature = "http")]
     fn save_poll_state(&self, flow: &str, state: &PollStateRow, now: Timestamp) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(upsert_poll_state),
             params![
                 flow,
@@ -119,7 +119,7 @@ impl SourceStore for Tx<'_> {
         payload: &str,
         now: Timestamp,
     ) -> Result<()> {
-        self.execute(
+        self.write(
             sql!(insert_rejection),
             params![flow, source, message_id, reason, payload, now.as_millis()],
         )?;

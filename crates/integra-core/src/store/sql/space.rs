@@ -26,7 +26,7 @@ impl SpaceStore for Tx<'_> {
 
     #[cfg(feature = "receiver")]
     fn probe_write(&self) -> Result<()> {
-        self.execute(sql!(probe_write), &[])?;
+        self.write(sql!(probe_write), &[])?;
         Ok(())
     }
 }

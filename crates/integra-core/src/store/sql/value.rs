@@ -135,7 +135,7 @@ pub(crate) enum Row<'r> {
     Sqlite(&'r rusqlite::Row<'r>),
     /// A row of PostgreSQL.
     #[cfg(feature = "postgres")]
-    Postgres(&'r postgres::Row),
+    Postgres(&'r tokio_postgres::Row),
 }
 
 impl Row<'_> {
@@ -179,6 +179,10 @@ pub(crate) enum RowError {
         /// What it holds.
         found: &'static str,
     },
+    /// A query sent ahead got no answer: an earlier statement of its round trip failed.
+    #[cfg(feature = "postgres")]
+    #[error("no answer came: an earlier statement of its transaction failed")]
+    Unanswered,
     /// A statement that always returns a row returned none.
     #[error("the statement returned no row")]
     Missing,

@@ -228,7 +228,7 @@ impl WriterConnection for WriterConn {
         self.control("begin", "BEGIN IMMEDIATE")
     }
 
-    fn control(&self, statement: &'static str, sql: &str) -> Result<(), StoreError> {
+    fn control(&self, statement: &'static str, sql: &'static str) -> Result<(), StoreError> {
         run_control(&self.conn, sql).map_err(|e| StoreError::sql(&self.path, statement, e))
     }
 
