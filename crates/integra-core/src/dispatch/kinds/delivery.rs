@@ -167,14 +167,8 @@ impl Done for Delivered {
     /// Sends ahead the move of every delivery of the batch.
     fn ask(&self, at: &Context<'_>) -> Result<()> {
         for (row, outcome) in &self.0 {
-            let (to, error, next_attempt_at) = decide(at, row, outcome);
-            at.ask_move(&Leaving {
-                id: row.id,
-                owner: Some(at.owner),
-                to,
-                error: error.as_deref(),
-                next_attempt_at,
-            })?;
+            let decided = decide(at, row, outcome);
+            at.ask_move(&leaving(at.owner, row, &decided))?;
         }
         Ok(())
     }
@@ -223,13 +217,16 @@ fn is_unchanged(db: &Db<'_>, config: &ConfigSnapshot, row: &ClaimedDeliveryRow) 
     Ok(db.delivered_hash(&row.flow, &row.subscriber, key)?.as_ref() == Some(hash))
 }
 
-/// Where a delivery goes after `outcome`: Sent, SendError with its next attempt, or Dead;
-/// with the error.
+/// Where a delivery goes after its outcome: its new status (Sent, SendError, Dead), the
+/// error, and the next attempt.
+type Decided = (DeliveryStatus, Option<String>, Option<Timestamp>);
+
+/// Where a delivery goes after `outcome`.
 fn decide(
     at: &Context<'_>,
     row: &ClaimedDeliveryRow,
     outcome: &Result<(), SendFailure>,
-) -> (DeliveryStatus, Option<String>, Option<Timestamp>) {
+) -> Decided {
     match outcome {
         Ok(()) => (DeliveryStatus::Sent, None, None),
         Err(failure) if failure.kind == FailureKind::Unsendable => {
@@ -251,6 +248,18 @@ fn decide(
     }
 }
 
+/// The move of `row` out of InProgress, as `decided`, while `owner` holds its lease.
+fn leaving<'a>(owner: &'a str, row: &ClaimedDeliveryRow, decided: &'a Decided) -> Leaving<'a> {
+    let (to, error, next_attempt_at) = decided;
+    Leaving {
+        id: row.id,
+        owner: Some(owner),
+        to: *to,
+        error: error.as_deref(),
+        next_attempt_at: *next_attempt_at,
+    }
+}
+
 /// Records how one delivery went (its move asked ahead by [`Delivered::ask`]): Sent
 /// (remembering what was delivered for the object), SendError with its next attempt, or
 /// Dead.
@@ -261,14 +270,8 @@ fn record(
     took: Duration,
     done: &mut Recorded,
 ) -> Result<()> {
-    let (to, error, next_attempt_at) = decide(at, row, &outcome);
-    if !at.finish_delivery(&Leaving {
-        id: row.id,
-        owner: Some(at.owner),
-        to,
-        error: error.as_deref(),
-        next_attempt_at,
-    })? {
+    let decided = decide(at, row, &outcome);
+    if !at.finish_delivery(&leaving(at.owner, row, &decided))? {
         log::info!(
             target: LOG_TARGET,
             "delivery of message {} to '{}' was taken back before its outcome arrived",
@@ -283,6 +286,7 @@ fn record(
         row.subscriber.as_str(),
         row.uuid.as_str(),
     );
+    let (to, error, _) = decided;
     let error = error.as_deref().unwrap_or_default();
     let report = &mut done.report;
     match to {
