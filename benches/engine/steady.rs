@@ -22,7 +22,7 @@ use integra::{Durability, Engine, RegisterOptions};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::report::{Goal, at_least, at_most};
+use crate::report::{Goal, at_most, ratio_at_least};
 use crate::scenarios::{Bench, BenchError, ONE, OTHER, PATIENCE};
 use crate::stats::{Latencies, rate};
 
@@ -576,24 +576,20 @@ pub fn soak_goals(s: &Soak) -> Vec<Goal> {
 /// The size scenario's goals.
 pub fn size_goals(z: &Size) -> Vec<Goal> {
     vec![
-        at_least(
+        ratio_at_least(
             "Z1",
             format!("register with {} held ÷ with none", z.held),
-            format!(
-                "{:.0} ÷ {:.0} msg/s",
-                z.register_held_per_s, z.register_empty_per_s
-            ),
-            z.register_held_per_s / z.register_empty_per_s,
+            z.register_held_per_s,
+            z.register_empty_per_s,
+            " msg/s",
             0.9,
         ),
-        at_least(
+        ratio_at_least(
             "Z2",
             format!("end to end with {} held ÷ with none", z.held),
-            format!(
-                "{:.0} ÷ {:.0} msg/s",
-                z.end_to_end_held_per_s, z.end_to_end_empty_per_s
-            ),
-            z.end_to_end_held_per_s / z.end_to_end_empty_per_s,
+            z.end_to_end_held_per_s,
+            z.end_to_end_empty_per_s,
+            " msg/s",
             0.9,
         ),
         at_most(

@@ -34,6 +34,9 @@ use crossbeam_channel::{Receiver, Sender, select};
 
 use super::kinds::Work;
 use super::{Handlers, WorkResult};
+use crate::core::Core;
+use crate::error::{Error, Result};
+use crate::time::Timestamp;
 
 /// Longest a finished item's outcome waits to be recorded with others.
 const RECORD_DELAY: Duration = Duration::from_millis(5);
@@ -41,9 +44,6 @@ const RECORD_DELAY: Duration = Duration::from_millis(5);
 /// How many times less often a dispatcher polls where the other processes announce their
 /// work ([`DispatcherOptions::poll_interval`]): 2 s at the default interval.
 const SAFETY_NET_POLLS: u32 = 8;
-use crate::core::Core;
-use crate::error::{Error, Result};
-use crate::time::Timestamp;
 
 /// How the background dispatcher runs.
 #[derive(Clone, Debug)]

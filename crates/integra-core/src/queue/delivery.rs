@@ -110,6 +110,7 @@ impl<'c> Ending<'c> {
             db.insert_message_history(message_id, None, now, status.as_str(), attempts, detail)?;
         }
         open.retain(|id| !ended_ids.contains(id));
+        open.sort_unstable();
         open.dedup();
         left_open.extend(open);
         Ok(())

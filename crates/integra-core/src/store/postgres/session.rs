@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
 
@@ -50,14 +50,11 @@ where
 impl Link {
     /// Connects to `target` and runs the session's settings.
     fn open(target: &Target, shard: u8) -> Result<Link> {
-        let unavailable = |reason: String| StoreError::Unavailable {
-            database: target.shown.clone(),
-            reason: crate::limits::elided(&reason).to_string(),
-        };
+        let unavailable = |reason: &str| StoreError::unavailable(&target.shown, reason);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| unavailable(format!("cannot start the client's runtime: {e}")))?;
+            .map_err(|e| unavailable(&format!("cannot start the client's runtime: {e}")))?;
         let connected = match &target.tls {
             Some(tls) => runtime
                 .block_on(target.config.connect(tls.clone()))
@@ -66,25 +63,38 @@ impl Link {
                 .block_on(target.config.connect(NoTls))
                 .map(|(client, connection)| (client, messages(connection))),
         };
-        let (client, messages) = connected.map_err(|e| unavailable(with_causes(&e)))?;
+        let (client, messages) = connected.map_err(|e| unavailable(&with_causes(&e)))?;
         let mut link = Link {
             runtime,
             client,
             messages,
         };
         let settings = setup(target, shard);
-        let Link {
-            runtime,
-            client,
-            messages,
-        } = &mut link;
-        drive(runtime, messages, &target.shown, async {
+        link.drive(&target.shown, |client| async move {
             client
                 .batch_execute(&settings)
                 .await
                 .map_err(|e| StoreError::postgres(&target.shown, "session_setup", &e))
         })?;
         Ok(link)
+    }
+
+    /// Runs the call `call` makes on the client to its end, moving the connection
+    /// meanwhile; a connection that ends first fails it.
+    fn drive<'a, T, F>(
+        &'a mut self,
+        database: &Path,
+        call: impl FnOnce(&'a Client) -> F,
+    ) -> Result<T>
+    where
+        F: Future<Output = Result<T>> + 'a,
+    {
+        let Link {
+            runtime,
+            client,
+            messages,
+        } = self;
+        drive(runtime, messages, database, call(client))
     }
 }
 
@@ -105,17 +115,14 @@ fn drive<T>(
                 }
                 Poll::Ready(Some(Ok(_))) => {}
                 Poll::Ready(Some(Err(e))) => {
-                    return Poll::Ready(Err(StoreError::Unavailable {
-                        database: database.to_owned(),
-                        reason: crate::limits::elided(&with_causes(&e)).to_string(),
-                    }));
+                    return Poll::Ready(Err(StoreError::unavailable(database, &with_causes(&e))));
                 }
                 Poll::Ready(None) => {
                     return match call.as_mut().poll(cx) {
-                        Poll::Pending => Poll::Ready(Err(StoreError::Unavailable {
-                            database: database.to_owned(),
-                            reason: "the connection was closed".to_owned(),
-                        })),
+                        Poll::Pending => Poll::Ready(Err(StoreError::unavailable(
+                            database,
+                            "the connection was closed",
+                        ))),
                         done => done,
                     };
                 }
@@ -201,7 +208,7 @@ enum What {
 /// A statement on its way: written to the connection when first polled.
 type Call<'a> = Pin<Box<dyn Future<Output = Result<Reply>> + 'a>>;
 
-/// What the last statement of a round trip answered.
+/// What a statement of a round trip answered.
 enum Reply {
     Done,
     Changed(u64),
@@ -285,8 +292,6 @@ pub(crate) struct Session {
     tickets: Cell<u64>,
     /// Whether a transaction is open.
     in_transaction: Cell<bool>,
-    /// The database, as errors name it.
-    pub(crate) shown: PathBuf,
 }
 
 /// Connection settings every session runs first: Integra's schema, the counts' shard of
@@ -315,8 +320,12 @@ impl Session {
             answers: RefCell::new(HashMap::new()),
             tickets: Cell::new(0),
             in_transaction: Cell::new(false),
-            shown: target.shown.clone(),
         })
+    }
+
+    /// The database, as errors name it.
+    pub(crate) fn shown(&self) -> &Path {
+        &self.target.shown
     }
 
     /// Whether the connection was lost.
@@ -341,10 +350,10 @@ impl Session {
     fn run<T: Send>(&self, f: impl FnOnce(&mut Link) -> Result<T> + Send) -> Result<T> {
         let mut slot = self.link.borrow_mut();
         let Some(link) = slot.as_mut() else {
-            return Err(StoreError::Unavailable {
-                database: self.shown.clone(),
-                reason: "the connection is closed".to_owned(),
-            });
+            return Err(StoreError::unavailable(
+                self.shown(),
+                "the connection is closed",
+            ));
         };
         if tokio::runtime::Handle::try_current().is_ok() {
             std::thread::scope(|scope| {
@@ -353,9 +362,11 @@ impl Session {
                     .spawn_scoped(scope, || f(link))
                     .map(|thread| thread.join())
             })
-            .map_err(|e| StoreError::Unavailable {
-                database: self.shown.clone(),
-                reason: format!("cannot start a thread for the call: {e}"),
+            .map_err(|e| {
+                StoreError::unavailable(
+                    self.shown(),
+                    &format!("cannot start a thread for the call: {e}"),
+                )
             })?
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         } else {
@@ -382,22 +393,26 @@ impl Session {
     /// Queues transaction-control statement `sql` (`SAVEPOINT job`, `RELEASE job`, …) named
     /// `statement` for the next round trip.
     pub(crate) fn queue(&self, statement: &'static str, sql: &'static str) {
-        if sql.starts_with("BEGIN") {
-            self.in_transaction.set(true);
-        }
-        self.queued.borrow_mut().push(Step::control(statement, sql));
+        let step = self.controlling(statement, sql);
+        self.queued.borrow_mut().push(step);
     }
 
     /// Runs transaction-control statement `sql` (`BEGIN`, `COMMIT`, …) named `statement`,
     /// with whatever is queued, now.
     pub(crate) fn control(&self, statement: &'static str, sql: &'static str) -> Result<()> {
+        let step = self.controlling(statement, sql);
+        self.round_trip(Some(step)).map(drop)
+    }
+
+    /// The step of control statement `sql`, the transaction noted open or closed by it.
+    fn controlling(&self, statement: &'static str, sql: &'static str) -> Step {
         let step = Step::control(statement, sql);
         if step.begins() {
             self.in_transaction.set(true);
         } else if step.commits() {
             self.in_transaction.set(false);
         }
-        self.round_trip(Some(step)).map(drop)
+        step
     }
 
     /// Rolls the open transaction back; what was queued for it is dropped unsent, and a
@@ -462,19 +477,16 @@ impl Session {
                 What::Control(_) => Ok(None),
             })
             .collect::<Result<Vec<_>>>()?;
-        let database = &self.shown;
+        let database = self.shown();
         self.run(|link| {
-            let Link {
-                runtime,
-                client,
-                messages,
-            } = link;
-            let calls = steps
-                .iter()
-                .zip(&statements)
-                .map(|(step, statement)| step.call(client, statement.as_ref(), database))
-                .collect();
-            drive(runtime, messages, database, in_order(calls))
+            link.drive(database, |client| {
+                let calls = steps
+                    .iter()
+                    .zip(&statements)
+                    .map(|(step, statement)| step.call(client, statement.as_ref(), database))
+                    .collect();
+                in_order(calls)
+            })
         })
     }
 
@@ -483,14 +495,9 @@ impl Session {
         if let Some(statement) = self.statements.borrow().get(name) {
             return Ok(statement.clone());
         }
-        let database = &self.shown;
+        let database = self.shown();
         let statement = self.run(|link| {
-            let Link {
-                runtime,
-                client,
-                messages,
-            } = link;
-            drive(runtime, messages, database, async {
+            link.drive(database, |client| async move {
                 client
                     .prepare(text)
                     .await
@@ -556,11 +563,12 @@ impl Session {
     /// The rows of the query sent ahead with `ticket` (waiting for its round trip if it
     /// has not happened yet); `None` once read, or when its round trip failed.
     pub(crate) fn answer(&self, ticket: u64) -> Result<Option<Vec<tokio_postgres::Row>>> {
-        let waiting = self
-            .queued
-            .borrow()
-            .iter()
-            .any(|s| s.ticket == Some(ticket));
+        let waiting = !self.answers.borrow().contains_key(&ticket)
+            && self
+                .queued
+                .borrow()
+                .iter()
+                .any(|s| s.ticket == Some(ticket));
         if waiting {
             self.settle()?;
         }
@@ -632,7 +640,7 @@ impl Drop for Session {
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
-            .field("database", &self.shown)
+            .field("database", &self.shown())
             .finish_non_exhaustive()
     }
 }
@@ -721,24 +729,30 @@ impl ToSql for Value<'_> {
 }
 
 impl StoreError {
+    /// The database shown as `database` cannot be reached, for `reason` (cut to a bounded
+    /// length).
+    pub(crate) fn unavailable(database: &Path, reason: &str) -> Self {
+        StoreError::Unavailable {
+            database: database.to_owned(),
+            reason: crate::limits::elided(reason).to_string(),
+        }
+    }
+
     /// The error of statement `statement` on the database shown as `database`: a lost
     /// connection, a conflict worth retrying and a full disk told apart from the rest.
     pub(crate) fn postgres(
-        database: &std::path::Path,
+        database: &Path,
         statement: &'static str,
         e: &tokio_postgres::Error,
     ) -> Self {
         let Some(db) = e.as_db_error() else {
-            let reason = crate::limits::elided(&with_causes(e)).to_string();
+            let reason = with_causes(e);
             return if e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()) {
-                StoreError::Unavailable {
-                    database: database.to_owned(),
-                    reason,
-                }
+                StoreError::unavailable(database, &reason)
             } else {
                 StoreError::Sql {
                     statement,
-                    source: Box::new(PostgresError(reason)),
+                    source: Box::new(PostgresError(crate::limits::elided(&reason).to_string())),
                 }
             };
         };
@@ -758,10 +772,7 @@ impl StoreError {
                 path: database.to_owned(),
             }
         } else if code.code().starts_with("08") || code.code().starts_with("57") {
-            StoreError::Unavailable {
-                database: database.to_owned(),
-                reason: crate::limits::elided(db.message()).to_string(),
-            }
+            StoreError::unavailable(database, db.message())
         } else {
             StoreError::Sql {
                 statement,

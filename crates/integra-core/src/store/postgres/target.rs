@@ -140,10 +140,8 @@ impl Target {
             Some(tls) => config.connect(tls.clone()),
             None => config.connect(postgres::NoTls),
         };
-        connected.map_err(|e| StoreError::Unavailable {
-            database: self.shown.clone(),
-            reason: crate::limits::elided(&super::session::with_causes(&e)).to_string(),
-        })
+        connected
+            .map_err(|e| StoreError::unavailable(&self.shown, &super::session::with_causes(&e)))
     }
 }
 

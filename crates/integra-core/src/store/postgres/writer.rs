@@ -54,7 +54,7 @@ impl WriterConnection for WriterSession {
     }
 
     fn tx<'a>(&'a self, config: &'a ConfigCache) -> Tx<'a> {
-        Tx::new(Conn::Postgres(&self.session), config, &self.session.shown)
+        Tx::new(Conn::Postgres(&self.session), config, self.session.shown())
     }
 
     fn in_transaction(&self) -> bool {

@@ -164,15 +164,13 @@ impl<'c> Tx<'c> {
     /// PostgreSQL it goes with the transaction's next round trip, and fails that one if it
     /// fails.
     pub(crate) fn write(&self, sql: Sql, params: &[Value<'_>]) -> Result<()> {
-        let done = match self.conn {
-            Conn::Sqlite(conn) => {
-                crate::store::sqlite::execute(conn, self.database, sql.name, sql.sqlite, params)
-                    .map(drop)
-            }
-            #[cfg(feature = "postgres")]
-            Conn::Postgres(session) => session.write(sql.name, sql.postgres, params),
-        };
-        done.map_err(|e| self.noted(e))
+        #[cfg(feature = "postgres")]
+        if let Conn::Postgres(session) = self.conn {
+            return session
+                .write(sql.name, sql.postgres, params)
+                .map_err(|e| self.noted(e));
+        }
+        self.execute(sql, params).map(drop)
     }
 
     /// Waits for what [`write`](Self::write) sent ahead to be done (PostgreSQL: one round
