@@ -81,11 +81,18 @@ impl Schema {
         Ok(Schema { name, admin })
     }
 
-    /// Integra's URL for this schema.
+    /// Integra's URL for this schema, without TLS unless the server's URL asks for it: as
+    /// the baselines connect (a server that offers TLS would otherwise encrypt Integra's
+    /// traffic alone).
     fn url(&self) -> String {
         let base = server();
         let separator = if base.contains('?') { '&' } else { '?' };
-        format!("{base}{separator}schema={}", self.name)
+        let tls = if base.contains("sslmode=") {
+            ""
+        } else {
+            "&sslmode=disable"
+        };
+        format!("{base}{separator}schema={}{tls}", self.name)
     }
 
     /// A client whose tables are this schema's.

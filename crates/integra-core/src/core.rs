@@ -203,8 +203,18 @@ impl Core {
         P: Send + 'static,
         R: Send + 'static,
     {
-        /// The transaction saw other settings of the flow than the work was prepared with.
-        struct Stale(String);
+        /// Why an attempt's transaction wrote nothing.
+        enum Undone {
+            /// The transaction saw other settings of the flow than the work was prepared
+            /// with.
+            Stale(String),
+            Failed(Error),
+        }
+        impl From<StoreError> for Undone {
+            fn from(e: StoreError) -> Self {
+                Undone::Failed(e.into())
+            }
+        }
         const ATTEMPTS: usize = 5;
         let apply = Arc::new(apply);
         let mut flow = String::new();
@@ -213,17 +223,32 @@ impl Core {
             let prepared = prepare(&config)?;
             let apply = Arc::clone(&apply);
             let outcome = self.store.write(commit, move |db| {
-                let current = db.config()?;
-                if current.version() != config.version()
-                    && current.flow_scope(&prepared.flow) != config.flow_scope(&prepared.flow)
-                {
-                    return Ok(Err(Stale(prepared.flow)));
+                // The stored version is asked with the work's first round trip and checked
+                // before the commit: the work is applied on the snapshot it was prepared
+                // with, and undone when the settings of its flow changed meanwhile.
+                // (Work that failed on a stale snapshot, say for a flow it did not know yet,
+                // is prepared again too.)
+                let version = db.config_version_later()?;
+                let done = apply(db, &config, prepared.work);
+                let stale = match version.take() {
+                    Ok(version) => version.unwrap_or(0) != config.version(),
+                    Err(e) => return Err(done.err().map_or_else(|| e.into(), Undone::Failed)),
+                };
+                if stale {
+                    let current = match db.config() {
+                        Ok(current) => current,
+                        Err(e) => return Err(done.err().map_or_else(|| e.into(), Undone::Failed)),
+                    };
+                    if current.flow_scope(&prepared.flow) != config.flow_scope(&prepared.flow) {
+                        return Err(Undone::Stale(prepared.flow));
+                    }
                 }
-                apply(db, &current, prepared.work).map(Ok)
-            })?;
+                done.map_err(Undone::Failed)
+            });
             match outcome {
                 Ok(done) => return Ok(done),
-                Err(Stale(changed)) => flow = changed,
+                Err(Undone::Stale(changed)) => flow = changed,
+                Err(Undone::Failed(e)) => return Err(e),
             }
         }
         Err(Error::Store(StoreError::Commit {

@@ -198,7 +198,7 @@ impl Core {
             return Ok(DispatchReport::default());
         }
         let step = self.step(Here::default(), Duration::ZERO);
-        let (recorded, left_open) = self.store.write(Commit::Durable, move |db| {
+        let (recorded, left_open) = self.store.write_records(Commit::Durable, move |db| {
             step.run_finishing(db, |at| {
                 for WorkResult { outcome, .. } in &results {
                     outcome.ask(at)?;

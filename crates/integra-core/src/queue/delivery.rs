@@ -128,11 +128,12 @@ pub(crate) fn left_open(core: &crate::core::Core, messages: Vec<i64>) -> Result<
         return Ok(());
     }
     let now = core.now();
-    core.store.write(crate::store::Commit::Durable, move |db| {
-        let mut ending = Ending::default();
-        for id in messages {
-            ending.send(db, id, now)?;
-        }
-        ending.end(db, now, &mut Vec::new())
-    })
+    core.store
+        .write_records(crate::store::Commit::Durable, move |db| {
+            let mut ending = Ending::default();
+            for id in messages {
+                ending.send(db, id, now)?;
+            }
+            ending.end(db, now, &mut Vec::new())
+        })
 }

@@ -1,7 +1,7 @@
 //! Stored configuration: one JSON row per object, plus the version number every process
 //! compares with its cached snapshot.
 
-use super::Result;
+use super::{Later, Result};
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigSnapshot};
@@ -15,6 +15,10 @@ pub(crate) trait ConfigStore {
 
     /// The stored configuration's version; it grows by one with every change.
     fn config_version(&self) -> Result<i64>;
+
+    /// [`ConfigStore::config_version`], possibly read with the transaction's next round
+    /// trip ([`Later`]).
+    fn config_version_later(&self) -> Result<Later<'_, i64>>;
 
     /// Reads the stored configuration, its secrets opened.
     fn load_config(&self) -> Result<Config>;

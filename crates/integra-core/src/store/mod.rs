@@ -252,6 +252,27 @@ impl Store {
         }
     }
 
+    /// Runs `f`, the dispatcher's record of finished work, in a write transaction: where
+    /// writers run side by side (PostgreSQL), on a connection of its own, so that callers'
+    /// registrations do not wait behind records (nor records behind them); on SQLite, as
+    /// [`Store::write`]. `f` must take no key locks (`Tx::serialize`): a batch of each
+    /// connection holding one and waiting for the other's would deadlock.
+    pub(crate) fn write_records<R, E>(
+        &self,
+        commit: Commit,
+        f: impl FnOnce(&Db<'_>) -> std::result::Result<R, E> + Send + 'static,
+    ) -> std::result::Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        match self {
+            Store::Sqlite(s) => s.write(commit, f),
+            #[cfg(feature = "postgres")]
+            Store::Postgres(s) => s.write_records(commit, f),
+        }
+    }
+
     /// Runs `f` in a read transaction: one consistent snapshot, never blocked by writers.
     pub(crate) fn read<R, E>(
         &self,

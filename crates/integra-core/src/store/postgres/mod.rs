@@ -11,10 +11,12 @@
 //! * **Pipelining** ([`session`]): a transaction's statements whose answers nobody waits
 //!   for go with the next one whose answer is needed, in one round trip; a registration is
 //!   three, the record of a batch of deliveries four.
-//! * **One writer per process, with group commit**, as on SQLite ([`GroupCommit`]), with at
-//!   most 64 jobs (savepoints) per transaction. Transactions of different processes run
-//!   side by side; every claim locks the rows it takes with `FOR UPDATE SKIP LOCKED`, so
-//!   nothing is claimed twice and claimers never wait for each other.
+//! * **Two writers per process, each with group commit**, as on SQLite ([`GroupCommit`]),
+//!   with at most 64 jobs (savepoints) per transaction: one for the dispatcher's records of
+//!   finished work, one for everything else, so that a registration never waits behind a
+//!   record. Transactions of different writers run side by side; every claim locks the rows
+//!   it takes with `FOR UPDATE SKIP LOCKED`, so nothing is claimed twice and claimers never
+//!   wait for each other.
 //! * **Durability.** A durable write commits at the server's `synchronous_commit`; claims and
 //!   lease renewals commit without waiting for the WAL flush.
 //! * **Readers** run in `REPEATABLE READ READ ONLY` transactions: one consistent snapshot.
@@ -54,6 +56,8 @@ const SHARDS: u8 = 64;
 pub(crate) struct Store {
     target: target::Target,
     writer: GroupCommit<WriterSession>,
+    /// The writer of the dispatcher's records ([`Store::write_records`]).
+    records: GroupCommit<WriterSession>,
     readers: Mutex<Vec<Session>>,
     config: ConfigCache,
     clock: clock::DatabaseClock,
@@ -72,9 +76,13 @@ impl Store {
         let mut client = target.connect()?;
         migrate::migrate(&mut client, &target)?;
         drop(client);
-        let session = Session::connect(&target, fastrand::u8(..SHARDS))?;
+        // The two writers count in shards of their own (see the counts in `migrations/`).
+        let shard = fastrand::u8(..SHARDS);
+        let writer = Session::connect(&target, shard)?;
+        let records = Session::connect(&target, (shard + 1) % SHARDS)?;
         Ok(Store {
-            writer: GroupCommit::new(WriterSession::new(session)),
+            writer: GroupCommit::new(WriterSession::new(writer)),
+            records: GroupCommit::new(WriterSession::new(records)),
             readers: Mutex::new(Vec::new()),
             config: ConfigCache::new(options.secrets_key.clone()),
             clock: clock::DatabaseClock::default(),
@@ -100,6 +108,20 @@ impl Store {
         E: From<StoreError> + Send + 'static,
     {
         self.writer.write(&self.config, commit, f)
+    }
+
+    /// Runs `f`, the dispatcher's record of finished work, as [`Store::write`] does, on the
+    /// writer of records.
+    pub(crate) fn write_records<R, E>(
+        &self,
+        commit: Commit,
+        f: impl FnOnce(&Db<'_>) -> std::result::Result<R, E> + Send + 'static,
+    ) -> std::result::Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.records.write(&self.config, commit, f)
     }
 
     /// The configuration snapshot as of the latest transaction (possibly a little stale).

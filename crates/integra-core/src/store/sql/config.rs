@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Result, StoreError, Tx};
+use super::{Later, Result, StoreError, Tx};
 use super::{params, sql};
 use crate::config::{Config, ConfigSnapshot};
 use crate::store::config::ConfigStore;
@@ -100,6 +100,10 @@ impl ConfigStore for Tx<'_> {
         Ok(self
             .row(sql!(select_config_version), &[], |r| r.get(0))?
             .unwrap_or(0))
+    }
+
+    fn config_version_later(&self) -> Result<Later<'_, i64>> {
+        self.row_later(sql!(select_config_version), &[], |r| r.get(0))
     }
 
     fn load_config(&self) -> Result<Config> {
