@@ -10,7 +10,7 @@
 //!   its statements had reached the server: then it starts over on the new connection).
 //! * **Pipelining** ([`session`]): a transaction's statements whose answers nobody waits
 //!   for go with the next one whose answer is needed, in one round trip; a registration is
-//!   three, the record of a batch of deliveries four.
+//!   two, the record of a batch of deliveries four.
 //! * **Two writers per process, each with group commit**, as on SQLite ([`GroupCommit`]),
 //!   with at most 64 jobs (savepoints) per transaction: one for the dispatcher's records of
 //!   finished work, one for everything else, so that a registration never waits behind a

@@ -1,7 +1,7 @@
 //! A PostgreSQL writer: a write connection of the process (it has two: the dispatcher's
 //! records go through one, every other write through the other), with group commit
 //! ([`GroupCommit`]). A transaction's statements are pipelined (see
-//! [`Session`]): a registration is three round trips. A lost connection is opened again for
+//! [`Session`]): a registration is two round trips. A lost connection is opened again for
 //! the next batch (or for the batch whose first round trip found it lost); a batch that had
 //! reached the server when the connection was lost failed with [`StoreError::Unavailable`],
 //! its outcome unknown only if the loss came during `COMMIT`.
