@@ -291,6 +291,47 @@ enum integra_status integra_engine_retry(struct integra_engine *engine,
                                          const char *reason,
                                          uint64_t *count_out);
 
+// `list_out` receives the outgoing messages matching `filter_json` (NULL or empty: the
+// latest 100; `{"flow", "status", "subscriber", "delivery_status", "created_from",
+// "created_to", "before_seq", "limit"}`), newest first, as a JSON array; pass the last
+// one's `seq` as `before_seq` for the next page.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_list_messages(struct integra_engine *engine,
+                                                 const char *filter_json,
+                                                 char **list_out);
+
+// `counts_out` receives the non-zero counts by queue (`messages`, `deliveries`,
+// `incoming`), flow, subscriber and status, as a JSON array of `{"queue", "flow",
+// "subscriber", "status", "count"}`.
+//
+// # Safety
+// `engine` is a live handle; out-parameters are writable.
+enum integra_status integra_engine_counts(struct integra_engine *engine, char **counts_out);
+
+// Retries failed incoming messages matching `filter_json` (NULL or empty: all; `{"flow",
+// "id", "created_from", "created_to"}`) with `reason` in their history; `count_out`
+// receives how many.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_retry_incoming(struct integra_engine *engine,
+                                                  const char *filter_json,
+                                                  const char *reason,
+                                                  uint64_t *count_out);
+
+// `status_out` receives an incoming message's status, body, headers and history, as JSON.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_incoming_status(struct integra_engine *engine,
+                                                   const char *id,
+                                                   char **status_out);
+
 // Deletes a message with its deliveries and history; `deleted_out` (may be NULL) tells
 // whether there was one.
 //

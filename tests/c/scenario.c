@@ -24,7 +24,8 @@ int main(int argc, char **argv) {
              "\"subscribers\": [{\"code\": \"shop\", \"kind\": \"http\", \"endpoint\": \"shop\","
              " \"http\": {\"path\": \"/orders\"}}],"
              "\"flows\": [{\"code\": \"ORDERS\", \"direction\": \"outgoing\","
-             " \"subscribers\": [\"shop\"], \"former\": \"external\"}]}}",
+             " \"subscribers\": [\"shop\"], \"former\": \"external\"},"
+             " {\"code\": \"IN\", \"direction\": \"incoming\"}]}}",
              argv[1], argv[2]);
 
     CHECK(strlen(integra_version()) > 0, "no version");
@@ -64,7 +65,47 @@ int main(int argc, char **argv) {
     must(engine, integra_engine_message_status(engine, id, &status), "message_status");
     CHECK(strstr(status, "\"status\":\"sent\"") != NULL, "status: %s", status);
     integra_string_free(status);
+
+    /* What an operator's report reads: the latest messages, the counts. */
+    char *list = NULL;
+    must(engine, integra_engine_list_messages(engine, "{\"flow\": \"ORDERS\", \"limit\": 1}", &list),
+         "list_messages");
+    CHECK(strstr(list, id) != NULL && strstr(list, "\"seq\":") != NULL, "list: %s", list);
+    integra_string_free(list);
+    must(engine, integra_engine_list_messages(engine, NULL, &list), "list_messages, no filter");
+    CHECK(strstr(list, id) != NULL, "list: %s", list);
+    integra_string_free(list);
+    char *counts = NULL;
+    must(engine, integra_engine_counts(engine, &counts), "counts");
+    CHECK(strstr(counts, "{\"queue\":\"deliveries\",\"flow\":\"ORDERS\",\"subscriber\":\"shop\","
+                         "\"status\":\"sent\",\"count\":1}") != NULL,
+          "counts: %s", counts);
+    integra_string_free(counts);
     integra_string_free(id);
+
+    /* An incoming message whose processing failed, seen and re-driven. */
+    char *accepted = NULL;
+    must(engine, integra_engine_accept_incoming(engine, "IN", "m-1", "{\"x\": 1}", NULL, &accepted),
+         "accept_incoming");
+    char *taken = NULL;
+    must(engine, integra_engine_next_incoming(engine, 10, 60, &taken), "next_incoming");
+    const char *at = strstr(taken, "\"id\":\"");
+    CHECK(at != NULL, "next_incoming: %s", taken);
+    char incoming_id[64] = {0};
+    if (at != NULL) sscanf(at + 6, "%63[^\"]", incoming_id);
+    integra_string_free(taken);
+    integra_string_free(accepted);
+    must(engine, integra_engine_fail_incoming(engine, incoming_id, "the handler broke"), "fail_incoming");
+    char *incoming = NULL;
+    must(engine, integra_engine_incoming_status(engine, incoming_id, &incoming), "incoming_status");
+    CHECK(strstr(incoming, "the handler broke") != NULL, "incoming status: %s", incoming);
+    integra_string_free(incoming);
+    uint64_t redriven = 0;
+    must(engine, integra_engine_retry_incoming(engine, "{\"flow\": \"IN\"}", "fixed", &redriven),
+         "retry_incoming");
+    CHECK(redriven == 1, "retry_incoming re-drove %llu", (unsigned long long)redriven);
+    expect_error(engine, integra_engine_list_messages(engine, "{\"colour\": 1}", &out),
+                 INTEGRA_STATUS_INVALID_ARGUMENT, "unknown field `colour`");
 
     /* Failures a caller must handle: each with its status and a message naming the cause. */
     expect_error(engine,

@@ -460,6 +460,8 @@ static void names() {
 
 // The whole cycle on database `db` (a file, or a PostgreSQL URL), then every kind of bad
 // input.
+static std::string field(const std::string &json, const std::string &name);
+
 static void cycle(const std::string &db, const std::string &url) {
     Object o;
     o.create(false);
@@ -503,6 +505,21 @@ static void cycle(const std::string &db, const std::string &url) {
     CHECK(stopped.ok && stopped.vt == VTYPE_BOOL && stopped.flag, "StopDispatcher");
     Result accepted = o.call("ПринятьСообщение", {Arg::str("IN"), Arg::str("m-1"), Arg::str("{\"x\": 1}")});
     CHECK(accepted.ok && contains(accepted.text, "\"duplicate\":false"), "AcceptIncoming: %s", accepted.text.c_str());
+    // What an operator's report reads, and a failed incoming message re-driven.
+    Result listed = o.call("СписокСообщений", {Arg::str("{\"flow\": \"ORDERS\", \"limit\": 1}")});
+    CHECK(listed.ok && contains(listed.text, id.text) && contains(listed.text, "\"seq\":"), "ListMessages: %s", listed.text.c_str());
+    Result latest = o.call("ListMessages", {});
+    CHECK(latest.ok && contains(latest.text, id.text), "ListMessages(): %s", latest.text.c_str());
+    Result counts = o.call("КоличестваПоСтатусам", {});
+    CHECK(counts.ok && contains(counts.text, "\"queue\":\"incoming\",\"flow\":\"IN\",\"status\":\"new\",\"count\":1"), "Counts: %s", counts.text.c_str());
+    std::string incoming_id = field(accepted.text, "id");
+    Result taken = o.call("NextIncoming", {Arg::i4(10), Arg::r8(60.0)});
+    CHECK(taken.ok && contains(taken.text, incoming_id), "NextIncoming: %s", taken.text.c_str());
+    CHECK(o.call("ОшибкаОбработкиВходящего", {Arg::str(incoming_id), Arg::str("the handler broke")}, false).ok, "FailIncoming: %s", o.connection.last_error().c_str());
+    Result incoming = o.call("СтатусВходящего", {Arg::str(incoming_id)});
+    CHECK(incoming.ok && contains(incoming.text, "the handler broke"), "IncomingStatus: %s", incoming.text.c_str());
+    Result redriven = o.call("ПовторитьОбработкуВходящих", {Arg::str("{\"flow\": \"IN\"}"), Arg::str("fixed")});
+    CHECK(redriven.ok && redriven.vt == VTYPE_I4 && redriven.number == 1, "RetryIncoming: %s", o.connection.last_error().c_str());
     Result cleaned = o.call("Cleanup", {});
     CHECK(cleaned.ok && cleaned.vt == VTYPE_I4 && cleaned.number == 0, "Cleanup");
     Result checked = o.call("ПроверитьЦелостность", {});

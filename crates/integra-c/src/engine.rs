@@ -524,6 +524,102 @@ pub unsafe extern "C" fn integra_engine_retry(
     }
 }
 
+/// `list_out` receives the outgoing messages matching `filter_json` (NULL or empty: the
+/// latest 100; `{"flow", "status", "subscriber", "delivery_status", "created_from",
+/// "created_to", "before_seq", "limit"}`), newest first, as a JSON array; pass the last
+/// one's `seq` as `before_seq` for the next page.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_list_messages(
+    engine: *mut IntegraEngine,
+    filter_json: *const c_char,
+    list_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let list_out = out(list_out, "list_out")?;
+            let filter = optional_text(filter_json, "filter_json")?;
+            let list = e.read(|h| h.list_messages(filter))?;
+            list_out.put_string(list)
+        })
+    }
+}
+
+/// `counts_out` receives the non-zero counts by queue (`messages`, `deliveries`,
+/// `incoming`), flow, subscriber and status, as a JSON array of `{"queue", "flow",
+/// "subscriber", "status", "count"}`.
+///
+/// # Safety
+/// `engine` is a live handle; out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_counts(
+    engine: *mut IntegraEngine,
+    counts_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let counts_out = out(counts_out, "counts_out")?;
+            let counts = e.read(|h| h.counts())?;
+            counts_out.put_string(counts)
+        })
+    }
+}
+
+/// Retries failed incoming messages matching `filter_json` (NULL or empty: all; `{"flow",
+/// "id", "created_from", "created_to"}`) with `reason` in their history; `count_out`
+/// receives how many.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_retry_incoming(
+    engine: *mut IntegraEngine,
+    filter_json: *const c_char,
+    reason: *const c_char,
+    count_out: *mut u64,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let count_out = out(count_out, "count_out")?;
+            let (filter, reason) = (
+                optional_text(filter_json, "filter_json")?,
+                text(reason, "reason")?,
+            );
+            let n = e.read(|h| h.retry_incoming(filter, reason))?;
+            count_out.put(n)
+        })
+    }
+}
+
+/// `status_out` receives an incoming message's status, body, headers and history, as JSON.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_incoming_status(
+    engine: *mut IntegraEngine,
+    id: *const c_char,
+    status_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let status_out = out(status_out, "status_out")?;
+            let id = text(id, "id")?;
+            let status = e.read(|h| h.incoming_status(id))?;
+            status_out.put_string(status)
+        })
+    }
+}
+
 /// Deletes a message with its deliveries and history; `deleted_out` (may be NULL) tells
 /// whether there was one.
 ///

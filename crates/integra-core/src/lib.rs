@@ -98,8 +98,8 @@ pub use openapi::Violation;
 pub use queue::forming::{FormOutcome, Former, FormingItem};
 pub use queue::incoming::{Accepted, IncomingHandler, IncomingItem};
 pub use queue::inspect::{
-    DeliveryReport, HistoryEntry, IncomingReport, ListFilter, MessageReport, MessageSummary,
-    QueueCounts, RetryFilter,
+    CountedQueue, DeliveryReport, FlowCount, HistoryEntry, IncomingReport, ListFilter,
+    MessageReport, MessageSummary, QueueCounts, RetryFilter,
 };
 pub use queue::register::{RegisterOptions, Registration};
 pub use retry::HandlerError;

@@ -3,7 +3,7 @@
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::queue::inspect::{
-    IncomingReport, ListFilter, MessageReport, MessageSummary, QueueCounts, RetryFilter,
+    FlowCount, IncomingReport, ListFilter, MessageReport, MessageSummary, QueueCounts, RetryFilter,
 };
 
 /// Looking at the queues: messages, their deliveries and history, counts; sending again.
@@ -66,6 +66,17 @@ impl Engine {
     /// [`Error::Store`](crate::Error::Store) when the database fails.
     pub fn counts(&self) -> Result<QueueCounts> {
         self.core.counts()
+    }
+
+    /// How many messages, deliveries and incoming messages of each flow (and, for
+    /// deliveries, each subscriber) are in each status: the non-zero counts, by queue, flow,
+    /// subscriber and status. Read from counts kept with every change, not by scanning the
+    /// queues.
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) when the database fails.
+    pub fn flow_counts(&self) -> Result<Vec<FlowCount>> {
+        self.core.flow_counts()
     }
 
     /// Retries failed outgoing work matching `filter` now, with its attempts reset: dead and

@@ -29,7 +29,7 @@ use crate::dispatch::DispatcherOptions;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::queue::incoming::Accepted;
-use crate::queue::inspect::RetryFilter;
+use crate::queue::inspect::{ListFilter, RetryFilter};
 use crate::queue::register::{RegisterOptions, Registration};
 use log_file::LogUse;
 use shared::Shared;
@@ -149,6 +149,15 @@ fn parse<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> Resu
             reason,
         }
     })
+}
+
+/// A filter argument: its JSON, or (empty) the default, matching everything.
+fn filter<T: serde::de::DeserializeOwned + Default>(text: &str) -> Result<T> {
+    if text.trim().is_empty() {
+        Ok(T::default())
+    } else {
+        parse("the filter", text)
+    }
 }
 
 impl Handle {
@@ -463,18 +472,52 @@ impl Handle {
         Ok(json(&self.engine()?.message_status(id)?))
     }
 
+    /// Outgoing messages matching the JSON filter (`{"flow", "status", "subscriber",
+    /// "delivery_status", "created_from", "created_to", "before_seq", "limit"}`, all
+    /// optional; empty: the latest 100), newest first, as a JSON array.
+    ///
+    /// # Errors
+    /// As [`Engine::list_messages`], and [`Error::InvalidJson`] for a bad filter.
+    pub fn list_messages(&self, filter_json: &str) -> Result<String> {
+        let filter: ListFilter = filter(filter_json)?;
+        Ok(json(&self.engine()?.list_messages(&filter)?))
+    }
+
+    /// The non-zero counts by queue, flow, subscriber and status, as a JSON array of
+    /// `{"queue", "flow", "subscriber"?, "status", "count"}`.
+    ///
+    /// # Errors
+    /// As [`Engine::flow_counts`].
+    pub fn counts(&self) -> Result<String> {
+        Ok(json(&self.engine()?.flow_counts()?))
+    }
+
     /// Retries failed work matching the JSON filter (`{"flow", "subscriber", "id",
     /// "created_from", "created_to"}`, all optional); returns how many.
     ///
     /// # Errors
     /// As [`Engine::retry`], and [`Error::InvalidJson`] for a bad filter.
     pub fn retry(&self, filter_json: &str, reason: &str) -> Result<u64> {
-        let filter: RetryFilter = if filter_json.trim().is_empty() {
-            RetryFilter::default()
-        } else {
-            parse("the filter", filter_json)?
-        };
+        let filter: RetryFilter = filter(filter_json)?;
         Ok(self.engine()?.retry(&filter, reason)? as u64)
+    }
+
+    /// Retries failed incoming messages matching the JSON filter (`{"flow", "id",
+    /// "created_from", "created_to"}`, all optional); returns how many.
+    ///
+    /// # Errors
+    /// As [`Engine::retry_incoming`], and [`Error::InvalidJson`] for a bad filter.
+    pub fn retry_incoming(&self, filter_json: &str, reason: &str) -> Result<u64> {
+        let filter: RetryFilter = filter(filter_json)?;
+        Ok(self.engine()?.retry_incoming(&filter, reason)? as u64)
+    }
+
+    /// An incoming message's status, body, headers and history, as JSON.
+    ///
+    /// # Errors
+    /// As [`Engine::incoming_status`].
+    pub fn incoming_status(&self, id: &str) -> Result<String> {
+        Ok(json(&self.engine()?.incoming_status(id)?))
     }
 
     /// Deletes a message; false when there was none.

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::ids::{IncomingId, MessageId};
 use crate::limits::checks::check_list_limit;
 use crate::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
-use crate::store::{Commit, IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
+use crate::store::{Commit, Counted, IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
 use crate::time::Timestamp;
 
 /// An outgoing message with its deliveries and history.
@@ -201,6 +201,48 @@ pub struct QueueCounts {
     pub incoming: BTreeMap<IncomingStatus, u64>,
 }
 
+/// Which queue a count is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CountedQueue {
+    /// Outgoing messages.
+    Messages,
+    /// Deliveries (message × subscriber).
+    Deliveries,
+    /// Incoming messages.
+    Incoming,
+}
+
+impl CountedQueue {
+    /// Its name (`messages`, `deliveries`, `incoming`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CountedQueue::Messages => "messages",
+            CountedQueue::Deliveries => "deliveries",
+            CountedQueue::Incoming => "incoming",
+        }
+    }
+}
+
+/// How many records of one queue are in one status, for one flow (and, for deliveries, one
+/// subscriber).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct FlowCount {
+    /// The queue.
+    pub queue: CountedQueue,
+    /// The flow code.
+    pub flow: String,
+    /// The subscriber, for deliveries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscriber: Option<String>,
+    /// The status name.
+    pub status: String,
+    /// How many.
+    pub count: u64,
+}
+
 /// An incoming message with its history.
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
@@ -357,6 +399,37 @@ impl Core {
                 .map(MessageSummary::from_row)
                 .collect())
         })
+    }
+
+    /// [`Engine::flow_counts`](crate::Engine::flow_counts).
+    pub(crate) fn flow_counts(&self) -> Result<Vec<FlowCount>> {
+        let mut counts: Vec<FlowCount> = self.store.read(|db| {
+            Ok::<_, Error>(
+                db.queue_counts()?
+                    .into_iter()
+                    .map(|c| FlowCount {
+                        queue: match c.queue {
+                            Counted::Messages => CountedQueue::Messages,
+                            Counted::Deliveries => CountedQueue::Deliveries,
+                            Counted::Incoming => CountedQueue::Incoming,
+                        },
+                        flow: c.flow,
+                        subscriber: (!c.subscriber.is_empty()).then_some(c.subscriber),
+                        status: c.status,
+                        count: c.n,
+                    })
+                    .collect(),
+            )
+        })?;
+        counts.sort_by(|a, b| {
+            (a.queue, &a.flow, &a.subscriber, &a.status).cmp(&(
+                b.queue,
+                &b.flow,
+                &b.subscriber,
+                &b.status,
+            ))
+        });
+        Ok(counts)
     }
 
     /// [`Engine::counts`](crate::Engine::counts).
