@@ -5,7 +5,7 @@
     reason = "a test that meets the unexpected should stop right there, loudly"
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -17,12 +17,42 @@ use serde_json::{Value, json};
 /// once) and `crm` (answers 200), and three messages dispatched to both.
 struct Fixture {
     dir: tempfile::TempDir,
+    /// The database: the SQLite file, or a schema's URL on the PostgreSQL server.
+    db: String,
+    /// The PostgreSQL schema to drop afterwards (server URL, schema).
+    schema: Option<(String, String)>,
     _shop: Receiver,
     ids: Vec<String>,
 }
 
 impl Fixture {
+    /// On an SQLite file.
     fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("integra.db").to_str().unwrap().to_owned();
+        Fixture::on(dir, db, None)
+    }
+
+    /// On a schema of its own on the PostgreSQL server the tests use (started by
+    /// `scripts/postgres.sh` when none answers).
+    fn postgres() -> Fixture {
+        let server = std::env::var("INTEGRA_TEST_POSTGRES").unwrap_or_else(|_| {
+            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/postgres.sh");
+            let out = Command::new(script).arg("start").output().unwrap();
+            assert!(
+                out.status.success(),
+                "scripts/postgres.sh start: {}",
+                text(&out)
+            );
+            "postgres://postgres@127.0.0.1:5432/test".to_owned()
+        });
+        let schema = format!("cli_{}", uuid::Uuid::new_v4().simple());
+        let separator = if server.contains('?') { '&' } else { '?' };
+        let db = format!("{server}{separator}schema={schema}");
+        Fixture::on(tempfile::tempdir().unwrap(), db, Some((server, schema)))
+    }
+
+    fn on(dir: tempfile::TempDir, db: String, schema: Option<(String, String)>) -> Fixture {
         let shop = Receiver::start(|r| {
             if r.url.starts_with("/shop") {
                 Reply::status(500).body("out of order")
@@ -30,8 +60,7 @@ impl Fixture {
                 Reply::ok()
             }
         });
-        let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::open(dir.path().join("integra.db"), EngineOptions::default()).unwrap();
+        let engine = Engine::open(&db, EngineOptions::default()).unwrap();
         engine
             .load_config_json(&config(shop.url()).to_string())
             .unwrap();
@@ -63,18 +92,16 @@ impl Fixture {
         }
         Fixture {
             dir,
+            db,
+            schema,
             _shop: shop,
             ids,
         }
     }
 
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("integra.db")
-    }
-
     /// Runs `integra --db DB args…`.
     fn run(&self, args: &[&str]) -> Output {
-        integra(&self.db(), args)
+        integra(Path::new(&self.db), args)
     }
 
     /// Runs `integra --db DB --json args…`, expecting success, and parses its answer.
@@ -84,6 +111,16 @@ impl Fixture {
         let out = self.run(&all);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
         serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some((server, schema)) = &self.schema
+            && let Ok(mut client) = postgres::Client::connect(server, postgres::NoTls)
+        {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
     }
 }
 
@@ -458,4 +495,35 @@ fn a_sealed_database_needs_its_key() {
         exported.contains("\"web\"") && !exported.contains("very-secret-token"),
         "{exported}"
     );
+}
+
+#[test]
+fn the_same_commands_work_on_postgresql() {
+    let f = Fixture::postgres();
+    let counts = f.json(&["status"]);
+    assert!(
+        counts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["queue"] == "deliveries"
+                && c["subscriber"] == "shop"
+                && c["status"] == "dead"
+                && c["count"] == 3),
+        "{counts}"
+    );
+    assert_eq!(
+        f.json(&["list", "--limit", "2"]).as_array().unwrap().len(),
+        2
+    );
+    let retried = f.json(&["retry", "--subscriber", "shop", "--reason", "back"]);
+    assert_eq!(retried["retried"], 3);
+    assert_eq!(f.json(&["dead"]).as_array().unwrap().len(), 0);
+    assert_eq!(f.json(&["check"])["ok"], true);
+    // The URL is shown without its password, here as anywhere.
+    let out = integra(
+        Path::new("postgres://postgres:hunter2@127.0.0.1:1/test?connect_timeout=1"),
+        &["status"],
+    );
+    assert!(!text(&out).contains("hunter2"), "{}", text(&out));
 }
