@@ -311,6 +311,15 @@ enum integra_status integra_engine_list_messages(struct integra_engine *engine,
 // `engine` is a live handle; out-parameters are writable.
 enum integra_status integra_engine_counts(struct integra_engine *engine, char **counts_out);
 
+// `health_out` receives every subscriber's health as a JSON array of `{"subscriber",
+// "last_success_at", "last_failure_at", "last_error", "consecutive_failures", "waiting",
+// "sending", "dead"}` (the times and the error absent until there is one).
+//
+// # Safety
+// `engine` is a live handle; out-parameters are writable.
+enum integra_status integra_engine_subscriber_health(struct integra_engine *engine,
+                                                     char **health_out);
+
 // Retries failed incoming messages matching `filter_json` (NULL or empty: all; `{"flow",
 // "id", "created_from", "created_to"}`) with `reason` in their history; `count_out`
 // receives how many.

@@ -402,6 +402,14 @@ pub(crate) static METHODS: &[Method] = &[
         run: |h, _| text(h.counts()?),
     },
     Method {
+        name: "SubscriberHealth",
+        name_ru: "СостояниеПодписчиков",
+        params: &[],
+        returns: true,
+        doc: "Returns every subscriber's health as a JSON array of {subscriber, last_success_at, last_failure_at, last_error, consecutive_failures, waiting, sending, dead}.",
+        run: |h, _| text(h.subscriber_health()?),
+    },
+    Method {
         name: "IncomingStatus",
         name_ru: "СтатусВходящего",
         params: &[required("id", Text)],

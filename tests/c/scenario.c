@@ -81,6 +81,12 @@ int main(int argc, char **argv) {
                          "\"status\":\"sent\",\"count\":1}") != NULL,
           "counts: %s", counts);
     integra_string_free(counts);
+    char *health = NULL;
+    must(engine, integra_engine_subscriber_health(engine, &health), "subscriber_health");
+    CHECK(strstr(health, "\"subscriber\":\"shop\",\"last_success_at\":") != NULL &&
+              strstr(health, "\"consecutive_failures\":0") != NULL,
+          "health: %s", health);
+    integra_string_free(health);
     integra_string_free(id);
 
     /* An incoming message whose processing failed, seen and re-driven. */

@@ -380,3 +380,72 @@ fn a_cleanup_gives_the_space_it_freed_back_and_reports_what_is_free() {
     drop(t.engine);
     assert!(std::fs::metadata(&path).unwrap().len() < 16 << 20);
 }
+
+#[test]
+fn subscriber_health_tells_successes_failures_and_what_waits() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let down = Arc::new(AtomicBool::new(true));
+    let answer = Arc::clone(&down);
+    let rx = Receiver::start(move |r| {
+        if r.url.starts_with("/shop") && answer.load(Ordering::SeqCst) {
+            Reply::status(503).body("down for maintenance")
+        } else {
+            Reply::ok()
+        }
+    });
+    let t = TestEngine::new(&http_config(rx.url(), &["shop", "crm"]));
+    let health = |code: &str| {
+        t.engine
+            .subscriber_health()
+            .unwrap()
+            .into_iter()
+            .find(|h| h.subscriber == code)
+            .unwrap()
+    };
+    // Known before anything was sent to it.
+    let fresh = health("shop");
+    assert_eq!(
+        (fresh.last_success_at, fresh.last_failure_at, fresh.waiting),
+        (None, None, 0)
+    );
+
+    for i in 0..3 {
+        t.engine
+            .register(
+                "ORDERS",
+                &json!({"n": i}).to_string(),
+                &RegisterOptions::default(),
+            )
+            .unwrap();
+    }
+    t.dispatch();
+    let shop = health("shop");
+    assert_eq!(shop.consecutive_failures, 3, "{shop:?}");
+    assert_eq!(shop.last_success_at, None);
+    assert_eq!(shop.last_failure_at, Some(t.engine.now()));
+    assert!(
+        shop.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("503")),
+        "{shop:?}"
+    );
+    assert_eq!((shop.waiting, shop.sending, shop.dead), (3, 0, 0));
+    let crm = health("crm");
+    assert_eq!(crm.last_success_at, Some(t.engine.now()));
+    assert_eq!((crm.consecutive_failures, crm.waiting), (0, 0));
+
+    // A second round of failures adds to the count; a success resets it, the last failure
+    // and its reason stay for the operator.
+    t.advance(Duration::from_secs(2));
+    t.dispatch();
+    assert_eq!(health("shop").consecutive_failures, 6);
+    down.store(false, Ordering::SeqCst);
+    t.advance(Duration::from_secs(10));
+    t.dispatch();
+    let shop = health("shop");
+    assert_eq!(shop.consecutive_failures, 0, "{shop:?}");
+    assert_eq!(shop.last_success_at, Some(t.engine.now()));
+    assert!(shop.last_failure_at.is_some() && shop.last_error.is_some());
+    assert_eq!((shop.waiting, shop.dead), (0, 0));
+}

@@ -512,6 +512,8 @@ static void cycle(const std::string &db, const std::string &url) {
     CHECK(latest.ok && contains(latest.text, id.text), "ListMessages(): %s", latest.text.c_str());
     Result counts = o.call("КоличестваПоСтатусам", {});
     CHECK(counts.ok && contains(counts.text, "\"queue\":\"incoming\",\"flow\":\"IN\",\"status\":\"new\",\"count\":1"), "Counts: %s", counts.text.c_str());
+    Result health = o.call("СостояниеПодписчиков", {});
+    CHECK(health.ok && contains(health.text, "{\"subscriber\":\"shop\",\"last_success_at\":"), "SubscriberHealth: %s", health.text.c_str());
     std::string incoming_id = field(accepted.text, "id");
     Result taken = o.call("NextIncoming", {Arg::i4(10), Arg::r8(60.0)});
     CHECK(taken.ok && contains(taken.text, incoming_id), "NextIncoming: %s", taken.text.c_str());

@@ -570,6 +570,27 @@ pub unsafe extern "C" fn integra_engine_counts(
     }
 }
 
+/// `health_out` receives every subscriber's health as a JSON array of `{"subscriber",
+/// "last_success_at", "last_failure_at", "last_error", "consecutive_failures", "waiting",
+/// "sending", "dead"}` (the times and the error absent until there is one).
+///
+/// # Safety
+/// `engine` is a live handle; out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_subscriber_health(
+    engine: *mut IntegraEngine,
+    health_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let health_out = out(health_out, "health_out")?;
+            let health = e.read(|h| h.subscriber_health())?;
+            health_out.put_string(health)
+        })
+    }
+}
+
 /// Retries failed incoming messages matching `filter_json` (NULL or empty: all; `{"flow",
 /// "id", "created_from", "created_to"}`) with `reason` in their history; `count_out`
 /// receives how many.

@@ -35,6 +35,9 @@ pub(crate) enum Command {
     Status,
     /// The configured flows, their subscribers, and what waits or died in each.
     Flows,
+    /// Each subscriber's health: last success, last failure and why, failures in a row,
+    /// and the deliveries waiting, being sent, or dead.
+    Subscribers,
     /// Outgoing messages matching filters, newest first (page with --before).
     List(ListArgs),
     /// One outgoing or incoming message: its deliveries, history and payload.

@@ -183,6 +183,21 @@ fn status_counts_each_flow_subscriber_and_status() {
     let flows = f.json(&["flows"]);
     assert_eq!(flows[0]["code"], "ORDERS");
     assert_eq!(flows[0]["deliveries"]["shop"]["dead"], 3);
+    let health = f.json(&["subscribers"]);
+    let shop = health
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["subscriber"] == "shop")
+        .unwrap();
+    assert_eq!(shop["dead"], 3, "{health}");
+    assert_eq!(shop["consecutive_failures"], 3, "{health}");
+    assert!(
+        shop["last_error"].as_str().unwrap().contains("500"),
+        "{health}"
+    );
+    let table = text(&f.run(&["subscribers"]));
+    assert!(table.contains("failures in a row"), "{table}");
 }
 
 #[test]

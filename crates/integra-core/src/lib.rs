@@ -99,7 +99,7 @@ pub use queue::forming::{FormOutcome, Former, FormingItem};
 pub use queue::incoming::{Accepted, IncomingHandler, IncomingItem};
 pub use queue::inspect::{
     CountedQueue, DeliveryReport, FlowCount, HistoryEntry, IncomingReport, ListFilter,
-    MessageReport, MessageSummary, QueueCounts, RetryFilter,
+    MessageReport, MessageSummary, QueueCounts, RetryFilter, SubscriberHealth,
 };
 pub use queue::register::{RegisterOptions, Registration};
 pub use retry::HandlerError;

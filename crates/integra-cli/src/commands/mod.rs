@@ -25,6 +25,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Status => queues::status(&engine, out),
         Command::Flows => queues::flows(&engine, out),
+        Command::Subscribers => queues::subscribers(&engine, out),
         Command::List(args) => messages::list(&engine, &args, out),
         Command::Show { id } => messages::show(&engine, &id, out),
         Command::Dead(args) => messages::dead(&engine, &args, out),

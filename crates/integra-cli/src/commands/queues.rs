@@ -1,4 +1,5 @@
-//! `status` and `flows`: the queues' depth, from the counts kept with every change.
+//! `status`, `flows` and `subscribers`: the queues' depth, from the counts kept with every
+//! change, and the subscribers' health.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -7,7 +8,7 @@ use integra_core::{CountedQueue, Engine, FlowCount};
 use serde::Serialize;
 
 use crate::failure::Failure;
-use crate::output::{Output, table};
+use crate::output::{Output, cut, or_dash, table};
 
 /// `integra status`: every non-zero count, by queue, flow, subscriber and status.
 pub(crate) fn status(engine: &Engine, out: Output) -> Result<ExitCode, Failure> {
@@ -120,4 +121,35 @@ fn joined(counts: &BTreeMap<String, u64>) -> String {
         .map(|(status, n)| format!("{status} {n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `integra subscribers`: each subscriber's health.
+pub(crate) fn subscribers(engine: &Engine, out: Output) -> Result<ExitCode, Failure> {
+    let health = engine.subscriber_health()?;
+    out.show(&health, |health| {
+        let mut t = table(&[
+            "subscriber",
+            "last success",
+            "last failure",
+            "failures in a row",
+            "waiting",
+            "sending",
+            "dead",
+            "last error",
+        ]);
+        for h in health {
+            t.add_row(vec![
+                h.subscriber.clone(),
+                or_dash(h.last_success_at),
+                or_dash(h.last_failure_at),
+                h.consecutive_failures.to_string(),
+                h.waiting.to_string(),
+                h.sending.to_string(),
+                h.dead.to_string(),
+                or_dash(h.last_error.as_deref().map(|e| cut(e, 60))),
+            ]);
+        }
+        t
+    });
+    Ok(ExitCode::SUCCESS)
 }

@@ -21,6 +21,7 @@
 
 mod background;
 mod handlers;
+mod health;
 pub(crate) mod kinds;
 pub(crate) mod oneshot;
 mod rescuer;
@@ -139,6 +140,8 @@ pub(crate) struct WorkResult {
 pub(crate) struct Recorded {
     report: DispatchReport,
     observed: Vec<Observation>,
+    /// What the batch says about the subscribers' health, written when it ends.
+    health: health::HealthNotes,
 }
 
 /// A claimed batch: the work to do, and what the claim already finished (Unchanged).
@@ -207,6 +210,7 @@ impl Core {
                 for WorkResult { outcome, took } in results {
                     outcome.record(at, took, &mut done)?;
                 }
+                done.health.write(at.db, at.now)?;
                 Ok(done)
             })
         })?;

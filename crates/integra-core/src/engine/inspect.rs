@@ -4,6 +4,7 @@ use crate::engine::Engine;
 use crate::error::Result;
 use crate::queue::inspect::{
     FlowCount, IncomingReport, ListFilter, MessageReport, MessageSummary, QueueCounts, RetryFilter,
+    SubscriberHealth,
 };
 
 /// Looking at the queues: messages, their deliveries and history, counts; sending again.
@@ -77,6 +78,17 @@ impl Engine {
     /// [`Error::Store`](crate::Error::Store) when the database fails.
     pub fn flow_counts(&self) -> Result<Vec<FlowCount>> {
         self.core.flow_counts()
+    }
+
+    /// Every subscriber's health: when a delivery to it last succeeded, when one last failed
+    /// and why, failed attempts since the last success, and how many deliveries wait, are
+    /// being sent, or died. Kept once per recorded batch, the same for every process on the
+    /// store.
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) when the database fails.
+    pub fn subscriber_health(&self) -> Result<Vec<SubscriberHealth>> {
+        self.core.subscriber_health()
     }
 
     /// Retries failed outgoing work matching `filter` now, with its attempts reset: dead and

@@ -492,6 +492,16 @@ impl Handle {
         Ok(json(&self.engine()?.flow_counts()?))
     }
 
+    /// Every subscriber's health as a JSON array of `{"subscriber", "last_success_at"?,
+    /// "last_failure_at"?, "last_error"?, "consecutive_failures", "waiting", "sending",
+    /// "dead"}`.
+    ///
+    /// # Errors
+    /// As [`Engine::subscriber_health`].
+    pub fn subscriber_health(&self) -> Result<String> {
+        Ok(json(&self.engine()?.subscriber_health()?))
+    }
+
     /// Retries failed work matching the JSON filter (`{"flow", "subscriber", "id",
     /// "created_from", "created_to"}`, all optional); returns how many.
     ///

@@ -243,6 +243,47 @@ pub struct FlowCount {
     pub count: u64,
 }
 
+/// A subscriber's health: how deliveries to it went lately, and what waits for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct SubscriberHealth {
+    /// The subscriber's code.
+    pub subscriber: String,
+    /// When a delivery to it last succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_success_at: Option<Timestamp>,
+    /// When a delivery attempt to it last failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_failure_at: Option<Timestamp>,
+    /// Why that attempt failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Failed attempts since the last success.
+    pub consecutive_failures: u64,
+    /// Deliveries waiting to be sent: new, or failed and due again.
+    pub waiting: u64,
+    /// Deliveries being sent now.
+    pub sending: u64,
+    /// Deliveries that ran out of attempts (until cleanup removes them, or a re-drive).
+    pub dead: u64,
+}
+
+impl SubscriberHealth {
+    /// A subscriber nothing was delivered to yet.
+    fn new(subscriber: &str) -> Self {
+        SubscriberHealth {
+            subscriber: subscriber.to_owned(),
+            last_success_at: None,
+            last_failure_at: None,
+            last_error: None,
+            consecutive_failures: 0,
+            waiting: 0,
+            sending: 0,
+            dead: 0,
+        }
+    }
+}
+
 /// An incoming message with its history.
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
@@ -430,6 +471,41 @@ impl Core {
             ))
         });
         Ok(counts)
+    }
+
+    /// [`Engine::subscriber_health`](crate::Engine::subscriber_health).
+    pub(crate) fn subscriber_health(&self) -> Result<Vec<SubscriberHealth>> {
+        let (config, counts, rows) = self.store.read(|db| {
+            Ok::<_, Error>((db.config()?, db.queue_counts()?, db.subscriber_health()?))
+        })?;
+        let mut health: BTreeMap<String, SubscriberHealth> = config
+            .config()
+            .subscribers
+            .iter()
+            .map(|s| (s.code.clone(), SubscriberHealth::new(&s.code)))
+            .collect();
+        for row in rows {
+            let entry = health
+                .entry(row.subscriber.clone())
+                .or_insert_with(|| SubscriberHealth::new(&row.subscriber));
+            entry.last_success_at = row.last_success_at;
+            entry.last_failure_at = row.last_failure_at;
+            entry.last_error = row.last_error;
+            entry.consecutive_failures = row.consecutive_failures;
+        }
+        for c in counts.iter().filter(|c| c.queue == Counted::Deliveries) {
+            let entry = health
+                .entry(c.subscriber.clone())
+                .or_insert_with(|| SubscriberHealth::new(&c.subscriber));
+            let slot = match c.status.parse::<DeliveryStatus>() {
+                Ok(DeliveryStatus::New | DeliveryStatus::SendError) => &mut entry.waiting,
+                Ok(DeliveryStatus::InProgress) => &mut entry.sending,
+                Ok(DeliveryStatus::Dead) => &mut entry.dead,
+                _ => continue,
+            };
+            *slot += c.n;
+        }
+        Ok(health.into_values().collect())
     }
 
     /// [`Engine::counts`](crate::Engine::counts).

@@ -16,6 +16,7 @@ mod counts;
 mod exchange;
 mod external_ids;
 mod group_commit;
+mod health;
 mod incoming;
 mod inspect;
 mod integrity;
@@ -42,6 +43,7 @@ pub(crate) use counts::{Counted, QueueCount};
 pub(crate) use exchange::{
     EndpointRow, InboxRow, NewInbox, NewOutbox, OutboxListRow, OutboxRow, RecipientKind,
 };
+pub(crate) use health::HealthChange;
 pub(crate) use incoming::{IncomingRow, NewIncoming};
 pub(crate) use inspect::{IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
 pub(crate) use integrity::Finding;
@@ -60,6 +62,7 @@ pub(crate) use sql::Later;
 use config::ConfigStore;
 use counts::CountStore;
 use external_ids::ExternalIdStore;
+use health::HealthStore;
 use incoming::IncomingStore;
 use inspect::InspectStore;
 use integrity::IntegrityStore;
@@ -87,6 +90,7 @@ pub(crate) trait Transaction:
     + CountStore
     + ExchangeOperations
     + ExternalIdStore
+    + HealthStore
     + IncomingStore
     + InspectStore
     + IntegrityStore
@@ -104,6 +108,7 @@ impl<T> Transaction for T where
         + CountStore
         + ExchangeOperations
         + ExternalIdStore
+        + HealthStore
         + IncomingStore
         + InspectStore
         + IntegrityStore

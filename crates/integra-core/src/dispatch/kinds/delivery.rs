@@ -288,6 +288,7 @@ fn record(
     );
     let (to, error, _) = decided;
     let error = error.as_deref().unwrap_or_default();
+    done.health.note(subscriber, to, error);
     let report = &mut done.report;
     match to {
         DeliveryStatus::Sent => {

@@ -13,7 +13,13 @@ use crate::store::sql::expand;
 use crate::store::{Result, StoreError};
 
 /// The migrations, in order; migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[(&str, &str)] = &[("001_initial", include_str!("migrations/001_initial.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("001_initial", include_str!("migrations/001_initial.sql")),
+    (
+        "002_subscriber_health",
+        include_str!("migrations/002_subscriber_health.sql"),
+    ),
+];
 
 /// The schema version this build writes.
 const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -16,6 +16,7 @@ mod counts;
 #[cfg(feature = "receiver")]
 mod exchange;
 mod external_ids;
+mod health;
 mod incoming;
 mod inspect;
 mod integrity;

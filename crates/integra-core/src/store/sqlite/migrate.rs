@@ -30,6 +30,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "006_finished_by_status",
         include_str!("migrations/006_finished_by_status.sql"),
     ),
+    (
+        "007_subscriber_health",
+        include_str!("migrations/007_subscriber_health.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
