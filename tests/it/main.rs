@@ -35,6 +35,9 @@ mod metrics;
 mod processing;
 // The HTTP receiver: the inter-base endpoint, webhook routes, limits, two bases exchanging.
 mod receiver;
+// The operators' API on a listener: tokens and roles, every documented route, answers
+// checked against the OpenAPI document.
+mod admin;
 // Sources: RabbitMQ, Kafka and MQTT consumers and the HTTP poller feeding incoming flows.
 mod sources;
 // The message exchange between bases (the 1C SSL «Обмен сообщениями» API).

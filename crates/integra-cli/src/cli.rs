@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// See and steer Integra's queues, or run Integra as a service.
 ///
@@ -71,6 +71,16 @@ pub(crate) enum Command {
     /// The configuration stored in the database.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Makes a token for the operators' API: prints the token (give it to its holder) and
+    /// the entry for the listener's `admin.tokens`, which keeps only its SHA-256.
+    Token {
+        /// Who will hold it (written to the history of what they change).
+        #[arg(long)]
+        name: String,
+        /// What it may do.
+        #[arg(long, value_enum)]
+        role: Role,
+    },
     /// Runs Integra as a service: the dispatcher, every listener of the configuration and
     /// the sources, until interrupted (Ctrl-C, SIGTERM).
     Serve {
@@ -164,4 +174,13 @@ pub(crate) enum ConfigCommand {
     },
     /// Prints the stored configuration as JSON, its secrets shown as ***.
     Export,
+}
+
+/// A role of the operators' API.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Role {
+    /// Reads everything.
+    Viewer,
+    /// Reads everything; re-drives and deletes.
+    Operator,
 }

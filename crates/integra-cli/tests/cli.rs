@@ -542,3 +542,60 @@ fn the_same_commands_work_on_postgresql() {
     );
     assert!(!text(&out).contains("hunter2"), "{}", text(&out));
 }
+
+#[test]
+fn a_token_opens_the_operators_api_of_a_served_listener() {
+    let made = Command::new(env!("CARGO_BIN_EXE_integra"))
+        .args(["--json", "token", "--name", "duty", "--role", "viewer"])
+        .output()
+        .unwrap();
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made));
+    let made: Value = serde_json::from_slice(&made.stdout).unwrap();
+    let token = made["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("itg_") && token.len() > 60, "{token}");
+    assert!(!made["entry"].to_string().contains(&token));
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("integra.db");
+    let file = dir.path().join("integra.json");
+    let mut config = config("http://127.0.0.1:9");
+    config["listeners"] = json!([{"code": "ops", "address": "127.0.0.1:0",
+                                  "admin": {"tokens": [made["entry"].clone()]}}]);
+    std::fs::write(&file, config.to_string()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_integra"))
+        .arg("--db")
+        .arg(&db)
+        .args(["serve", "--config"])
+        .arg(&file)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The listener's address, from what serve says.
+    let mut said = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let address = loop {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut said, &mut line).unwrap();
+        assert!(n > 0, "serve ended before naming its listener");
+        if let Some(address) = line.trim().strip_prefix("listener 'ops' on ") {
+            break address.to_owned();
+        }
+    };
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let url = format!("http://{address}/api/v1/counts");
+    let with_token = agent
+        .get(&url)
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(with_token.status().as_u16(), 200);
+    let without = agent.get(&url).call().unwrap();
+    assert_eq!(without.status().as_u16(), 401);
+    let _ = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
+        .status();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

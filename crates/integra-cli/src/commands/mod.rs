@@ -5,6 +5,7 @@ mod maintenance;
 mod messages;
 mod queues;
 mod serve;
+mod token;
 
 use std::process::ExitCode;
 
@@ -17,9 +18,13 @@ use crate::output::Output;
 /// Runs the command `cli` names.
 pub(crate) fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let out = Output::new(cli.json);
-    // The one command that needs no database.
-    if let Command::Config(crate::cli::ConfigCommand::Validate { file }) = &cli.command {
-        return config::validate(file, out);
+    // The commands that need no database.
+    match &cli.command {
+        Command::Config(crate::cli::ConfigCommand::Validate { file }) => {
+            return config::validate(file, out);
+        }
+        Command::Token { name, role } => return Ok(token::token(name, *role, out)),
+        _ => {}
     }
     let engine = open(&cli)?;
     match cli.command {
@@ -35,6 +40,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Check { full } => maintenance::check(&engine, full, out),
         Command::Config(command) => config::run(&engine, command, out),
         Command::Serve { config } => serve::serve(&engine, config.as_deref()),
+        Command::Token { name, role } => Ok(token::token(&name, role, out)),
     }
 }
 

@@ -39,6 +39,10 @@ pub struct Listener {
     /// deliver messages and connect. Off when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange: Option<ExchangeListener>,
+    /// The operators' API (`/api/v1/…`, its OpenAPI document at `/api/v1/openapi.json`).
+    /// Off when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<AdminEndpoint>,
     /// Limits on connections and requests.
     #[serde(default)]
     pub limits: ListenerLimits,
@@ -77,6 +81,40 @@ pub struct MetricsEndpoint {
     /// anonymous scrapes.
     pub auth: InboundAuth,
 }
+
+/// The operators' API on a listener: who may call it, each with a bearer token of their own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminEndpoint {
+    /// The tokens that open it (at least one).
+    pub tokens: Vec<AdminToken>,
+}
+
+/// One caller of the operators' API. Only the token's SHA-256 is kept, so the configuration
+/// reveals nothing that opens the API (`integra token` makes a token and its hash).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminToken {
+    /// Who holds it: written to the history of what they change.
+    pub name: String,
+    /// What it may do.
+    pub role: AdminRole,
+    /// The SHA-256 of the token, 64 hexadecimal digits.
+    pub sha256: String,
+}
+
+/// What a caller of the operators' API may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminRole {
+    /// Read everything.
+    Viewer,
+    /// Read everything; re-drive and delete.
+    Operator,
+}
+
+/// The paths the operators' API serves, when a listener has it.
+pub const ADMIN_PATH: &str = "/api/v1";
 
 /// The message exchange's endpoint on a listener.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -249,6 +287,7 @@ impl Listener {
             routes: Vec::new(),
             metrics: None,
             exchange: None,
+            admin: None,
             limits: ListenerLimits::default(),
         }
     }
@@ -316,6 +355,10 @@ impl Listener {
         if let Some(exchange) = &self.exchange {
             exchange.auth.check(&object, "exchange.auth", p);
         }
+        if let Some(admin) = &self.admin {
+            check_path(&object, "admin", ADMIN_PATH, &mut paths, p);
+            admin.check(&object, p);
+        }
         for (i, route) in self.routes.iter().enumerate() {
             let field = |name: &str| format!("routes[{i}].{name}");
             check_path(&object, &field("prefix"), &route.prefix, &mut paths, p);
@@ -328,6 +371,39 @@ impl Listener {
             }
         }
         self.limits.check(&object, p);
+    }
+}
+
+impl AdminEndpoint {
+    fn check(&self, object: &str, p: &mut Problems) {
+        if self.tokens.is_empty() {
+            p.push(object, "admin.tokens", "must list at least one token");
+        }
+        let mut names = HashSet::new();
+        for (i, token) in self.tokens.iter().enumerate() {
+            if token.name.trim().is_empty() {
+                p.push(
+                    object,
+                    &format!("admin.tokens[{i}].name"),
+                    "must not be empty",
+                );
+            } else if !names.insert(token.name.as_str()) {
+                p.push(
+                    object,
+                    &format!("admin.tokens[{i}].name"),
+                    format!("'{}' is used twice", token.name),
+                );
+            }
+            let hex =
+                token.sha256.len() == 64 && token.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+            if !hex {
+                p.push(
+                    object,
+                    &format!("admin.tokens[{i}].sha256"),
+                    "must be the token's SHA-256, 64 hexadecimal digits (integra token makes both)",
+                );
+            }
+        }
     }
 }
 

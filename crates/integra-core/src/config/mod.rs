@@ -52,8 +52,8 @@ pub use endpoint::{
 };
 pub use flow::{Direction, Flow, Former, Ordering, Processor, Retention, SchemaRef};
 pub use listener::{
-    HmacAlgorithm, InboundAuth, InterbaseListener, Listener, ListenerLimits, RESERVED_PATHS, Route,
-    SignatureEncoding,
+    ADMIN_PATH, AdminEndpoint, AdminRole, AdminToken, HmacAlgorithm, InboundAuth,
+    InterbaseListener, Listener, ListenerLimits, RESERVED_PATHS, Route, SignatureEncoding,
 };
 pub use schema::{ExternalSchema, SchemaEntry};
 pub use settings::{

@@ -24,7 +24,7 @@ pub(super) enum Denied {
 }
 
 /// Equal in constant time (for the content; lengths may differ in time).
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
@@ -34,7 +34,7 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 /// The credentials of an `Authorization: <scheme> <credentials>` header.
-fn authorization<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
+pub(super) fn authorization<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
     let value = header(headers, AUTHORIZATION.as_str())?;
     let (given, rest) = value.split_once(' ')?;
     given.eq_ignore_ascii_case(scheme).then(|| rest.trim())

@@ -13,6 +13,7 @@
 //! so changing them needs no restart. Every process serving the same listener of the same
 //! database shares its port (`bind`): the working processes of a 1C server each start it.
 
+mod admin;
 mod admission;
 mod answer;
 mod auth;

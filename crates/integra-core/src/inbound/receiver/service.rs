@@ -1,5 +1,5 @@
 //! What the receiver does with a request: routing it to the inter-base endpoint, a webhook
-//! route, the exchange, `/metrics` or `/health`, checking its credentials, reading its body
+//! route, the exchange, the operators' API ([`super::admin`]), `/metrics` or `/health`, checking its credentials, reading its body
 //! ([`body`]) and storing it in the incoming queue (on a blocking thread: the store is
 //! synchronous). What each outcome is answered with is [`super::answer`]'s.
 //!
@@ -22,7 +22,7 @@ use super::answer::{
 };
 use super::auth::{check_headers, check_signature};
 use super::body::{self, Budget, Room};
-use crate::config::{InboundAuth, InterbaseListener, Listener, Route};
+use crate::config::{ADMIN_PATH, AdminEndpoint, InboundAuth, InterbaseListener, Listener, Route};
 use crate::core::Core;
 use crate::dispatch::Handlers;
 use crate::error::Error;
@@ -64,6 +64,7 @@ enum Target<'l> {
         message_id: String,
     },
     Webhook(&'l Route),
+    Admin(&'l AdminEndpoint),
 }
 
 /// Where a message goes, and how its sender authenticates and is answered.
@@ -149,6 +150,13 @@ impl Service {
                     ))),
                 };
             }
+        }
+        if let Some(admin) = &self.listener.admin
+            && path
+                .strip_prefix(ADMIN_PATH)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        {
+            return Ok(Target::Admin(admin));
         }
         let route = self
             .listener
@@ -238,6 +246,7 @@ impl Service {
                 };
                 self.store(head, body, to, received).await
             }
+            Target::Admin(admin) => super::admin::serve(self, admin, head, body).await,
             Target::Webhook(route) => {
                 if let Err(denied) = check_headers(&route.auth, &head.headers) {
                     return refusal(Style::Json, denied);
