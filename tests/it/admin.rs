@@ -353,3 +353,40 @@ fn the_configuration_refuses_an_admin_section_without_sound_tokens() {
         .to_string();
     assert!(err.contains("at least one token"), "{err}");
 }
+
+#[cfg(feature = "admin-docs")]
+#[test]
+fn the_documentation_page_is_served_offline() {
+    let a = Admin::new();
+    let (status, page) = get(&format!("{}/docs/", a.base), &[]);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("swagger-ui"), "{page}");
+    // Nothing is loaded from elsewhere: every src and href of the page is its own.
+    for attribute in ["src=\"", "href=\""] {
+        for (at, _) in page.match_indices(attribute) {
+            let value = &page[at + attribute.len()..];
+            let value = &value[..value.find('"').unwrap()];
+            assert!(
+                !value.contains("//"),
+                "the page loads {value} from elsewhere"
+            );
+        }
+    }
+    let (status, script) = get(&format!("{}/docs/swagger-initializer.js", a.base), &[]);
+    assert_eq!(status, 200);
+    assert!(script.contains("/api/v1/openapi.json"), "{script}");
+    assert!(script.contains("validatorUrl"), "{script}");
+    let mut moved = agent()
+        .get(&format!("{}/docs", a.base))
+        .config()
+        .max_redirects(0)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(moved.status().as_u16(), 301);
+    assert_eq!(moved.headers()["location"], "/docs/");
+    let _ = moved.body_mut().read_to_string();
+    let csp = agent().get(&format!("{}/docs/", a.base)).call().unwrap();
+    let policy = csp.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("default-src 'self'"), "{policy}");
+}

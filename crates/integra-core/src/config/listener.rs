@@ -357,6 +357,7 @@ impl Listener {
         }
         if let Some(admin) = &self.admin {
             check_path(&object, "admin", ADMIN_PATH, &mut paths, p);
+            check_path(&object, "admin", "/docs", &mut paths, p);
             admin.check(&object, p);
         }
         for (i, route) in self.routes.iter().enumerate() {

@@ -65,6 +65,9 @@ enum Target<'l> {
     },
     Webhook(&'l Route),
     Admin(&'l AdminEndpoint),
+    /// The operators' API's documentation page.
+    #[cfg(feature = "admin-docs")]
+    Docs,
 }
 
 /// Where a message goes, and how its sender authenticates and is answered.
@@ -158,6 +161,18 @@ impl Service {
         {
             return Ok(Target::Admin(admin));
         }
+        #[cfg(feature = "admin-docs")]
+        if self.listener.admin.is_some()
+            && path
+                .strip_prefix(super::admin::docs::DOCS_PATH)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        {
+            return if method == Method::GET {
+                Ok(Target::Docs)
+            } else {
+                Err(Box::new(method_not_allowed(Style::Json, "GET")))
+            };
+        }
         let route = self
             .listener
             .routes
@@ -247,6 +262,8 @@ impl Service {
                 self.store(head, body, to, received).await
             }
             Target::Admin(admin) => super::admin::serve(self, admin, head, body).await,
+            #[cfg(feature = "admin-docs")]
+            Target::Docs => super::admin::docs::serve(path),
             Target::Webhook(route) => {
                 if let Err(denied) = check_headers(&route.auth, &head.headers) {
                     return refusal(Style::Json, denied);

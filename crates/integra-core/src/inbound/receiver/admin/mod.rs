@@ -4,9 +4,12 @@
 //! re-drives and deletes, and the token's name goes into the history of what it changed.
 //! Each route calls one of the engine's inspection operations on a blocking thread (the
 //! store is synchronous); errors are `{"error": …}` with the status that says what went
-//! wrong.
+//! wrong. Built with the feature `admin-docs`, `/docs` serves the API's documentation
+//! page ([`docs`]).
 
 mod auth;
+#[cfg(feature = "admin-docs")]
+pub(super) mod docs;
 
 use std::sync::Arc;
 use std::time::Duration;
