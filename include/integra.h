@@ -303,6 +303,17 @@ enum integra_status integra_engine_list_messages(struct integra_engine *engine,
                                                  const char *filter_json,
                                                  char **list_out);
 
+// `list_out` receives the incoming messages matching `filter_json` (NULL or empty: the
+// latest 100; `{"flow", "status", "created_from", "created_to", "before_seq", "limit"}`),
+// newest first, without their bodies, as a JSON array.
+//
+// # Safety
+// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+// error except where an argument is optional); out-parameters are writable.
+enum integra_status integra_engine_list_incoming(struct integra_engine *engine,
+                                                 const char *filter_json,
+                                                 char **list_out);
+
 // `counts_out` receives the non-zero counts by queue (`messages`, `deliveries`,
 // `incoming`), flow, subscriber and status, as a JSON array of `{"queue", "flow",
 // "subscriber", "status", "count"}`.

@@ -394,6 +394,14 @@ pub(crate) static METHODS: &[Method] = &[
         run: |h, a| text(h.list_messages(&a.text(0)?)?),
     },
     Method {
+        name: "ListIncoming",
+        name_ru: "СписокВходящих",
+        params: &[optional("filterJson")],
+        returns: true,
+        doc: "Returns the incoming messages matching {flow, status, created_from, created_to, before_seq, limit} (empty: the latest 100), newest first, without their bodies, as a JSON array.",
+        run: |h, a| text(h.list_incoming(&a.text(0)?)?),
+    },
+    Method {
         name: "Counts",
         name_ru: "КоличестваПоСтатусам",
         params: &[],

@@ -106,6 +106,11 @@ int main(int argc, char **argv) {
     must(engine, integra_engine_incoming_status(engine, incoming_id, &incoming), "incoming_status");
     CHECK(strstr(incoming, "the handler broke") != NULL, "incoming status: %s", incoming);
     integra_string_free(incoming);
+    must(engine, integra_engine_list_incoming(engine, "{\"flow\": \"IN\", \"status\": \"error\"}", &list),
+         "list_incoming");
+    CHECK(strstr(list, incoming_id) != NULL && strstr(list, "\"message_id\":\"m-1\"") != NULL,
+          "list_incoming: %s", list);
+    integra_string_free(list);
     uint64_t redriven = 0;
     must(engine, integra_engine_retry_incoming(engine, "{\"flow\": \"IN\"}", "fixed", &redriven),
          "retry_incoming");

@@ -197,12 +197,12 @@ fn every_documented_route_answers_and_nothing_else_does() {
             }
         }
     }
-    assert_eq!(routes, 9);
+    assert_eq!(routes, 10);
     for undocumented in [
         "/api/v1",
         "/api/v1/queues",
         "/api/v1/messages/x/y",
-        "/api/v1/incoming",
+        "/api/v1/incoming/x/y",
     ] {
         assert_eq!(a.get(undocumented, OPERATOR).0, 404, "{undocumented}");
     }
@@ -248,6 +248,13 @@ fn answers_match_the_documented_schemas() {
     let (status, message) = a.get(&format!("/api/v1/messages/{}", a.ids[1]), VIEWER);
     assert_eq!(status, 200);
     a.conforms("MessageReport", &message);
+    let (status, listed) = a.get("/api/v1/incoming?flow=IN&status=error", VIEWER);
+    assert_eq!(status, 200, "{listed}");
+    a.conforms("IncomingList", &listed);
+    assert!(
+        listed.contains(&a.incoming) && !listed.contains("\"payload\""),
+        "{listed}"
+    );
     let (status, incoming) = a.get(&format!("/api/v1/incoming/{}", a.incoming), VIEWER);
     assert_eq!(status, 200);
     a.conforms("IncomingReport", &incoming);

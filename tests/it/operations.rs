@@ -449,3 +449,46 @@ fn subscriber_health_tells_successes_failures_and_what_waits() {
     assert!(shop.last_failure_at.is_some() && shop.last_error.is_some());
     assert_eq!((shop.waiting, shop.dead), (0, 0));
 }
+
+#[test]
+fn incoming_messages_are_listed_newest_first_by_page() {
+    use std::collections::BTreeMap;
+    let t = TestEngine::new(&json!({"flows": [{"code": "IN", "direction": "incoming"},
+                                               {"code": "OTHER", "direction": "incoming"}]}));
+    for i in 0..5 {
+        let flow = if i == 2 { "OTHER" } else { "IN" };
+        t.engine
+            .accept(flow, &format!("m-{i}"), "{}", &BTreeMap::new())
+            .unwrap();
+        t.advance(Duration::from_secs(1));
+    }
+    let filter = integra::IncomingFilter::default()
+        .with_flow("IN")
+        .with_limit(3);
+    let page = t.engine.list_incoming(&filter).unwrap();
+    let ids: Vec<&str> = page.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(ids, ["m-4", "m-3", "m-1"]);
+    let rest = t
+        .engine
+        .list_incoming(&filter.clone().with_before_seq(page[2].seq))
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].message_id, "m-0");
+    let since = Timestamp::from_millis(T0 + 3_000);
+    let late = integra::IncomingFilter::default().with_created_from(since);
+    let late: Vec<String> = t
+        .engine
+        .list_incoming(&late)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.message_id)
+        .collect();
+    assert_eq!(late, ["m-4", "m-3"]);
+    let by_status = integra::IncomingFilter::default().with_status(integra::IncomingStatus::Dead);
+    assert!(t.engine.list_incoming(&by_status).unwrap().is_empty());
+    let err = t
+        .engine
+        .list_incoming(&integra::IncomingFilter::default().with_limit(10_001))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+}

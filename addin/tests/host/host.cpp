@@ -520,6 +520,8 @@ static void cycle(const std::string &db, const std::string &url) {
     CHECK(o.call("ОшибкаОбработкиВходящего", {Arg::str(incoming_id), Arg::str("the handler broke")}, false).ok, "FailIncoming: %s", o.connection.last_error().c_str());
     Result incoming = o.call("СтатусВходящего", {Arg::str(incoming_id)});
     CHECK(incoming.ok && contains(incoming.text, "the handler broke"), "IncomingStatus: %s", incoming.text.c_str());
+    Result listed_incoming = o.call("СписокВходящих", {Arg::str("{\"flow\": \"IN\"}")});
+    CHECK(listed_incoming.ok && contains(listed_incoming.text, incoming_id), "ListIncoming: %s", listed_incoming.text.c_str());
     Result redriven = o.call("ПовторитьОбработкуВходящих", {Arg::str("{\"flow\": \"IN\"}"), Arg::str("fixed")});
     CHECK(redriven.ok && redriven.vt == VTYPE_I4 && redriven.number == 1, "RetryIncoming: %s", o.connection.last_error().c_str());
     Result cleaned = o.call("Cleanup", {});

@@ -549,6 +549,30 @@ pub unsafe extern "C" fn integra_engine_list_messages(
     }
 }
 
+/// `list_out` receives the incoming messages matching `filter_json` (NULL or empty: the
+/// latest 100; `{"flow", "status", "created_from", "created_to", "before_seq", "limit"}`),
+/// newest first, without their bodies, as a JSON array.
+///
+/// # Safety
+/// `engine` is a live handle; string arguments are NULL or NUL-terminated (NULL is an
+/// error except where an argument is optional); out-parameters are writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn integra_engine_list_incoming(
+    engine: *mut IntegraEngine,
+    filter_json: *const c_char,
+    list_out: *mut *mut c_char,
+) -> IntegraStatus {
+    // SAFETY: the pointers are as the function's `# Safety` section requires.
+    unsafe {
+        call(engine, |e| {
+            let list_out = out(list_out, "list_out")?;
+            let filter = optional_text(filter_json, "filter_json")?;
+            let list = e.read(|h| h.list_incoming(filter))?;
+            list_out.put_string(list)
+        })
+    }
+}
+
 /// `counts_out` receives the non-zero counts by queue (`messages`, `deliveries`,
 /// `incoming`), flow, subscriber and status, as a JSON array of `{"queue", "flow",
 /// "subscriber", "status", "count"}`.

@@ -40,6 +40,8 @@ pub(crate) enum Command {
     Subscribers,
     /// Outgoing messages matching filters, newest first (page with --before).
     List(ListArgs),
+    /// Incoming messages matching filters, newest first (page with --before).
+    Incoming(IncomingArgs),
     /// One outgoing or incoming message: its deliveries, history and payload.
     Show {
         /// The message's id (outgoing) or incoming id.
@@ -105,13 +107,33 @@ pub(crate) struct ListArgs {
     /// Only messages with a delivery in this status (to --subscriber, when given).
     #[arg(long)]
     pub(crate) delivery_status: Option<String>,
-    /// Registered at or after (RFC 3339: 2026-12-01T08:00:00Z).
+    #[command(flatten)]
+    pub(crate) page: PageArgs,
+}
+
+/// Filters of an incoming listing.
+#[derive(Debug, Args)]
+pub(crate) struct IncomingArgs {
+    /// Only this flow.
+    #[arg(long)]
+    pub(crate) flow: Option<String>,
+    /// Only incoming messages in this status (new, in_progress, processed, error, dead).
+    #[arg(long)]
+    pub(crate) status: Option<String>,
+    #[command(flatten)]
+    pub(crate) page: PageArgs,
+}
+
+/// Which page of a listing, newest first: a time window, and where the page starts.
+#[derive(Debug, Args)]
+pub(crate) struct PageArgs {
+    /// Registered (or accepted) at or after (RFC 3339: 2026-12-01T08:00:00Z).
     #[arg(long, value_name = "TIME")]
     pub(crate) from: Option<String>,
-    /// Registered before (RFC 3339).
+    /// Registered (or accepted) before (RFC 3339).
     #[arg(long, value_name = "TIME")]
     pub(crate) to: Option<String>,
-    /// Registered before the message with this sequence number (the next page).
+    /// Before the one with this sequence number (the next page).
     #[arg(long, value_name = "SEQ")]
     pub(crate) before: Option<i64>,
     /// At most this many.

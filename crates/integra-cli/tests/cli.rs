@@ -472,6 +472,9 @@ fn failed_incoming_messages_are_shown_and_retried() {
         "{}",
         text(&out)
     );
+    let listed = json(&["incoming", "--flow", "IN", "--status", "dead"]);
+    assert_eq!(listed[0]["id"], id.as_str(), "{listed}");
+    assert_eq!(listed[0]["message_id"], "order-1");
     let retried = json(&[
         "retry",
         "--incoming",

@@ -98,8 +98,9 @@ pub use openapi::Violation;
 pub use queue::forming::{FormOutcome, Former, FormingItem};
 pub use queue::incoming::{Accepted, IncomingHandler, IncomingItem};
 pub use queue::inspect::{
-    CountedQueue, DeliveryReport, FlowCount, HistoryEntry, IncomingReport, ListFilter,
-    MessageReport, MessageSummary, QueueCounts, RetryFilter, SubscriberHealth,
+    CountedQueue, DeliveryReport, FlowCount, HistoryEntry, IncomingFilter, IncomingReport,
+    IncomingSummary, ListFilter, MessageReport, MessageSummary, QueueCounts, RetryFilter,
+    SubscriberHealth,
 };
 pub use queue::register::{RegisterOptions, Registration};
 pub use retry::HandlerError;

@@ -68,13 +68,17 @@ pub fn rabbit_endpoint(port: u16) -> serde_json::Value {
                        "auth": {"type": "basic", "username": "guest", "password": "guest"}})
 }
 
-/// A port nobody listens on (for now).
+/// A port nobody listens on (for now), below the kernel's ephemeral range (Linux's
+/// default starts at 32768): a port the kernel hands out for a bind to port 0 (a test's
+/// listener on `127.0.0.1:0`, a client's connection) could be taken by another test between
+/// this check and the bind of whoever the port is for; these are taken only by name.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    loop {
+        let port = fastrand::u16(20_000..32_000);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Waits until something accepts connections on `port`.

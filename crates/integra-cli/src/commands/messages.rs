@@ -1,15 +1,15 @@
-//! `list`, `show`, `dead`, `retry`, `delete`: messages one by one or by filter.
+//! `list`, `incoming`, `show`, `dead`, `retry`, `delete`: messages one by one or by filter.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use integra_core::{
-    DeliveryStatus, Engine, Error, ListFilter, MessageReport, MessageStatus, MessageSummary,
-    RetryFilter,
+    DeliveryStatus, Engine, Error, IncomingFilter, IncomingStatus, ListFilter, MessageReport,
+    MessageStatus, MessageSummary, RetryFilter,
 };
 
 use super::{status, time};
-use crate::cli::{DeadArgs, ListArgs, RetryArgs};
+use crate::cli::{DeadArgs, IncomingArgs, ListArgs, RetryArgs};
 use crate::failure::Failure;
 use crate::output::{Output, cut, or_dash, print_json, table};
 
@@ -18,7 +18,8 @@ const ERROR_COLUMN: usize = 60;
 
 /// `integra list`.
 pub(crate) fn list(engine: &Engine, args: &ListArgs, out: Output) -> Result<ExitCode, Failure> {
-    let mut filter = ListFilter::default().with_limit(args.limit);
+    let page = &args.page;
+    let mut filter = ListFilter::default().with_limit(page.limit);
     if let Some(flow) = &args.flow {
         filter = filter.with_flow(flow);
     }
@@ -32,17 +33,74 @@ pub(crate) fn list(engine: &Engine, args: &ListArgs, out: Output) -> Result<Exit
     if let Some(s) = status("--delivery-status", delivery, DeliveryStatus::ALL)? {
         filter = filter.with_delivery_status(s);
     }
-    if let Some(t) = time("--from", args.from.as_deref())? {
+    if let Some(t) = time("--from", page.from.as_deref())? {
         filter = filter.with_created_from(t);
     }
-    if let Some(t) = time("--to", args.to.as_deref())? {
+    if let Some(t) = time("--to", page.to.as_deref())? {
         filter = filter.with_created_to(t);
     }
-    if let Some(seq) = args.before {
+    if let Some(seq) = page.before {
         filter = filter.with_before_seq(seq);
     }
-    let page = engine.list_messages(&filter)?;
-    show_page(&page, args.limit, out);
+    let found = engine.list_messages(&filter)?;
+    show_page(&found, page.limit, out);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `integra incoming`.
+pub(crate) fn incoming(
+    engine: &Engine,
+    args: &IncomingArgs,
+    out: Output,
+) -> Result<ExitCode, Failure> {
+    let page = &args.page;
+    let mut filter = IncomingFilter::default().with_limit(page.limit);
+    if let Some(flow) = &args.flow {
+        filter = filter.with_flow(flow);
+    }
+    if let Some(s) = status("--status", args.status.as_deref(), IncomingStatus::ALL)? {
+        filter = filter.with_status(s);
+    }
+    if let Some(t) = time("--from", page.from.as_deref())? {
+        filter = filter.with_created_from(t);
+    }
+    if let Some(t) = time("--to", page.to.as_deref())? {
+        filter = filter.with_created_to(t);
+    }
+    if let Some(seq) = page.before {
+        filter = filter.with_before_seq(seq);
+    }
+    let found = engine.list_incoming(&filter)?;
+    if found.is_empty() && !out.json() {
+        eprintln!("no incoming messages match");
+        return Ok(ExitCode::SUCCESS);
+    }
+    out.show(&found, |page| {
+        let mut t = table(&[
+            "seq",
+            "id",
+            "flow",
+            "sender's id",
+            "status",
+            "attempts",
+            "accepted",
+            "last error",
+        ]);
+        for m in page {
+            t.add_row(vec![
+                m.seq.to_string(),
+                m.id.to_string(),
+                m.flow.clone(),
+                cut(&m.message_id, 40),
+                m.status.to_string(),
+                m.attempts.to_string(),
+                m.created_at.to_string(),
+                or_dash(m.last_error.as_deref().map(|e| cut(e, ERROR_COLUMN))),
+            ]);
+        }
+        t
+    });
+    more_may_follow(found.len(), page.limit, found.last().map(|m| m.seq), out);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -105,11 +163,16 @@ fn show_page(page: &[MessageSummary], limit: usize, out: Output) {
         }
         t
     });
-    if !out.json()
-        && page.len() == limit
-        && let Some(last) = page.last()
+    more_may_follow(page.len(), limit, page.last().map(|m| m.seq), out);
+}
+
+/// For people: how to ask for the next page, when this one is full (`last`: its last seq).
+fn more_may_follow(shown: usize, limit: usize, last: Option<i64>, out: Output) {
+    if let Some(last) = last
+        && shown == limit
+        && !out.json()
     {
-        eprintln!("(more may follow: --before {})", last.seq);
+        eprintln!("(more may follow: --before {last})");
     }
 }
 

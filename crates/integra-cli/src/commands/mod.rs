@@ -32,6 +32,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Flows => queues::flows(&engine, out),
         Command::Subscribers => queues::subscribers(&engine, out),
         Command::List(args) => messages::list(&engine, &args, out),
+        Command::Incoming(args) => messages::incoming(&engine, &args, out),
         Command::Show { id } => messages::show(&engine, &id, out),
         Command::Dead(args) => messages::dead(&engine, &args, out),
         Command::Retry(args) => messages::retry(&engine, &args, out),

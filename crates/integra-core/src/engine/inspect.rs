@@ -3,8 +3,8 @@
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::queue::inspect::{
-    FlowCount, IncomingReport, ListFilter, MessageReport, MessageSummary, QueueCounts, RetryFilter,
-    SubscriberHealth,
+    FlowCount, IncomingFilter, IncomingReport, IncomingSummary, ListFilter, MessageReport,
+    MessageSummary, QueueCounts, RetryFilter, SubscriberHealth,
 };
 
 /// Looking at the queues: messages, their deliveries and history, counts; sending again.
@@ -59,6 +59,15 @@ impl Engine {
     /// ```
     pub fn list_messages(&self, filter: &ListFilter) -> Result<Vec<MessageSummary>> {
         self.core.list_messages(filter)
+    }
+
+    /// Incoming messages matching `filter`, newest first, without their bodies
+    /// ([`Engine::incoming_status`] has those).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a limit over 10 000.
+    pub fn list_incoming(&self, filter: &IncomingFilter) -> Result<Vec<IncomingSummary>> {
+        self.core.list_incoming(filter)
     }
 
     /// How many messages, deliveries and incoming messages are in each status.

@@ -29,7 +29,7 @@ use crate::dispatch::DispatcherOptions;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::queue::incoming::Accepted;
-use crate::queue::inspect::{ListFilter, RetryFilter};
+use crate::queue::inspect::{IncomingFilter, ListFilter, RetryFilter};
 use crate::queue::register::{RegisterOptions, Registration};
 use log_file::LogUse;
 use shared::Shared;
@@ -481,6 +481,17 @@ impl Handle {
     pub fn list_messages(&self, filter_json: &str) -> Result<String> {
         let filter: ListFilter = filter(filter_json)?;
         Ok(json(&self.engine()?.list_messages(&filter)?))
+    }
+
+    /// Incoming messages matching the JSON filter (`{"flow", "status", "created_from",
+    /// "created_to", "before_seq", "limit"}`, all optional; empty: the latest 100), newest
+    /// first, without their bodies, as a JSON array.
+    ///
+    /// # Errors
+    /// As [`Engine::list_incoming`], and [`Error::InvalidJson`] for a bad filter.
+    pub fn list_incoming(&self, filter_json: &str) -> Result<String> {
+        let filter: IncomingFilter = filter(filter_json)?;
+        Ok(json(&self.engine()?.list_incoming(&filter)?))
     }
 
     /// The non-zero counts by queue, flow, subscriber and status, as a JSON array of

@@ -12,7 +12,9 @@ use crate::error::{Error, Result};
 use crate::ids::{IncomingId, MessageId};
 use crate::limits::checks::check_list_limit;
 use crate::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
-use crate::store::{Commit, Counted, IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
+use crate::store::{
+    Commit, Counted, IncomingFullRow, IncomingListQuery, ListQuery, MessageRow, RedriveQuery,
+};
 use crate::time::Timestamp;
 
 /// An outgoing message with its deliveries and history.
@@ -153,6 +155,50 @@ pub struct ListFilter {
     pub limit: Option<usize>,
 }
 
+/// Which incoming messages a listing returns; absent fields match everything.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct IncomingFilter {
+    /// Only this flow.
+    pub flow: Option<String>,
+    /// Only incoming messages in this status.
+    pub status: Option<IncomingStatus>,
+    /// Accepted at or after.
+    pub created_from: Option<Timestamp>,
+    /// Accepted before.
+    pub created_to: Option<Timestamp>,
+    /// Accepted before the one with this `seq` (paging, newest first).
+    pub before_seq: Option<i64>,
+    /// At most this many (default 100, at most 10 000).
+    pub limit: Option<usize>,
+}
+
+/// One incoming message in a listing (its body and headers: [`IncomingReport`]).
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct IncomingSummary {
+    /// Its id in the incoming queue.
+    pub id: IncomingId,
+    /// Arrival order; pass the smallest seen as `before_seq` for the next page.
+    pub seq: i64,
+    /// The flow code.
+    pub flow: String,
+    /// The sender's message id.
+    pub message_id: String,
+    /// Its status.
+    pub status: IncomingStatus,
+    /// Processing attempts so far.
+    pub attempts: u32,
+    /// The last processing error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When it was accepted.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+}
+
 /// Which failed work a re-drive retries; absent fields match everything.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -175,6 +221,15 @@ crate::setters::setters!(ListFilter {} optional {
     with_status => status: MessageStatus,
     with_subscriber => subscriber: impl Into<String>,
     with_delivery_status => delivery_status: DeliveryStatus,
+    with_created_from => created_from: Timestamp,
+    with_created_to => created_to: Timestamp,
+    with_before_seq => before_seq: i64,
+    with_limit => limit: usize,
+});
+
+crate::setters::setters!(IncomingFilter {} optional {
+    with_flow => flow: impl Into<String>,
+    with_status => status: IncomingStatus,
     with_created_from => created_from: Timestamp,
     with_created_to => created_to: Timestamp,
     with_before_seq => before_seq: i64,
@@ -438,6 +493,37 @@ impl Core {
                 .list_messages(&query)?
                 .into_iter()
                 .map(MessageSummary::from_row)
+                .collect())
+        })
+    }
+
+    /// [`Engine::list_incoming`](crate::Engine::list_incoming).
+    pub(crate) fn list_incoming(&self, filter: &IncomingFilter) -> Result<Vec<IncomingSummary>> {
+        let limit = filter.limit.unwrap_or(100);
+        check_list_limit(limit)?;
+        let query = IncomingListQuery {
+            flow: filter.flow.as_deref(),
+            status: filter.status,
+            created_from: filter.created_from,
+            created_to: filter.created_to,
+            before_seq: filter.before_seq,
+            limit,
+        };
+        self.store.read(|db| {
+            Ok(db
+                .list_incoming(&query)?
+                .into_iter()
+                .map(|r| IncomingSummary {
+                    id: r.uuid.into(),
+                    seq: r.id,
+                    flow: r.flow,
+                    message_id: r.message_id,
+                    status: r.status,
+                    attempts: r.attempts,
+                    last_error: r.last_error,
+                    created_at: r.created_at,
+                    updated_at: r.updated_at,
+                })
                 .collect())
         })
     }

@@ -75,6 +75,31 @@ pub(crate) struct IncomingFullRow {
     pub(crate) updated_at: Timestamp,
 }
 
+/// An incoming message in a listing: without its body and headers.
+#[derive(Debug, Clone)]
+pub(crate) struct IncomingListRow {
+    pub(crate) id: i64,
+    pub(crate) uuid: String,
+    pub(crate) flow: String,
+    pub(crate) message_id: String,
+    pub(crate) status: IncomingStatus,
+    pub(crate) attempts: u32,
+    pub(crate) last_error: Option<String>,
+    pub(crate) created_at: Timestamp,
+    pub(crate) updated_at: Timestamp,
+}
+
+/// Filters of an incoming listing; None matches everything.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IncomingListQuery<'a> {
+    pub(crate) flow: Option<&'a str>,
+    pub(crate) status: Option<IncomingStatus>,
+    pub(crate) created_from: Option<Timestamp>,
+    pub(crate) created_to: Option<Timestamp>,
+    pub(crate) before_seq: Option<i64>,
+    pub(crate) limit: usize,
+}
+
 /// Filters of a message listing; None matches everything.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ListQuery<'a> {
@@ -134,6 +159,9 @@ pub(crate) trait InspectStore {
 
     /// Resets an incoming message in `from` to New with no attempts, due `now`.
     fn reset_incoming(&self, id: i64, from: IncomingStatus, now: Timestamp) -> Result<bool>;
+
+    /// Incoming messages matching `q`, newest first.
+    fn list_incoming(&self, q: &IncomingListQuery<'_>) -> Result<Vec<IncomingListRow>>;
 
     /// The incoming message with this public id.
     fn incoming(&self, uuid: &str) -> Result<Option<IncomingFullRow>>;

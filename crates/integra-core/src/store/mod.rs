@@ -45,7 +45,7 @@ pub(crate) use exchange::{
 };
 pub(crate) use health::HealthChange;
 pub(crate) use incoming::{IncomingRow, NewIncoming};
-pub(crate) use inspect::{IncomingFullRow, ListQuery, MessageRow, RedriveQuery};
+pub(crate) use inspect::{IncomingFullRow, IncomingListQuery, ListQuery, MessageRow, RedriveQuery};
 pub(crate) use integrity::Finding;
 pub(crate) use maintenance::{Expired, Finished, Leased};
 pub(crate) use outgoing::{

@@ -5,8 +5,8 @@ use super::{Result, Tx};
 use super::{Row, RowError, params, sql, status_column};
 use crate::status::{DeliveryStatus, HistoryStatus, IncomingStatus, MessageStatus};
 use crate::store::inspect::{
-    DeliveryRow, HistoryRow, IncomingFullRow, IncomingHistoryRow, InspectStore, ListQuery,
-    MessageRow, RedriveQuery,
+    DeliveryRow, HistoryRow, IncomingFullRow, IncomingHistoryRow, IncomingListQuery,
+    IncomingListRow, InspectStore, ListQuery, MessageRow, RedriveQuery,
 };
 use crate::time::Timestamp;
 
@@ -149,6 +149,33 @@ impl InspectStore for Tx<'_> {
             sql!(redrive_incoming),
             params![id, from.as_str(), now.as_millis()],
         )? == 1)
+    }
+
+    fn list_incoming(&self, q: &IncomingListQuery<'_>) -> Result<Vec<IncomingListRow>> {
+        self.rows(
+            sql!(list_incoming),
+            params![
+                q.flow,
+                q.status.map(IncomingStatus::as_str),
+                q.created_from.map(Timestamp::as_millis),
+                q.created_to.map(Timestamp::as_millis),
+                q.before_seq,
+                q.limit,
+            ],
+            |r| {
+                Ok(IncomingListRow {
+                    id: r.get(0)?,
+                    uuid: r.get(1)?,
+                    flow: r.get(2)?,
+                    message_id: r.get(3)?,
+                    status: status_column(r, 4)?,
+                    attempts: r.get(5)?,
+                    last_error: r.get(6)?,
+                    created_at: ts(r.get(7)?),
+                    updated_at: ts(r.get(8)?),
+                })
+            },
+        )
     }
 
     fn incoming(&self, uuid: &str) -> Result<Option<IncomingFullRow>> {

@@ -17,6 +17,7 @@ use std::time::Duration;
 use hyper::body::Incoming;
 use hyper::http::request::Parts;
 use hyper::{Method, StatusCode};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -29,7 +30,7 @@ use crate::config::{ADMIN_PATH, AdminEndpoint, AdminRole};
 use crate::core::Core;
 use crate::error::{Error, ErrorKind};
 use crate::limits::quoted;
-use crate::queue::inspect::{ListFilter, RetryFilter};
+use crate::queue::inspect::{IncomingFilter, ListFilter, RetryFilter};
 use auth::Caller;
 
 /// The API's OpenAPI 3.0 document, served at `/api/v1/openapi.json`.
@@ -75,8 +76,12 @@ pub(super) async fn serve(
         }
         (&Method::GET, ["counts"]) => run(core, |core| core.flow_counts()).await,
         (&Method::GET, ["subscribers"]) => run(core, |core| core.subscriber_health()).await,
-        (&Method::GET, ["messages"]) => match list_filter(head.uri.query()) {
+        (&Method::GET, ["messages"]) => match list_filter::<ListFilter>(head.uri.query()) {
             Ok(filter) => run(core, move |core| core.list_messages(&filter)).await,
+            Err(answer) => *answer,
+        },
+        (&Method::GET, ["incoming"]) => match list_filter::<IncomingFilter>(head.uri.query()) {
+            Ok(filter) => run(core, move |core| core.list_incoming(&filter)).await,
             Err(answer) => *answer,
         },
         (&Method::GET, ["messages", id]) => {
@@ -163,7 +168,7 @@ pub(super) async fn serve(
                 Err(answer) => *answer,
             }
         }
-        (_, ["counts" | "subscribers" | "messages"] | ["incoming", _]) => {
+        (_, ["counts" | "subscribers" | "messages" | "incoming"] | ["incoming", _]) => {
             method_not_allowed(Style::Json, "GET")
         }
         (_, ["messages", _]) => method_not_allowed(Style::Json, "GET, DELETE"),
@@ -187,9 +192,9 @@ fn operator(caller: Caller<'_>) -> Result<(), Box<Answer>> {
     }
 }
 
-/// The listing's filter from the query string (`?flow=ORDERS&status=dead&limit=50`): the
-/// fields of [`ListFilter`], numbers where it takes numbers.
-fn list_filter(query: Option<&str>) -> Result<ListFilter, Box<Answer>> {
+/// A listing's filter from the query string (`?flow=ORDERS&status=dead&limit=50`): the
+/// fields of [`ListFilter`] or [`IncomingFilter`], numbers where they take numbers.
+fn list_filter<F: DeserializeOwned>(query: Option<&str>) -> Result<F, Box<Answer>> {
     let bad = |reason: String| {
         Box::new(failure(
             Style::Json,
