@@ -197,7 +197,7 @@ fn every_documented_route_answers_and_nothing_else_does() {
             }
         }
     }
-    assert_eq!(routes, 10);
+    assert_eq!(routes, 12);
     for undocumented in [
         "/api/v1",
         "/api/v1/queues",
@@ -396,4 +396,34 @@ fn the_documentation_page_is_served_offline() {
     let csp = agent().get(&format!("{}/docs/", a.base)).call().unwrap();
     let policy = csp.headers()["content-security-policy"].to_str().unwrap();
     assert!(policy.contains("default-src 'self'"), "{policy}");
+}
+
+#[test]
+fn the_configuration_is_shown_without_secrets_and_checked_without_loading() {
+    let a = Admin::new();
+    let (status, config) = a.get("/api/v1/config", VIEWER);
+    assert_eq!(status, 200, "{config}");
+    a.conforms("Configuration", &config);
+    assert!(
+        config.contains("\"ORDERS\"") && config.contains(&sha256(OPERATOR)),
+        "{config}"
+    );
+    let broken =
+        json!({"flows": [{"code": "X", "direction": "outgoing", "subscribers": ["nobody"]}]});
+    let (status, verdict) = a.post("/api/v1/config/validate", VIEWER, &broken);
+    assert_eq!(status, 200, "{verdict}");
+    a.conforms("Validation", &verdict);
+    let verdict: Value = serde_json::from_str(&verdict).unwrap();
+    assert_eq!(verdict["valid"], false);
+    assert!(
+        verdict["problems"].to_string().contains("nobody"),
+        "{verdict}"
+    );
+    let (_, verdict) = a.post("/api/v1/config/validate", VIEWER, &json!({"flows": []}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&verdict).unwrap()["valid"],
+        true
+    );
+    // Nothing was loaded.
+    assert_eq!(a.t.engine.config().unwrap().flows.len(), 2);
 }

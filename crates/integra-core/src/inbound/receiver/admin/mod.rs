@@ -26,7 +26,7 @@ use super::answer::{
 };
 use super::body;
 use super::service::Service;
-use crate::config::{ADMIN_PATH, AdminEndpoint, AdminRole};
+use crate::config::{ADMIN_PATH, AdminEndpoint, AdminRole, Config};
 use crate::core::Core;
 use crate::error::{Error, ErrorKind};
 use crate::limits::quoted;
@@ -73,6 +73,23 @@ pub(super) async fn serve(
     match (&head.method, segments.as_slice()) {
         (method, ["messages" | "incoming", "retry"]) if method != Method::POST => {
             method_not_allowed(Style::Json, "POST")
+        }
+        (&Method::GET, ["config"]) => {
+            // The stored configuration, its secrets as `***`.
+            run(core, |core| {
+                core.store
+                    .read(|db| Ok::<_, Error>(db.config()?.config().redacted()))
+            })
+            .await
+        }
+        (&Method::POST, ["config", "validate"]) => {
+            let Some(unread) = body.take() else {
+                return failure(Style::Json, StatusCode::BAD_REQUEST, "no body", Value::Null);
+            };
+            match body::read(&service.listener.limits, head, unread, Style::Json).await {
+                Ok(bytes) => validation(&bytes),
+                Err(answer) => answer,
+            }
         }
         (&Method::GET, ["counts"]) => run(core, |core| core.flow_counts()).await,
         (&Method::GET, ["subscribers"]) => run(core, |core| core.subscriber_health()).await,
@@ -168,12 +185,25 @@ pub(super) async fn serve(
                 Err(answer) => *answer,
             }
         }
-        (_, ["counts" | "subscribers" | "messages" | "incoming"] | ["incoming", _]) => {
+        (_, ["config", "validate"]) => method_not_allowed(Style::Json, "POST"),
+        (_, ["config" | "counts" | "subscribers" | "messages" | "incoming"] | ["incoming", _]) => {
             method_not_allowed(Style::Json, "GET")
         }
         (_, ["messages", _]) => method_not_allowed(Style::Json, "GET, DELETE"),
         _ => not_found(),
     }
+}
+
+/// `POST /api/v1/config/validate`: every problem of the configuration in `body`, nothing
+/// loaded (`{"valid": true}`, or `{"valid": false, "problems": […]}` naming each object and
+/// field).
+fn validation(body: &[u8]) -> Answer {
+    let text = String::from_utf8_lossy(body);
+    let verdict = match Config::from_json(&text) {
+        Ok(_) => json!({"valid": true}),
+        Err(e) => json!({"valid": false, "problems": e.problems}),
+    };
+    answer(StatusCode::OK, "application/json", verdict.to_string())
 }
 
 /// Refuses a viewer what only an operator may do (403).
