@@ -33,15 +33,10 @@ pub(crate) fn list(engine: &Engine, args: &ListArgs, out: Output) -> Result<Exit
     if let Some(s) = status("--delivery-status", delivery, DeliveryStatus::ALL)? {
         filter = filter.with_delivery_status(s);
     }
-    if let Some(t) = time("--from", page.from.as_deref())? {
-        filter = filter.with_created_from(t);
-    }
-    if let Some(t) = time("--to", page.to.as_deref())? {
-        filter = filter.with_created_to(t);
-    }
-    if let Some(seq) = page.before {
-        filter = filter.with_before_seq(seq);
-    }
+    let (from, to) = page.window()?;
+    filter.created_from = from;
+    filter.created_to = to;
+    filter.before_seq = page.before;
     let found = engine.list_messages(&filter)?;
     show_page(&found, page.limit, out);
     Ok(ExitCode::SUCCESS)
@@ -61,15 +56,10 @@ pub(crate) fn incoming(
     if let Some(s) = status("--status", args.status.as_deref(), IncomingStatus::ALL)? {
         filter = filter.with_status(s);
     }
-    if let Some(t) = time("--from", page.from.as_deref())? {
-        filter = filter.with_created_from(t);
-    }
-    if let Some(t) = time("--to", page.to.as_deref())? {
-        filter = filter.with_created_to(t);
-    }
-    if let Some(seq) = page.before {
-        filter = filter.with_before_seq(seq);
-    }
+    let (from, to) = page.window()?;
+    filter.created_from = from;
+    filter.created_to = to;
+    filter.before_seq = page.before;
     let found = engine.list_incoming(&filter)?;
     if found.is_empty() && !out.json() {
         eprintln!("no incoming messages match");

@@ -59,6 +59,16 @@ fn open(cli: &Cli) -> Result<Engine, Failure> {
     Ok(Engine::open(database, options)?)
 }
 
+impl crate::cli::PageArgs {
+    /// The page's time window: `--from` and `--to`, each if given.
+    fn window(&self) -> Result<(Option<Timestamp>, Option<Timestamp>), Failure> {
+        Ok((
+            time("--from", self.from.as_deref())?,
+            time("--to", self.to.as_deref())?,
+        ))
+    }
+}
+
 /// A time argument `what` (RFC 3339), if given.
 fn time(what: &str, text: Option<&str>) -> Result<Option<Timestamp>, Failure> {
     text.map(|t| {
